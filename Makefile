@@ -1,0 +1,72 @@
+# Two commands: `make run` (embedded default, demo district) and `make test` (whole suite on PostgreSQL + Redis).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Debian packages the tests need: slapd for LDAP, chromium for Playwright,
+# a CJK font so screenshots show Chinese.
+TEST_DEBS := slapd ldap-utils chromium fonts-wqy-zenhei redis-server
+
+# The machine's PostgreSQL and Redis (CI and developer machines run them on loopback).
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_ENV := OA_SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcdef \
+	OA_HTTPS=0 OA_ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
+	OA_DATA_DIR=$(CURDIR)/var/test OA_AUDIT_HASH=sha256
+
+.PHONY: run test venv install install-test debs services collectstatic smoke lint
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "需要 Python 3.11 或更高版本"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test]'
+	$(PY) -c 'import django, channels, celery, ldap3, django_otp, docx, reportlab, playwright'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	OA_DEBUG=1 $(PY) manage.py migrate --noinput
+	OA_DEBUG=1 $(PY) manage.py load_demo
+	@echo ""
+	@echo "  一网协同办公平台已启动：http://127.0.0.1:8000/"
+	@echo "  演示账号：zhangwei（张伟，拟稿人） / lina（李娜，核稿人），密码均为 Jiedong@2026"
+	@echo "  调度器（定时任务）与 ASGI 服务器同时运行；按 Ctrl+C 停止。"
+	@echo ""
+	OA_DEBUG=1 $(PY) manage.py run_scheduler & sched=$$!; \
+	trap "kill $$sched 2>/dev/null" EXIT INT TERM; \
+	OA_DEBUG=1 $(VENV)/bin/uvicorn oa.asgi:application --host 127.0.0.1 --port 8000
+
+debs:
+	@if [ "$$(id -u)" = "0" ]; then \
+		missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then \
+			echo "slapd slapd/no_configuration boolean true" | debconf-set-selections; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		fi; \
+	else echo "not root: assuming $(TEST_DEBS) are installed"; fi
+
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "PostgreSQL/Redis 未就绪"; exit 1
+
+collectstatic: install
+	$(TEST_ENV) $(PY) manage.py collectstatic --noinput -v0
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# Whole suite on PostgreSQL + Redis, then the embedded-default smoke subset on SQLite.
+test: install debs services collectstatic lint
+	$(TEST_ENV) OA_DATABASE_URL=$(TEST_DATABASE_URL) OA_REDIS_URL=$(TEST_REDIS_URL) \
+		OA_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 OA_CELERY_RESULT_BACKEND=redis://127.0.0.1:6379/13 \
+		$(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -m "smoke" -p no:cacheprovider $(PYTEST_ARGS)
+
+smoke: install collectstatic
+	$(TEST_ENV) $(PY) -m pytest -m "smoke" $(PYTEST_ARGS)

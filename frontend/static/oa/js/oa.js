@@ -1,0 +1,30 @@
+/* Small progressive enhancements; every page works without them. Loaded with defer (CSP: script-src 'self'). */
+(function () {
+  "use strict";
+
+  // After a failed submit, move keyboard focus to the first field with an error so screen readers announce it.
+  function focusFirstError() {
+    var invalid = document.querySelector('[aria-invalid="true"]');
+    if (invalid && typeof invalid.focus === "function") {
+      invalid.focus();
+    }
+  }
+
+  // Prevent double submission of forms (a second click while the first request is in flight).
+  function guardDoubleSubmit() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (form.dataset.submitted === "1") {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.submitted = "1";
+      window.setTimeout(function () { form.dataset.submitted = ""; }, 5000);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    focusFirstError();
+    guardDoubleSubmit();
+  });
+})();

@@ -1,0 +1,1 @@
+"""Adapters to the outside world (LDAP, storage, exchange, WeCom), each behind a small interface."""

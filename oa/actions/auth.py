@@ -1,0 +1,304 @@
+"""等保三级 login controls (docs/security.md): password login with account lockout and a per-IP throttle,
+forced password change with history, TOTP second factor, logout and idle logout. Every event is audited.
+
+Views stay thin: they validate the form, call one function here and render what it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import django_otp
+from django.conf import settings
+from django.contrib.auth import authenticate, update_session_auth_hash
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from integrations.ldap.backend import ldap_error
+from oa.actions.audit import do_record_audit
+from oa.middleware import SESSION_LAST_SEEN
+from oa.models import PasswordHistory, Person
+
+GENERIC_FAILURE = "用户名或密码错误。"
+IP_THROTTLE_KEY = "oa:auth:ip-failures:{ip}"
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, or the first X-Forwarded-For hop only when we are configured to sit behind a proxy."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _ip_key(ip: str | None) -> str:
+    return IP_THROTTLE_KEY.format(ip=ip or "unknown")
+
+
+def ip_failure_count(ip: str | None) -> int:
+    return int(cache.get(_ip_key(ip), 0) or 0)
+
+
+def _ip_throttled(ip: str | None) -> bool:
+    return ip_failure_count(ip) >= settings.OA_IP_THROTTLE_FAILURES
+
+
+def _count_ip_failure(ip: str | None) -> int:
+    """A fixed window of OA_IP_THROTTLE_MINUTES that starts with the first failure from this address."""
+    key = _ip_key(ip)
+    cache.add(key, 0, timeout=settings.OA_IP_THROTTLE_MINUTES * 60)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=settings.OA_IP_THROTTLE_MINUTES * 60)
+        return 1
+
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+# --- password login ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What a password login attempt came to. `status` is the HTTP status the view should answer with."""
+
+    user: Person | None = None
+    error: str = ""
+    status: int = 200
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+def check_login(request: HttpRequest, *, username: str, password: str) -> LoginResult:
+    """Authenticate through AUTHENTICATION_BACKENDS with lockout and IP throttle; on success log the user in.
+
+    An unknown username gets the same answer as a wrong password and is audited without an actor.
+    """
+    ip = client_ip(request)
+    username = username.strip()
+    if _ip_throttled(ip):
+        do_record_audit(
+            actor=None, actor_name="匿名", action="auth.ip_throttled", object_type="auth.ip",
+            object_id=ip or "", object_repr=f"来自 {ip} 的登录尝试", changes={"username": username[:150]}, ip=ip,
+        )
+        return LoginResult(
+            error=(
+                f"该网络地址登录失败次数过多，已暂停登录，请 {settings.OA_IP_THROTTLE_MINUTES} 分钟后再试。"
+            ),
+            status=429,
+        )
+
+    person = Person.objects.filter(username=username).first()
+    now = timezone.now()
+    if person is not None and person.locked_until is not None:
+        if person.locked_until > now:
+            _count_ip_failure(ip)
+            do_record_audit(
+                actor=person, action="auth.login_failed", obj=person, ip=ip,
+                changes={"reason": "locked", "locked_until": person.locked_until},
+            )
+            return LoginResult(error=f"账号已锁定，请于 {_local(person.locked_until)} 之后再试。", status=403)
+        # The lock has run out: start counting afresh.
+        Person.objects.filter(pk=person.pk).update(locked_until=None, failed_login_count=0)
+
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        directory_error = ldap_error(request)
+        if directory_error:
+            # The directory, not the password, failed: no lockout count, but the attempt is on record.
+            do_record_audit(
+                actor=person, actor_name="" if person else "匿名", action="auth.login_failed",
+                object_type="oa.person", object_id=person.pk if person else "",
+                object_repr=str(person) if person else f"账号 {username[:100]}",
+                changes={"reason": "directory_unavailable"}, ip=ip,
+            )
+            return LoginResult(error=directory_error, status=503)
+        return _login_failed(person, username=username, ip=ip)
+    do_login(request, user)
+    return LoginResult(user=user)
+
+
+def _login_failed(person: Person | None, *, username: str, ip: str | None) -> LoginResult:
+    _count_ip_failure(ip)
+    if person is None:
+        do_record_audit(
+            actor=None, actor_name="匿名", action="auth.login_failed", object_type="oa.person",
+            object_repr=f"未知账号 {username[:100]}", changes={"reason": "unknown_user"}, ip=ip,
+        )
+        return LoginResult(error=GENERIC_FAILURE, status=200)
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        person.failed_login_count += 1
+        locked = person.failed_login_count >= settings.OA_LOCKOUT_THRESHOLD
+        if locked:
+            person.locked_until = timezone.now() + dt.timedelta(minutes=settings.OA_LOCKOUT_MINUTES)
+        person.save(update_fields=["failed_login_count", "locked_until"])
+        do_record_audit(
+            actor=person, action="auth.login_failed", obj=person, ip=ip,
+            changes={"reason": "bad_credentials", "failed_count": person.failed_login_count},
+        )
+        if locked:
+            do_record_audit(
+                actor=person, action="auth.lockout", obj=person, ip=ip,
+                changes={"failed_count": person.failed_login_count, "locked_until": person.locked_until},
+            )
+    if locked:
+        return LoginResult(
+            error=(
+                f"连续 {settings.OA_LOCKOUT_THRESHOLD} 次登录失败，账号已锁定至 {_local(person.locked_until)}，"
+                "请稍后再试。"
+            ),
+            status=403,
+        )
+    return LoginResult(error=GENERIC_FAILURE, status=200)
+
+
+def do_login(request: HttpRequest, user: Person) -> None:
+    """Start a session for an authenticated user (the session key is rotated) and audit it."""
+    auth_login(request, user)
+    request.session[SESSION_LAST_SEEN] = timezone.now().timestamp()
+    Person.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
+    user.failed_login_count, user.locked_until = 0, None
+    do_record_audit(actor=user, action="auth.login", obj=user, ip=client_ip(request))
+
+
+def do_logout(request: HttpRequest) -> None:
+    user = request.user
+    if user.is_authenticated:
+        do_record_audit(actor=user, action="auth.logout", obj=user, ip=client_ip(request))
+    auth_logout(request)
+
+
+def do_record_idle_logout(request: HttpRequest) -> None:
+    """Called by IdleTimeoutMiddleware when the session was idle longer than OA_IDLE_TIMEOUT_MINUTES."""
+    user = request.user
+    if user.is_authenticated:
+        do_record_audit(
+            actor=user, action="auth.idle_logout", obj=user, ip=client_ip(request),
+            changes={"idle_minutes": settings.OA_IDLE_TIMEOUT_MINUTES},
+        )
+    auth_logout(request)
+
+
+# --- passwords ------------------------------------------------------------------------------------------------
+
+
+def check_change_password(request: HttpRequest | None, person: Person, new_password: str) -> None:
+    """Validate against AUTH_PASSWORD_VALIDATORS (raises ValidationError with Chinese messages), then change."""
+    validate_password(new_password, person)
+    do_change_password(request, person, new_password)
+
+
+@transaction.atomic
+def do_change_password(request: HttpRequest | None, person: Person, new_password: str) -> None:
+    """Push the old hash into the history (keeping OA_PASSWORD_HISTORY), set the new one, clear the force flag."""
+    forced = person.must_change_password
+    if person.password and person.has_usable_password():
+        PasswordHistory.objects.create(person=person, password=person.password)
+        stale = list(
+            PasswordHistory.objects.filter(person=person).values_list("pk", flat=True)[settings.OA_PASSWORD_HISTORY:]
+        )
+        if stale:
+            PasswordHistory.objects.filter(pk__in=stale).delete()
+    person.set_password(new_password)
+    person.password_changed_at = timezone.now()
+    person.must_change_password = False
+    person.save(update_fields=["password", "password_changed_at", "must_change_password"])
+    if request is not None and getattr(request, "user", None) is not None and request.user.pk == person.pk:
+        update_session_auth_hash(request, person)
+    do_record_audit(
+        actor=person, action="auth.password_change", obj=person,
+        ip=client_ip(request) if request is not None else None, changes={"forced": forced},
+    )
+
+
+# --- TOTP second factor ----------------------------------------------------------------------------------------
+
+
+def confirmed_devices(person: Person) -> list[TOTPDevice]:
+    return list(TOTPDevice.objects.filter(user=person, confirmed=True).order_by("pk"))
+
+
+def pending_device(person: Person) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=person, confirmed=False).order_by("-pk").first()
+
+
+def do_get_or_create_pending_device(person: Person) -> TOTPDevice:
+    """The unconfirmed device whose secret the enrolment page shows as a QR code."""
+    device = pending_device(person)
+    if device is None:
+        device = TOTPDevice.objects.create(user=person, name="手机令牌", confirmed=False)
+    return device
+
+
+OTP_BAD_CODE = "验证码不正确或已使用过，请输入验证器中当前显示的 6 位数字。"
+OTP_THROTTLED = "验证码错误次数过多，请稍候片刻再试。"
+
+
+def _otp_failed(request: HttpRequest, person: Person, *, stage: str, reason: str) -> str:
+    do_record_audit(
+        actor=person, action="auth.otp_failed", obj=person, ip=client_ip(request),
+        changes={"stage": stage, "reason": reason},
+    )
+    return OTP_THROTTLED if reason == "throttled" else OTP_BAD_CODE
+
+
+def check_enrol_device(request: HttpRequest, person: Person, code: str) -> str:
+    """Confirm the pending device with a code from the authenticator. Returns an error message, or "" on success
+    (the session is then OTP-verified with the new device)."""
+    device = pending_device(person)
+    if device is None:
+        return _otp_failed(request, person, stage="enrol", reason="no_pending_device")
+    if not device.verify_is_allowed()[0]:
+        return _otp_failed(request, person, stage="enrol", reason="throttled")
+    if not device.verify_token(code):
+        return _otp_failed(request, person, stage="enrol", reason="bad_code")
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=person, confirmed=False).delete()
+        do_record_audit(
+            actor=person, action="auth.otp_enrol", obj=person, ip=client_ip(request),
+            changes={"device_id": device.pk},
+        )
+    django_otp.login(request, device)
+    return ""
+
+
+def check_verify_otp(request: HttpRequest, person: Person, code: str) -> str:
+    """Second step of login. Returns an error message, or "" when a confirmed device accepted the code.
+
+    TOTPDevice refuses a code whose time step was already used (replay) and throttles after failures.
+    """
+    devices = confirmed_devices(person)
+    if not devices:
+        return _otp_failed(request, person, stage="verify", reason="no_device")
+    allowed = [d for d in devices if d.verify_is_allowed()[0]]
+    if not allowed:
+        return _otp_failed(request, person, stage="verify", reason="throttled")
+    for device in allowed:
+        if device.verify_token(code):
+            django_otp.login(request, device)
+            do_record_audit(
+                actor=person, action="auth.otp_verify", obj=person, ip=client_ip(request),
+                changes={"device_id": device.pk},
+            )
+            return ""
+    return _otp_failed(request, person, stage="verify", reason="bad_code")

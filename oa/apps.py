@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class OaConfig(AppConfig):
+    name = "oa"
+    label = "oa"
+    verbose_name = "平台核心"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Periodic jobs each app declares; the scheduler and Celery beat read this registry.
+        from oa import scheduling
+
+        scheduling.autodiscover()

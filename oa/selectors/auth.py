@@ -1,0 +1,21 @@
+"""Which security step a signed-in user must pass before using the system."""
+
+from __future__ import annotations
+
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from oa.models import Person
+from oa.selectors.directory import requires_two_factor
+
+
+def has_confirmed_device(person: Person) -> bool:
+    return TOTPDevice.objects.filter(user=person, confirmed=True).exists()
+
+
+def login_gate(person: Person, *, otp_verified: bool) -> str | None:
+    """URL name of the page the user must go through first, or None when the session is fully admitted."""
+    if person.must_change_password:
+        return "password_change_forced"
+    if requires_two_factor(person) and not otp_verified:
+        return "otp_verify" if has_confirmed_device(person) else "otp_setup"
+    return None

@@ -1,0 +1,202 @@
+"""Directory reads: heads, signers, 分管领导, role holders, tree and search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from oa.models import TWO_FACTOR_ROLES, Agency, Appointment, Department, Person, Role, RoleAssignment
+
+
+def active_people() -> QuerySet[Person]:
+    return Person.objects.filter(is_active=True)
+
+
+def people_with_role(
+    role: Role | str, *, agency: Agency | None = None, department: Department | None = None, inherit: bool = True
+) -> QuerySet[Person]:
+    """Everyone holding `role` in scope S.
+
+    With `department`, holders scoped to that department and, when `inherit`, to its ancestor departments
+    and to the whole agency (an agency-wide 核稿人 also reviews for each department).
+    """
+    assignments = RoleAssignment.objects.filter(role=role)
+    if department is not None:
+        scope = Q(department=department)
+        if inherit:
+            scope |= Q(department_id__in=[d.pk for d in department_ancestors(department)])
+            scope |= Q(agency_id=department.agency_id, department__isnull=True)
+        assignments = assignments.filter(scope)
+    elif agency is not None:
+        assignments = assignments.filter(agency=agency)
+        if not inherit:
+            assignments = assignments.filter(department__isnull=True)
+    return active_people().filter(pk__in=assignments.values("person_id")).order_by("pk")
+
+
+def department_ancestors(department: Department) -> list[Department]:
+    chain, node, seen = [], department.parent, {department.pk}
+    while node is not None and node.pk not in seen:
+        seen.add(node.pk)
+        chain.append(node)
+        node = node.parent
+    return chain
+
+
+def department_descendant_ids(department: Department) -> set[int]:
+    ids, frontier = {department.pk}, [department.pk]
+    while frontier:
+        children = list(Department.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        frontier = [c for c in children if c not in ids]
+        ids.update(frontier)
+    return ids
+
+
+def _by_post_level(people: QuerySet[Person], department: Department | None = None) -> list[Person]:
+    """Order holders by the seniority of their post (in that department when given)."""
+    people = list(people)
+    levels: dict[int, int] = {}
+    appointments = Appointment.objects.filter(person__in=people).select_related("post")
+    if department is not None:
+        appointments = appointments.filter(department=department)
+    for appt in appointments:
+        levels[appt.person_id] = min(levels.get(appt.person_id, 10_000), appt.post.level)
+    return sorted(people, key=lambda p: (levels.get(p.pk, 10_000), p.pk))
+
+
+def department_heads(department: Department) -> list[Person]:
+    """部门负责人 of department X, most senior first. Exactly that department: a head is not inherited."""
+    return _by_post_level(people_with_role(Role.DEPT_HEAD, department=department, inherit=False), department)
+
+
+def head_of_department(department: Department) -> Person | None:
+    heads = department_heads(department)
+    return heads[0] if heads else None
+
+
+def responsible_leaders(department: Department) -> list[Person]:
+    """分管领导 of department X: those assigned to X, else to the nearest ancestor department that has one."""
+    for node in [department, *department_ancestors(department)]:
+        leaders = people_with_role(Role.DEPUTY_LEADER, department=node, inherit=False)
+        if leaders.exists():
+            return _by_post_level(leaders)
+    return []
+
+
+def principals(agency: Agency) -> list[Person]:
+    return _by_post_level(people_with_role(Role.PRINCIPAL, agency=agency))
+
+
+def signers_for(
+    agency: Agency, *, upward: bool, important: bool = False, department: Department | None = None
+) -> list[Person]:
+    """Who may sign off (签发) a document of `agency`.
+
+    条例第二十二条: 上行文 and 重要公文 only by the 主要负责人. Otherwise the agency's own rule
+    (Agency.ordinary_signoff): principal only, principal or the 分管领导 of the drafting department, or
+    principal or any 分管领导 of the agency.
+    """
+    signers = principals(agency)
+    if upward or important:
+        return signers
+    rule = agency.ordinary_signoff
+    if rule == Agency.OrdinarySignoff.PRINCIPAL_OR_ANY_DEPUTY:
+        extra = _by_post_level(people_with_role(Role.DEPUTY_LEADER, agency=agency))
+    elif rule == Agency.OrdinarySignoff.PRINCIPAL_OR_RESPONSIBLE_DEPUTY and department is not None:
+        extra = responsible_leaders(department)
+    else:
+        extra = []
+    return signers + [p for p in extra if p not in signers]
+
+
+def may_sign_off(
+    person: Person, agency: Agency, *, upward: bool, important: bool = False, department: Department | None = None
+) -> bool:
+    return person in signers_for(agency, upward=upward, important=important, department=department)
+
+
+def roles_of(person: Person) -> set[str]:
+    return set(person.role_assignments.values_list("role", flat=True))
+
+
+def requires_two_factor(person: Person) -> bool:
+    return person.role_assignments.filter(role__in=list(TWO_FACTOR_ROLES)).exists()
+
+
+def primary_appointment(person: Person) -> Appointment | None:
+    return person.appointments.select_related("department__agency", "post").filter(is_primary=True).first()
+
+
+def agencies_of(person: Person) -> list[Agency]:
+    ids = person.appointments.values_list("department__agency_id", flat=True)
+    return list(Agency.objects.filter(pk__in=ids))
+
+
+def agency_tree() -> list[dict]:
+    """Agencies with their department trees, for the directory browser (two queries)."""
+    agencies = list(Agency.objects.filter(is_active=True).order_by("sort_order", "id"))
+    departments = list(Department.objects.filter(is_active=True).order_by("sort_order", "id"))
+    children: dict[int | None, list[Department]] = {}
+    for dept in departments:
+        children.setdefault(dept.parent_id, []).append(dept)
+
+    def subtree(dept: Department) -> dict:
+        return {"department": dept, "children": [subtree(c) for c in children.get(dept.pk, [])]}
+
+    return [
+        {
+            "agency": agency,
+            "departments": [subtree(d) for d in children.get(None, []) if d.agency_id == agency.pk],
+        }
+        for agency in agencies
+    ]
+
+
+def search_people(text: str, *, limit: int = 50) -> QuerySet[Person]:
+    text = text.strip()
+    qs = active_people()
+    if text:
+        qs = qs.filter(Q(name__icontains=text) | Q(username__icontains=text) | Q(mobile__startswith=text))
+    return qs.prefetch_related("appointments__department__agency", "appointments__post").order_by("name")[:limit]
+
+
+def members_of(department: Department) -> list[Appointment]:
+    return list(
+        Appointment.objects.filter(department=department, person__is_active=True)
+        .select_related("person", "post")
+        .order_by("post__level", "person__name")
+    )
+
+
+def access_department_by_id(user: Person, department_id: int) -> Department:
+    """The directory is visible to every signed-in civil servant of the deployment (一网协同 通讯录)."""
+    if not user.is_authenticated:
+        raise Http404
+    dept = Department.objects.select_related("agency").filter(pk=department_id, is_active=True).first()
+    if dept is None:
+        raise Http404
+    return dept
+
+
+def access_person_by_id(user: Person, person_id: int) -> Person:
+    if not user.is_authenticated:
+        raise Http404
+    person = active_people().filter(pk=person_id).first()
+    if person is None:
+        raise Http404
+    return person
+
+
+def persons_by_ids(ids: Iterable[int]) -> dict[int, Person]:
+    return {p.pk: p for p in Person.objects.filter(pk__in=list(ids))}
+
+
+def appointments_of(person: Person) -> QuerySet[Appointment]:
+    """Primary post first, then 兼职 by seniority."""
+    return person.appointments.select_related("department__agency", "post").order_by("-is_primary", "post__level", "pk")
+
+
+def role_assignments_of(person: Person) -> QuerySet[RoleAssignment]:
+    return person.role_assignments.select_related("agency", "department").order_by("agency__sort_order", "role")

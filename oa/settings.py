@@ -1,0 +1,301 @@
+"""One settings module, driven by OA_* environment variables (docs/settings.md).
+
+With no variable set (except OA_DEBUG=1 for the dev key) the system runs embedded: SQLite, in-memory
+channel layer, local files, eager jobs. Production parts are switched on one by one by environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} 必须是整数，当前值为 {raw!r}") from exc
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("OA_DEBUG")
+DATA_DIR = Path(env("OA_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+SECRET_KEY = env("OA_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "缺少 OA_SECRET_KEY：生产环境必须通过环境变量提供密钥（开发时可设置 OA_DEBUG=1 使用开发密钥）。"
+        )
+    SECRET_KEY = "dev-only-insecure-key-" + "x" * 40
+
+ALLOWED_HOSTS = env_list("OA_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("OA_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_htmx",
+    "viewflow",
+    "viewflow.workflow",
+    "oa.apps.OaConfig",
+    "workflows.apps.WorkflowsConfig",
+    "frontend.apps.FrontendConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "oa.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "oa.middleware.IdleTimeoutMiddleware",
+    "oa.middleware.SecurityGateMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "oa.urls"
+ASGI_APPLICATION = "oa.asgi.application"
+AUTH_USER_MODEL = "oa.Person"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------------------------
+
+
+def _database() -> dict:
+    url = env("OA_DATABASE_URL")
+    if url:
+        parsed = urlparse(url)
+        if parsed.scheme not in {"postgres", "postgresql"}:
+            raise ImproperlyConfigured("OA_DATABASE_URL 仅支持 postgresql://")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": env_int("OA_DB_CONN_MAX_AGE", 60),
+        }
+    if env("OA_DB_NAME"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": env("OA_DB_NAME"),
+            "USER": env("OA_DB_USER", "postgres"),
+            "PASSWORD": env("OA_DB_PASSWORD"),
+            "HOST": env("OA_DB_HOST", "127.0.0.1"),
+            "PORT": env("OA_DB_PORT", "5432"),
+            "CONN_MAX_AGE": env_int("OA_DB_CONN_MAX_AGE", 60),
+        }
+    DATA_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "oa.sqlite3"),
+        # WAL + a busy timeout let the scheduler loop and the web server share the file.
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+if env("OA_DB_TEST_NAME"):
+    # Lets two test runs share one PostgreSQL server without dropping each other's test database.
+    DATABASES["default"]["TEST"] = {"NAME": env("OA_DB_TEST_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, channel layer, Celery --------------------------------------------------------------
+
+REDIS_URL = env("OA_REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "oa"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = env("OA_CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = env("OA_CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")
+# Embedded mode: no broker and no worker, jobs run inline (after commit, see oa.jobs.enqueue).
+CELERY_TASK_ALWAYS_EAGER = env_bool("OA_CELERY_EAGER", not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- Files ---------------------------------------------------------------------------------------------
+
+MEDIA_ROOT = str(DATA_DIR / "media")
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STATIC_ROOT = str(DATA_DIR / "static")
+STORAGE_BACKEND = env("OA_STORAGE", "local")
+if STORAGE_BACKEND == "minio":
+    _default_storage = {"BACKEND": "minio_storage.storage.MinioMediaStorage"}
+    MINIO_STORAGE_ENDPOINT = env("OA_MINIO_ENDPOINT")
+    MINIO_STORAGE_ACCESS_KEY = env("OA_MINIO_ACCESS_KEY")
+    MINIO_STORAGE_SECRET_KEY = env("OA_MINIO_SECRET_KEY")
+    MINIO_STORAGE_REGION = env("OA_MINIO_REGION", "us-east-1")
+    MINIO_STORAGE_MEDIA_BUCKET_NAME = env("OA_MINIO_BUCKET", "oa-media")
+    MINIO_STORAGE_AUTO_CREATE_MEDIA_BUCKET = True
+    # Never let the storage add an anonymous-read policy to a bucket of 公文.
+    MINIO_STORAGE_AUTO_CREATE_MEDIA_POLICY = False
+    MINIO_STORAGE_MEDIA_USE_PRESIGNED = True
+    MINIO_STORAGE_USE_HTTPS = env_bool("OA_MINIO_HTTPS", True)
+elif STORAGE_BACKEND == "local":
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured("OA_STORAGE 只能是 local 或 minio")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Directory / LDAP ----------------------------------------------------------------------------------
+
+LDAP_URL = env("OA_LDAP_URL")
+LDAP_BIND_DN = env("OA_LDAP_BIND_DN")
+LDAP_BIND_PASSWORD = env("OA_LDAP_BIND_PASSWORD")
+LDAP_BASE_DN = env("OA_LDAP_BASE_DN")
+LDAP_USER_FILTER = env("OA_LDAP_USER_FILTER", "(objectClass=inetOrgPerson)")
+LDAP_LOGIN_ATTR = env("OA_LDAP_LOGIN_ATTR", "uid")
+LDAP_CONCURRENT_POST_ATTR = env("OA_LDAP_CONCURRENT_POST_ATTR", "departmentNumber")
+LDAP_TIMEOUT = env_int("OA_LDAP_TIMEOUT", 5)
+
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if LDAP_URL:
+    AUTHENTICATION_BACKENDS = ["integrations.ldap.backend.LdapBackend"]
+
+# --- 等保三级 login controls (docs/security.md) --------------------------------------------------------
+
+OA_LOCKOUT_THRESHOLD = env_int("OA_LOCKOUT_THRESHOLD", 5)
+OA_LOCKOUT_MINUTES = env_int("OA_LOCKOUT_MINUTES", 15)
+OA_IP_THROTTLE_FAILURES = env_int("OA_IP_THROTTLE_FAILURES", 30)
+OA_IP_THROTTLE_MINUTES = env_int("OA_IP_THROTTLE_MINUTES", 15)
+OA_IDLE_TIMEOUT_MINUTES = env_int("OA_IDLE_TIMEOUT_MINUTES", 30)
+OA_PASSWORD_HISTORY = env_int("OA_PASSWORD_HISTORY", 5)
+OA_AUDIT_RETENTION_DAYS = env_int("OA_AUDIT_RETENTION_DAYS", 180)
+if OA_AUDIT_RETENTION_DAYS < 180:
+    raise ImproperlyConfigured("OA_AUDIT_RETENTION_DAYS 不得少于 180 天（网络安全法第二十一条）")
+OA_AUDIT_HASH = env("OA_AUDIT_HASH", "sha256")
+if OA_AUDIT_HASH not in {"sha256", "sm3"}:
+    raise ImproperlyConfigured("OA_AUDIT_HASH 只能是 sha256 或 sm3")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "oa.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "oa.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "oa.passwords.NoUsernameValidator"},
+    {"NAME": "oa.passwords.HistoryValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Security headers ---------------------------------------------------------------------------------
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 3600
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+_https = env_bool("OA_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+SECURE_SSL_REDIRECT = env_bool("OA_SSL_REDIRECT", _https)
+SECURE_HSTS_SECONDS = env_int("OA_HSTS_SECONDS", 31536000 if _https else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
+SECURE_HSTS_PRELOAD = _https
+if env_bool("OA_BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Health checks from the load balancer come in over plain HTTP on loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+OA_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'; object-src 'none'"
+)
+
+# --- Locale --------------------------------------------------------------------------------------------
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+
+OA_SITE_NAME = env("OA_SITE_NAME", "揭东区一网协同办公平台")
+# Shown as the account issuer in the authenticator app after scanning the 2FA enrolment QR code.
+OTP_TOTP_ISSUER = OA_SITE_NAME
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("OA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path
+
+from oa.views import audit as audit_views
+from oa.views import auth as auth_views
+from oa.views import directory as directory_views
+from oa.views import home as home_views
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+accounts = [
+    path("login/", auth_views.login_view, name="login"),
+    path("logout/", auth_views.logout_view, name="logout"),
+    path("password/forced/", auth_views.password_change_forced, name="password_change_forced"),
+    path("password/change/", auth_views.password_change, name="password_change"),
+    path("otp/setup/", auth_views.otp_setup, name="otp_setup"),
+    path("otp/setup/qr.png", auth_views.otp_setup_qr, name="otp_setup_qr"),
+    path("otp/verify/", auth_views.otp_verify, name="otp_verify"),
+]
+
+urlpatterns = [
+    path("", home_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include(accounts)),
+    path("profile/", auth_views.profile, name="profile"),
+    path("directory/", directory_views.directory, name="directory"),
+    path("directory/departments/<int:department_id>/", directory_views.department_detail, name="department"),
+    path("directory/people/<int:person_id>/", directory_views.person_detail, name="person"),
+    path("audit/", audit_views.audit_list, name="audit"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "一网协同办公平台管理"
+admin.site.site_title = "平台管理"

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class WorkflowsConfig(AppConfig):
+    name = "workflows"
+    verbose_name = "流程"
+
+    def ready(self) -> None:
+        from oa.work import register_work_provider
+        from workflows.handover import FlowTaskProvider
+
+        register_work_provider(FlowTaskProvider())

@@ -1,0 +1,26 @@
+"""viewflow tasks as a kind of open work for 工作交接 (oa.work registry)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from oa.models import Person
+
+OPEN_STATUSES = (STATUS.ASSIGNED, STATUS.STARTED, STATUS.ERROR)
+
+
+class FlowTaskProvider:
+    kind = "flow_task"
+    label = "流程待办"
+
+    def _open(self, person: Person) -> QuerySet[Task]:
+        return Task.objects.filter(owner=person, status__in=OPEN_STATUSES)
+
+    def count_open(self, person: Person) -> int:
+        return self._open(person).count()
+
+    def move_open(self, source: Person, target: Person) -> int:
+        # Assigned-but-unfinished tasks change hands; their history (DONE rows) keeps the leaver's name.
+        return self._open(source).update(owner=target)
