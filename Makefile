@@ -17,7 +17,7 @@ TEST_ENV := OA_SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcd
 	OA_HTTPS=0 OA_ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
 	OA_DATA_DIR=$(CURDIR)/var/test OA_AUDIT_HASH=sha256
 
-.PHONY: run test venv install install-test debs services collectstatic smoke lint
+.PHONY: run test install debs services collectstatic embedded lint
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "需要 Python 3.11 或更高版本"'
@@ -61,12 +61,14 @@ collectstatic: install
 lint: install
 	$(VENV)/bin/ruff check .
 
-# Whole suite on PostgreSQL + Redis, then the embedded-default smoke subset on SQLite.
+# Whole suite on PostgreSQL + Redis; then again on the embedded default (SQLite, in-process layer), less the
+# tests whose point is an external server (slapd, Celery worker, browser against a live server).
+EMBEDDED_MARKS := not slapd and not celery_worker and not e2e
 test: install debs services collectstatic lint
 	$(TEST_ENV) OA_DATABASE_URL=$(TEST_DATABASE_URL) OA_REDIS_URL=$(TEST_REDIS_URL) \
 		OA_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 OA_CELERY_RESULT_BACKEND=redis://127.0.0.1:6379/13 \
 		$(PY) -m pytest $(PYTEST_ARGS)
-	$(TEST_ENV) $(PY) -m pytest -m "smoke" -p no:cacheprovider $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory embedded
 
-smoke: install collectstatic
-	$(TEST_ENV) $(PY) -m pytest -m "smoke" $(PYTEST_ARGS)
+embedded: install collectstatic
+	$(TEST_ENV) OA_DATABASE_URL= OA_DB_NAME= OA_REDIS_URL= $(PY) -m pytest -m "$(EMBEDDED_MARKS)" -p no:cacheprovider $(PYTEST_ARGS)

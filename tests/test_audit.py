@@ -28,7 +28,6 @@ def _raw_update(sql: str, params: list) -> None:
         cursor.execute(sql, params)
 
 
-@pytest.mark.smoke
 def test_entries_chain_and_verify(cast):
     first = do_record_audit(actor=cast.zhangwei, action="test.one", object_repr="甲", changes={"a": 1}, ip="10.0.0.1")
     second = do_record_audit(actor=cast.lina, action="test.two", on_behalf_of=cast.wangfang, object_repr="乙")

@@ -31,7 +31,6 @@ def test_demo_delegation_resolves_for_issuance_only(cast):
     assert resolve_assignee(cast.wangfang, "receipt", today).assignee == cast.wangfang
 
 
-@pytest.mark.smoke
 def test_delegation_window_is_inclusive(cast):
     d = check_create_delegation(
         actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=TODAY,

@@ -31,7 +31,6 @@ def _counts() -> dict[str, int]:
     }
 
 
-@pytest.mark.smoke
 def test_load_demo_twice_changes_nothing():
     before = _counts()
     out = io.StringIO()

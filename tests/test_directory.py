@@ -19,7 +19,6 @@ class TestUscc:
     def test_known_real_code_passes(self):
         validate_uscc("91350100M000100Y43")
 
-    @pytest.mark.smoke
     def test_wrong_check_character_is_named(self):
         with pytest.raises(ValidationError) as exc:
             validate_uscc("91350100M000100Y44")

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("OA_")}
 
@@ -19,7 +17,6 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.smoke
 def test_refuses_to_start_without_secret_key(tmp_path):
     result = run_manage("check", env={"OA_DATA_DIR": str(tmp_path)})
     assert result.returncode != 0
