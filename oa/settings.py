@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
     "viewflow",
     "viewflow.workflow",
     "oa.apps.OaConfig",

@@ -11,11 +11,14 @@ from oa.models.directory import (
     Role,
     RoleAssignment,
 )
+from oa.models.events import ApiToken, Notification, NotificationDelivery, OutboxMessage
 from oa.models.security import PasswordHistory
+from oa.models.work import WorkItem
 
 __all__ = [
     "TWO_FACTOR_ROLES",
     "Agency",
+    "ApiToken",
     "Appointment",
     "AuditChainHead",
     "AuditEntry",
@@ -23,9 +26,13 @@ __all__ = [
     "CalendarYear",
     "Delegation",
     "Department",
+    "Notification",
+    "NotificationDelivery",
+    "OutboxMessage",
     "PasswordHistory",
     "Person",
     "Post",
     "Role",
     "RoleAssignment",
+    "WorkItem",
 ]

@@ -105,6 +105,8 @@ class Person(AbstractUser):
     failed_login_count = models.PositiveIntegerField("连续登录失败次数", default=0)
     locked_until = models.DateTimeField("锁定至", null=True, blank=True)
     disabled_reason = models.CharField("停用原因", max_length=200, blank=True)
+    # userid on the 粤政易-style mobile platform (WeCom API); empty = not reachable there.
+    platform_userid = models.CharField("移动平台账号", max_length=64, null=True, blank=True, unique=True)
 
     REQUIRED_FIELDS = ["name"]
 

@@ -1,0 +1,3 @@
+"""Workbench pages (inbox, item detail), PWA manifest, service worker and offline shell."""
+
+urlpatterns: list = []

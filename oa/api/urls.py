@@ -1,0 +1,3 @@
+"""REST API routes (/api/). See docs/api.md."""
+
+urlpatterns: list = []

@@ -1,0 +1,37 @@
+"""Bearer-token lookup for mobile/webview clients (REST API and /ws/events/)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.utils import timezone
+
+from oa.models import ApiToken, Person
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def person_for_token(raw: str | None) -> Person | None:
+    """The active person behind a raw token, or None for unknown, expired, revoked or disabled."""
+    if not raw or len(raw) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("person")
+        .filter(key_hash=token_digest(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if token is None or not token.person.is_active:
+        return None
+    # Touch at most once a minute: a busy client must not turn every request into a write.
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.person
+
+
+def tokens_of(person: Person):
+    return ApiToken.objects.filter(person=person, revoked_at__isnull=True).order_by("-id")
+
+

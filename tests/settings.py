@@ -1,0 +1,9 @@
+"""Test settings: the production settings module plus a tiny two-step flow (tests/flowapp).
+
+The flow lets the inbox, events and workbench be driven through real viewflow tasks before the 发文 flow
+exists; it is installed only here, never in oa.settings.
+"""
+
+from oa.settings import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.flowapp.apps.FlowAppConfig"]  # noqa: F405
