@@ -13,9 +13,23 @@ def _can_view_audit(request) -> bool:
     return user.role_assignments.filter(role=Role.SYSADMIN).exists()
 
 
+def _inbox_counts(request) -> dict[str, int]:
+    from oa.selectors.work import inbox_counts
+
+    return inbox_counts(request.user)
+
+
+def _unread(request) -> int:
+    from oa.selectors.notifications import unread_count
+
+    return unread_count(request.user)
+
+
 def shell(request) -> dict:
-    # Lazy: the query runs only on pages that render the navigation.
+    # Lazy: the queries run only on pages that render the navigation (events.js keeps them current after).
     return {
         "site_name": settings.OA_SITE_NAME,
         "nav_audit": SimpleLazyObject(lambda: _can_view_audit(request)),
+        "nav_counts": SimpleLazyObject(lambda: _inbox_counts(request)),
+        "nav_unread": SimpleLazyObject(lambda: _unread(request)),
     }

@@ -63,5 +63,6 @@ class SecurityGateMiddleware:
 
     @staticmethod
     def _exempt(path: str) -> bool:
-        allowed = ("/accounts/", "/static/", "/healthz")
+        # The PWA files are public and user-independent; the service worker must fetch them in any state.
+        allowed = ("/accounts/", "/static/", "/healthz", "/sw.js", "/manifest.webmanifest", "/offline/")
         return path.startswith(allowed)

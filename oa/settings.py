@@ -67,11 +67,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "viewflow",
     "viewflow.workflow",
     "oa.apps.OaConfig",
     "workflows.apps.WorkflowsConfig",
     "frontend.apps.FrontendConfig",
+    "integrations.wecom.apps.WecomConfig",
 ]
 
 MIDDLEWARE = [
@@ -301,3 +303,95 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("OA_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- 粤政易-style (WeCom-compatible) platform and the outbox (docs/wecom.md) -----------------------------
+
+# Absolute origin of this site as phones reach it; deep links in platform cards and the OAuth2 redirect use it.
+OA_PUBLIC_BASE_URL = env("OA_PUBLIC_BASE_URL").rstrip("/")
+OA_WECOM_BASE_URL = env("OA_WECOM_BASE_URL", "https://qyapi.weixin.qq.com").rstrip("/")
+OA_WECOM_OAUTH_URL = env("OA_WECOM_OAUTH_URL", "https://open.weixin.qq.com/connect/oauth2/authorize")
+OA_WECOM_CORP_ID = env("OA_WECOM_CORP_ID")  # empty = the platform adapter is off
+OA_WECOM_AGENT_ID = env("OA_WECOM_AGENT_ID")
+OA_WECOM_SECRET = env("OA_WECOM_SECRET")
+OA_WECOM_TOKEN = env("OA_WECOM_TOKEN")
+OA_WECOM_AES_KEY = env("OA_WECOM_AES_KEY")
+OA_WECOM_TIMEOUT = env_int("OA_WECOM_TIMEOUT", 5)
+OA_WECOM_CARD_MODE = env("OA_WECOM_CARD_MODE", "textcard")
+OA_WECOM_EVENT_TYPES = env_list("OA_WECOM_EVENT_TYPES", "work.assigned,work.urged,work.returned")
+OA_WECOM_SYNC_MATCH = env("OA_WECOM_SYNC_MATCH", "mobile")
+if OA_WECOM_CARD_MODE not in {"textcard", "template_card"}:
+    raise ImproperlyConfigured("OA_WECOM_CARD_MODE 只能是 textcard 或 template_card")
+if OA_WECOM_SYNC_MATCH not in {"mobile", "username", "email"}:
+    raise ImproperlyConfigured("OA_WECOM_SYNC_MATCH 只能是 mobile、username 或 email")
+if OA_WECOM_CORP_ID:
+    _missing = [
+        name
+        for name, value in [
+            ("OA_WECOM_AGENT_ID", OA_WECOM_AGENT_ID),
+            ("OA_WECOM_SECRET", OA_WECOM_SECRET),
+            ("OA_PUBLIC_BASE_URL", OA_PUBLIC_BASE_URL),
+        ]
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"已设置 OA_WECOM_CORP_ID，还缺少：{'、'.join(_missing)}")
+    if OA_WECOM_AES_KEY and len(OA_WECOM_AES_KEY) != 43:
+        raise ImproperlyConfigured("OA_WECOM_AES_KEY（EncodingAESKey）必须是 43 个字符")
+OA_OUTBOX_MAX_ATTEMPTS = env_int("OA_OUTBOX_MAX_ATTEMPTS", 10)
+OA_OUTBOX_BASE_DELAY = env_int("OA_OUTBOX_BASE_DELAY", 30)
+OA_OUTBOX_MAX_DELAY = env_int("OA_OUTBOX_MAX_DELAY", 3600)
+# Start delivery right after commit (a Celery task; inline in embedded mode). The periodic job catches the rest.
+OA_OUTBOX_KICK = env_bool("OA_OUTBOX_KICK", True)
+
+# --- REST API (docs/api.md) ----------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    # Bearer first: its WWW-Authenticate challenge makes anonymous requests 401 rather than 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "oa.api.auth.BearerTokenAuthentication",
+        "oa.api.auth.CsrfSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("OA_API_RATE_USER", "600/min"),
+        "auth_token": env("OA_API_RATE_TOKEN", "20/min"),
+    },
+    "EXCEPTION_HANDLER": "oa.api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "一网协同办公平台 REST API",
+    "DESCRIPTION": "工作台（待办/待阅/已办/已阅/我发起）、通知与磁贴的接口。错误统一为 {code, message, fields?}，见 docs/api.md。",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served by the app itself (drf-spectacular-sidecar): the government network has no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Events / websocket (docs/events.md) ----------------------------------------------------------------
+
+if REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
+        {
+            "address": REDIS_URL,
+            # redis-py's asyncio pool raises (not waits) past max_connections (100 by default); a burst of
+            # reconnecting sockets (group_add each) or a wide fan-out must not hit that ceiling.
+            "max_connections": env_int("OA_CHANNELS_REDIS_MAX_CONNECTIONS", 1000),
+            # redis-py 8 reads with a 5 s socket timeout, the same as channels-redis's 5 s BZPOPMIN: an idle
+            # consumer's read then races the server's empty reply, raises TimeoutError and stalls the
+            # process's shared receive loop (every socket stops getting events). Read longer than BZPOPMIN.
+            "socket_timeout": 15,
+        }
+    ]
+    # All sockets of one ASGI process share ONE Redis list for their messages ("specific.<process>!"), and
+    # channels-redis silently drops a group_send once it holds `capacity` (default 100): an event for 1,000
+    # people would reach ~100 of them live. The hints are tiny; size this above (sockets per process × burst).
+    CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = env_int("OA_CHANNELS_CAPACITY", 50000)

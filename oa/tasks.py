@@ -23,3 +23,11 @@ def ping() -> dict[str, object]:
     Touches no database, so it is also what the real-worker test sends.
     """
     return {"hostname": socket.gethostname(), "pid": os.getpid(), "time": timezone.now().isoformat()}
+
+
+@shared_task(name="oa.tasks.deliver_outbox", ignore_result=True)
+def deliver_outbox(channel: str | None = None) -> dict[str, int]:
+    """Kicked on commit by oa.actions.outbox so a new message leaves at once; the periodic job catches the rest."""
+    from oa.actions.outbox import do_deliver_due_outbox
+
+    return do_deliver_due_outbox(channels=[channel] if channel else None)

@@ -1,4 +1,4 @@
-"""Flow-agnostic registry of "open work" providers, used by 工作交接 (handover).
+"""Flow-agnostic registries of work: "open work" providers for 工作交接 (handover), and work kinds for the inbox.
 
 Each app that owns work a person must do (viewflow tasks now; 传阅, meeting invitations, 督办 items and
 service requests later) registers a provider; handover asks every provider to move a person's open work.
@@ -6,8 +6,9 @@ service requests later) registers a provider; handover asks every provider to mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from oa.models import Person
 
@@ -38,3 +39,56 @@ def register_work_provider(provider: WorkProvider) -> WorkProvider:
 
 def work_providers() -> list[WorkProvider]:
     return list(_providers.values())
+
+
+# --- Work kinds: what lands in the inbox (WorkItem.kind) and what a person can do with it -------------------
+#
+# Every kind of work (flow tasks now; 传阅 待阅, meeting invitations, 督办 items, service requests later)
+# registers a WorkKind in its AppConfig.ready(). The inbox selector never branches on kind: rows come from the
+# WorkItem table, and a kind only answers "which actions may this user take on this item" and "perform one".
+
+
+@dataclass(frozen=True)
+class WorkAction:
+    key: str  # stable, used in URLs: POST /api/work/{id}/actions/{key}
+    label: str  # button text, e.g. 办理完成
+    style: str = "primary"  # primary | secondary | danger (the design system's button variants)
+    needs_opinion: bool = False  # True: an empty opinion is refused
+
+
+class WorkError(Exception):
+    """A refusal a person can understand: stable `code`, Chinese `message`, HTTP-ish `status` (409 conflict)."""
+
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class WorkKind:
+    key: str
+    label: str
+    # actions(item, user) -> list[WorkAction]; perform(user, item, action_key, data) -> None.
+    # perform runs inside the caller's transaction and writes through the kind's own actions module; the
+    # WorkItem is then closed/updated by that module (for flow tasks: by the viewflow receiver).
+    actions: Callable[[Any, Person], list[WorkAction]]
+    perform: Callable[[Person, Any, str, dict], None]
+    icon: str = "task"
+
+
+_kinds: dict[str, WorkKind] = {}
+
+
+def register_work_kind(kind: WorkKind) -> WorkKind:
+    _kinds[kind.key] = kind
+    return kind
+
+
+def work_kinds() -> list[WorkKind]:
+    return list(_kinds.values())
+
+
+def work_kind(key: str) -> WorkKind | None:
+    return _kinds.get(key)

@@ -7,6 +7,8 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from oa.work import register_work_provider
+        from workflows import inbox
         from workflows.handover import FlowTaskProvider
 
         register_work_provider(FlowTaskProvider())
+        inbox.connect()

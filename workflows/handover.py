@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from oa.actions.work import do_move_work_items
 from oa.models import Person
 
 OPEN_STATUSES = (STATUS.ASSIGNED, STATUS.STARTED, STATUS.ERROR)
@@ -23,4 +24,7 @@ class FlowTaskProvider:
 
     def move_open(self, source: Person, target: Person) -> int:
         # Assigned-but-unfinished tasks change hands; their history (DONE rows) keeps the leaver's name.
-        return self._open(source).update(owner=target)
+        # A queryset update sends no post_save, so the inbox rows are moved alongside, in this transaction.
+        moved = self._open(source).update(owner=target)
+        do_move_work_items(source, target, kinds=[self.kind])
+        return moved

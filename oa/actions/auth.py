@@ -91,6 +91,15 @@ def check_login(request: HttpRequest, *, username: str, password: str) -> LoginR
 
     An unknown username gets the same answer as a wrong password and is audited without an actor.
     """
+    result = check_credentials(request, username=username, password=password)
+    if result.ok:
+        do_login(request, result.user)
+    return result
+
+
+def check_credentials(request: HttpRequest, *, username: str, password: str) -> LoginResult:
+    """check_login without starting a session: the same throttle, lockout and audit. The API's token
+    endpoint uses it directly and issues a bearer token instead of a session."""
     ip = client_ip(request)
     username = username.strip()
     if _ip_throttled(ip):
@@ -131,7 +140,6 @@ def check_login(request: HttpRequest, *, username: str, password: str) -> LoginR
             )
             return LoginResult(error=directory_error, status=503)
         return _login_failed(person, username=username, ip=ip)
-    do_login(request, user)
     return LoginResult(user=user)
 
 
@@ -287,18 +295,25 @@ def check_verify_otp(request: HttpRequest, person: Person, code: str) -> str:
 
     TOTPDevice refuses a code whose time step was already used (replay) and throttles after failures.
     """
+    error, device = check_otp_code(request, person, code)
+    if device is not None:
+        django_otp.login(request, device)
+    return error
+
+
+def check_otp_code(request: HttpRequest, person: Person, code: str) -> tuple[str, TOTPDevice | None]:
+    """Verify a TOTP code (replay refusal, throttle, audit) without touching the session: (error, device)."""
     devices = confirmed_devices(person)
     if not devices:
-        return _otp_failed(request, person, stage="verify", reason="no_device")
+        return _otp_failed(request, person, stage="verify", reason="no_device"), None
     allowed = [d for d in devices if d.verify_is_allowed()[0]]
     if not allowed:
-        return _otp_failed(request, person, stage="verify", reason="throttled")
+        return _otp_failed(request, person, stage="verify", reason="throttled"), None
     for device in allowed:
         if device.verify_token(code):
-            django_otp.login(request, device)
             do_record_audit(
                 actor=person, action="auth.otp_verify", obj=person, ip=client_ip(request),
                 changes={"device_id": device.pk},
             )
-            return ""
-    return _otp_failed(request, person, stage="verify", reason="bad_code")
+            return "", device
+    return _otp_failed(request, person, stage="verify", reason="bad_code"), None

@@ -1,3 +1,30 @@
 """REST API routes (/api/). See docs/api.md."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from oa.api import views
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from local assets (drf-spectacular-sidecar); the init script is a separate request and the
+    template carries no inline <script> or <style>, so our CSP (script-src 'self') holds."""
+
+    template_name = "api/swagger_ui.html"
+    title = "一网协同办公平台 REST API"
+
+
+urlpatterns = [
+    path("auth/token", views.TokenView.as_view(), name="api_token"),
+    path("me", views.MeView.as_view(), name="api_me"),
+    path("work", views.WorkListView.as_view(), name="api_work"),
+    path("work/counts", views.WorkCountsView.as_view(), name="api_work_counts"),
+    path("work/<int:item_id>", views.WorkDetailView.as_view(), name="api_work_item"),
+    path("work/<int:item_id>/actions/<slug:action_key>", views.WorkActionView.as_view(), name="api_work_action"),
+    path("notifications", views.NotificationListView.as_view(), name="api_notifications"),
+    path("notifications/read", views.NotificationReadView.as_view(), name="api_notifications_read"),
+    path("tiles", views.TilesView.as_view(), name="api_tiles"),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", DocsView.as_view(url_name="api_schema"), name="api_docs"),
+    re_path(r"^.*$", views.NotFoundView.as_view()),
+]

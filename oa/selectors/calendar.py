@@ -14,6 +14,8 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
+from django.utils import timezone
+
 from oa.models import CalendarDay, CalendarYear
 
 logger = logging.getLogger(__name__)
@@ -120,7 +122,7 @@ def calendar_warnings(years: Iterable[int] | None = None) -> list[str]:
     One query whatever the number of years.
     """
     if years is None:
-        today = dt.date.today()
+        today = timezone.localdate()
         years = [today.year, today.year + 1] if today.month >= 11 else [today.year]
     wanted = sorted(set(years))
     known = set(CalendarYear.objects.filter(year__in=wanted).values_list("year", flat=True))

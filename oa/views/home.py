@@ -1,4 +1,4 @@
-"""工作台: the landing page after login. The 待办 inbox arrives with its own issue; nothing is counted here yet."""
+"""工作台: the landing page after login — greeting and the registered tiles with live counts (frontend.tiles)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from frontend.tiles import tiles_for
 from oa.selectors.directory import primary_appointment
+from oa.selectors.work import inbox_counts
 
 
 def _greeting(hour: int) -> str:
@@ -30,5 +32,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "greeting": _greeting(now.hour),
         "today": now.date(),
         "weekday": "一二三四五六日"[now.weekday()],
+        "tiles": tiles_for(request.user, inbox_counts(request.user)),
     }
     return render(request, "home.html", context)

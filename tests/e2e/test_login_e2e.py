@@ -1,9 +1,8 @@
-"""End to end: Debian chromium through Playwright against the live server — login on a phone and a desktop
+"""End to end: Debian chromium through Playwright against the ASGI server — login on a phone and a desktop
 viewport, and a 2FA signer reaching the enrolment page. Screenshots go to test-results/ (gitignored)."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -47,16 +46,9 @@ def in_thread(fn, *args) -> None:
 
 
 @pytest.fixture
-def browser_env(live_server, demo_tx, settings):
-    if not shutil.which(CHROMIUM):
-        pytest.skip("需要 Debian chromium（apt-get install chromium）")
-    # The live server serves /static/ through the staticfiles finders, which only know unhashed names.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    RESULTS.mkdir(exist_ok=True)
-    return live_server.url
+def browser_env(asgi_server):
+    # The real ASGI app (tests/e2e/conftest.py): signed-in pages open the events websocket, which WSGI cannot serve.
+    return asgi_server
 
 
 def _login(page, base: str, username: str) -> None:

@@ -24,8 +24,18 @@ class MemoFlow(flow.Flow):
     lock_impl = lock.select_for_update_lock
 
     start = flow.StartHandle(this.start_memo).Next(this.review)
-    review = flow.View(UpdateProcessView.as_view(fields=[])).Assign(_person("reviewer_id")).Next(this.handle)
-    handle = flow.View(UpdateProcessView.as_view(fields=[])).Assign(_person("handler_id")).Next(this.end)
+    review = (
+        flow.View(UpdateProcessView.as_view(fields=[]))
+        .Annotation(title="审核")
+        .Assign(_person("reviewer_id"))
+        .Next(this.handle)
+    )
+    handle = (
+        flow.View(UpdateProcessView.as_view(fields=[]))
+        .Annotation(title="办理")
+        .Assign(_person("handler_id"))
+        .Next(this.end)
+    )
     end = flow.End()
 
     def start_memo(self, activation, **data):

@@ -23,8 +23,16 @@
     });
   }
 
+  // The service worker keeps an offline page and the shell assets (never a page with work in it).
+  function registerServiceWorker() {
+    if ("serviceWorker" in navigator && window.isSecureContext) {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* optional */ });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusFirstError();
     guardDoubleSubmit();
+    registerServiceWorker();
   });
 })();

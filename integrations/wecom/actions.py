@@ -1,0 +1,100 @@
+"""Writes of the platform adapter: callback messages and platform (OAuth2) logins. Views stay thin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import login as auth_login
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from oa.actions.audit import do_record_audit
+from oa.actions.auth import client_ip
+from oa.middleware import SESSION_LAST_SEEN
+from oa.models import Person
+
+from .models import CallbackMessage
+
+TEXT_REPLY = "已收到。待办事项请在工作台中办理。"
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    message: CallbackMessage
+    duplicate: bool
+    reply_text: str  # "" = acknowledge without a passive reply
+
+
+def do_record_callback(fields: dict[str, str]) -> CallbackOutcome:
+    """Record one decrypted callback message (idempotent on MsgId, since the platform retries) and decide the
+    passive reply: a text message gets a short acknowledgement, events (click, enter_agent, …) none."""
+    msg_type = fields.get("MsgType", "")[:32]
+    from_user = fields.get("FromUserName", "")[:64]
+    event = fields.get("Event", "")[:64]
+    key = fields.get("MsgId") or f"{from_user}:{fields.get('CreateTime', '')}:{event}:{fields.get('EventKey', '')}"
+    key = key[:128]
+    existing = CallbackMessage.objects.filter(dedupe_key=key).first()
+    if existing is not None:
+        return CallbackOutcome(existing, True, TEXT_REPLY if existing.msg_type == "text" else "")
+    try:
+        with transaction.atomic():
+            message = CallbackMessage.objects.create(
+                dedupe_key=key,
+                agent_id=fields.get("AgentID", "")[:32],
+                from_user=from_user,
+                person=Person.objects.filter(platform_userid=from_user).first() if from_user else None,
+                msg_type=msg_type,
+                event=event,
+                event_key=fields.get("EventKey", "")[:128],
+                content=fields.get("Content", "")[:2048] if msg_type == "text" else "",
+            )
+    except IntegrityError:  # the platform's retry raced the first delivery
+        return CallbackOutcome(CallbackMessage.objects.get(dedupe_key=key), True, "")
+    return CallbackOutcome(message, False, TEXT_REPLY if msg_type == "text" else "")
+
+
+@dataclass(frozen=True)
+class PlatformLoginResult:
+    user: Person | None = None
+    error: str = ""
+    status: int = 200
+
+
+def check_platform_login(request: HttpRequest, userid: str) -> PlatformLoginResult:
+    """The platform vouched for `userid` (OAuth2 code exchanged server-side): map it to a Person and log in.
+    Unknown, disabled or locked accounts are refused and audited; 2FA roles still meet the OTP gate."""
+    ip = client_ip(request)
+    person = Person.objects.filter(platform_userid=userid).first() if userid else None
+    if person is None or not person.is_active:
+        do_record_audit(
+            actor=person, actor_name="" if person else "匿名", action="auth.platform_login_failed",
+            object_type="oa.person", object_id=person.pk if person else "",
+            object_repr=str(person) if person else f"平台账号 {userid[:64]}",
+            changes={"platform_userid": userid[:64], "reason": "disabled" if person else "unknown_userid"}, ip=ip,
+        )
+        if person is None:
+            return PlatformLoginResult(
+                error=f"您的移动平台账号（{userid[:64] or '未知'}）尚未关联本系统人员，请联系系统管理员。", status=403
+            )
+        return PlatformLoginResult(error="您的账号已停用，请联系系统管理员。", status=403)
+    if person.locked_until is not None and person.locked_until > timezone.now():
+        do_record_audit(
+            actor=person, action="auth.platform_login_failed", obj=person, ip=ip,
+            changes={"platform_userid": userid, "reason": "locked"},
+        )
+        return PlatformLoginResult(error="账号已锁定，请稍后再试。", status=403)
+    do_platform_login(request, person)
+    return PlatformLoginResult(user=person)
+
+
+def do_platform_login(request: HttpRequest, person: Person) -> None:
+    # The session must name a backend that is in AUTHENTICATION_BACKENDS (LDAP replaces ModelBackend there),
+    # otherwise the next request would not find the user.
+    auth_login(request, person, backend=settings.AUTHENTICATION_BACKENDS[0])
+    request.session[SESSION_LAST_SEEN] = timezone.now().timestamp()
+    do_record_audit(
+        actor=person, action="auth.platform_login", obj=person, ip=client_ip(request),
+        changes={"platform_userid": person.platform_userid},
+    )

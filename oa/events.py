@@ -1,0 +1,362 @@
+"""Events after commit: the only way to push something to a person (DESIGN.md "Events after commit").
+
+`send_event_on_commit()` writes one Notification per recipient (its id is the monotonic event id) and a web
+NotificationDelivery in the caller's transaction, lets every registered channel (e.g. the mobile platform)
+enqueue its outbox rows in that same transaction, and only after commit tells the websocket consumers
+through the channel layer. The database is the record; the channel-layer message is a hint carrying the id.
+
+Payloads are typed per event type (TypedDicts below, listed in docs/events.md) and built by the `make_*`
+helpers. Titles and summaries are metadata only — callers must never pass document body text: it may
+travel to a phone platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection, transaction
+from django.utils import timezone
+
+from oa.models import Notification, NotificationDelivery, Person, WorkItem
+
+logger = logging.getLogger(__name__)
+
+TITLE_MAX = 200
+SUMMARY_MAX = 200
+LINK_MAX = 500
+
+
+def user_group(user_id: int) -> str:
+    """Channel-layer group of one person's sockets (ASCII only: group names reject anything else)."""
+    return f"user.{int(user_id)}"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # "work.assigned", "work.urged", … (EVENT_TYPES)
+    title: str  # short, shown in the toast / card title
+    summary: str = ""  # metadata only, NEVER document body text (it may travel to a phone platform)
+    link: str = ""  # absolute path in this site, e.g. "/work/42/"
+    payload: dict = field(default_factory=dict)  # typed per event type, see EVENT_TYPES and docs/events.md
+
+
+# --- typed payloads ------------------------------------------------------------------------------------
+
+
+class WorkAssigned(TypedDict):
+    """A new 待办/待阅 item arrived for the recipient."""
+
+    work_item_id: int
+    kind: str  # work-kind registry key, e.g. "flow_task"
+    box: str  # "todo" | "toread" | "initiated"
+    urgency: int  # 0 普通, 1 加急, 2 特急
+    deadline: str | None  # ISO 8601 with offset, or None
+    doc_number: str  # 文号, may be ""
+    step: str  # 环节, may be ""
+    on_behalf_of: int | None  # 委托: person id the recipient acts for
+    on_behalf_of_name: str  # that person's name, "" when not delegated
+
+
+class WorkUrged(TypedDict):
+    """Someone 催办'd an open item of the recipient."""
+
+    work_item_id: int
+    count: int  # how many times this item has been urged so far
+    by: str  # name of the person who urged
+
+
+class WorkReturned(TypedDict):
+    """An item came back to the recipient (退回)."""
+
+    work_item_id: int
+    by: str
+    step: str  # the step it was returned to
+
+
+class WorkCompleted(TypedDict):
+    """Work the recipient follows (e.g. something they initiated) finished."""
+
+    work_item_id: int
+    state: str  # "done" | "cancelled"
+    by: str
+
+
+class WorkRetired(TypedDict):
+    """The recipient's item was finished or withdrawn elsewhere; clients drop its toast/badge."""
+
+    work_item_id: int
+    state: str  # "done" | "cancelled"
+
+
+EVENT_TYPES: dict[str, type] = {
+    "work.assigned": WorkAssigned,
+    "work.urged": WorkUrged,
+    "work.returned": WorkReturned,
+    "work.completed": WorkCompleted,
+    "work.retired": WorkRetired,
+}
+
+
+def register_event_type(event_type: str, payload_type: type) -> None:
+    """Apps add their own event types (meetings, 督办, …); each must also get a row in docs/events.md."""
+    EVENT_TYPES[event_type] = payload_type
+
+
+def validate_payload(event: Event) -> None:
+    payload_type = EVENT_TYPES.get(event.type)
+    if payload_type is None:
+        raise ValueError(f"未登记的事件类型：{event.type}（见 oa.events.EVENT_TYPES 与 docs/events.md）")
+    keys = set(event.payload)
+    missing = payload_type.__required_keys__ - keys
+    extra = keys - set(payload_type.__annotations__)
+    if missing or extra:
+        problems = [f"缺少 {', '.join(sorted(missing))}"] if missing else []
+        problems += [f"多余 {', '.join(sorted(extra))}"] if extra else []
+        raise ValueError(f"事件 {event.type} 的数据字段不符：{'；'.join(problems)}")
+    json.dumps(event.payload)  # raises TypeError for anything a client could not receive
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _deadline(item: WorkItem) -> str | None:
+    return timezone.localtime(item.deadline).isoformat() if item.deadline else None
+
+
+def work_item_link(item: WorkItem) -> str:
+    return f"/work/{item.pk}/"  # the workbench's item page (url name "work_item")
+
+
+def _work_summary(item: WorkItem) -> str:
+    """Metadata only: step, urgency, 文号, deadline, 委托 — never the document's text."""
+    parts = []
+    if item.step:
+        parts.append(item.step)
+    if item.urgency:
+        parts.append(WorkItem.Urgency(item.urgency).label)
+    if item.doc_number:
+        parts.append(item.doc_number)
+    if item.deadline:
+        parts.append("期限 " + timezone.localtime(item.deadline).strftime("%m-%d %H:%M"))
+    if item.on_behalf_of_id:
+        parts.append(f"代{_name(item.on_behalf_of)}办理")
+    return " · ".join(parts)
+
+
+def _name(person: Person | None) -> str:
+    if person is None:
+        return ""
+    return person.name or person.username
+
+
+def make_work_assigned(item: WorkItem) -> Event:
+    prefix = WorkItem.Box(item.box).label
+    payload: WorkAssigned = {
+        "work_item_id": item.pk,
+        "kind": item.kind,
+        "box": item.box,
+        "urgency": int(item.urgency),
+        "deadline": _deadline(item),
+        "doc_number": item.doc_number,
+        "step": item.step,
+        "on_behalf_of": item.on_behalf_of_id,
+        "on_behalf_of_name": _name(item.on_behalf_of) if item.on_behalf_of_id else "",
+    }
+    return Event(
+        "work.assigned", f"{prefix}：{item.title}", _work_summary(item), work_item_link(item), dict(payload)
+    )
+
+
+def make_work_urged(item: WorkItem, *, count: int, by: Person) -> Event:
+    payload: WorkUrged = {"work_item_id": item.pk, "count": count, "by": _name(by)}
+    return Event(
+        "work.urged",
+        f"催办：{item.title}",
+        f"{_name(by)} 第 {count} 次催办",
+        work_item_link(item),
+        dict(payload),
+    )
+
+
+def make_work_returned(item: WorkItem, *, by: Person) -> Event:
+    payload: WorkReturned = {"work_item_id": item.pk, "by": _name(by), "step": item.step}
+    return Event(
+        "work.returned",
+        f"退回：{item.title}",
+        f"{_name(by)} 退回至「{item.step}」",
+        work_item_link(item),
+        dict(payload),
+    )
+
+
+def make_work_completed(item: WorkItem, *, by: Person | None = None) -> Event:
+    payload: WorkCompleted = {"work_item_id": item.pk, "state": item.state, "by": _name(by)}
+    label = WorkItem.State(item.state).label
+    return Event("work.completed", f"{label}：{item.title}", _name(by), work_item_link(item), dict(payload))
+
+
+def make_work_retired(item: WorkItem) -> Event:
+    payload: WorkRetired = {"work_item_id": item.pk, "state": item.state}
+    label = WorkItem.State(item.state).label
+    return Event("work.retired", f"{label}：{item.title}", "", work_item_link(item), dict(payload))
+
+
+# --- channels beyond the web (the mobile platform registers one) ----------------------------------------
+
+
+class DeliveryChannel(Protocol):
+    name: str
+
+    def enqueue(self, notifications: Sequence[Notification], event: Event) -> None:
+        """Called inside the sender's transaction: write outbox rows, never do network I/O here."""
+
+    def retire(self, notifications: Sequence[Notification]) -> None:
+        """The work behind these notifications finished elsewhere: update or withdraw what was pushed."""
+
+
+_channels: dict[str, DeliveryChannel] = {}
+
+
+def register_channel(channel: DeliveryChannel) -> None:
+    """Register (or replace, by name) a delivery channel; app `ready()` calls this."""
+    _channels[channel.name] = channel
+
+
+def unregister_channel(name: str) -> None:
+    _channels.pop(name, None)
+
+
+def registered_channels() -> list[DeliveryChannel]:
+    return list(_channels.values())
+
+
+# --- sending -------------------------------------------------------------------------------------------
+
+# Advisory-lock namespace for "notifications of one recipient" (PostgreSQL only; see _lock_recipients).
+_LOCK_NAMESPACE = 0x4F41_0000_0000
+
+
+def _lock_recipients(user_ids: list[int]) -> None:
+    """Make each recipient's event ids commit in id order.
+
+    A client resumes from the highest id it has seen. If transaction A took id 10 and B took id 11 for the
+    same person and B committed first, the client would see 11 and then skip 10 forever. Holding a
+    per-recipient transaction lock from the insert to the commit prevents that. SQLite already serialises
+    writers (transaction_mode IMMEDIATE). Locks are taken in ascending id order to avoid deadlocks between
+    two multi-recipient sends.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s + x)) FROM unnest(%s::bigint[]) AS x",
+            [_LOCK_NAMESPACE, sorted(user_ids)],
+        )
+
+
+def send_event_on_commit(
+    event: Event, user_ids: Iterable[int], *, work_item: WorkItem | None = None
+) -> list[Notification]:
+    """Persist the event for each recipient now; deliver it over the channel layer after commit.
+
+    Rolls back with the caller's transaction (then nothing is delivered). Returns the Notification rows.
+    """
+    validate_payload(event)
+    link = event.link or ""
+    if link and (not link.startswith("/") or link.startswith("//") or len(link) > LINK_MAX):
+        raise ValueError(f"事件链接必须是本站的绝对路径：{link!r}")
+    recipients = list(dict.fromkeys(int(uid) for uid in user_ids))  # dedupe, keep order
+    if not recipients:
+        return []
+    title = _clip(event.title, TITLE_MAX)
+    summary = _clip(event.summary, SUMMARY_MAX)
+    with transaction.atomic():
+        _lock_recipients(recipients)
+        notifications = Notification.objects.bulk_create(
+            [
+                Notification(
+                    recipient_id=uid,
+                    event_type=event.type,
+                    title=title,
+                    summary=summary,
+                    link=link,
+                    payload=event.payload,
+                    work_item=work_item,
+                )
+                for uid in recipients
+            ]
+        )
+        NotificationDelivery.objects.bulk_create(
+            [
+                NotificationDelivery(
+                    notification=n,
+                    channel=NotificationDelivery.Channel.WEB,
+                    state=NotificationDelivery.State.PENDING,
+                )
+                for n in notifications
+            ]
+        )
+        for channel in registered_channels():
+            channel.enqueue(notifications, event)
+        hints = [(n.recipient_id, {"type": "oa.event", "id": n.pk}) for n in notifications]
+        transaction.on_commit(lambda: _group_send_all(hints), robust=True)
+    return notifications
+
+
+def push_counts_on_commit(user_ids: Iterable[int]) -> None:
+    """After commit, tell these people's sockets to refresh unread and inbox counts (no new event)."""
+    recipients = list(dict.fromkeys(int(uid) for uid in user_ids))
+    if recipients:
+        hints = [(uid, {"type": "oa.counts"}) for uid in recipients]
+        transaction.on_commit(lambda: _group_send_all(hints), robust=True)
+
+
+def retire_notifications(work_item: WorkItem) -> None:
+    """The work item was finished elsewhere: its unread web notifications become read (delivery state
+    "retired", which tells an administrator they were closed rather than read), every registered channel
+    retires what it pushed, and the recipients' counts refresh after commit."""
+    with transaction.atomic():
+        notifications = list(Notification.objects.filter(work_item=work_item).order_by("id"))
+        if not notifications:
+            return
+        unread = [n.pk for n in notifications if n.read_at is None]
+        if unread:
+            Notification.objects.filter(pk__in=unread).update(read_at=timezone.now())
+        NotificationDelivery.objects.filter(
+            notification__in=notifications,
+            channel=NotificationDelivery.Channel.WEB,
+            state__in=[NotificationDelivery.State.PENDING, NotificationDelivery.State.DELIVERED],
+        ).update(state=NotificationDelivery.State.RETIRED)
+        for channel in registered_channels():
+            channel.retire(notifications)
+        if unread:
+            unread_ids = set(unread)
+            push_counts_on_commit(n.recipient_id for n in notifications if n.pk in unread_ids)
+
+
+def _group_send_all(hints: list[tuple[int, dict[str, Any]]]) -> None:
+    """Runs after commit. A failure only costs latency: clients resync from the database."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(_send_hints)(layer, hints)
+    except Exception:
+        logger.exception("事件推送到通道层失败（客户端重连后会从数据库补齐）")
+
+
+async def _send_hints(layer, hints: list[tuple[int, dict[str, Any]]]) -> None:
+    # Concurrent in slices: a 1,000-recipient event should not wait for 1,000 sequential Redis round trips,
+    # nor take more connections at once than the Redis pool allows (it raises instead of waiting).
+    for start in range(0, len(hints), 50):
+        batch = hints[start : start + 50]
+        await asyncio.gather(*(layer.group_send(user_group(uid), message) for uid, message in batch))

@@ -1,0 +1,1 @@
+"""Websocket side of the events system: /ws/events/ (docs/events.md)."""
