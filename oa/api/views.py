@@ -17,10 +17,9 @@ from oa.actions.tokens import LoginRefused, check_token_login, do_revoke_token
 from oa.actions.work import check_perform_work_action, do_open_work_item
 from oa.api import serializers as s
 from oa.api.exceptions import ApiError
-from oa.models import ApiToken
 from oa.selectors.directory import agencies_of, requires_two_factor
 from oa.selectors.notifications import events_after, unread_count
-from oa.selectors.tokens import token_digest
+from oa.selectors.tokens import token_for_raw
 from oa.selectors.work import access_work_item_by_id, box_counts, inbox, work_item_actions
 
 ERRORS = {
@@ -83,7 +82,7 @@ class TokenView(APIView):
         if not request.user.is_authenticated:
             raise ApiError("not_authenticated", "请先登录或提供有效的访问令牌。", 401)
         raw = request.auth if isinstance(request.auth, str) else None  # BearerTokenAuthentication's raw token
-        token = ApiToken.objects.filter(key_hash=token_digest(raw)).first() if raw else None
+        token = token_for_raw(raw, request.user)
         if token is None:
             raise ApiError("not_token_auth", "当前请求未使用访问令牌，没有可吊销的令牌。", 400)
         do_revoke_token(actor=request.user, token=token, ip=client_ip(request._request))

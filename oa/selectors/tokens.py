@@ -35,3 +35,10 @@ def tokens_of(person: Person):
     return ApiToken.objects.filter(person=person, revoked_at__isnull=True).order_by("-id")
 
 
+
+
+def token_for_raw(raw: str | None, person: Person) -> ApiToken | None:
+    """The caller's own token row for a raw bearer token (to revoke the token in use)."""
+    if not raw:
+        return None
+    return ApiToken.objects.filter(key_hash=token_digest(raw), person=person).first()
