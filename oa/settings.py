@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "oa.apps.OaConfig",
     "workflows.apps.WorkflowsConfig",
     "frontend.apps.FrontendConfig",
+    "documents.apps.DocumentsConfig",
     "integrations.wecom.apps.WecomConfig",
 ]
 
