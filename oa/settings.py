@@ -396,3 +396,9 @@ if REDIS_URL:
     # channels-redis silently drops a group_send once it holds `capacity` (default 100): an event for 1,000
     # people would reach ~100 of them live. The hints are tiny; size this above (sockets per process × burst).
     CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = env_int("OA_CHANNELS_CAPACITY", 50000)
+
+# --- Document fonts (docs/gbt9704.md "PDF") -------------------------------------------------------------
+# Licensed 公文 fonts (仿宋_GB2312, 方正小标宋简体, …): a directory scanned for their usual file names, and/or JSON
+# {"仿宋_GB2312": "/path/file.ttf", "宋体": ["/path/simsun.ttc", 0]}. Missing ones fall back to Debian stand-ins.
+FONT_DIR = env("OA_FONT_DIR")
+FONTS = env("OA_FONTS")

@@ -20,7 +20,9 @@ from docx.styles.style import ParagraphStyle
 from docx.text.paragraph import Paragraph
 
 from documents.rendering import geometry as g
-from documents.rendering.spec import DocumentSpec, format_cn_date
+from documents.rendering.spec import DocumentSpec, cn_ordinal, format_cn_date, heading_prefix, numbered_body
+
+__all__ = ["cn_ordinal", "heading_prefix", "render_docx"]  # ordinals re-exported for existing imports
 
 STYLE_MARK = "GB Mark"
 STYLE_DOC_NUMBER = "GB DocNumber"
@@ -38,23 +40,6 @@ STYLE_BLANK = "GB Blank"
 
 HEADING_FONTS = {1: g.FONT_HEITI, 2: g.FONT_KAITI, 3: g.FONT_FANGSONG, 4: g.FONT_FANGSONG}
 UPWARD_CATEGORY = "上行文"  # core_properties.category, so the checker knows to require 签发人
-
-_CN_DIGITS = "零一二三四五六七八九"
-
-
-def cn_ordinal(n: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (heading ordinals up to 99)."""
-    if not 1 <= n <= 99:
-        raise ValueError("层次序数须在1–99之间")
-    tens, ones = divmod(n, 10)
-    if tens == 0:
-        return _CN_DIGITS[ones]
-    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
-
-
-def heading_prefix(level: int, n: int) -> str:
-    return {1: f"{cn_ordinal(n)}、", 2: f"（{cn_ordinal(n)}）", 3: f"{n}.", 4: f"（{n}）"}[level]
-
 
 def set_fonts(rpr_owner, name: str) -> None:
     """Set ascii/hAnsi/eastAsia/cs to one font name on a run or style's rPr."""
@@ -320,17 +305,9 @@ def render_docx(spec: DocumentSpec) -> bytes:
     for level, font in HEADING_FONTS.items():
         hs = _style(doc, STYLE_HEADINGS[level], font, g.BODY_SIZE_PT, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
         hs.paragraph_format.first_line_indent = Pt(2 * g.CHAR_ADVANCE_PT)
-    counters = [0, 0, 0, 0, 0]
     last = None
-    for block in spec.body:
-        if block.level == 0:
-            last = doc.add_paragraph(block.text, style=body_style)
-            continue
-        counters[block.level] += 1
-        for deeper in range(block.level + 1, 5):
-            counters[deeper] = 0
-        last = doc.add_paragraph(heading_prefix(block.level, counters[block.level]) + block.text,
-                                 style=STYLE_HEADINGS[block.level])
+    for level, text in numbered_body(spec.body):
+        last = doc.add_paragraph(text, style=body_style if level == 0 else STYLE_HEADINGS[level])
 
     # 附件说明: 正文下空一行左空二字; 回行与附件名称首字对齐 (hanging indent).
     st = _style(doc, STYLE_ATTACHMENT, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)

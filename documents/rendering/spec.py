@@ -42,3 +42,38 @@ class DocumentSpec:
 def format_cn_date(d: datetime.date) -> str:
     """成文日期: Arabic numerals, year in full, no 虚位 (GB/T 9704 §7.3.5.4)."""
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def cn_ordinal(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (heading ordinals up to 99)."""
+    if not 1 <= n <= 99:
+        raise ValueError("层次序数须在1–99之间")
+    tens, ones = divmod(n, 10)
+    if tens == 0:
+        return _CN_DIGITS[ones]
+    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+
+
+def heading_prefix(level: int, n: int) -> str:
+    return {1: f"{cn_ordinal(n)}、", 2: f"（{cn_ordinal(n)}）", 3: f"{n}.", 4: f"（{n}）"}[level]
+
+
+def numbered_body(body: list[BodyBlock]) -> list[tuple[int, str]]:
+    """(level, text with its generated ordinal) per block; deeper counters restart under each heading.
+
+    Shared by the DOCX and PDF renderers so both number a document identically.
+    """
+    counters = [0, 0, 0, 0, 0]
+    out: list[tuple[int, str]] = []
+    for block in body:
+        if block.level == 0:
+            out.append((0, block.text))
+            continue
+        counters[block.level] += 1
+        for deeper in range(block.level + 1, 5):
+            counters[deeper] = 0
+        out.append((block.level, heading_prefix(block.level, counters[block.level]) + block.text))
+    return out

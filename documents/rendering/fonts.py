@@ -1,0 +1,131 @@
+"""Font files for the 公文 font names (仿宋_GB2312, 楷体_GB2312, 方正小标宋简体, 黑体, 宋体).
+
+The real fonts are commercial and not shipped; a deployment points at its licensed files with
+`OA_FONTS` (JSON: name → path or [path, subfontIndex]) and/or `OA_FONT_DIR` (scanned for the usual file names).
+Anything still missing falls back to a Debian stand-in (STACK.md §7) and is reported, so the PDF can say so.
+Only TrueType outlines work: reportlab cannot embed CFF/OpenType-PS fonts (e.g. Noto CJK).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from documents.rendering import geometry as g
+
+STANDIN_NOTE = "本文件使用替代字体"
+
+# Debian stand-ins (fonts-arphic-ukai, fonts-arphic-uming, fonts-wqy-zenhei); index 0 is the CN face of each TTC.
+_ARPHIC = Path("/usr/share/fonts/truetype/arphic")
+_WQY = Path("/usr/share/fonts/truetype/wqy")
+STANDINS: dict[str, tuple[Path, int, str]] = {
+    g.FONT_FANGSONG: (_ARPHIC / "ukai.ttc", 0, "AR PL UKai CN"),
+    g.FONT_KAITI: (_ARPHIC / "ukai.ttc", 0, "AR PL UKai CN"),
+    g.FONT_XIAOBIAOSONG: (_ARPHIC / "uming.ttc", 0, "AR PL UMing CN"),
+    g.FONT_SONGTI: (_ARPHIC / "uming.ttc", 0, "AR PL UMing CN"),
+    g.FONT_HEITI: (_WQY / "wqy-zenhei.ttc", 0, "WenQuanYi Zen Hei"),
+}
+
+# File names the licensed fonts usually ship under, matched case-insensitively inside OA_FONT_DIR.
+KNOWN_FILES: dict[str, tuple[str, ...]] = {
+    g.FONT_FANGSONG: ("仿宋_GB2312.ttf", "FangSong_GB2312.ttf", "fsgb2312.ttf", "simfang.ttf"),
+    g.FONT_KAITI: ("楷体_GB2312.ttf", "KaiTi_GB2312.ttf", "ktgb2312.ttf", "simkai.ttf"),
+    g.FONT_XIAOBIAOSONG: ("方正小标宋简体.ttf", "FZXBSJW.ttf", "FZXBSJW--GB1-0.ttf", "方正小标宋_GBK.ttf"),
+    g.FONT_HEITI: ("黑体.ttf", "simhei.ttf"),
+    g.FONT_SONGTI: ("宋体.ttc", "宋体.ttf", "simsun.ttc", "simsun.ttf"),
+}
+FONT_NAMES = tuple(STANDINS)
+
+
+@dataclass(frozen=True)
+class FontFile:
+    name: str  # 公文 font name
+    path: Path
+    subfont_index: int
+    standin: bool
+    standin_family: str = ""  # e.g. "AR PL UKai CN" when standin
+
+
+@dataclass(frozen=True)
+class FontSet:
+    fonts: dict[str, FontFile]
+
+    @property
+    def standins(self) -> list[FontFile]:
+        return [f for f in self.fonts.values() if f.standin]
+
+    def note(self) -> str:
+        """"" when every font is configured, else 本文件使用替代字体 with the substitutions."""
+        subs = self.standins
+        if not subs:
+            return ""
+        return STANDIN_NOTE + "：" + "；".join(f"{f.name}→{f.standin_family}" for f in subs)
+
+
+def _parse_overrides(raw: str, base: Path | None) -> dict[str, tuple[Path, int]]:
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"OA_FONTS 须为 JSON 对象（字体名 → 路径 或 [路径, 子字体序号]）：{exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("OA_FONTS 须为 JSON 对象（字体名 → 路径 或 [路径, 子字体序号]）")
+    out: dict[str, tuple[Path, int]] = {}
+    for name, value in data.items():
+        if name not in STANDINS:
+            raise ValueError(f"OA_FONTS 中的字体名 {name!r} 不是公文字体（{'、'.join(FONT_NAMES)}）")
+        path_s, index = (value, 0) if isinstance(value, str) else (value[0], int(value[1]))
+        path = Path(path_s)
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        if not path.is_file():
+            raise ValueError(f"OA_FONTS：{name} 的字体文件不存在：{path}")
+        out[name] = (path, index)
+    return out
+
+
+def _scan_dir(font_dir: Path) -> dict[str, tuple[Path, int]]:
+    if not font_dir.is_dir():
+        return {}
+    by_lower = {p.name.lower(): p for p in font_dir.iterdir() if p.is_file()}
+    found: dict[str, tuple[Path, int]] = {}
+    for name, candidates in KNOWN_FILES.items():
+        for cand in candidates:
+            if cand.lower() in by_lower:
+                found[name] = (by_lower[cand.lower()], 0)
+                break
+    return found
+
+
+def _from_settings() -> tuple[str, str]:
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        return str(getattr(settings, "FONT_DIR", "") or ""), str(getattr(settings, "FONTS", "") or "")
+    except ImproperlyConfigured:  # the renderer is also usable outside a configured Django process
+        return "", ""
+
+
+def resolve_fonts(font_dir: str | None = None, fonts_json: str | None = None) -> FontSet:
+    """Resolve every 公文 font: OA_FONTS first, then OA_FONT_DIR, then the Debian stand-in."""
+    if font_dir is None or fonts_json is None:
+        s_dir, s_json = _from_settings()
+        font_dir = s_dir if font_dir is None else font_dir
+        fonts_json = s_json if fonts_json is None else fonts_json
+    base = Path(font_dir) if font_dir else None
+    configured = _scan_dir(base) if base else {}
+    configured.update(_parse_overrides(fonts_json, base))
+    fonts: dict[str, FontFile] = {}
+    for name in FONT_NAMES:
+        if name in configured:
+            path, index = configured[name]
+            fonts[name] = FontFile(name, path, index, standin=False)
+            continue
+        path, index, family = STANDINS[name]
+        if not path.is_file():
+            raise FileNotFoundError(f"缺少字体 {name}：未配置正版字体（OA_FONT_DIR / OA_FONTS），替代字体 {path} 也不存在")
+        fonts[name] = FontFile(name, path, index, standin=True, standin_family=family)
+    return FontSet(fonts)
