@@ -32,8 +32,10 @@ urlpatterns = [
     path("directory/people/<int:person_id>/", directory_views.person_detail, name="person"),
     path("audit/", audit_views.audit_list, name="audit"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
+    path("api/documents/", include("documents.api_urls")),
     path("api/", include("oa.api.urls")),
     path("integrations/wecom/", include("integrations.wecom.urls")),
+    path("documents/", include("documents.urls")),
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
 ]

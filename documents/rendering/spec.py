@@ -22,6 +22,18 @@ class BodyBlock:
 
 
 @dataclass(frozen=True)
+class TableBlock:
+    """A 正文 table (GB/T 9704 §8): rows of cell text; the first row is the header when ``header``."""
+
+    rows: list[list[str]]
+    header: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.rows or not all(self.rows):
+            raise ValueError("表格至少要有一行一列")
+
+
+@dataclass(frozen=True)
 class DocumentSpec:
     issuer_mark: str  # 发文机关标志, e.g. "揭阳市揭东区人民政府办公室文件"
     doc_number: str  # 发文字号, e.g. "揭东府办〔2026〕5号"

@@ -1,0 +1,35 @@
+from documents.models.archive import ArchivePackage
+from documents.models.body import BodyVersion, ImmutableError
+from documents.models.document import (
+    UPWARD_DOC_TYPES,
+    Attachment,
+    CoIssuer,
+    Direction,
+    DocType,
+    DocumentAccess,
+    Layout,
+    OfficialDocument,
+    Publicity,
+    Secrecy,
+    Urgency,
+)
+from documents.models.numbering import DocNumberEntry, DocNumberSequence
+
+__all__ = [
+    "UPWARD_DOC_TYPES",
+    "ArchivePackage",
+    "Attachment",
+    "BodyVersion",
+    "CoIssuer",
+    "Direction",
+    "DocNumberEntry",
+    "DocNumberSequence",
+    "DocType",
+    "DocumentAccess",
+    "ImmutableError",
+    "Layout",
+    "OfficialDocument",
+    "Publicity",
+    "Secrecy",
+    "Urgency",
+]
