@@ -1,6 +1,6 @@
 """Cost of the hash-chained audit log against a bare insert, measured in one run.
 
-    OA_SECRET_KEY=... OA_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/audit_chain.py
+    OA_SECRET_KEY=... OA_SEAL_KEK=... OA_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/audit_chain.py
 
 Prints appends per second for (a) a plain INSERT of an equivalent row and (b) do_record_audit (head lock,
 canonical JSON, SHA-256/SM3, insert, head update), the ratio b/a, and the verify_audit throughput. Runs in a

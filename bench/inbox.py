@@ -58,6 +58,7 @@ os.environ.update(
     }
 )
 os.environ.setdefault("OA_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("OA_SEAL_KEK", "dGVzdC1vbmx5LXNlYWwta2VrLW5vdC1mb3ItcHJvZCE=")
 os.environ.setdefault("OA_DATA_DIR", str(ROOT / "var" / "bench"))
 Path(os.environ["OA_DATA_DIR"], "static").mkdir(parents=True, exist_ok=True)
 

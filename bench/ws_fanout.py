@@ -76,6 +76,7 @@ def setup_environment(data_dir: str) -> dict[str, str]:
     base = BASE_DB_URL.rsplit("/", 1)[0]
     env = {
         "OA_SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
+        "OA_SEAL_KEK": "dGVzdC1vbmx5LXNlYWwta2VrLW5vdC1mb3ItcHJvZCE=",
         "OA_HTTPS": "0",
         "OA_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "OA_DATA_DIR": data_dir,

@@ -2,6 +2,9 @@
 
 A 发文字号 is 机关代字 + 〔YYYY〕 + 序号 + 号, e.g. "揭东府办〔2026〕5号": the year in full inside 六角括号,
 no "第", no 虚位 (leading zeros). Parsing names the first rule broken so a user can fix the text.
+
+``parse_doc_number`` accepts exactly the strings ``format_doc_number`` produces (and nothing else), so a
+number read back from a form, a DOCX or an exchange package always round-trips.
 """
 
 from __future__ import annotations
@@ -9,9 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_VALID = re.compile(r"^(?P<code>[^〔〕\s\[\]()（）【】]+)〔(?P<year>\d{4})〕(?P<seq>[1-9]\d*)号$")
+from documents.errors import DocumentError
+
+# Characters a 机关代字 may not contain: the 六角括号 themselves and every bracket people type instead
+# (half- and full-width), so that the code can never be confused with the year part.
+_BRACKETS = "〔〕[]［］()（）【】{}｛｝<>〈〉《》﹝﹞〖〗"
+# ASCII digits only: "\d" would also accept full-width ２０２６ and other scripts' digits, which are not
+# the 阿拉伯数字 the standard asks for and would not survive a round trip.
+_VALID = re.compile(
+    r"(?P<code>[^" + re.escape(_BRACKETS) + r"\s]+)〔(?P<year>[1-9][0-9]{3})〕(?P<seq>[1-9][0-9]*)号"
+)
 # Brackets people commonly type instead of 〔〕; each is a distinct, nameable mistake.
-_WRONG_BRACKETS = re.compile(r"[\[［(（【{｛<〈《].{0,6}\d{4}.{0,6}[\]］)）】}｝>〉》]")
+_WRONG_BRACKETS = re.compile(r"[\[［(（【{｛<〈《﹝〖].{0,6}[0-9０-９]{4}.{0,6}[\]］)）】}｝>〉》﹞〗]")
 
 
 @dataclass(frozen=True)
@@ -25,11 +37,17 @@ class DocNumber:
 
 
 def _check_parts(code: str, year: int, seq: int) -> None:
-    if not code or any(c.isspace() for c in code) or any(c in "〔〕[]()（）【】" for c in code):
-        raise ValueError("机关代字不能为空，且不得含空白或括号")
-    if not 1000 <= year <= 9999:
+    if (
+        not isinstance(code, str)
+        or not code
+        or any(c.isspace() for c in code)
+        or any(c in _BRACKETS for c in code)
+        or not code.isprintable()
+    ):
+        raise ValueError("机关代字不能为空，且不得含空白、括号或控制字符")
+    if isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 9999:
         raise ValueError("年份须为4位阿拉伯数字全称")
-    if seq < 1:
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
         raise ValueError("序号须为正整数")
 
 
@@ -43,13 +61,17 @@ def parse_doc_number(text: str) -> DocNumber:
         raise ValueError("发文字号为空")
     if text != text.strip():
         raise ValueError("发文字号首尾不得有空白")
-    m = _VALID.match(text)
+    m = _VALID.fullmatch(text)
     if m:
-        return DocNumber(m["code"], int(m["year"]), int(m["seq"]))
+        number = DocNumber(m["code"], int(m["year"]), int(m["seq"]))
+        _check_parts(number.code, number.year, number.seq)  # e.g. a control character inside the code
+        return number
     # Not valid: find the most specific reason, most common mistakes first.
     if "〔" not in text or "〕" not in text:
         if _WRONG_BRACKETS.search(text):
             raise ValueError("年份须用六角括号〔〕括入，不得用[]、()、【】等")
+        if re.search(r"[0-9]{4}年", text):
+            raise ValueError("年份须用六角括号〔〕括入，不加“年”字")
         raise ValueError("年份须用六角括号〔〕括入")
     if not text.endswith("号"):
         raise ValueError("发文字号须以“号”字结尾")
@@ -57,13 +79,21 @@ def parse_doc_number(text: str) -> DocNumber:
     year_text, _, seq_text = rest.partition("〕")
     if not code:
         raise ValueError("缺少机关代字")
-    if not re.fullmatch(r"\d{4}", year_text):
+    if not re.fullmatch(r"[1-9][0-9]{3}", year_text):
         raise ValueError("年份须为4位阿拉伯数字全称（如〔2026〕）")
     seq_text = seq_text[:-1]
     if seq_text.startswith("第"):
         raise ValueError("序号前不加“第”")
-    if re.fullmatch(r"0\d*", seq_text):
+    if re.fullmatch(r"0[0-9]*", seq_text):
         raise ValueError("序号不得编虚位（如 01），且不得为0")
-    if not re.fullmatch(r"\d+", seq_text):
+    if not re.fullmatch(r"[0-9]+", seq_text):
         raise ValueError("序号须为阿拉伯数字")
-    raise ValueError("机关代字不得含空白或括号")
+    raise ValueError("机关代字不得含空白、括号或控制字符")
+
+
+def doc_number_from_text(text: str) -> DocNumber:
+    """Parse a 文号 typed by a person; the refusal is a DocumentError naming the rule broken."""
+    try:
+        return parse_doc_number(text)
+    except ValueError as exc:
+        raise DocumentError("invalid_doc_number", f"文号格式有误：{exc}") from None

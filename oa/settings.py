@@ -6,6 +6,7 @@ channel layer, local files, eager jobs. Production parts are switched on one by 
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -50,6 +51,24 @@ if not SECRET_KEY:
             "缺少 OA_SECRET_KEY：生产环境必须通过环境变量提供密钥（开发时可设置 OA_DEBUG=1 使用开发密钥）。"
         )
     SECRET_KEY = "dev-only-insecure-key-" + "x" * 40
+
+# E-seal private keys are encrypted at rest with this key-encryption key (docs/seals.md): 32 random bytes, base64.
+# OA_SEAL_KEK_PREVIOUS holds retired KEKs (comma-separated) while `manage.py seal_ca rotate-kek` re-encrypts.
+SEAL_KEK = env("OA_SEAL_KEK")
+SEAL_KEK_PREVIOUS = env_list("OA_SEAL_KEK_PREVIOUS")
+if not SEAL_KEK:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "缺少 OA_SEAL_KEK：生产环境必须通过环境变量提供印章私钥加密密钥（生成：manage.py seal_ca new-kek）。"
+        )
+    SEAL_KEK = "ZGV2LW9ubHktaW5zZWN1cmUtc2VhbC1rZWstMDAwMDA="  # base64 of a fixed 32-byte dev-only key
+for _kek in [SEAL_KEK, *SEAL_KEK_PREVIOUS]:
+    try:
+        _kek_ok = len(base64.b64decode(_kek.replace("-", "+").replace("_", "/"), validate=True)) == 32
+    except ValueError:
+        _kek_ok = False
+    if not _kek_ok:
+        raise ImproperlyConfigured("OA_SEAL_KEK / OA_SEAL_KEK_PREVIOUS 格式错误：须为 32 字节随机数的 base64 编码（44 个字符）")
 
 ALLOWED_HOSTS = env_list("OA_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("OA_CSRF_TRUSTED_ORIGINS")
@@ -191,21 +210,38 @@ STATIC_URL = "/static/"
 STATIC_ROOT = str(DATA_DIR / "static")
 STORAGE_BACKEND = env("OA_STORAGE", "local")
 if STORAGE_BACKEND == "minio":
-    _default_storage = {"BACKEND": "minio_storage.storage.MinioMediaStorage"}
-    MINIO_STORAGE_ENDPOINT = env("OA_MINIO_ENDPOINT")
-    MINIO_STORAGE_ACCESS_KEY = env("OA_MINIO_ACCESS_KEY")
-    MINIO_STORAGE_SECRET_KEY = env("OA_MINIO_SECRET_KEY")
-    MINIO_STORAGE_REGION = env("OA_MINIO_REGION", "us-east-1")
-    MINIO_STORAGE_MEDIA_BUCKET_NAME = env("OA_MINIO_BUCKET", "oa-media")
-    MINIO_STORAGE_AUTO_CREATE_MEDIA_BUCKET = True
-    # Never let the storage add an anonymous-read policy to a bucket of 公文.
-    MINIO_STORAGE_AUTO_CREATE_MEDIA_POLICY = False
-    MINIO_STORAGE_MEDIA_USE_PRESIGNED = True
-    MINIO_STORAGE_USE_HTTPS = env_bool("OA_MINIO_HTTPS", True)
+    from integrations.storage.config import MINIO_BACKEND, minio_settings
+
+    _default_storage = {"BACKEND": MINIO_BACKEND}
+    if not env("OA_MINIO_ENDPOINT"):
+        raise ImproperlyConfigured("OA_STORAGE=minio 还缺少 OA_MINIO_ENDPOINT（host:port）")
+    # Private bucket (no auto policy), presigned URLs only, HTTPS unless OA_MINIO_HTTPS=0 (docs/storage.md).
+    try:
+        _minio = minio_settings(
+            endpoint=env("OA_MINIO_ENDPOINT"),
+            access_key=env("OA_MINIO_ACCESS_KEY"),
+            secret_key=env("OA_MINIO_SECRET_KEY"),
+            bucket=env("OA_MINIO_BUCKET", "oa-media"),
+            region=env("OA_MINIO_REGION", "us-east-1"),
+            use_https=env_bool("OA_MINIO_HTTPS", True),
+            public_url=env("OA_MINIO_PUBLIC_URL"),
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
+    globals().update(_minio)  # the MINIO_STORAGE_* settings
 elif STORAGE_BACKEND == "local":
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 else:
     raise ImproperlyConfigured("OA_STORAGE 只能是 local 或 minio")
+# MinIO downloads: "redirect" to a presigned URL (≤ 300 s) or "stream" through Django.
+OA_MINIO_DOWNLOAD = env("OA_MINIO_DOWNLOAD", "redirect")
+if OA_MINIO_DOWNLOAD not in {"redirect", "stream"}:
+    raise ImproperlyConfigured("OA_MINIO_DOWNLOAD 只能是 redirect 或 stream")
+OA_MINIO_URL_TTL = env_int("OA_MINIO_URL_TTL", 120)
+if not 1 <= OA_MINIO_URL_TTL <= 300:
+    raise ImproperlyConfigured("OA_MINIO_URL_TTL 须在 1～300 秒之间（预签名链接只应短时有效）")
+OA_UPLOAD_MAX_BYTES = env_int("OA_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+OA_PREVIEW_MAX_PAGES = env_int("OA_PREVIEW_MAX_PAGES", 50)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
@@ -371,6 +407,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "urgency": the inbox's 0/1/2 and the 公文要素 "", jiaji, teji.
+    "ENUM_NAME_OVERRIDES": {
+        "WorkUrgencyEnum": "oa.models.work.WorkItem.Urgency",
+        "DocumentUrgencyEnum": "documents.models.document.Urgency",
+    },
     # Served by the app itself (drf-spectacular-sidecar): the government network has no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -21,9 +21,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from documents.checker import check_gbt9704
 from documents.rendering import BodyBlock, DocumentSpec, render_docx
 from documents.rendering import geometry as g
 from documents.rendering.libreoffice import ConversionError, docx_to_pdf
+from documents.rendering.pdf import render_pdf
+from tests.test_rendering_formats import SAMPLES, page_texts, pdf_pages, red_rows
 
 pytestmark = [
     pytest.mark.layout,
@@ -75,6 +78,8 @@ def long_notice() -> DocumentSpec:
         ],
         signature="揭阳市揭东区人民政府办公室",
         date=datetime.date(2026, 11, 27),
+        cc=["区委办公室"],
+        printing_org="揭阳市揭东区人民政府办公室",
     )
 
 
@@ -85,7 +90,9 @@ def run(*cmd: str, data: bytes | None = None) -> bytes:
 @pytest.fixture(scope="module")
 def pdf(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("layout") / "notice.pdf"
-    path.write_bytes(docx_to_pdf(render_docx(long_notice())))
+    data = render_docx(long_notice())
+    assert [(r.rule, r.measured) for r in check_gbt9704(data) if not r.passed] == []
+    path.write_bytes(docx_to_pdf(data))
     return path
 
 
@@ -207,6 +214,108 @@ def test_red_rule_156_mm_below_doc_number(pdf: Path, pages) -> None:
     number = next(ln for ln in pages[0] if ln.text.startswith("揭东府办"))
     em_bottom_mm = (number.baseline + 0.121 * number.size) / PT_PER_MM
     assert rule_mm - em_bottom_mm == pytest.approx(g.RED_RULE_GAP_MM, abs=0.5)
+
+
+# ---------------------------------------------------------------- the other formats, through LibreOffice
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """Our PDF and LibreOffice's PDF of each representative DOCX (文件格式 with 份号/密级/紧急程度, table, 附件 pages
+    and a blank page before the 版记; 信函; 纪要; 联合行文): four soffice runs in all."""
+    tmp = tmp_path_factory.mktemp("formats")
+    out = {}
+    for name, make in SAMPLES.items():
+        spec = make()
+        ours, theirs = tmp / f"{name}.pdf", tmp / f"{name}-lo.pdf"
+        ours.write_bytes(render_pdf(spec))
+        theirs.write_bytes(docx_to_pdf(render_docx(spec)))
+        out[name] = (ours, theirs)
+    return out
+
+
+@pytest.mark.parametrize("name", ["full", "letter", "minutes", "joint"])
+def test_libreoffice_page_count_equals_ours(samples, name: str) -> None:
+    ours, theirs = samples[name]
+    assert pdf_pages(theirs) == pdf_pages(ours)
+
+
+def test_libreoffice_blank_page_and_unnumbered_colophon(samples) -> None:
+    ours, theirs = samples["full"]
+    lo, rl = page_texts(theirs), page_texts(ours)
+    assert len(lo) == len(rl) == 6
+    for n in range(1, 5):  # 正文 and 附件 pages numbered continuously
+        assert lo[n - 1].endswith(f"—{n}—") and rl[n - 1].endswith(f"—{n}—")
+    assert lo[2].startswith("附件1") and lo[3].startswith("附件2")
+    assert lo[4] == "" == rl[4]  # blank page, no number
+    # The 正文 table breaks at the same row, its header repeated on page 2.
+    assert lo[1].startswith("组别牵头单位检查范围第三组") and rl[1].startswith("组别牵头单位检查范围第三组")
+    assert lo[5].startswith("抄送：") and lo[5].endswith("印发")  # 版记 page, no number
+    assert re.sub(r"\s", "", lo[5]) == rl[5]
+
+
+def _lo_words(pdf: Path, page: int) -> list[Line]:
+    root = ET.fromstring(run("pdftotext", "-f", str(page), "-l", str(page), "-bbox", str(pdf), "-"))
+    return [Line(w.text or "", *(float(w.get(k)) for k in ("xMin", "xMax", "yMin", "yMax")))
+            for w in root.iter(f"{XHTML}word")]
+
+
+def test_libreoffice_places_the_new_header_elements(samples) -> None:
+    # 文件格式: 份号 on grid line 1 (baseline 126.70 pt), 顶格; 标志 still 35 mm below the 版心 top.
+    full = _lo_words(samples["full"][1], 1)
+    copy = next(w for w in full if w.text == "000028")
+    assert copy.baseline == pytest.approx(126.70, abs=0.3) and copy.x0 / PT_PER_MM == pytest.approx(28, abs=0.3)
+    mark = next(w for w in full if w.text == "揭阳市揭东区人民政府办公室文件")
+    assert (mark.baseline - g.EM_ASCENT * mark.size) / PT_PER_MM == pytest.approx(72, abs=0.5)
+    # 联合行文: the first name's em top 35 mm below the 版心 top, the names 分散对齐 to one column.
+    joint = _lo_words(samples["joint"][1], 1)
+    first = next(w for w in joint if w.text == "揭阳市揭东区财政局")
+    assert (first.baseline - g.EM_ASCENT * first.size) / PT_PER_MM == pytest.approx(72, abs=0.5)
+    third = [w for w in joint if w.y0 > first.y1 and w.size == pytest.approx(first.size, abs=0.2)]
+    assert third and min(w.x0 for w in third) == pytest.approx(first.x0, abs=0.5)
+    # 信函: 标志 em top 30 mm from the page top; the red double lines 170 mm long, as in our PDF.
+    letter = _lo_words(samples["letter"][1], 1)
+    lmark = next(w for w in letter if w.text == "揭阳市揭东区人民政府办公室")
+    assert (lmark.baseline - g.EM_ASCENT * lmark.size) / PT_PER_MM == pytest.approx(30, abs=0.5)
+    dpi = 200
+    ours, theirs = (red_rows(p, 1, dpi) for p in samples["letter"])
+    long_ours = sorted(y for y, (n, _) in ours.items() if n * 25.4 / dpi > 150)
+    long_lo = sorted(y for y, (n, _) in theirs.items() if n * 25.4 / dpi > 150)
+    assert long_lo and abs(len(long_lo) - len(long_ours)) <= 2
+    assert abs(long_lo[0] - long_ours[0]) <= 1 and abs(long_lo[-1] - long_ours[-1]) <= 1
+    assert all(theirs[y][0] * 25.4 / dpi == pytest.approx(170, abs=0.5) for y in long_lo)
+
+
+def test_libreoffice_table_spans_the_version_heart(samples) -> None:
+    dpi = 100
+    png = run("pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-png", "-gray", str(samples["full"][1]))
+    img = Image.open(io.BytesIO(png)).convert("L")
+    px, (w, h) = img.load(), img.size
+    # Vertical black lines taller than one grid line: the table's outer and inner borders.
+    columns = [x for x in range(w) if max(
+        (sum(1 for _ in run_) for dark, run_ in itertools.groupby(px[x, y] < 110 for y in range(h)) if dark),
+        default=0) * 25.4 / dpi > 20]
+    assert columns
+    assert columns[0] * 25.4 / dpi == pytest.approx(28, abs=0.5)
+    assert columns[-1] * 25.4 / dpi == pytest.approx(184, abs=0.5)
+
+
+def test_libreoffice_colophon_last_rule_on_the_version_heart_bottom(samples) -> None:
+    # 版记 page (6): three rules 156 mm long; the last one on the 版心's bottom edge (37 + 225 = 262 mm), as in ours.
+    dpi = 200
+
+    def rules(pdf: Path) -> list[float]:
+        png = run("pdftoppm", "-r", str(dpi), "-f", "6", "-l", "6", "-png", "-gray", str(pdf))
+        img = Image.open(io.BytesIO(png)).convert("L")
+        px, (w, h) = img.load(), img.size
+        ys = [y for y in range(h) if sum(1 for x in range(w) if px[x, y] < 128) * 25.4 / dpi > 150]
+        groups = [list(g_) for _, g_ in itertools.groupby(ys, key=lambda y, c=itertools.count(): y - next(c))]
+        return [(grp[0] + grp[-1] + 1) / 2 * 25.4 / dpi for grp in groups]
+
+    theirs, ours = rules(samples["full"][1]), rules(samples["full"][0])
+    assert len(theirs) == len(ours) == 3
+    assert theirs[-1] == pytest.approx(262, abs=0.3) and ours[-1] == pytest.approx(262, abs=0.3)
+    assert all(a == pytest.approx(b, abs=0.3) for a, b in zip(theirs, ours, strict=True))
 
 
 def minimal_docx() -> bytes:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from documents.rendering import BodyBlock, DocumentSpec
+from documents.checker import check_gbt9704
+from documents.rendering import BodyBlock, DocumentSpec, render_docx
 from documents.rendering.fonts import STANDIN_NOTE, STANDINS, resolve_fonts
 from documents.rendering.pdf import render_pdf
 
@@ -81,6 +82,8 @@ def _lines(pdf: Path) -> list[list[Line]]:
 
 
 def _write(tmp_path: Path, spec: DocumentSpec, name: str, **kw: object) -> Path:
+    # Every spec rendered here also renders to a DOCX that passes the GB/T 9704 checker.
+    assert [(r.rule, r.measured) for r in check_gbt9704(render_docx(spec, **kw)) if not r.passed] == []  # type: ignore[arg-type]
     path = tmp_path / name
     path.write_bytes(render_pdf(spec, **kw))  # type: ignore[arg-type]
     return path
@@ -170,7 +173,7 @@ def test_notice_pdf_fonts_order_grid_and_page_numbers(tmp_path: Path) -> None:
 def test_upward_pdf_signers_left_number(tmp_path: Path) -> None:
     spec = _spec(upward=True, signers=["张三", "李四", "王五"], title="关于申请专项经费的请示",
                  body=[BodyBlock("现将有关情况请示如下。"), BodyBlock("申请事由", 1), BodyBlock("妥否，请批示。")],
-                 attachments=[], cc=[], printing_org="")
+                 attachments=[], cc=[])
     pdf = _write(tmp_path, spec, "upward.pdf")
     _assert_all_embedded(pdf)
     text = re.sub(r"\s+", "", _run("pdftotext", "-layout", str(pdf), "-"))

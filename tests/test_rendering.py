@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import RGBColor, Twips
+from docx.table import Table
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -211,7 +212,10 @@ def test_read_back_fonts_sizes_and_order() -> None:
     assert style_font(by_text["（一）压实责任"])[0] == "楷体_GB2312"
     assert style_font(by_text["1.排查隐患"])[0] == "仿宋_GB2312"
 
-    colophon = doc.tables[-1]
+    # The 版记 table sits in a text box anchored to the bottom of the 版心 (not in the flow).
+    boxed = doc.element.body.findall(f".//{qn('w:txbxContent')}/{qn('w:tbl')}")
+    assert len(boxed) == 1 and not doc.tables
+    colophon = Table(boxed[0], doc._body)
     assert colophon.rows[0].cells[0].text == "抄送：区委办公室，区人大常委会办公室，区政协办公室。"
     assert colophon.rows[1].cells[0].text == "揭阳市揭东区人民政府办公室\t2026年11月28日印发"
     footer_text = "".join(t.text for t in sect.footer.paragraphs[0]._p.iter(qn("w:t")))
@@ -276,9 +280,9 @@ def test_missing_signer_on_upward_caught() -> None:
 
 def test_mark_position_and_colour_caught() -> None:
     def move_and_blacken(doc) -> None:
-        style = doc.styles["GB Mark"]
-        style.paragraph_format.space_before = Twips(2400)  # 标志 ~9 mm lower than 35 mm
-        style.font.color.rgb = RGBColor(0, 0, 0)
+        mark = next(p for p in doc.paragraphs if p.style.name == "GB Mark")
+        mark.paragraph_format.space_before = Twips(2400)  # 标志 ~9 mm lower than 35 mm (spacing is on the paragraph)
+        doc.styles["GB Mark"].font.color.rgb = RGBColor(0, 0, 0)
 
     bad = failures(mutate(render_docx(notice()), move_and_blacken))
     assert {"7.2.5 发文机关标志红色", "7.2.5 标志上边缘距版心上边缘35 mm"} <= bad

@@ -31,6 +31,7 @@ def test_debug_mode_starts_with_a_dev_key(tmp_path):
 def test_check_deploy_has_zero_warnings_in_a_production_like_environment(tmp_path):
     env = {
         "OA_SECRET_KEY": "k9#Vq2!xLm4@Zr7$Tp1%Wc8^Hn3&Jd6*Fs5(Gb0)Ye-Ua+Ko=Ni",
+        "OA_SEAL_KEK": "dGVzdC1vbmx5LXNlYWwta2VrLW5vdC1mb3ItcHJvZCE=",
         "OA_ALLOWED_HOSTS": "oa.jiedong.gov.cn",
         "OA_DATABASE_URL": os.environ.get("OA_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
         "OA_REDIS_URL": os.environ.get("OA_REDIS_URL", "redis://127.0.0.1:6379/15"),
@@ -80,6 +81,7 @@ def test_production_parts_are_switched_on_by_environment(tmp_path):
     )
     env = BASE_ENV | {
         "OA_SECRET_KEY": "x" * 60,
+        "OA_SEAL_KEK": "dGVzdC1vbmx5LXNlYWwta2VrLW5vdC1mb3ItcHJvZCE=",
         "OA_DATA_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "oa.settings",
         "OA_DATABASE_URL": "postgresql://oa:pw@db.internal:5432/oa",

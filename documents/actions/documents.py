@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from documents.actions.search import do_index_document
 from documents.errors import DocumentError
 from documents.models import (
     UPWARD_DOC_TYPES,
@@ -114,6 +115,7 @@ def do_create_document(
     doc.printing_org = doc.printing_org or agency.name
     _check_consistency(doc)
     doc.save()
+    do_index_document(doc)
     do_record_audit(
         actor=actor, action="document.create", obj=doc,
         changes={"title": doc.title, "doc_type": doc.doc_type, "agency": agency.name},
@@ -140,6 +142,8 @@ def check_update_document(actor: Person, document: OfficialDocument, changes: di
     _check_consistency(doc)
     if diff:
         doc.save()
+        if "title" in diff:
+            do_index_document(doc)
         do_record_audit(actor=actor, action="document.update", obj=doc, changes=diff)
     return doc
 

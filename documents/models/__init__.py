@@ -14,6 +14,7 @@ from documents.models.document import (
     Urgency,
 )
 from documents.models.numbering import DocNumberEntry, DocNumberSequence
+from documents.models.seals import Seal, SealAuthority, SealAuthorization, SealUse
 
 __all__ = [
     "UPWARD_DOC_TYPES",
@@ -30,6 +31,10 @@ __all__ = [
     "Layout",
     "OfficialDocument",
     "Publicity",
+    "Seal",
+    "SealAuthority",
+    "SealAuthorization",
+    "SealUse",
     "Secrecy",
     "Urgency",
 ]

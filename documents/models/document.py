@@ -140,6 +140,8 @@ class OfficialDocument(models.Model):
     # Final outputs (set by typesetting and sealing; immutable once archived).
     final_docx = models.FileField("正式文件DOCX", upload_to="documents/final/", blank=True, max_length=300)
     final_pdf = models.FileField("正式文件PDF", upload_to="documents/final/", blank=True, max_length=300)
+    # Where each seal goes on final_pdf (rendering.layout.SealAnchor as dicts), written by 套红排版 for 用印.
+    seal_anchors = models.JSONField("印章位置", default=list, blank=True, editable=False)
     search_text = models.TextField("检索文本", blank=True, editable=False)  # jieba tokens, space-separated
     archived_at = models.DateTimeField("归档时间", null=True, blank=True)
 

@@ -7,6 +7,7 @@ by name on the style, including w:eastAsia (python-docx's font.name sets only as
 from __future__ import annotations
 
 import io
+from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.section import WD_SECTION
@@ -16,11 +17,22 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor, Twips
-from docx.styles.style import ParagraphStyle
+from docx.styles.style import ParagraphStyle, StyleFactory
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from documents.rendering import geometry as g
-from documents.rendering.spec import DocumentSpec, cn_ordinal, format_cn_date, heading_prefix, numbered_body
+from documents.rendering.fonts import FontSet
+from documents.rendering.layout import layout_signatures
+from documents.rendering.spec import (
+    BodyBlock,
+    DocumentSpec,
+    TableBlock,
+    cn_ordinal,
+    format_cn_date,
+    heading_prefix,
+    numbered_blocks,
+)
 
 __all__ = ["cn_ordinal", "heading_prefix", "render_docx"]  # ordinals re-exported for existing imports
 
@@ -37,9 +49,36 @@ STYLE_NOTES = "GB Notes"
 STYLE_COLOPHON = "GB Colophon"
 STYLE_PAGE_NUMBER = "GB PageNumber"
 STYLE_BLANK = "GB Blank"
+STYLE_HEADER_MARK = "GB HeaderMark"  # a 份号/密级/紧急程度 line (standard and 纪要 layouts)
+CHAR_HEADER_MARKS = {"copy": "GB CopyNumber Char", "secrecy": "GB Secrecy Char", "urgency": "GB Urgency Char"}
+STYLE_TABLE_CELL = "GB TableCell"
+STYLE_TABLE_HEAD = "GB TableHead"
+STYLE_ATTACHMENT_LABEL = "GB AttachmentLabel"
+STYLE_ATTACHMENT_TITLE = "GB AttachmentTitle"
+STYLE_ATTENDANCE = "GB Attendance"
+CHAR_ATTENDANCE_LABEL = "GB AttendanceLabel Char"
+STYLE_BOX = "GB Box"  # paragraphs inside text boxes (版记 table's trailing paragraph)
 
 HEADING_FONTS = {1: g.FONT_HEITI, 2: g.FONT_KAITI, 3: g.FONT_FANGSONG, 4: g.FONT_FANGSONG}
 UPWARD_CATEGORY = "上行文"  # core_properties.category, so the checker knows to require 签发人
+# core_properties.keywords carries the layout and whether the document is sealed, so the checker picks its rules.
+KEYWORD_LAYOUT = "gbt9704-layout:"
+KEYWORD_SEALED = "gbt9704-sealed:"
+
+
+def layout_keywords(layout: str, sealed: bool) -> str:
+    return f"{KEYWORD_LAYOUT}{layout} {KEYWORD_SEALED}{int(sealed)}"
+
+
+def parse_layout_keywords(keywords: str) -> tuple[str | None, bool | None]:
+    layout = sealed = None
+    for token in (keywords or "").split():
+        if token.startswith(KEYWORD_LAYOUT):
+            layout = token[len(KEYWORD_LAYOUT) :]
+        elif token.startswith(KEYWORD_SEALED):
+            sealed = token[len(KEYWORD_SEALED) :] == "1"
+    return layout, sealed
+
 
 def set_fonts(rpr_owner, name: str) -> None:
     """Set ascii/hAnsi/eastAsia/cs to one font name on a run or style's rPr."""
@@ -90,9 +129,36 @@ def _off_grid(style: ParagraphStyle) -> None:
     ppr.insert_element_before(snap, *_PPR_AFTER_SNAP)
 
 
+def _sid(name: str) -> str:
+    """The styleId python-docx gives a custom style: its name without spaces."""
+    return name.replace(" ", "")
+
+
+# python-docx resolves a style *name* by scanning every style of the template (and the default style of its type)
+# on each assignment: ~2 ms a paragraph. Our styles are created here with known ids, so set the ids directly.
+def _para(container, text: str = "", style: str | None = None) -> Paragraph:
+    p = container.add_paragraph(text)
+    if style is not None:
+        p._p.style = _sid(style)
+    return p
+
+
+def _set_style(p: Paragraph, style: str) -> None:
+    p._p.style = _sid(style)
+
+
+def _set_run_style(run, style: str) -> None:
+    run._r.style = _sid(style)
+
+
+def _add_style(doc, name: str, style_type):
+    # Skips python-docx's duplicate-name scan; the names are ours and unique. styleId is _sid(name).
+    return StyleFactory(doc.styles.element.add_style_of_type(name, style_type, False))
+
+
 def _style(doc, name: str, font: str, size_pt: float, **kw) -> ParagraphStyle:
-    st = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
-    st.base_style = doc.styles["Normal"]
+    st = _add_style(doc, name, WD_STYLE_TYPE.PARAGRAPH)
+    st.element.basedOn_val = "Normal"
     st.font.size = Pt(size_pt)
     set_fonts(st.element, font)
     if kw.get("align") is not None:
@@ -167,16 +233,19 @@ def _add_field_page(paragraph: Paragraph) -> None:
             run.text = text
 
 
-def _setup_footers(doc) -> None:
+def _setup_footers(doc, *, no_first_page_number: bool) -> None:
     st = _style(doc, STYLE_PAGE_NUMBER, g.FONT_SONGTI, g.PAGE_NUMBER_SIZE_PT)
     _set_char_spacing(st.element, 0)  # Normal carries −0.25 pt
     _exact_line(st, g.FOOTER_LINE_TWIPS)
     _off_grid(st)
     sec = doc.sections[0]
+    if no_first_page_number:  # 信函首页不显示页码 (§10.1): titlePg with an empty first-page footer
+        sec.different_first_page_header_footer = True
+        sec.first_page_footer.is_linked_to_previous = False
     # 单页码居右空一字, 双页码居左空一字 (§7.5); one 字 of 四号 = 14 pt.
     for footer, odd in ((sec.footer, True), (sec.even_page_footer, False)):
         p = footer.paragraphs[0]
-        p.style = doc.styles[STYLE_PAGE_NUMBER]
+        _set_style(p, STYLE_PAGE_NUMBER)
         if odd:
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             p.paragraph_format.right_indent = Pt(g.PAGE_NUMBER_SIZE_PT)
@@ -188,45 +257,88 @@ def _setup_footers(doc) -> None:
         p.add_run(" —")
 
 
-def _red_rule_run(paragraph: Paragraph, y_mm: float, shape_id: int) -> None:
-    # An anchored line drawn at a page position: it does not disturb the grid (STACK §13, unlike pBdr).
-    xml = f"""
-<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-     xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
-     xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"
-     xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">
- <w:drawing>
-  <wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="251659264" behindDoc="0"
-             locked="1" layoutInCell="1" allowOverlap="1">
+_NS = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+       'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+       'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+       'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"')
+_WPS_URI = "http://schemas.microsoft.com/office/word/2010/wordprocessingShape"
+
+
+def _emu_mm(mm: float) -> int:
+    return round(mm * g.EMU_PER_MM)
+
+
+def _emu_pt(pt: float) -> int:
+    return round(pt / g.PT_PER_MM * g.EMU_PER_MM)
+
+
+class _Shapes:
+    """Anchored drawings (lines, text boxes): they sit at page positions and do not disturb the grid (STACK §13)."""
+
+    def __init__(self) -> None:
+        self.next_id = 1
+
+    def _anchor(self, paragraph: Paragraph, *, name: str, wsp: str, cx: int, cy: int, h_from: str, x: int,
+                v_from: str, y: int | None = None, v_align: str | None = None, wrap: str = "<wp:wrapNone/>") -> None:
+        shape_id, self.next_id = self.next_id, self.next_id + 1
+        pos_v = f"<wp:align>{v_align}</wp:align>" if v_align else f"<wp:posOffset>{y}</wp:posOffset>"
+        xml = f"""<w:r {_NS}><w:drawing>
+  <wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="{251659264 + shape_id}"
+             behindDoc="0" locked="1" layoutInCell="1" allowOverlap="1">
    <wp:simplePos x="0" y="0"/>
-   <wp:positionH relativeFrom="margin"><wp:posOffset>0</wp:posOffset></wp:positionH>
-   <wp:positionV relativeFrom="page"><wp:posOffset>{round(y_mm * g.EMU_PER_MM)}</wp:posOffset></wp:positionV>
-   <wp:extent cx="{g.RED_RULE_WIDTH_EMU}" cy="0"/>
+   <wp:positionH relativeFrom="{h_from}"><wp:posOffset>{x}</wp:posOffset></wp:positionH>
+   <wp:positionV relativeFrom="{v_from}">{pos_v}</wp:positionV>
+   <wp:extent cx="{cx}" cy="{cy}"/>
    <wp:effectExtent l="0" t="0" r="0" b="0"/>
-   <wp:wrapNone/>
-   <wp:docPr id="{shape_id}" name="版头分隔线"/>
+   {wrap}
+   <wp:docPr id="{shape_id}" name="{escape(name)}"/>
    <wp:cNvGraphicFramePr/>
-   <a:graphic>
-    <a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">
-     <wps:wsp>
-      <wps:cNvCnPr/>
-      <wps:spPr>
-       <a:xfrm><a:off x="0" y="0"/><a:ext cx="{g.RED_RULE_WIDTH_EMU}" cy="0"/></a:xfrm>
+   <a:graphic><a:graphicData uri="{_WPS_URI}">{wsp}</a:graphicData></a:graphic>
+  </wp:anchor></w:drawing></w:r>"""
+        paragraph._p.append(parse_xml(xml))
+
+    def line(self, paragraph: Paragraph, *, name: str, y_mm: float, length_mm: float, weight_pt: float,
+             x_mm: float = 0.0, h_from: str = "margin", colour: str = g.RED) -> None:
+        # cy=0: posOffset is the line's centre.
+        cx = _emu_mm(length_mm)
+        wsp = f"""<wps:wsp><wps:cNvCnPr/><wps:spPr>
+       <a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="0"/></a:xfrm>
        <a:prstGeom prst="line"><a:avLst/></a:prstGeom>
-       <a:ln w="{g.RED_RULE_LINE_EMU}"><a:solidFill><a:srgbClr val="{g.RED}"/></a:solidFill></a:ln>
-      </wps:spPr>
-      <wps:bodyPr/>
-     </wps:wsp>
-    </a:graphicData>
-   </a:graphic>
-  </wp:anchor>
- </w:drawing>
-</w:r>"""
-    paragraph._p.append(parse_xml(xml))
+       <a:ln w="{_emu_pt(weight_pt)}"><a:solidFill><a:srgbClr val="{colour}"/></a:solidFill></a:ln>
+      </wps:spPr><wps:bodyPr/></wps:wsp>"""
+        self._anchor(paragraph, name=name, wsp=wsp, cx=cx, cy=0, h_from=h_from, x=_emu_mm(x_mm), v_from="page",
+                     y=_emu_mm(y_mm))
+
+    def text_box(self, paragraph: Paragraph, *, name: str, content: str, x_pt: float, width_pt: float,
+                 height_pt: float, y_mm: float | None = None, v_from: str = "page", v_align: str | None = None,
+                 wrap: str = "<wp:wrapNone/>") -> None:
+        """A borderless box with zero insets at x_pt from the 版心 left; content is w:p/w:tbl XML."""
+        cx, cy = _emu_pt(width_pt), _emu_pt(height_pt)
+        wsp = f"""<wps:wsp><wps:cNvSpPr txBox="1"/><wps:spPr>
+       <a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>
+       <a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:noFill/><a:ln><a:noFill/></a:ln>
+      </wps:spPr><wps:txbx><w:txbxContent>{content}</w:txbxContent></wps:txbx>
+      <wps:bodyPr rot="0" vert="horz" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" anchor="t" anchorCtr="0">
+       <a:noAutofit/></wps:bodyPr></wps:wsp>"""
+        self._anchor(paragraph, name=name, wsp=wsp, cx=cx, cy=cy, h_from="margin", x=_emu_pt(x_pt), v_from=v_from,
+                     y=None if y_mm is None else _emu_mm(y_mm), v_align=v_align, wrap=wrap)
+
+
+def _mark_paragraph_xml(runs: list[tuple[str, float]], size: float, align: str) -> str:
+    """A 标志 line for a text box: GB Mark style (red 小标宋), off the grid, exact line box_line_twips(size)."""
+    half_points = round(size * 2)
+    rs = "".join(
+        f'<w:r><w:rPr><w:spacing w:val="{round(sp * 20)}"/><w:sz w:val="{half_points}"/>'
+        f'<w:szCs w:val="{half_points}"/></w:rPr><w:t xml:space="preserve">{escape(text)}</w:t></w:r>'
+        for text, sp in runs if text
+    )
+    return (f'<w:p {_NS}><w:pPr><w:pStyle w:val="{STYLE_MARK.replace(" ", "")}"/><w:snapToGrid w:val="0"/>'
+            f'<w:spacing w:before="0" w:after="0" w:line="{g.box_line_twips(size)}" w:lineRule="exact"/>'
+            f'<w:jc w:val="{align}"/></w:pPr>{rs}</w:p>')
 
 
 def _blank(doc) -> Paragraph:
-    return doc.add_paragraph(style=STYLE_BLANK)
+    return _para(doc, style=STYLE_BLANK)
 
 
 def _signer_rows(signers: list[str]) -> list[str]:
@@ -234,42 +346,165 @@ def _signer_rows(signers: list[str]) -> list[str]:
     return ["　".join(signers[i : i + 2]) for i in range(0, len(signers), 2)]
 
 
-def render_docx(spec: DocumentSpec) -> bytes:
-    doc = Document()
-    _setup_defaults(doc)
-    _setup_section(doc)
-    _setup_footers(doc)
-    doc.core_properties.title = spec.title
-    doc.core_properties.category = UPWARD_CATEGORY if spec.upward else "公文"
-    doc.core_properties.language = "zh-CN"
-
-    center, left, right = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.RIGHT
+def _styles(doc) -> None:
+    """Every "GB …" style the renderer and the checker use, created up front."""
+    center, left = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT
+    justify, right = WD_ALIGN_PARAGRAPH.JUSTIFY, WD_ALIGN_PARAGRAPH.RIGHT
     _style(doc, STYLE_BLANK, g.FONT_FANGSONG, g.BODY_SIZE_PT)
-
-    # 发文机关标志: largest size up to 42 pt that keeps it on one line of the 版心.
-    mark_size = min(g.MARK_MAX_SIZE_PT, int(g.CONTENT_W_PT // max(len(spec.issuer_mark), 1)))
-    st = _style(doc, STYLE_MARK, g.FONT_XIAOBIAOSONG, mark_size, align=center)
+    _style(doc, STYLE_HEADER_MARK, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
+    for kind, name in CHAR_HEADER_MARKS.items():
+        cs = _add_style(doc, name, WD_STYLE_TYPE.CHARACTER)
+        set_fonts(cs.element, g.HEADER_MARK_FONTS[kind])  # 份号 仿宋 digits; 密级、紧急程度 3号黑体
+    st = _style(doc, STYLE_MARK, g.FONT_XIAOBIAOSONG, g.MARK_MAX_SIZE_PT, align=center)
     st.font.color.rgb = RGBColor.from_string(g.RED)
     _set_char_spacing(st.element, 0)
-    before = g.mark_space_before_twips(mark_size)
-    after = g.MARK_BLOCK_PITCHES * g.LINE_PITCH_TWIPS - before - g.MARK_LINE_TWIPS
-    _exact_line(st, g.MARK_LINE_TWIPS, before, after)
     _off_grid(st)
-    # The first body paragraph of a new Document is empty; reuse it so the 标志 is first.
-    mark = doc.paragraphs[0] if doc.paragraphs else doc.add_paragraph()
-    mark.style = st
-    mark.add_run(spec.issuer_mark)
-    _blank(doc)  # with the 6-pitch block: 发文字号 on grid line 7, 标志下空二行
+    _style(doc, STYLE_DOC_NUMBER, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=center)
+    _style(doc, STYLE_TITLE, g.FONT_XIAOBIAOSONG, g.TITLE_SIZE_PT, align=center)
+    _style(doc, STYLE_RECIPIENTS, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
+    body = _style(doc, STYLE_BODY, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=justify)
+    body.paragraph_format.first_line_indent = Pt(2 * g.CHAR_ADVANCE_PT)
+    for level, font in HEADING_FONTS.items():
+        hs = _style(doc, STYLE_HEADINGS[level], font, g.BODY_SIZE_PT, align=justify)
+        hs.paragraph_format.first_line_indent = Pt(2 * g.CHAR_ADVANCE_PT)
+    _style(doc, STYLE_TABLE_CELL, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
+    _style(doc, STYLE_TABLE_HEAD, g.FONT_HEITI, g.BODY_SIZE_PT, align=center)
+    _style(doc, STYLE_ATTACHMENT, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
+    st = _style(doc, STYLE_ATTENDANCE, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
+    hang = g.ATTENDANCE_LABEL_CHARS * g.CHAR_ADVANCE_PT  # 回行时与冒号后的首字对齐
+    st.paragraph_format.left_indent = Pt(2 * g.CHAR_ADVANCE_PT + hang)
+    st.paragraph_format.first_line_indent = Pt(-hang)
+    cs = _add_style(doc, CHAR_ATTENDANCE_LABEL, WD_STYLE_TYPE.CHARACTER)
+    set_fonts(cs.element, g.FONT_HEITI)  # “出席”等用3号黑体
+    _style(doc, STYLE_SIGNATURE, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=right)
+    _style(doc, STYLE_DATE, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=right)
+    st = _style(doc, STYLE_NOTES, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
+    st.paragraph_format.first_line_indent = Pt(2 * g.CHAR_ADVANCE_PT)
+    _style(doc, STYLE_ATTACHMENT_LABEL, g.FONT_HEITI, g.BODY_SIZE_PT, align=left)  # “附件”及顺序号 3号黑体
+    _style(doc, STYLE_ATTACHMENT_TITLE, g.FONT_XIAOBIAOSONG, g.TITLE_SIZE_PT, align=center)
+    st = _style(doc, STYLE_COLOPHON, g.FONT_FANGSONG, g.COLOPHON_SIZE_PT, align=left)
+    _set_char_spacing(st.element, 0)
+    st = _style(doc, STYLE_BOX, g.FONT_FANGSONG, 1)
+    _exact_line(st, 20)  # 1 pt: the paragraph a text box needs after its table, and the 版记 box's anchor
+    _off_grid(st)
 
-    # 发文字号 (and 签发人 for 上行文).
-    st = _style(doc, STYLE_DOC_NUMBER, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=center)
+
+def render_docx(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
+    """Render the 公文 as DOCX bytes.
+
+    When there is a 版记, the page it lands on (and whether a blank page must precede it, §7.5) is decided by laying
+    the document out with the PDF renderer, which uses the same geometry; `fonts` is passed on to it.
+    """
+    doc = Document()
+    body_el = doc.element.body
+    for p in list(body_el.iterchildren(qn("w:p"))):  # start from an empty body (the template may carry a paragraph)
+        body_el.remove(p)
+    _setup_defaults(doc)
+    _setup_section(doc)
+    _setup_footers(doc, no_first_page_number=spec.layout == "letter")
+    doc.core_properties.title = spec.title
+    doc.core_properties.category = UPWARD_CATEGORY if spec.upward else "公文"
+    doc.core_properties.keywords = layout_keywords(spec.layout, spec.is_sealed)
+    doc.core_properties.language = "zh-CN"
+    _styles(doc)
+    shapes = _Shapes()
+
+    if spec.layout == "letter":
+        _letter_head(doc, spec, shapes)
+    else:
+        _standard_head(doc, spec, shapes)
+
+    # 标题 (and 主送: 标题下空一行, 居左顶格, 最后标全角冒号).
+    _para(doc, spec.title, STYLE_TITLE)
+    _blank(doc)
+    if spec.main_recipients:
+        _para(doc, "、".join(spec.main_recipients) + "：", STYLE_RECIPIENTS)
+
+    last = _blocks(doc, spec.body)
+    last = _attachment_note(doc, spec) or last
+    last = _attendance(doc, spec) or last
+    _signatures(doc, spec, last)
+
+    # 附注: 居左空二字加圆括号, 成文日期下一行.
+    if spec.notes:
+        text = spec.notes if spec.notes.startswith("（") else f"（{spec.notes}）"
+        _para(doc, text, STYLE_NOTES)
+
+    for label, page in spec.attachment_page_labels():
+        _attachment_page(doc, label, page.title, page.body)
+
+    if spec.cc or (spec.printing_org and spec.layout != "letter"):
+        from documents.rendering.pdf import plan_colophon  # reportlab only when a 版记 needs placing
+
+        _colophon(doc, spec, plan_colophon(spec, fonts).mode, shapes)
+
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _header_mark_run(p: Paragraph, kind: str, text: str) -> None:
+    run = p.add_run(text)
+    _set_run_style(run, CHAR_HEADER_MARKS[kind])
+
+
+def _standard_head(doc, spec: DocumentSpec, shapes: _Shapes) -> None:
+    """文件格式 and 纪要格式 版头: 份号/密级/紧急程度, 标志 35 mm below the 版心 top, 发文字号, red rule."""
+    marks = spec.header_marks()
+    paragraphs: list[Paragraph] = []
+    for kind, text in marks:  # one per line from grid line 0, 顶格 (§7.2.1–7.2.3)
+        p = _para(doc, style=STYLE_HEADER_MARK)
+        _header_mark_run(p, kind, text)
+        paragraphs.append(p)
+    if spec.issuer_names:
+        joint = g.joint_mark(spec.issuer_names, spec.issuer_mark_suffix)
+        first_line = joint.number_line
+        while len(paragraphs) < first_line:  # reserve the lines the boxes cover; they take no room themselves
+            paragraphs.append(_blank(doc))
+        _joint_mark_boxes(paragraphs[0], joint, shapes)
+    else:
+        # 标志: the first flow paragraph after the header lines, off the grid with an exact line; padded so the
+        # block is 6 pitches (STACK §13 "relative grid"), then 空二行 to the 发文字号 on line 7.
+        first_line = g.DOC_NUMBER_LINE
+        size = g.mark_size_pt(len(spec.issuer_mark))
+        line, before = g.mark_line_and_before(size, len(marks))
+        after = (g.MARK_BLOCK_PITCHES - len(marks)) * g.LINE_PITCH_TWIPS - before - line
+        mark = _para(doc, style=STYLE_MARK)
+        pf = mark.paragraph_format
+        pf.line_spacing, pf.space_before, pf.space_after = Twips(line), Twips(before), Twips(after)
+        mark.add_run(spec.issuer_mark).font.size = Pt(size)
+        _blank(doc)
+    _doc_number(doc, spec, first_line, shapes)
+
+
+def _joint_mark_boxes(anchor: Paragraph, joint: g.JointMark, shapes: _Shapes) -> None:
+    # 联合行文 (§7.2.5): each name in its own box, 分散对齐 to the longest; the suffix centred on the names.
+    top_mm = g.MARGIN_TOP_TWIPS / g.TWIPS_PER_MM
+    height = g.box_line_twips(joint.size) / 20
+    for name, em_top in zip(joint.names, joint.name_em_tops_pt, strict=True):
+        if len(name) > 1:
+            runs, align = [(name[:-1], joint.char_spacing_pt(name)), (name[-1], 0.0)], "left"
+        else:
+            runs, align = [(name, 0.0)], "center"
+        y = top_mm + g.box_top_for_em_top_pt(em_top, joint.size) / g.PT_PER_MM
+        shapes.text_box(anchor, name="发文机关标志", content=_mark_paragraph_xml(runs, joint.size, align),
+                        x_pt=joint.names_x0_pt, width_pt=joint.names_w_pt + 2, height_pt=height, y_mm=y)
+    if joint.suffix:
+        y = top_mm + g.box_top_for_em_top_pt(joint.suffix_em_top_pt, joint.size) / g.PT_PER_MM
+        shapes.text_box(anchor, name="发文机关标志", content=_mark_paragraph_xml([(joint.suffix, 0.0)], joint.size, "left"),
+                        x_pt=joint.suffix_x0_pt, width_pt=len(joint.suffix) * joint.size + 2, height_pt=height, y_mm=y)
+
+
+def _doc_number(doc, spec: DocumentSpec, first_line: int, shapes: _Shapes) -> None:
+    """发文字号 on `first_line` (上行文: with 签发人 rows), then the red rule 4 mm below it."""
+    left = WD_ALIGN_PARAGRAPH.LEFT
     rows = _signer_rows(spec.signers) if spec.upward else []
     if spec.upward and rows:
         label = "签发人："
         widest = max(len(r) for r in rows) + len(label)
         tab_pos = g.CONTENT_W_PT - g.CHAR_ADVANCE_PT * (widest + 1)  # 居右空一字
         for i, row in enumerate(rows):
-            p = doc.add_paragraph(style=st)
+            p = _para(doc, style=STYLE_DOC_NUMBER)
             p.alignment = left
             p.paragraph_format.left_indent = Pt(g.CHAR_ADVANCE_PT)  # 发文字号居左空一字
             # Tab stops are measured from the text column's edge, not from the indent.
@@ -280,84 +515,210 @@ def render_docx(spec: DocumentSpec) -> bytes:
             set_fonts(p.add_run(row)._r, g.FONT_KAITI)  # 签发人姓名用楷体
         number_para = p
     else:
-        number_para = doc.add_paragraph(spec.doc_number, style=st)
+        number_para = _para(doc, spec.doc_number, STYLE_DOC_NUMBER)
         if spec.upward:
             number_para.alignment = left
             number_para.paragraph_format.left_indent = Pt(g.CHAR_ADVANCE_PT)
-    extra_rows = max(len(rows) - 1, 0)
-    rule_y = g.DOC_NUMBER_EM_BOTTOM_MM_LINE7 + extra_rows * g.LINE_PITCH_MM + g.RED_RULE_GAP_MM
-    _red_rule_run(number_para, rule_y, shape_id=1)
-
+    number_line = first_line + max(len(rows) - 1, 0)
+    rule_y = g.DOC_NUMBER_EM_BOTTOM_MM_LINE7 + (number_line - g.DOC_NUMBER_LINE) * g.LINE_PITCH_MM \
+        + g.RED_RULE_GAP_MM
+    shapes.line(number_para, name="版头分隔线", y_mm=rule_y, length_mm=g.CONTENT_W_MM,
+                weight_pt=g.RED_RULE_LINE_EMU / 12700)
     # 标题: 红色分隔线下空二行.
     _blank(doc)
     _blank(doc)
-    doc.add_paragraph(spec.title, style=_style(doc, STYLE_TITLE, g.FONT_XIAOBIAOSONG, g.TITLE_SIZE_PT, align=center))
+
+
+def _letter_head(doc, spec: DocumentSpec, shapes: _Shapes) -> None:
+    """信函格式 (§10.1): 标志 30 mm from the page top, red double lines, 发文字号 顶格居右 under the first pair."""
+    marks = spec.header_marks()
+    head = g.letter_head(len(spec.issuer_mark), len(marks) or 1)
+    lines: list[Paragraph] = []
+    for i in range(head.lines):
+        p = _para(doc, style=STYLE_DOC_NUMBER if i == 0 else STYLE_HEADER_MARK)
+        pf = p.paragraph_format
+        p.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        # Off the grid with exact lines, the first one positioned 7/8 字 below the double line; the block is padded
+        # to whole pitches so the grid below stays aligned.
+        ppr = p._p.get_or_add_pPr()
+        snap = OxmlElement("w:snapToGrid")
+        snap.set(qn("w:val"), "0")
+        ppr.insert_element_before(snap, *_PPR_AFTER_SNAP)
+        pf.line_spacing = Twips(g.LINE_PITCH_TWIPS)
+        pf.space_before = Twips(head.before_twips if i == 0 else 0)
+        pf.space_after = Twips(head.after_twips if i == head.lines - 1 else 0)
+        if i < len(marks):
+            _header_mark_run(p, *marks[i])
+        if i == 0:
+            pf.tab_stops.add_tab_stop(Pt(g.CONTENT_W_PT), WD_TAB_ALIGNMENT.RIGHT)  # 发文字号 顶格居版心右边缘
+            p.add_run("\t" + spec.doc_number)
+        lines.append(p)
+    anchor = lines[0]
+    size = head.mark_size
+    box_top = g.box_top_for_em_top_pt(head.mark_em_top_mm * g.PT_PER_MM, size) / g.PT_PER_MM
+    shapes.text_box(anchor, name="发文机关标志", content=_mark_paragraph_xml([(spec.issuer_mark, 0.0)], size, "center"),
+                    x_pt=0, width_pt=g.CONTENT_W_PT, height_pt=g.box_line_twips(size) / 20, y_mm=box_top)
+    for y_mm, weight in head.rules:
+        shapes.line(anchor, name="信函红色双线", y_mm=y_mm, length_mm=g.LETTER_RULE_LENGTH_MM, weight_pt=weight,
+                    x_mm=g.LETTER_RULE_X0_MM, h_from="page")
+    # 标题与其上最后一个要素相距二行.
+    _blank(doc)
     _blank(doc)
 
-    # 主送: 居左顶格, 最后标全角冒号.
-    st = _style(doc, STYLE_RECIPIENTS, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
-    if spec.main_recipients:
-        doc.add_paragraph("、".join(spec.main_recipients) + "：", style=st)
 
-    # 正文: 左空二字, 回行顶格; level ordinals generated here.
-    body_style = _style(doc, STYLE_BODY, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
-    body_style.paragraph_format.first_line_indent = Pt(2 * g.CHAR_ADVANCE_PT)
-    for level, font in HEADING_FONTS.items():
-        hs = _style(doc, STYLE_HEADINGS[level], font, g.BODY_SIZE_PT, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
-        hs.paragraph_format.first_line_indent = Pt(2 * g.CHAR_ADVANCE_PT)
+def _blocks(doc, body: list[BodyBlock | TableBlock]) -> Paragraph | None:
+    """正文 paragraphs (左空二字, 回行顶格; ordinals generated) and tables.
+
+    Returns the last paragraph, or — when the body ends with a table — the first paragraph of its last row, whose
+    row then carries keep-with-next like a last paragraph would.
+    """
     last = None
-    for level, text in numbered_body(spec.body):
-        last = doc.add_paragraph(text, style=body_style if level == 0 else STYLE_HEADINGS[level])
+    for item in numbered_blocks(body):
+        if isinstance(item, TableBlock):
+            last = _table(doc, item).rows[-1].cells[0].paragraphs[0]
+        else:
+            level, text = item
+            last = _para(doc, text, STYLE_BODY if level == 0 else STYLE_HEADINGS[level])
+    return last
 
-    # 附件说明: 正文下空一行左空二字; 回行与附件名称首字对齐 (hanging indent).
-    st = _style(doc, STYLE_ATTACHMENT, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
-    if spec.attachments:
-        _blank(doc)
-        label = "附件："
-        name_start = g.CHAR_ADVANCE_PT * (2 + len(label))
-        many = len(spec.attachments) > 1
-        for i, name in enumerate(spec.attachments, start=1):
-            ordinal = f"{i}." if many else ""
-            hang = g.text_width_pt(ordinal) if ordinal else 0.0
-            prefix = (label if i == 1 else "") + ordinal
-            p = doc.add_paragraph(prefix + name, style=st)
-            p.paragraph_format.left_indent = Pt(name_start + hang)
-            first = (2 * g.CHAR_ADVANCE_PT if i == 1 else name_start) - (name_start + hang)
-            p.paragraph_format.first_line_indent = Pt(first)
-        last = p
 
-    # 署名 + 成文日期 (§7.3.5.1 layout for a sealed document): date 右空四字, 署名 centred over it.
-    date_text = format_cn_date(spec.date)
+def _table(doc, block: TableBlock):
+    """A 正文 table 156 mm wide with 0.5 pt borders; cells 3号仿宋 (header row 黑体) on the line grid."""
+    widths = g.table_column_widths(block.rows)
+    table = doc.add_table(rows=len(block.rows), cols=len(widths))
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    tbl_pr = table._tbl.tblPr
+    w = tbl_pr.find(qn("w:tblW"))
+    w.set(qn("w:w"), str(sum(g.mm_to_twips(x / g.PT_PER_MM) for x in widths)))
+    w.set(qn("w:type"), "dxa")
+    look = tbl_pr.find(qn("w:tblLook"))
+    borders = OxmlElement("w:tblBorders")
+    for tag in ("w:top", "w:left", "w:bottom", "w:right", "w:insideH", "w:insideV"):
+        borders.append(_border(tag, g.TABLE_BORDER_SZ))
+    look.addprevious(borders)
+    fixed = OxmlElement("w:tblLayout")
+    fixed.set(qn("w:type"), "fixed")
+    look.addprevious(fixed)
+    # LO places the first cell's text (not its border) at tblInd: indent by the cell margin so the borders span
+    # 28–184 mm like the PDF's (measured: without it the table sat 1 mm left of the 版心).
+    ind = OxmlElement("w:tblInd")
+    ind.set(qn("w:w"), str(g.mm_to_twips(g.TABLE_PAD_MM)))
+    ind.set(qn("w:type"), "dxa")
+    w.addnext(ind)
+    margins = OxmlElement("w:tblCellMar")
+    for side, value in (("w:top", 0), ("w:left", g.mm_to_twips(g.TABLE_PAD_MM)), ("w:bottom", 0),
+                        ("w:right", g.mm_to_twips(g.TABLE_PAD_MM))):
+        m = OxmlElement(side)
+        m.set(qn("w:w"), str(value))
+        m.set(qn("w:type"), "dxa")
+        margins.append(m)
+    look.addprevious(margins)
+    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+        col.set(qn("w:w"), str(g.mm_to_twips(width / g.PT_PER_MM)))
+    for r, (row, cells) in enumerate(zip(table.rows, block.rows, strict=True)):
+        header = block.header and r == 0
+        if header:
+            repeat = OxmlElement("w:tblHeader")  # 表头在续页重复
+            row._tr.get_or_add_trPr().append(repeat)
+        for c, cell in enumerate(row.cells):
+            cell.width = Twips(g.mm_to_twips(widths[c] / g.PT_PER_MM))
+            p = cell.paragraphs[0]
+            _set_style(p, STYLE_TABLE_HEAD if header else STYLE_TABLE_CELL)
+            if c < len(cells) and cells[c]:
+                p.add_run(cells[c])
+    return table
+
+
+def _attachment_note(doc, spec: DocumentSpec) -> Paragraph | None:
+    """附件说明: 正文下空一行左空二字; 回行与附件名称首字对齐 (hanging indent)."""
+    if not spec.attachments:
+        return None
+    _blank(doc)
+    label = "附件："
+    name_start = g.CHAR_ADVANCE_PT * (2 + len(label))
+    many = len(spec.attachments) > 1
+    for i, name in enumerate(spec.attachments, start=1):
+        ordinal = f"{i}." if many else ""
+        hang = g.text_width_pt(ordinal) if ordinal else 0.0
+        prefix = (label if i == 1 else "") + ordinal
+        p = _para(doc, prefix + name, STYLE_ATTACHMENT)
+        p.paragraph_format.left_indent = Pt(name_start + hang)
+        first = (2 * g.CHAR_ADVANCE_PT if i == 1 else name_start) - (name_start + hang)
+        p.paragraph_format.first_line_indent = Pt(first)
+    return p
+
+
+def _attendance(doc, spec: DocumentSpec) -> Paragraph | None:
+    """纪要 (§10.3): 正文或附件说明下空一行; "出席：" 黑体 左空二字, names 仿宋, 回行与冒号后首字对齐."""
+    if not spec.attendance:
+        return None
+    _blank(doc)
+    for label, names in spec.attendance:
+        p = _para(doc, style=STYLE_ATTENDANCE)
+        _set_run_style(p.add_run(f"{label}："), CHAR_ATTENDANCE_LABEL)
+        p.add_run("、".join(names))
+    return p
+
+
+def _signatures(doc, spec: DocumentSpec, last: Paragraph | None) -> None:
+    """署名 + 成文日期 per documents.rendering.layout (§7.3.5.1 sealed, §7.3.5.2 not), kept with the last paragraph."""
+    block = layout_signatures(spec.signatures, format_cn_date(spec.date), sealed=spec.is_sealed,
+                              width=g.text_width_pt)
     if last is not None:
-        last.paragraph_format.keep_with_next = True
-    for _ in range(2):
+        row = _row_of(last)
+        for p in [c.paragraphs[0] for c in _cells(row, last)] if row is not None else [last]:
+            p.paragraph_format.keep_with_next = True
+    for _ in range(block.blank_lines):
         _blank(doc).paragraph_format.keep_with_next = True
-    date_w, sig_w = g.text_width_pt(date_text), g.text_width_pt(spec.signature)
-    sig_indent = g.DATE_RIGHT_INDENT_PT + (date_w - sig_w) / 2
-    date_indent = g.DATE_RIGHT_INDENT_PT
-    if sig_indent < 0:  # a very long 署名 cannot centre over the date inside the 版心; move both left
-        date_indent -= sig_indent
-        sig_indent = 0
-    p = doc.add_paragraph(spec.signature, style=_style(doc, STYLE_SIGNATURE, g.FONT_FANGSONG, g.BODY_SIZE_PT,
-                                                       align=right))
-    p.paragraph_format.right_indent = Pt(sig_indent)
-    p.paragraph_format.keep_with_next = True
-    p = doc.add_paragraph(date_text, style=_style(doc, STYLE_DATE, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=right))
-    p.paragraph_format.right_indent = Pt(date_indent)
+    for i, row in enumerate(block.rows()):
+        final = i == block.line_count - 1
+        if not row:
+            p = _blank(doc)
+        elif row[0].role == "date":
+            t = row[0]
+            p = _para(doc, t.text, STYLE_DATE)
+            if t.align == "left":
+                p.alignment = WD_ALIGN_PARAGRAPH.LEFT
+                p.paragraph_format.left_indent = Pt(t.x0)
+            else:
+                p.paragraph_format.right_indent = Pt(max(g.CONTENT_W_PT - t.x1, 0))
+        elif len(row) == 1:
+            t = row[0]
+            p = _para(doc, t.text, STYLE_SIGNATURE)
+            p.paragraph_format.right_indent = Pt(max(g.CONTENT_W_PT - t.x1, 0))
+        else:
+            # 联合行文: one row of 署名, each centred on its seal's column by a centre tab stop.
+            p = _para(doc, style=STYLE_SIGNATURE)
+            p.alignment = WD_ALIGN_PARAGRAPH.LEFT
+            for t in row:
+                p.paragraph_format.tab_stops.add_tab_stop(Pt(t.center), WD_TAB_ALIGNMENT.CENTER)
+            p.add_run("".join("\t" + t.text for t in row))
+        if not final:
+            p.paragraph_format.keep_with_next = True
 
-    # 附注: 居左空二字加圆括号, 成文日期下一行.
-    st = _style(doc, STYLE_NOTES, g.FONT_FANGSONG, g.BODY_SIZE_PT, align=left)
-    st.paragraph_format.first_line_indent = Pt(2 * g.CHAR_ADVANCE_PT)
-    if spec.notes:
-        text = spec.notes if spec.notes.startswith("（") else f"（{spec.notes}）"
-        doc.add_paragraph(text, style=st)
 
-    if spec.cc or spec.printing_org:
-        _colophon(doc, spec)
+def _row_of(p: Paragraph):
+    """The w:tr a paragraph sits in, or None for a body paragraph."""
+    el = p._p.getparent()
+    while el is not None and el.tag != qn("w:tr"):
+        el = el.getparent()
+    return el
 
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+
+def _cells(tr, p: Paragraph) -> list:
+    from docx.table import _Cell
+
+    return [_Cell(tc, p._parent) for tc in tr.iterchildren(qn("w:tc"))]
+
+
+def _attachment_page(doc, label: str, title: str, body: list[BodyBlock | TableBlock]) -> None:
+    """附件 (§7.3.7): new page; "附件N" 黑体 顶格 on line 1, title 小标宋 centred on line 3, then the content."""
+    p = _para(doc, label, STYLE_ATTACHMENT_LABEL)
+    p.paragraph_format.page_break_before = True
+    _blank(doc)
+    _para(doc, title, STYLE_ATTACHMENT_TITLE)
+    _blank(doc)
+    _blocks(doc, body)
 
 
 def _border(tag: str, sz: int) -> OxmlElement:
@@ -369,20 +730,40 @@ def _border(tag: str, sz: int) -> OxmlElement:
     return el
 
 
-def _colophon(doc, spec: DocumentSpec) -> None:
-    """版记 as an in-flow table 156 mm wide: heavy top/bottom rules, light rule between rows (§7.4)."""
-    st = _style(doc, STYLE_COLOPHON, g.FONT_FANGSONG, g.COLOPHON_SIZE_PT, align=WD_ALIGN_PARAGRAPH.LEFT)
-    _set_char_spacing(st.element, 0)
-    _blank(doc)
+def _cc_lines(text: str) -> int:
+    """Lines the 抄送 row takes: first line from 一字 in, continuation lines after "抄送：", 右空一字 (四号)."""
+    size = g.COLOPHON_SIZE_PT
+    first, rest = g.CONTENT_W_PT - 2 * size, g.CONTENT_W_PT - 5 * size
+    widths = [0.5 * size if ch.isascii() else size for ch in text]
+    lines, used, avail = 1, 0.0, first
+    for w in widths:
+        if used + w > avail + 1e-6:
+            lines, used, avail = lines + 1, 0.0, rest
+        used += w
+    return lines
+
+
+def _colophon(doc, spec: DocumentSpec, mode: str, shapes: _Shapes) -> None:
+    """版记 (§7.4) as a 156 mm table in a text box whose bottom sits on the 版心's bottom edge (STACK §13).
+
+    `mode` comes from the PDF layout (documents.rendering.pdf.plan_colophon): on the last content page, alone on
+    the next page, or — when the content ends on an even page — after a blank page, both pages in a section whose
+    footers are empty (版记页前有空白页的，空白页和版记页均不编排页码, §7.5).
+    """
+    from documents.rendering.pdf import COLOPHON_AFTER_BLANK, COLOPHON_OWN_PAGE
+
+    letter = spec.layout == "letter"
     rows: list[tuple[str, str]] = []
     if spec.cc:
         rows.append(("cc", "抄送：" + "，".join(spec.cc) + "。"))
-    if spec.printing_org:
+    if spec.printing_org and not letter:  # 信函的版记不加印发机关和印发日期、分隔线 (§10.1)
         when = format_cn_date(spec.printing_date or spec.date) + "印发"
         rows.append(("print", f"{spec.printing_org}\t{when}"))
     table = doc.add_table(rows=len(rows), cols=1)
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    tbl_pr = table._tbl.tblPr
+    tbl = table._tbl
+    tbl.getparent().remove(tbl)  # it lives in the text box, not in the flow
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    tbl_pr = tbl.tblPr
     width = tbl_pr.find(qn("w:tblW"))
     width.set(qn("w:w"), str(g.mm_to_twips(g.CONTENT_W_MM)))
     width.set(qn("w:type"), "dxa")
@@ -390,7 +771,12 @@ def _colophon(doc, spec: DocumentSpec) -> None:
     borders = OxmlElement("w:tblBorders")
     for tag, sz in (("w:top", g.COLOPHON_HEAVY_SZ), ("w:bottom", g.COLOPHON_HEAVY_SZ),
                     ("w:insideH", g.COLOPHON_LIGHT_SZ)):
-        borders.append(_border(tag, sz))
+        if letter:
+            el = OxmlElement(tag)
+            el.set(qn("w:val"), "nil")
+            borders.append(el)
+        else:
+            borders.append(_border(tag, sz))
     look.addprevious(borders)
     margins = OxmlElement("w:tblCellMar")
     for side in ("w:left", "w:right"):
@@ -399,12 +785,22 @@ def _colophon(doc, spec: DocumentSpec) -> None:
         m.set(qn("w:type"), "dxa")
         margins.append(m)
     look.addprevious(margins)
+    tbl.tblGrid.find(qn("w:gridCol")).set(qn("w:w"), str(g.mm_to_twips(g.CONTENT_W_MM)))
     one_char = Pt(g.COLOPHON_SIZE_PT)  # 左右各空一字 of 四号
+    total_twips = 0
     for row, (kind, text) in zip(table.rows, rows, strict=True):
+        lines = _cc_lines(text) if kind == "cc" else 1
+        height = lines * g.LINE_PITCH_TWIPS
+        total_twips += height
+        tr_h = OxmlElement("w:trHeight")
+        tr_h.set(qn("w:val"), str(height))
+        tr_h.set(qn("w:hRule"), "exact")
+        row._tr.get_or_add_trPr().append(tr_h)
         cell = row.cells[0]
         cell.width = Twips(g.mm_to_twips(g.CONTENT_W_MM))
+        cell.vertical_alignment = 1  # CENTER
         p = cell.paragraphs[0]
-        p.style = st
+        _set_style(p, STYLE_COLOPHON)
         p.paragraph_format.left_indent = one_char
         p.paragraph_format.right_indent = one_char
         if kind == "cc":
@@ -415,3 +811,24 @@ def _colophon(doc, spec: DocumentSpec) -> None:
             tab = Pt(g.CONTENT_W_PT - g.COLOPHON_SIZE_PT)  # 印发日期右空一字
             p.paragraph_format.tab_stops.add_tab_stop(tab, WD_TAB_ALIGNMENT.RIGHT)
         p.add_run(text)
+    content = etree.tostring(tbl, encoding="unicode") + (
+        f'<w:p {_NS}><w:pPr><w:pStyle w:val="{STYLE_BOX.replace(" ", "")}"/></w:pPr></w:p>')
+
+    if mode == COLOPHON_AFTER_BLANK:
+        # New section: a blank page, then the 版记 page; neither carries a page number.
+        doc.add_section(WD_SECTION.NEW_PAGE)
+        sec = doc.sections[-1]
+        for footer in (sec.footer, sec.even_page_footer, sec.first_page_footer):
+            footer.is_linked_to_previous = False
+        _blank(doc)
+        anchor = _blank(doc)
+        anchor.paragraph_format.page_break_before = True
+    elif mode == COLOPHON_OWN_PAGE:
+        anchor = _blank(doc)
+        anchor.paragraph_format.page_break_before = True
+    else:
+        # A 1 pt paragraph after the last content carries the box: it is surely on the last page (a long last
+        # paragraph may start a page earlier, and an anchor inside a table cell would position within the cell).
+        anchor = _para(doc, style=STYLE_BOX)
+    shapes.text_box(anchor, name="版记", content=content, x_pt=0, width_pt=g.CONTENT_W_PT,
+                    height_pt=total_twips / 20, v_from="margin", v_align="bottom", wrap="<wp:wrapTopAndBottom/>")

@@ -6,6 +6,9 @@ measured). Units: twips (1/20 pt) for OOXML sizes, EMU (1/36000 mm) for drawings
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 TWIPS_PER_MM = 1440 / 25.4
 EMU_PER_MM = 36000
 PT_PER_MM = 72 / 25.4
@@ -88,6 +91,21 @@ def mark_space_before_twips(size_pt: float) -> int:
     return round((offset_pt - (MARK_BASELINE_FRACTION * MARK_LINE_TWIPS / 20 - EM_ASCENT * size_pt)) * 20)
 
 
+def mark_line_and_before(size_pt: float, lines_above: int) -> tuple[int, int]:
+    """(exact line, space before) in twips for the 标志 paragraph below `lines_above` grid lines (份号 etc.).
+
+    The usual line is MARK_LINE_TWIPS; when the 份号/密级/紧急程度 lines leave too little room above a small 标志,
+    the line is shortened so the paragraph starts right after them with the em top still 35 mm down.
+    """
+    offset_pt = MARK_OFFSET_MM * PT_PER_MM - lines_above * LINE_PITCH_TWIPS / 20
+    line = MARK_LINE_TWIPS
+    before = round((offset_pt - (MARK_BASELINE_FRACTION * line / 20 - EM_ASCENT * size_pt)) * 20)
+    if before < 0:
+        line = math.floor((offset_pt + EM_ASCENT * size_pt) / MARK_BASELINE_FRACTION * 20)
+        before = round((offset_pt - (MARK_BASELINE_FRACTION * line / 20 - EM_ASCENT * size_pt)) * 20)
+    return line, before
+
+
 def mark_em_top_mm(space_before_twips: float, line_twips: float, size_pt: float) -> float:
     """Distance from the 版心 top to the 标志's em top under LO's exact-line model."""
     pt = space_before_twips / 20 + MARK_BASELINE_FRACTION * line_twips / 20 - EM_ASCENT * size_pt
@@ -106,3 +124,146 @@ def text_width_pt(text: str, size_pt: float = BODY_SIZE_PT, spacing_pt: float = 
             width += CJK_LATIN_GAP_PT * scale
         prev_ascii = is_ascii
     return width
+
+
+def mark_size_pt(chars: int, max_pt: float = MARK_MAX_SIZE_PT) -> int:
+    """Largest whole size up to max_pt that keeps `chars` full-width characters on one 156 mm line."""
+    return int(min(max_pt, CONTENT_W_PT // max(chars, 1)))
+
+
+def mark_lines_below(em_bottom_pt: float) -> int:
+    """Grid line of the 发文字号 when the 标志 ends at em_bottom_pt below the 版心 top: 标志下空二行.
+
+    The single 42 pt 标志 ends at 141.2 pt (4.88 lines), so the 发文字号 is on line 7, as DOC_NUMBER_LINE.
+    """
+    return math.ceil(em_bottom_pt / (LINE_PITCH_TWIPS / 20) - 1e-6) + 2
+
+
+# 份号 → 密级和保密期限 → 紧急程度 (§7.2.1–7.2.3): one per line from grid line 0, 顶格; they fit above the 标志,
+# whose em top is 3.4 lines down.
+HEADER_MARK_FONTS = {"copy": FONT_FANGSONG, "secrecy": FONT_HEITI, "urgency": FONT_HEITI}
+
+# 联合行文 标志 (§7.2.5): names stacked (主办机关 first), the suffix ("文件") to their right, centred on them.
+JOINT_LINE_FACTOR = 1.25  # name line pitch as a multiple of the size
+JOINT_SUFFIX_GAP_EM = 0.5
+
+
+@dataclass(frozen=True)
+class JointMark:
+    size: float
+    names: list[str]
+    suffix: str
+    line_pt: float  # pitch between the names' em tops
+    names_x0_pt: float  # name column's left edge, from the 版心 left
+    names_w_pt: float  # names are centred in this column
+    suffix_x0_pt: float
+    name_em_tops_pt: list[float]  # from the 版心 top
+    suffix_em_top_pt: float
+    em_bottom_pt: float  # of the last name
+
+    @property
+    def number_line(self) -> int:
+        return mark_lines_below(self.em_bottom_pt)
+
+    def char_spacing_pt(self, name: str) -> float:
+        """Extra advance after each character but the last, so every name spans the column (分散对齐)."""
+        return (self.names_w_pt - len(name) * self.size) / (len(name) - 1) if len(name) > 1 else 0.0
+
+
+def joint_mark(names: list[str], suffix: str) -> JointMark:
+    longest = max(len(n) for n in names)
+    extra = (len(suffix) + JOINT_SUFFIX_GAP_EM) if suffix else 0
+    size = int(min(MARK_MAX_SIZE_PT, CONTENT_W_PT // (longest + extra)))
+    names_w = longest * size
+    total = names_w + extra * size
+    x0 = (CONTENT_W_PT - total) / 2
+    line = JOINT_LINE_FACTOR * size
+    top = MARK_OFFSET_MM * PT_PER_MM
+    tops = [top + i * line for i in range(len(names))]
+    bottom = tops[-1] + size
+    return JointMark(size=size, names=list(names), suffix=suffix, line_pt=line, names_x0_pt=x0, names_w_pt=names_w,
+                     suffix_x0_pt=x0 + names_w + JOINT_SUFFIX_GAP_EM * size,
+                     name_em_tops_pt=tops, suffix_em_top_pt=(top + bottom) / 2 - size / 2, em_bottom_pt=bottom)
+
+
+# Text boxes (wps) for the 联合行文 and 信函 标志: an exact line L inside a box with zero insets puts the baseline at
+# 0.8·L below the box top (STACK §13), so box top = em top − (0.8·L − 0.879·S).
+def box_line_twips(size_pt: float) -> int:
+    return round(size_pt * 1.25 * 20)
+
+
+def box_top_for_em_top_pt(em_top_pt: float, size_pt: float) -> float:
+    return em_top_pt - (MARK_BASELINE_FRACTION * box_line_twips(size_pt) / 20 - EM_ASCENT * size_pt)
+
+
+# 信函格式 (§10.1).
+LETTER_MARK_TOP_MM = 30.0  # 标志上边缘至上页边
+LETTER_RULE_LENGTH_MM = 170.0
+LETTER_RULE_X0_MM = (210 - LETTER_RULE_LENGTH_MM) / 2
+LETTER_RULE_GAP_MM = 4.0  # 标志下4 mm
+LETTER_BOTTOM_RULE_MM = 297 - 20.0  # 距下页边20 mm: the lower (thick) line's bottom edge
+# The standard fixes neither weight; common practice (文武线): thick 2.25 pt, thin 0.75 pt, 0.75 mm apart.
+LETTER_THICK_PT = 2.25
+LETTER_THIN_PT = 0.75
+LETTER_DOUBLE_GAP_MM = 0.75
+LETTER_NUMBER_GAP_PT = 7 / 8 * BODY_SIZE_PT  # 发文字号 below the first double line by 7/8 of a 3号 character
+OFFGRID_EM_TOP_PT = MARK_BASELINE_FRACTION * LINE_PITCH_TWIPS / 20 - EM_ASCENT * BODY_SIZE_PT  # 9.10 pt
+
+
+@dataclass(frozen=True)
+class LetterHead:
+    mark_size: float
+    mark_em_top_mm: float  # from the page top
+    rules: list[tuple[float, float]]  # (centre y mm from the page top, weight pt), top pair then bottom pair
+    first_rule_bottom_mm: float
+    number_em_top_mm: float
+    before_twips: int  # space before the first header line (off-grid, exact LINE_PITCH), from the 版心 top
+    block_pitches: int  # grid lines the header block takes (the last line padded to a whole pitch)
+    lines: int  # header text lines (发文字号 with 份号, then 密级/紧急程度)
+
+    @property
+    def after_twips(self) -> int:
+        return self.block_pitches * LINE_PITCH_TWIPS - self.before_twips - self.lines * LINE_PITCH_TWIPS
+
+
+def letter_head(mark_chars: int, header_lines: int) -> LetterHead:
+    size = mark_size_pt(mark_chars)
+    mark_bottom = LETTER_MARK_TOP_MM + size / PT_PER_MM
+    thick, thin, gap = LETTER_THICK_PT / PT_PER_MM, LETTER_THIN_PT / PT_PER_MM, LETTER_DOUBLE_GAP_MM
+    top_thick = mark_bottom + LETTER_RULE_GAP_MM + thick / 2  # 上粗下细
+    top_thin = top_thick + thick / 2 + gap + thin / 2
+    first_bottom = top_thin + thin / 2
+    bottom_thick = LETTER_BOTTOM_RULE_MM - thick / 2  # 上细下粗
+    bottom_thin = bottom_thick - thick / 2 - gap - thin / 2
+    number_top = first_bottom + LETTER_NUMBER_GAP_PT / PT_PER_MM
+    before = round(((number_top - 37.0) * PT_PER_MM - OFFGRID_EM_TOP_PT) * 20)
+    lines = max(header_lines, 1)
+    pitches = math.ceil((before + lines * LINE_PITCH_TWIPS) / LINE_PITCH_TWIPS - 1e-9)
+    return LetterHead(size, LETTER_MARK_TOP_MM,
+                      [(top_thick, LETTER_THICK_PT), (top_thin, LETTER_THIN_PT),
+                       (bottom_thin, LETTER_THIN_PT), (bottom_thick, LETTER_THICK_PT)],
+                      first_bottom, number_top, before, pitches, lines)
+
+
+# 正文 tables (§8 gives no type rules; 附件格式同正文): 3号仿宋 cells (header row 黑体) on the line grid, 0.5 pt
+# borders, 1 mm side padding, column widths by content.
+TABLE_BORDER_SZ = 4  # eighths of a point
+TABLE_PAD_MM = 1.0
+# LibreOffice makes each table row its grid lines plus the border width (measured 0.45–0.57 pt per row, whatever
+# the row's line count); the PDF adds the same so both break tables across pages alike.
+TABLE_ROW_EXTRA_PT = TABLE_BORDER_SZ / 8
+
+
+def table_column_widths(rows: list[list[str]], total_pt: float = CONTENT_W_PT) -> list[float]:
+    """Column widths in pt proportional to each column's longest cell (2–14 字), summing to total_pt."""
+    cols = max(len(r) for r in rows)
+    want = []
+    for c in range(cols):
+        longest = max((len(r[c]) for r in rows if c < len(r)), default=1)
+        want.append(min(max(longest, 2), 14))
+    scale = total_pt / sum(want)
+    return [w * scale for w in want]
+
+
+# 纪要 出席/请假/列席 (§10.3): "出席：" 黑体 at 左空二字, names 仿宋; continuation lines align after the colon.
+ATTENDANCE_LABEL_CHARS = 3  # "出席："

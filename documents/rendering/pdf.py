@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.lib import textsplit
 from reportlab.lib.colors import Color, black
-from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -22,13 +24,21 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import paragraph as rl_paragraph
 from reportlab.platypus.doctemplate import BaseDocTemplate, PageTemplate
-from reportlab.platypus.flowables import Flowable, KeepTogether, Spacer
+from reportlab.platypus.flowables import Flowable, KeepTogether, PageBreak, Spacer
 from reportlab.platypus.frames import Frame
 from reportlab.platypus.paragraph import Paragraph
+from reportlab.platypus.tables import Table, TableStyle
 
 from documents.rendering import geometry as g
 from documents.rendering.fonts import FontSet, resolve_fonts
-from documents.rendering.spec import DocumentSpec, format_cn_date, numbered_body
+from documents.rendering.layout import (
+    RenderedPdf,
+    SealAnchor,
+    SignatureBlock,
+    layout_signatures,
+    seal_center_from_line_top,
+)
+from documents.rendering.spec import DocumentSpec, TableBlock, format_cn_date, numbered_blocks
 
 PAGE_W, PAGE_H = A4
 PITCH = g.LINE_PITCH_TWIPS / 20  # 28.95 pt
@@ -43,6 +53,10 @@ TOP = 37 * mm  # 版心 top, from the page top
 # LO centres a 16 pt line in its 28.95 pt grid line (baseline 21.82 pt below the line top); platypus puts the
 # first baseline fontSize below the frame top, so the frame sits 5.82 pt lower to land on the same baselines.
 LO_BASELINE_IN_LINE = 21.82
+# A 22 pt UMing title line: LO puts its baseline 23.22 pt below the grid line's top (measured on the 标题 and the
+# 附件标题), platypus 22 pt below the shifted frame's line top, i.e. 27.82 pt: draw titles 4.60 pt higher.
+LO_TITLE_BASELINE_IN_LINE = 23.22
+TITLE_RAISE = g.TITLE_SIZE_PT + (LO_BASELINE_IN_LINE - g.BODY_SIZE_PT) - LO_TITLE_BASELINE_IN_LINE
 FRAME_SHIFT = LO_BASELINE_IN_LINE - g.BODY_SIZE_PT
 FRAME_H = g.CONTENT_H_MM * mm
 FRAME_Y = PAGE_H - TOP - FRAME_H - FRAME_SHIFT
@@ -94,13 +108,79 @@ def _em_top_baseline_y(em_top_mm: float, size: float) -> float:
     return PAGE_H - (em_top_mm * mm + g.EM_ASCENT * size)
 
 
+@dataclass
+class _Probe:
+    """Pages seen while building: where the last content ended and where the 版记 landed (1-based)."""
+
+    content_end_page: int = 0
+    colophon_page: int = 0
+
+
+class _Marker(Flowable):
+    """Zero-size flowable that records the page the flow has reached."""
+
+    def __init__(self, probe: _Probe) -> None:
+        super().__init__()
+        self.probe = probe
+        self.width = self.height = 0
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        return 0, 0
+
+    def draw(self) -> None:
+        self.probe.content_end_page = self.canv.getPageNumber()
+
+
+class _GridTable(Flowable):
+    """A platypus Table whose row boxes sit on LibreOffice's grid lines rather than on the shifted frame's.
+
+    The frame is FRAME_SHIFT lower than the 版心 so Paragraph baselines match LO; a table drawn FRAME_SHIFT higher
+    (with its cell text padded down as much) keeps those baselines and puts the borders on the grid-line edges.
+    """
+
+    def __init__(self, table: Table) -> None:
+        super().__init__()
+        self.table = table
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        self.width, self.height = self.table.wrap(avail_w, avail_h)
+        return self.width, self.height
+
+    def split(self, avail_w: float, avail_h: float) -> list[Flowable]:
+        return [_GridTable(part) for part in self.table.split(avail_w, avail_h)]
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:
+        self.table.drawOn(canvas, x, y + FRAME_SHIFT, _sW)
+
+
+class _Raised(Flowable):
+    """Draws a Paragraph `dy` higher than the flow puts it (split across pages like the Paragraph)."""
+
+    def __init__(self, inner: Flowable, dy: float) -> None:
+        super().__init__()
+        self.inner = inner
+        self.dy = dy
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        self.width, self.height = self.inner.wrap(avail_w, avail_h)
+        return self.width, self.height
+
+    def split(self, avail_w: float, avail_h: float) -> list[Flowable]:
+        return [_Raised(part, self.dy) for part in self.inner.split(avail_w, avail_h)]
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:
+        self.inner.drawOn(canvas, x, y + self.dy, _sW)
+
+
 class _Colophon(Flowable):
     """版记 drawn at the bottom of the 版心 of the page it lands on: takes the rest of the frame (or moves on)."""
 
-    def __init__(self, rows: list[tuple[str, str]], font: str) -> None:
+    def __init__(self, rows: list[tuple[str, str]], font: str, probe: _Probe, *, rules: bool = True) -> None:
         super().__init__()
         self.rows = rows
         self.font = font
+        self.probe = probe
+        self.rules = rules  # 信函: 版记不加分隔线
         size = g.COLOPHON_SIZE_PT
         self._cc: Paragraph | None = None
         self._heights: list[float] = []
@@ -128,11 +208,13 @@ class _Colophon(Flowable):
 
     def draw(self) -> None:
         c = self.canv
+        self.probe.colophon_page = c.getPageNumber()
         size = g.COLOPHON_SIZE_PT
         y = FRAME_SHIFT  # local y of the 版心 bottom edge
         c.setStrokeColor(black)
         c.setLineWidth(HEAVY_RULE)
-        c.line(0, y, WIDTH, y)
+        if self.rules:
+            c.line(0, y, WIDTH, y)
         # Rows bottom-up: 印发 is the last row, 抄送 above it.
         for i, ((kind, text), h) in reversed(list(enumerate(zip(self.rows, self._heights, strict=True)))):
             c.setFillColor(black)
@@ -148,39 +230,157 @@ class _Colophon(Flowable):
                 c.drawRightString(WIDTH - size, base, when)  # 印发日期右空一字
             y += h
             c.setLineWidth(HEAVY_RULE if i == 0 else LIGHT_RULE)
-            c.line(0, y, WIDTH, y)
+            if self.rules:
+                c.line(0, y, WIDTH, y)
+
+
+class _Signatures(Flowable):
+    """署名(s) and 成文日期 on whole grid lines, placed by layout_signatures; records where each seal's centre goes."""
+
+    def __init__(self, block: SignatureBlock, font: str, anchors: list[SealAnchor]) -> None:
+        super().__init__()
+        self.block = block
+        self.font = font
+        self.anchors = anchors
+        self.width = WIDTH
+        self.height = block.line_count * PITCH
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def _baseline(self, line: int) -> float:
+        # Same baseline as a Paragraph on that line: fontSize below the line's top in the (shifted) frame.
+        return self.height - line * PITCH - g.BODY_SIZE_PT
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:
+        self._origin = (x, y)
+        super().drawOn(canvas, x, y, _sW)
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setFillColor(black)
+        c.setFont(self.font, g.BODY_SIZE_PT)
+        for t in self.block.texts:
+            c.drawString(t.x0, self._baseline(t.line), t.text)
+        x, y = self._origin
+        page = c.getPageNumber() - 1
+        for seal in self.block.seals:
+            # The grid line's top is LO_BASELINE_IN_LINE above its baseline (the frame is shifted to match LO).
+            line_top = y + self._baseline(seal.line) + LO_BASELINE_IN_LINE
+            self.anchors.append(SealAnchor(page=page, agency=seal.agency, center_x_pt=x + seal.center_x,
+                                           center_y_pt=line_top - seal_center_from_line_top(PITCH),
+                                           max_diameter_pt=seal.max_diameter))
+
+
+COLOPHON_SAME_PAGE = "same"  # 版记 at the bottom of the last content page
+COLOPHON_OWN_PAGE = "own"  # 版记 alone on the next page (after an odd page: it is the back of that sheet)
+COLOPHON_AFTER_BLANK = "blank"  # last content page even: a blank page, then the 版记 page, neither numbered (§7.5)
+
+
+@dataclass(frozen=True)
+class ColophonPlan:
+    mode: str  # one of the COLOPHON_* values ("" when there is no 版记)
+    content_pages: int  # pages up to the end of the last content (正文, 附注 or 附件)
+    unnumbered: frozenset[int] = field(default_factory=frozenset)  # 1-based pages without a page number
 
 
 def render_pdf(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
     """Render the 公文 as PDF bytes. Stand-in fonts are named in Subject/Keywords ("本文件使用替代字体…")."""
-    _patch_line_breaking()
+    return render_pdf_with_layout(spec, fonts).data
+
+
+def render_pdf_with_layout(spec: DocumentSpec, fonts: FontSet | None = None) -> RenderedPdf:
+    """Render the 公文 and report its page count and where each seal goes (none when the spec is not sealed)."""
     fonts = fonts or resolve_fonts()
+    return _render_planned(spec, fonts)[0]
+
+
+def plan_colophon(spec: DocumentSpec, fonts: FontSet | None = None) -> ColophonPlan:
+    """Where the 版记 goes, decided by laying the document out (the DOCX renderer follows the same plan)."""
+    return _render_planned(spec, fonts or resolve_fonts())[1]
+
+
+def _render_planned(spec: DocumentSpec, fonts: FontSet) -> tuple[RenderedPdf, ColophonPlan]:
+    rendered, probe = _build(spec, fonts, blank_before_colophon=False, unnumbered=frozenset())
+    if not probe.colophon_page:
+        return rendered, ColophonPlan("", probe.content_end_page)
+    if probe.colophon_page == probe.content_end_page:
+        return rendered, ColophonPlan(COLOPHON_SAME_PAGE, probe.content_end_page)
+    if probe.content_end_page % 2:
+        return rendered, ColophonPlan(COLOPHON_OWN_PAGE, probe.content_end_page)
+    # 版记页前有空白页的，空白页和版记页均不编排页码 (§7.5).
+    n = probe.content_end_page
+    unnumbered = frozenset({n + 1, n + 2})
+    rendered, probe = _build(spec, fonts, blank_before_colophon=True, unnumbered=unnumbered)
+    return rendered, ColophonPlan(COLOPHON_AFTER_BLANK, n, unnumbered)
+
+
+def _header_font(kind: str, rl: dict[str, str]) -> str:
+    return rl[g.HEADER_MARK_FONTS[kind]]
+
+
+def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
+           unnumbered: frozenset[int]) -> tuple[RenderedPdf, _Probe]:
+    _patch_line_breaking()
     rl = {name: _register(f.path, f.subfont_index) for name, f in fonts.fonts.items()}
-    fs, kai, xbs, song = rl[g.FONT_FANGSONG], rl[g.FONT_KAITI], rl[g.FONT_XIAOBIAOSONG], rl[g.FONT_SONGTI]
+    fs, kai, xbs, song, hei = (rl[g.FONT_FANGSONG], rl[g.FONT_KAITI], rl[g.FONT_XIAOBIAOSONG], rl[g.FONT_SONGTI],
+                               rl[g.FONT_HEITI])
+    probe = _Probe()
+    letter = spec.layout == "letter"
 
     def style(name: str, font: str, size: float = g.BODY_SIZE_PT, **kw: object) -> ParagraphStyle:
         return ParagraphStyle(name, fontName=font, fontSize=size, leading=PITCH, wordWrap="CJK",
                               allowOrphans=1, allowWidows=1, **kw)  # orphan control left 21-line pages
 
+    def para(text: str, st: ParagraphStyle) -> Paragraph:
+        return Paragraph(escape(text), st)
+
+    header_marks = spec.header_marks()
+
     # --- 版头 geometry (page 1, canvas) ---
     rows = ["　".join(spec.signers[i : i + 2]) for i in range(0, len(spec.signers), 2)] if spec.upward else []
     extra_rows = max(len(rows) - 1, 0)
-    mark_size = min(g.MARK_MAX_SIZE_PT, int(g.CONTENT_W_PT // max(len(spec.issuer_mark), 1)))
-    number_line = g.DOC_NUMBER_LINE + extra_rows
+    joint = g.joint_mark(spec.issuer_names, spec.issuer_mark_suffix) if spec.issuer_names else None
+    first_line = joint.number_line if joint else g.DOC_NUMBER_LINE  # 发文字号 (or first 签发人 row): 标志下空二行
+    number_line = first_line + extra_rows
     rule_y = _line_baseline_y(number_line) - (1 - g.EM_ASCENT) * g.BODY_SIZE_PT - g.RED_RULE_GAP_MM * mm
+    head = g.letter_head(len(spec.issuer_mark), len(header_marks) or 1) if letter else None
 
-    def first_page(c: Canvas, doc: BaseDocTemplate) -> None:
-        c.saveState()
+    def draw_header_marks(c: Canvas) -> None:
+        # 份号 → 密级和保密期限 → 紧急程度, 顶格, one per line from line 0 (§7.2.1–7.2.3).
+        for i, (kind, text) in enumerate(header_marks):
+            c.setFont(_header_font(kind, rl), g.BODY_SIZE_PT)
+            c.drawString(LEFT, _line_baseline_y(i), text)
+
+    def draw_standard_head(c: Canvas) -> None:
+        draw_header_marks(c)
         c.setFillColor(RED)
-        c.setFont(xbs, mark_size)
-        c.drawCentredString(LEFT + WIDTH / 2, _em_top_baseline_y(TOP / mm + g.MARK_OFFSET_MM, mark_size), spec.issuer_mark)
+        if joint is None:
+            size = g.mark_size_pt(len(spec.issuer_mark))
+            c.setFont(xbs, size)
+            c.drawCentredString(LEFT + WIDTH / 2, _em_top_baseline_y(TOP / mm + g.MARK_OFFSET_MM, size),
+                                spec.issuer_mark)
+        else:
+            # 联合行文: names stacked (主办机关 first), the suffix right of them, centred on the names (§7.2.5).
+            c.setFont(xbs, joint.size)
+            for name, top in zip(joint.names, joint.name_em_tops_pt, strict=True):
+                # 分散对齐 to the longest name: each character at its own x (a lone character is centred).
+                y = _em_top_baseline_y(TOP / mm + top / g.PT_PER_MM, joint.size)
+                step = joint.size + joint.char_spacing_pt(name)
+                x0 = LEFT + joint.names_x0_pt + (0 if len(name) > 1 else (joint.names_w_pt - joint.size) / 2)
+                for i, ch in enumerate(name):
+                    c.drawString(x0 + i * step, y, ch)
+            if joint.suffix:
+                c.drawString(LEFT + joint.suffix_x0_pt,
+                             _em_top_baseline_y(TOP / mm + joint.suffix_em_top_pt / g.PT_PER_MM, joint.size),
+                             joint.suffix)
         c.setFillColor(black)
         if spec.upward:
             label = "签发人："
             widest = max((len(r) for r in rows), default=0) + len(label)
             tab_x = LEFT + WIDTH - ADV * (widest + 1)  # 签发人 block 居右空一字
             for i, row in enumerate(rows):
-                y = _line_baseline_y(g.DOC_NUMBER_LINE + i)
+                y = _line_baseline_y(first_line + i)
                 c.setFont(fs, g.BODY_SIZE_PT)
                 c.drawString(tab_x, y, label if i == 0 else "")
                 c.setFont(kai, g.BODY_SIZE_PT)  # 签发人姓名用楷体
@@ -193,11 +393,41 @@ def render_pdf(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
         c.setStrokeColor(RED)
         c.setLineWidth(g.RED_RULE_LINE_EMU / 12700)  # EMU → pt: 1.5 pt
         c.line(LEFT, rule_y, LEFT + WIDTH, rule_y)
+
+    def draw_letter_head(c: Canvas) -> None:
+        assert head is not None
+        c.setFillColor(RED)
+        c.setFont(xbs, head.mark_size)
+        c.drawCentredString(LEFT + WIDTH / 2, _em_top_baseline_y(head.mark_em_top_mm, head.mark_size),
+                            spec.issuer_mark)
+        c.setStrokeColor(RED)
+        x0 = g.LETTER_RULE_X0_MM * mm
+        for y_mm, weight in head.rules:  # 上粗下细 under the 标志, 上细下粗 20 mm above the page bottom
+            c.setLineWidth(weight)
+            c.line(x0, PAGE_H - y_mm * mm, x0 + g.LETTER_RULE_LENGTH_MM * mm, PAGE_H - y_mm * mm)
+        c.setFillColor(black)
+        # First line: 份号 (or the first of 密级/紧急程度) 顶格 left, 发文字号 顶格 right, 7/8 字 below the double line.
+        base = _em_top_baseline_y(head.number_em_top_mm, g.BODY_SIZE_PT)
+        for i, (kind, text) in enumerate(header_marks):
+            c.setFont(_header_font(kind, rl), g.BODY_SIZE_PT)
+            c.drawString(LEFT, base - i * PITCH, text)
+        c.setFont(fs, g.BODY_SIZE_PT)
+        c.drawRightString(LEFT + WIDTH, base, spec.doc_number)
+
+    def first_page(c: Canvas, doc: BaseDocTemplate) -> None:
+        c.saveState()
+        if letter:
+            draw_letter_head(c)
+        else:
+            draw_standard_head(c)
         c.restoreState()
-        page_number(c, doc)
+        if not letter:  # 信函首页不显示页码 (§10.1)
+            page_number(c, doc)
 
     def page_number(c: Canvas, doc: BaseDocTemplate) -> None:
         # "— N —", 宋体 四号; 单页居右空一字, 双页居左空一字 (§7.5).
+        if doc.page in unnumbered:
+            return
         c.saveState()
         c.setFont(song, g.PAGE_NUMBER_SIZE_PT)
         text = f"— {doc.page} —"
@@ -208,15 +438,54 @@ def render_pdf(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
             c.drawString(LEFT + g.PAGE_NUMBER_SIZE_PT, y, text)
         c.restoreState()
 
-    # --- flow ---
-    story: list[Flowable] = [Spacer(WIDTH, (number_line + 1 + 2) * PITCH)]  # 版头 lines, then 空二行
-    story.append(Paragraph(spec.title, style("oa-title", xbs, g.TITLE_SIZE_PT, alignment=TA_CENTER)))
-    story.append(Spacer(WIDTH, PITCH))
-    if spec.main_recipients:
-        story.append(Paragraph("、".join(spec.main_recipients) + "：", style("oa-recipients", fs)))
     body_styles = {lvl: style(f"oa-body-{lvl}", rl[font], alignment=TA_JUSTIFY, firstLineIndent=2 * ADV)
                    for lvl, font in HEADING_FONTS.items()}
-    flow_body: list[Flowable] = [Paragraph(text, body_styles[lvl]) for lvl, text in numbered_body(spec.body)]
+    cell_style = style("oa-cell", fs)
+    head_cell_style = style("oa-cell-head", hei, alignment=TA_CENTER)
+
+    def table(block: TableBlock, rows: slice = slice(None)) -> Flowable:
+        widths = g.table_column_widths(block.rows)  # from every row, so the parts of a split table line up
+        data = []
+        for r, row in list(enumerate(block.rows))[rows]:
+            st = head_cell_style if block.header and r == 0 else cell_style
+            data.append([para(row[c] if c < len(row) else "", st) for c in range(len(widths))])
+        head = block.header and rows.start in (None, 0)
+        pad = g.TABLE_PAD_MM * mm
+        t = Table(data, colWidths=widths, repeatRows=1 if head else 0, hAlign="LEFT", style=TableStyle([
+            ("GRID", (0, 0), (-1, -1), g.TABLE_BORDER_SZ / 8, black),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
+            # Text down by the frame shift, rows whole pitches (plus LO's border allowance): see _GridTable.
+            ("TOPPADDING", (0, 0), (-1, -1), FRAME_SHIFT),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), g.TABLE_ROW_EXTRA_PT - FRAME_SHIFT),
+        ]))
+        return _GridTable(t)
+
+    def blocks(body: list, *, split_last_row: bool = False) -> list[Flowable]:
+        out: list[Flowable] = []
+        items = numbered_blocks(body)
+        for i, item in enumerate(items):
+            if not isinstance(item, TableBlock):
+                out.append(para(item[1], body_styles[item[0]]))
+            elif split_last_row and i == len(items) - 1 and len(item.rows) > 1 + item.header:
+                # A table ending the 正文: only its last row is kept with the 署名 (the DOCX keeps that row's
+                # paragraphs with the next), so the rest may stay on the previous page as in LibreOffice.
+                out += [table(item, slice(None, -1)), table(item, slice(-1, None))]
+            else:
+                out.append(table(item))
+        return out
+
+    # --- flow ---
+    if letter:
+        assert head is not None
+        story: list[Flowable] = [Spacer(WIDTH, (head.block_pitches + 2) * PITCH)]  # 与其上最后一个要素相距二行
+    else:
+        story = [Spacer(WIDTH, (number_line + 1 + 2) * PITCH)]  # 版头 lines, then 空二行
+    story.append(_Raised(para(spec.title, style("oa-title", xbs, g.TITLE_SIZE_PT, alignment=TA_CENTER)), TITLE_RAISE))
+    story.append(Spacer(WIDTH, PITCH))
+    if spec.main_recipients:
+        story.append(para("、".join(spec.main_recipients) + "：", style("oa-recipients", fs)))
+    flow_body = blocks(spec.body, split_last_row=True)
 
     if spec.attachments:
         flow_body.append(Spacer(WIDTH, PITCH))
@@ -227,36 +496,47 @@ def render_pdf(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
             ordinal = f"{i}." if many else ""
             hang = pdfmetrics.stringWidth(ordinal, fs, g.BODY_SIZE_PT)
             first = (2 * ADV if i == 1 else name_start) - (name_start + hang)
-            flow_body.append(Paragraph((label if i == 1 else "") + ordinal + name,
-                                       style(f"oa-att-{i}", fs, leftIndent=name_start + hang, firstLineIndent=first)))
+            flow_body.append(para((label if i == 1 else "") + ordinal + name,
+                                  style(f"oa-att-{i}", fs, leftIndent=name_start + hang, firstLineIndent=first)))
 
-    # 署名 + 成文日期: 正文下空二行; date 右空四字, 署名 centred over it; kept on one page with the last paragraph.
-    date_text = format_cn_date(spec.date)
-    date_w = pdfmetrics.stringWidth(date_text, fs, g.BODY_SIZE_PT)
-    sig_w = pdfmetrics.stringWidth(spec.signature, fs, g.BODY_SIZE_PT)
-    sig_indent = g.DATE_RIGHT_INDENT_PT + (date_w - sig_w) / 2
-    date_indent = g.DATE_RIGHT_INDENT_PT
-    if sig_indent < 0:
-        date_indent -= sig_indent
-        sig_indent = 0
-    tail: list[Flowable] = [
-        Spacer(WIDTH, 2 * PITCH),
-        Paragraph(spec.signature, style("oa-signature", fs, alignment=TA_RIGHT, rightIndent=sig_indent)),
-        Paragraph(date_text, style("oa-date", fs, alignment=TA_RIGHT, rightIndent=date_indent)),
-    ]
+    if spec.attendance:
+        # 纪要 (§10.3): 正文或附件说明下空一行左空二字; "出席：" 黑体, names 仿宋, 回行与冒号后首字对齐.
+        flow_body.append(Spacer(WIDTH, PITCH))
+        hang = g.ATTENDANCE_LABEL_CHARS * ADV
+        att_style = style("oa-attendance", fs, leftIndent=2 * ADV + hang, firstLineIndent=-hang)
+        for label, names in spec.attendance:
+            flow_body.append(Paragraph(f'<font face="{hei}">{escape(label)}：</font>{escape("、".join(names))}',
+                                       att_style))
+
+    # 署名 + 成文日期 (§7.3.5): kept on one page with the last paragraph so a seal never sits on a page without 正文.
+    anchors: list[SealAnchor] = []
+    block = layout_signatures(spec.signatures, format_cn_date(spec.date), sealed=spec.is_sealed,
+                              width=lambda t: pdfmetrics.stringWidth(t, fs, g.BODY_SIZE_PT))
+    tail: list[Flowable] = [Spacer(WIDTH, block.blank_lines * PITCH), _Signatures(block, fs, anchors)]
     story.extend(flow_body[:-1])
     story.append(KeepTogether(flow_body[-1:] + tail))
     if spec.notes:
         text = spec.notes if spec.notes.startswith("（") else f"（{spec.notes}）"
-        story.append(Paragraph(text, style("oa-notes", fs, firstLineIndent=2 * ADV)))
+        story.append(para(text, style("oa-notes", fs, firstLineIndent=2 * ADV)))
+
+    # 附件 (§7.3.7): each on a new page; "附件N" 黑体 顶格 line 1, title 小标宋 centred on line 3; numbers continue.
+    label_style = style("oa-att-label", hei)
+    att_title_style = style("oa-att-title", xbs, g.TITLE_SIZE_PT, alignment=TA_CENTER)
+    for label, page in spec.attachment_page_labels():
+        story += [PageBreak(), para(label, label_style), Spacer(WIDTH, PITCH),
+                  _Raised(para(page.title, att_title_style), TITLE_RAISE),
+                  Spacer(WIDTH, PITCH), *blocks(page.body)]
 
     colophon: list[tuple[str, str]] = []
     if spec.cc:
         colophon.append(("cc", "抄送：" + "，".join(spec.cc) + "。"))
-    if spec.printing_org:
+    if spec.printing_org and not letter:  # 信函的版记不加印发机关和印发日期
         colophon.append(("print", f"{spec.printing_org}\t{format_cn_date(spec.printing_date or spec.date)}印发"))
+    story.append(_Marker(probe))
     if colophon:
-        story.append(_Colophon(colophon, fs))
+        if blank_before_colophon:
+            story += [PageBreak(), PageBreak()]  # a blank page, then the 版记 page
+        story.append(_Colophon(colophon, fs, probe, rules=not letter))
 
     buf = io.BytesIO()
     note = fonts.note()
@@ -274,4 +554,4 @@ def render_pdf(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
         PageTemplate("later", [frame], onPage=page_number),
     ])
     doc.build(story)
-    return buf.getvalue()
+    return RenderedPdf(data=buf.getvalue(), page_count=doc.page, seal_anchors=anchors), probe

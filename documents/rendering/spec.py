@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, field
 
 
@@ -34,13 +35,33 @@ class TableBlock:
 
 
 @dataclass(frozen=True)
+class AttachmentPage:
+    """One 附件 set on its own pages after the 正文 (§7.3.7): "附件N" top-left, title centred on line 3."""
+
+    title: str
+    body: list[BodyBlock | TableBlock] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.title.strip():
+            raise ValueError("附件标题不能为空")
+
+
+LAYOUTS = ("standard", "letter", "minutes")  # 文件格式 (§7), 信函格式 (§10.1), 纪要格式 (§10.3)
+SECRECY_LEVELS = ("绝密", "机密", "秘密")
+URGENCY_LEVELS = ("特急", "加急")  # 公文; 电报的“特提”“平急”不用于本版式
+ATTENDANCE_LABELS = ("出席", "请假", "列席")
+_COPY_NUMBER_RE = re.compile(r"^[0-9]{6}$")  # ASCII digits only: \d would accept full-width ones
+_PERIOD_RE = re.compile(r"^(长期|[1-9][0-9]*(年|个月))$")
+
+
+@dataclass(frozen=True)
 class DocumentSpec:
-    issuer_mark: str  # 发文机关标志, e.g. "揭阳市揭东区人民政府办公室文件"
-    doc_number: str  # 发文字号, e.g. "揭东府办〔2026〕5号"
+    issuer_mark: str  # 发文机关标志, e.g. "揭阳市揭东区人民政府办公室文件" (信函: the name alone; 纪要: "×××纪要")
+    doc_number: str  # 发文字号, e.g. "揭东府办〔2026〕5号" ("" leaves it out, e.g. a draft or a 纪要 without 期号)
     title: str
     main_recipients: list[str]  # 主送机关
-    body: list[BodyBlock]
-    signature: str  # 发文机关署名
+    body: list[BodyBlock | TableBlock]
+    signature: str  # 发文机关署名 (联合行文: the 主办机关's; the others in co_signatures)
     date: datetime.date  # 成文日期
     upward: bool = False  # 上行文: 发文字号居左并标注签发人
     signers: list[str] = field(default_factory=list)  # 签发人
@@ -49,6 +70,92 @@ class DocumentSpec:
     cc: list[str] = field(default_factory=list)  # 抄送机关
     printing_org: str = ""  # 印发机关
     printing_date: datetime.date | None = None  # 印发日期
+    # --- added for the rest of §7 and §10; the defaults keep older callers unchanged ---
+    layout: str = "standard"  # "standard" 文件格式, "letter" 信函格式, "minutes" 纪要格式
+    sealed: bool = True  # 加盖印章 (§7.3.5.1, seal anchors in the PDF) or not (§7.3.5.2); a 纪要 is never sealed
+    copy_number: str = ""  # 份号: 6 digits; required for a 涉密 document
+    secrecy: str = ""  # 密级: 绝密 / 机密 / 秘密
+    secrecy_period: str = ""  # 保密期限, Arabic digits: "1年", "6个月", "长期"
+    urgency: str = ""  # 紧急程度: 特急 / 加急
+    issuer_names: list[str] = field(default_factory=list)  # 联合行文: every 发文机关 name, 主办机关 first
+    issuer_mark_suffix: str = "文件"  # 联合行文: printed right of the stacked names ("" for names alone)
+    co_signatures: list[str] = field(default_factory=list)  # 联合行文: the other agencies' 署名, in order
+    attachment_pages: list[AttachmentPage] = field(default_factory=list)  # 附件 on their own pages
+    attendance: list[tuple[str, list[str]]] = field(default_factory=list)  # 纪要: ("出席", ["单位 姓名", ...])
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"版式须为 {'、'.join(LAYOUTS)} 之一，而不是 {self.layout!r}")
+        if self.copy_number and not _COPY_NUMBER_RE.match(self.copy_number):
+            raise ValueError(f"份号须为6位阿拉伯数字（如 000001），而不是 {self.copy_number!r}")
+        if self.secrecy and self.secrecy not in SECRECY_LEVELS:
+            raise ValueError(f"密级须为 {'、'.join(SECRECY_LEVELS)} 之一，而不是 {self.secrecy!r}")
+        if self.secrecy_period and not self.secrecy:
+            raise ValueError("标注保密期限时须同时标注密级")
+        if self.secrecy_period and not _PERIOD_RE.match(self.secrecy_period):
+            raise ValueError(f"保密期限须用阿拉伯数字，如“1年”“6个月”或“长期”，而不是 {self.secrecy_period!r}")
+        if self.secrecy and not self.copy_number:
+            raise ValueError("涉密公文应当标注份号（6位阿拉伯数字）")
+        if self.urgency and self.urgency not in URGENCY_LEVELS:
+            raise ValueError(f"紧急程度须为 {'、'.join(URGENCY_LEVELS)} 之一，而不是 {self.urgency!r}")
+        if len(self.issuer_names) == 1:
+            raise ValueError("联合行文须列出至少两个发文机关（只有一个机关时用 issuer_mark）")
+        if self.issuer_names and len(self.co_signatures) != len(self.issuer_names) - 1:
+            raise ValueError(f"联合行文有 {len(self.issuer_names)} 个发文机关，须有同样多的署名"
+                             f"（signature 加 co_signatures 共 {1 + len(self.co_signatures)} 个）")
+        if self.co_signatures and not self.signature.strip():
+            raise ValueError("联合行文须有主办机关署名（signature）")
+        if any(not n.strip() for n in [*self.issuer_names, *self.co_signatures]):
+            raise ValueError("发文机关名称和署名不能为空")
+        if self.attendance and self.layout != "minutes":
+            raise ValueError("出席、请假、列席人员只用于纪要格式")
+        for label, names in self.attendance:
+            if label not in ATTENDANCE_LABELS:
+                raise ValueError(f"纪要人员类别须为 {'、'.join(ATTENDANCE_LABELS)} 之一，而不是 {label!r}")
+            if not names:
+                raise ValueError(f"“{label}”人员名单不能为空")
+        for block in [*self.body, *(b for page in self.attachment_pages for b in page.body)]:
+            if not isinstance(block, BodyBlock | TableBlock):
+                raise ValueError(f"正文只能由 BodyBlock 和 TableBlock 组成，而不是 {type(block).__name__}")
+        # 附件顺序号和附件标题应与附件说明的表述一致 (§7.3.7).
+        for page in self.attachment_pages:
+            if page.title not in self.attachments:
+                raise ValueError(f"附件页标题“{page.title}”须与附件说明中的附件名称一致"
+                                 f"（附件说明：{'、'.join(self.attachments) or '无'}）")
+
+    @property
+    def is_sealed(self) -> bool:
+        """纪要不加盖印章 (§10.3), whatever `sealed` says."""
+        return self.sealed and self.layout != "minutes"
+
+    @property
+    def is_joint(self) -> bool:
+        return bool(self.co_signatures)
+
+    @property
+    def signatures(self) -> list[str]:
+        """Every 署名 in order (主办机关 first); empty for a 纪要 without 署名."""
+        return [s for s in [self.signature, *self.co_signatures] if s.strip()]
+
+    def secrecy_text(self) -> str:
+        """密级和保密期限 as printed: "机密★1年", or the level alone without a period."""
+        return f"{self.secrecy}★{self.secrecy_period}" if self.secrecy_period else self.secrecy
+
+    def attachment_page_labels(self) -> list[tuple[str, AttachmentPage]]:
+        """("附件2", page) per attachment page: the number is the title's place in the 附件说明, none if only one."""
+        many = len(self.attachments) > 1
+        return [("附件" + (str(self.attachments.index(p.title) + 1) if many else ""), p) for p in self.attachment_pages]
+
+    def header_marks(self) -> list[tuple[str, str]]:
+        """(kind, text) for 份号 → 密级和保密期限 → 紧急程度, one per line, top-left of the 版心 (§7.2.1–7.2.3)."""
+        out = []
+        if self.copy_number:
+            out.append(("copy", self.copy_number))
+        if self.secrecy:
+            out.append(("secrecy", self.secrecy_text()))
+        if self.urgency:
+            out.append(("urgency", self.urgency))
+        return out
 
 
 def format_cn_date(d: datetime.date) -> str:
@@ -73,14 +180,23 @@ def heading_prefix(level: int, n: int) -> str:
     return {1: f"{cn_ordinal(n)}、", 2: f"（{cn_ordinal(n)}）", 3: f"{n}.", 4: f"（{n}）"}[level]
 
 
-def numbered_body(body: list[BodyBlock]) -> list[tuple[int, str]]:
-    """(level, text with its generated ordinal) per block; deeper counters restart under each heading.
+def numbered_body(body: list[BodyBlock | TableBlock]) -> list[tuple[int, str]]:
+    """(level, text with its generated ordinal) per paragraph block; deeper counters restart under each heading.
 
-    Shared by the DOCX and PDF renderers so both number a document identically.
+    Shared by the DOCX and PDF renderers so both number a document identically. Tables are skipped here; use
+    `numbered_blocks` to keep them in place.
     """
+    return [item for item in numbered_blocks(body) if not isinstance(item, TableBlock)]
+
+
+def numbered_blocks(body: list[BodyBlock | TableBlock]) -> list[tuple[int, str] | TableBlock]:
+    """Like numbered_body, with each TableBlock left where it stands."""
     counters = [0, 0, 0, 0, 0]
-    out: list[tuple[int, str]] = []
+    out: list[tuple[int, str] | TableBlock] = []
     for block in body:
+        if isinstance(block, TableBlock):
+            out.append(block)
+            continue
         if block.level == 0:
             out.append((0, block.text))
             continue

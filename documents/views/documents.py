@@ -1,3 +1,227 @@
-from django.urls import path  # noqa: F401
+"""公文 pages: list (/documents/), 拟稿 (/documents/new), detail with the 正文 editor, versions and 痕迹
+(/documents/<id>/), and the 要素 form (/documents/<id>/edit). Thin: parse, call one action or selector, render."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET
+
+from documents.actions.documents import check_update_document, do_create_document
+from documents.body import LEVEL_NAMES, MAX_BLOCKS, MAX_BODY_CHARS, MAX_TABLE_COLS, MAX_TABLE_ROWS
+from documents.docx_import import max_upload_bytes
+from documents.errors import DocumentError
+from documents.models import (
+    UPWARD_DOC_TYPES,
+    Attachment,
+    DocType,
+    Layout,
+    Publicity,
+    Secrecy,
+    Urgency,
+)
+from documents.selectors.body import body_diff, body_versions, current_number, display_blocks, markup_range
+from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
+from oa.selectors.directory import primary_appointment
+
+PAGE_SIZE = 20
+VERSIONS_SHOWN = 50
+
+# ---------------------------------------------------------------- forms
+
+_SPLIT = re.compile(r"[\n\r,，、;；]+")
+
+
+class ListField(forms.CharField):
+    """Names (主送、抄送、签发人…) one per line, or separated by 、，, — stored as a list."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:
+        return [part.strip() for part in _SPLIT.split(value or "") if part.strip()]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class ElementsForm(forms.Form):
+    """The 要素 a person sets. Rules (份号 for 涉密, 保密期限 needs 密级 …) are the action's: its Chinese message is
+    attached to the field it names."""
+
+    doc_type = forms.ChoiceField(label="文种", choices=DocType.choices, initial=DocType.NOTICE)
+    title = forms.CharField(label="标题", max_length=300, help_text="发文机关名称 + 事由 + 文种",
+                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    is_upward = forms.BooleanField(label="上行文（须标注签发人）", required=False,
+                                   help_text="报告、请示、议案 自动按上行文处理")
+    is_important = forms.BooleanField(label="重要公文", required=False)
+    secrecy = forms.ChoiceField(label="密级", choices=Secrecy.choices, required=False)
+    secrecy_period = forms.CharField(label="保密期限", max_length=20, required=False, help_text="用阿拉伯数字，如“1年”")
+    copy_number = forms.CharField(label="份号", max_length=6, required=False,
+                                  help_text="不超过6位阿拉伯数字；涉密公文必须标注",
+                                  widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    urgency = forms.ChoiceField(label="紧急程度", choices=Urgency.choices, required=False)
+    main_recipients = ListField(label="主送机关", required=False, help_text="每行一个，或用顿号、逗号分隔")
+    cc = ListField(label="抄送机关", required=False, help_text="每行一个，或用顿号、逗号分隔")
+    publicity = forms.ChoiceField(label="发布层次", choices=Publicity.choices, initial=Publicity.NOT_PUBLIC)
+    notes = forms.CharField(label="附注", max_length=500, required=False, help_text="如：此件公开发布")
+    written_date = forms.DateField(label="成文日期", required=False, widget=DateInput(),
+                                   help_text="一般为签发日期；可在签发时填写")
+
+
+class EditElementsForm(ElementsForm):
+    layout = forms.ChoiceField(label="版式", choices=Layout.choices)
+    signers = ListField(label="签发人", required=False, help_text="上行文须标注；按发文机关顺序")
+    issuer_mark = forms.CharField(label="发文机关标志", max_length=200, required=False)
+    signature = forms.CharField(label="发文机关署名", max_length=200, required=False)
+    attachment_note = ListField(label="附件说明", required=False, help_text="附件名称，每行一个，按顺序；名称后不加标点")
+    seal_required = forms.BooleanField(label="加盖印章", required=False, help_text="纪要不加盖印章")
+    printing_org = forms.CharField(label="印发机关", max_length=200, required=False)
+    printing_date = forms.DateField(label="印发日期", required=False, widget=DateInput())
+
+    field_order = ["doc_type", "layout", "title", "is_upward", "is_important", "secrecy", "secrecy_period",
+                   "copy_number", "urgency", "issuer_mark", "signers", "main_recipients", "attachment_note",
+                   "signature", "written_date", "seal_required", "notes", "cc", "printing_org", "printing_date",
+                   "publicity"]
+
+
+# DocumentError code → the field its message is about (anything else is shown above the form).
+_ERROR_FIELDS = {
+    "title_required": "title", "title_too_long": "title", "invalid_doc_type": "doc_type", "invalid_layout": "layout",
+    "invalid_publicity": "publicity", "invalid_secrecy": "secrecy", "invalid_urgency": "urgency",
+    "invalid_copy_number": "copy_number", "copy_number_required": "copy_number",
+    "secrecy_period_without_level": "secrecy_period",
+}
+
+
+def _add_error(form: forms.Form, error: DocumentError) -> None:
+    field = _ERROR_FIELDS.get(error.code)
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+def _form_values(form: forms.Form) -> dict[str, Any]:
+    data = dict(form.cleaned_data)
+    for name in ("secrecy", "urgency", "secrecy_period", "copy_number", "notes"):
+        if name in data:
+            data[name] = data[name] or ""
+    return data
+
+
+# ---------------------------------------------------------------- pages
+
+
+@login_required
+@require_GET
+def document_list(request: HttpRequest) -> HttpResponse:
+    documents = documents_visible_to(request.user).select_related("agency", "created_by", "current_body")
+    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "documents/list.html", {
+        "page": page,
+        "can_draft": primary_appointment(request.user) is not None,
+    })
+
+
+@login_required
+def document_create(request: HttpRequest) -> HttpResponse:
+    appointment = primary_appointment(request.user)
+    if appointment is None:
+        raise PermissionDenied("您没有任职信息，不能拟稿")
+    form = ElementsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = _form_values(form)
+        # 报告、请示、议案 are 上行文 by nature; the box can only add the flag to other 文种.
+        data["is_upward"] = data["is_upward"] or data["doc_type"] in UPWARD_DOC_TYPES
+        try:
+            document = do_create_document(actor=request.user, agency=appointment.department.agency,
+                                          department=appointment.department, **data)
+        except DocumentError as error:
+            _add_error(form, error)
+        else:
+            messages.success(request, "公文已创建，请撰写正文")
+            return redirect(reverse("documents:detail", args=[document.pk]) + "#body")
+    return render(request, "documents/form.html", {
+        "form": form, "title": "拟稿", "agency": appointment.department.agency, "department": appointment.department,
+    }, status=400 if form.errors else 200)
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
+
+
+@login_required
+@require_GET
+def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = access_document_by_id(request.user, document_id)
+    versions = list(body_versions(document)[:VERSIONS_SHOWN])
+    for version in versions:
+        version.markup = markup_range(version)
+    diff = diff_error = None
+    lo, hi = _int_or_none(request.GET.get("from")), _int_or_none(request.GET.get("to"))
+    if lo is not None and hi is not None:
+        try:
+            diff = body_diff(document, lo, hi)
+        except DocumentError as error:
+            diff_error = error.message
+    number = current_number(document)
+    context = {
+        "document": document,
+        "can_edit": can_edit_document(request.user, document),
+        "blocks": display_blocks(document),
+        "version_number": number,
+        "current": document.current_body,
+        "versions": versions,
+        "more_versions": number > VERSIONS_SHOWN,
+        "all_numbers": list(range(number, 0, -1)),
+        "diff": diff,
+        "diff_error": diff_error,
+        "diff_from": lo if lo is not None else (versions[-1].number if versions else None),
+        "diff_to": hi if hi is not None else number,
+        "attachments": document.attachments.filter(role=Attachment.Role.ATTACHMENT),
+        "level_names": LEVEL_NAMES,
+        "limits": {"blocks": MAX_BLOCKS, "chars": MAX_BODY_CHARS, "rows": MAX_TABLE_ROWS, "cols": MAX_TABLE_COLS,
+                   "upload_mb": max_upload_bytes() // (1024 * 1024)},
+    }
+    return render(request, "documents/detail.html", context)
+
+
+@login_required
+def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = access_document_by_id(request.user, document_id)
+    if not can_edit_document(request.user, document):
+        raise PermissionDenied("您现在不能修改此公文的要素")
+    initial = {name: getattr(document, name) for name in EditElementsForm.base_fields}
+    form = EditElementsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            check_update_document(request.user, document, _form_values(form))
+        except DocumentError as error:
+            _add_error(form, error)
+        else:
+            messages.success(request, "要素已保存")
+            return redirect("documents:detail", document.pk)
+    return render(request, "documents/form.html", {
+        "form": form, "title": "修改要素", "document": document, "agency": document.agency,
+    }, status=400 if form.errors else 200)
+
+
+urlpatterns = [
+    path("", document_list, name="list"),
+    path("new", document_create, name="create"),
+    path("<int:document_id>/", document_detail, name="detail"),
+    path("<int:document_id>/edit", document_edit, name="edit"),
+]

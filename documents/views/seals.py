@@ -1,3 +1,333 @@
-from django.urls import path  # noqa: F401
+"""E-seal pages and API (docs/seals.md). Thin: parse, call one selector or action, render.
 
-urlpatterns: list = []
+Pages (namespace ``documents``):
+  /documents/seals/                              印章登记 (the seals of my agencies)
+  /documents/seals/<id>/image.png                the seal picture
+  /documents/seals/verify/                       验章: upload a PDF or pick a sealed document → report
+  /documents/<id>/seal/                          用印 records of a document, and the open authorisations I can use
+  /documents/<id>/seal/<authorization_id>/       stamp (POST; needs OTP verified in this session)
+  /documents/<id>/seal/uses/<use_id>/download/   the sealed PDF
+API (mounted at /api/documents/): POST /api/documents/verify-seal (multipart ``file``, or ``document`` id)
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from documents.actions.seals import check_stamp_document
+from documents.errors import DocumentError
+from documents.models import Seal
+from documents.selectors.documents import access_document_by_id
+from documents.selectors.seals import (
+    VERIFY_MAX_BYTES,
+    access_authorization_by_id,
+    access_seal_by_id,
+    check_pdf_upload,
+    open_authorizations,
+    seal_uses_of,
+    sealed_documents_visible_to,
+    seals_visible_to,
+    verify_document,
+    verify_pdf,
+)
+from documents.uploads import MaxSizeUploadHandler
+from integrations.storage.downloads import download_response
+from oa.api.exceptions import ApiError
+from oa.api.serializers import ErrorSerializer
+
+TOO_LARGE = f"文件过大：验章文件不能超过 {VERIFY_MAX_BYTES // 1024 // 1024} MB"
+
+
+class VerifyForm(forms.Form):
+    file = forms.FileField(label="上传 PDF 文件", required=False,
+                           widget=forms.FileInput(attrs={"accept": ".pdf,application/pdf"}),
+                           help_text=f"任何来源的 PDF 均可验证；不超过 {VERIFY_MAX_BYTES // 1024 // 1024} MB")
+    document = forms.TypedChoiceField(label="或选择已盖章的公文", required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, documents=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["document"].choices = [("", "（不选择）")] + [
+            (d.pk, f"{d.doc_number or '未编号'} {d.title}") for d in documents
+        ]
+
+
+# ---- 验章 ----------------------------------------------------------------------------------------------------
+
+@login_required
+@csrf_exempt  # the size-limiting upload handler must be installed before CsrfViewMiddleware reads the body …
+def verify_page(request):
+    if request.method == "POST":
+        request.upload_handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=VERIFY_MAX_BYTES))
+    return _verify_page(request)
+
+
+@csrf_protect  # … and the CSRF check still happens here (Django's documented pattern for upload handlers)
+@require_http_methods(["GET", "POST"])
+def _verify_page(request):
+    documents = list(sealed_documents_visible_to(request.user)[:200])
+    if request.method == "GET":
+        initial = {"document": request.GET.get("document")} if request.GET.get("document") else None
+        form = VerifyForm(initial=initial, documents=documents)
+        return render(request, "documents/seals/verify.html", {"form": form})
+    form = VerifyForm(request.POST, request.FILES, documents=documents)
+    context: dict = {"form": form}
+    status = 400
+    if getattr(request, "oa_upload_too_large", False):
+        form.is_valid()
+        form.add_error("file", TOO_LARGE)
+        status = 413
+    elif form.is_valid():
+        upload, document_id = form.cleaned_data["file"], form.cleaned_data["document"]
+        try:
+            if upload is not None:
+                data = upload.read(VERIFY_MAX_BYTES + 1)
+                check_pdf_upload(data)
+                context.update(report=verify_pdf(data), source=upload.name)
+            elif document_id is not None:
+                document, report = verify_document(request.user, document_id)
+                context.update(report=report, source=str(document), document=document)
+            else:
+                raise DocumentError("file_required", "请上传 PDF 文件或选择一份已盖章的公文")
+            status = 200
+        except DocumentError as exc:
+            form.add_error("file", exc.message)
+            status = 413 if exc.code == "file_too_large" else exc.status
+    return render(request, "documents/seals/verify.html", context, status=status)
+
+
+# ---- registry ------------------------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def seal_list(request):
+    seals = seals_visible_to(request.user).order_by("agency__sort_order", "kind", "id")
+    return render(request, "documents/seals/list.html", {"seals": seals, "kinds": Seal.Kind})
+
+
+@login_required
+@require_GET
+def seal_image(request, seal_id: int):
+    seal = access_seal_by_id(request.user, seal_id)
+    with seal.image.open("rb") as fh:
+        response = HttpResponse(fh.read(), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ---- 用印 ----------------------------------------------------------------------------------------------------
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return target
+    return ""
+
+
+@login_required
+@require_GET
+def document_seal(request, document_id: int):
+    document = access_document_by_id(request.user, document_id)
+    return render(request, "documents/seals/document.html", {
+        "document": document,
+        "uses": seal_uses_of(document),
+        "open": open_authorizations(request.user, document),
+        "otp_verified": request.user.is_verified(),
+        "next": _next_url(request),
+    })
+
+
+@login_required
+@require_POST
+def stamp(request, document_id: int, authorization_id: int):
+    document = access_document_by_id(request.user, document_id)
+    authorization = access_authorization_by_id(request.user, document, authorization_id)
+    try:
+        seal_id = int(request.POST.get("seal", ""))
+    except ValueError:
+        seal_id = 0
+    seal = access_seal_by_id(request.user, seal_id) if seal_id else authorization.seal
+    try:
+        if seal is None:
+            raise DocumentError("seal_required", "请选择要使用的印章")
+        use = check_stamp_document(request.user, document, seal, step_token=authorization.step_token,
+                                   otp_verified=request.user.is_verified())
+    except DocumentError as exc:
+        context = {
+            "document": document, "uses": seal_uses_of(document), "open": open_authorizations(request.user, document),
+            "otp_verified": request.user.is_verified(), "error": exc.message, "error_code": exc.code,
+            "next": _next_url(request),
+        }
+        return render(request, "documents/seals/document.html", context, status=exc.status)
+    messages.success(request, f"已加盖“{use.seal.name}”（{use.signed_at:%Y-%m-%d %H:%M}）")
+    return redirect(_next_url(request) or reverse("documents:document_seal", args=[document.pk]))
+
+
+@login_required
+@require_GET
+def seal_use_download(request, document_id: int, use_id: int):
+    document = access_document_by_id(request.user, document_id)
+    use = seal_uses_of(document).filter(pk=use_id).first()
+    if use is None:
+        raise Http404("用印记录不存在")
+    name = f"{document.doc_number or document.title}（已盖章）.pdf"
+    return download_response(use.signed_pdf, filename=name, content_type="application/pdf")
+
+
+urlpatterns = [
+    path("seals/", seal_list, name="seals"),
+    path("seals/verify/", verify_page, name="seal_verify"),
+    path("seals/<int:seal_id>/image.png", seal_image, name="seal_image"),
+    path("<int:document_id>/seal/", document_seal, name="document_seal"),
+    path("<int:document_id>/seal/<int:authorization_id>/", stamp, name="stamp"),
+    path("<int:document_id>/seal/uses/<int:use_id>/download/", seal_use_download, name="seal_use_download"),
+]
+
+
+# ---- API -----------------------------------------------------------------------------------------------------
+
+class VerifySealRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="要验证的 PDF（按内容检查 %PDF- 文件头，不超过 50 MB）")
+    document = serializers.IntegerField(required=False, help_text="或：已盖章公文的编号（验证其最近一次盖章后的 PDF）")
+
+
+class CheckSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="ses_signature_valid、signer_matches_seal、seal_signature_valid、maker_trusted、"
+                                           "seal_valid_at_signing、signer_cert_valid、timestamp、data_hash_match")
+    ok = serializers.BooleanField(allow_null=True, help_text="null = 不适用")
+    label = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class PadesResultSerializer(serializers.Serializer):
+    field_name = serializers.CharField()
+    ok = serializers.BooleanField()
+    code = serializers.CharField(help_text="valid、modified_after_sealing、signature_invalid、untrusted、seal_revoked、"
+                                           "policy_failed、signature_unreadable")
+    message = serializers.CharField()
+    signer_cn = serializers.CharField()
+    signer_dn = serializers.CharField()
+    issuer_dn = serializers.CharField()
+    serial_hex = serializers.CharField()
+    cert_not_before = serializers.DateTimeField(allow_null=True)
+    cert_not_after = serializers.DateTimeField(allow_null=True)
+    signing_time = serializers.DateTimeField(allow_null=True, help_text="签章者声明的时间（无可信时间戳）")
+    md_algorithm = serializers.CharField()
+    signature_mechanism = serializers.CharField()
+    intact = serializers.BooleanField()
+    valid = serializers.BooleanField()
+    trusted = serializers.BooleanField()
+    bottom_line = serializers.BooleanField()
+    coverage = serializers.CharField(help_text="entire_file、entire_revision、partial、unclear")
+    coverage_label = serializers.CharField()
+    modification_level = serializers.CharField(help_text="none、lta_updates、form_filling、annotations、other、unknown")
+    modification_label = serializers.CharField()
+    revision_length = serializers.IntegerField()
+    signature_value_sha256 = serializers.CharField()
+    seal_name = serializers.CharField()
+    es_id = serializers.CharField()
+    seal_type = serializers.CharField()
+
+
+class SesResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    code = serializers.CharField(help_text="valid、modified_after_sealing、signature_invalid、signer_mismatch、seal_invalid、"
+                                           "untrusted、seal_expired、signer_cert_invalid、ses_unreadable")
+    message = serializers.CharField()
+    es_id = serializers.CharField()
+    seal_name = serializers.CharField()
+    seal_type = serializers.CharField()
+    vid = serializers.CharField()
+    version = serializers.IntegerField()
+    signer_dn = serializers.CharField()
+    signer_serial_hex = serializers.CharField()
+    maker_dn = serializers.CharField()
+    signing_time = serializers.DateTimeField(allow_null=True)
+    algorithm = serializers.CharField()
+    seal_valid_start = serializers.DateTimeField(allow_null=True)
+    seal_valid_end = serializers.DateTimeField(allow_null=True)
+    picture_type = serializers.CharField()
+    picture_mm = serializers.CharField()
+    hashed_length = serializers.IntegerField()
+    covers_entire_file = serializers.BooleanField()
+    pades_field = serializers.CharField()
+    checks = CheckSerializer(many=True, help_text="GB/T 38540 §7.3 的验证步骤，按顺序")
+
+
+class VerifyReportSerializer(serializers.Serializer):
+    source = serializers.DictField(help_text='{"kind": "upload", "name": …} 或 {"kind": "document", "id": …, "title": …}')
+    ok = serializers.BooleanField()
+    code = serializers.CharField(help_text="valid、modified_after_sealing、signature_invalid、seal_revoked、seal_expired、"
+                                           "untrusted、ses_missing、no_signature、not_pdf、pdf_unreadable、signature_unreadable")
+    message = serializers.CharField(help_text="中文结论；盖章后被改动时为“文档在盖章后被修改”")
+    modified_after_sealing = serializers.BooleanField()
+    pdf_sha256 = serializers.CharField()
+    pdf_size = serializers.IntegerField()
+    pades = PadesResultSerializer(many=True)
+    ses = SesResultSerializer(many=True)
+
+
+_ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="not_pdf、file_required、invalid_document"),
+    401: OpenApiResponse(ErrorSerializer, description="not_authenticated / token_invalid"),
+    404: OpenApiResponse(ErrorSerializer, description="not_found（公文不存在、无权查看或尚未盖章）"),
+    413: OpenApiResponse(ErrorSerializer, description="file_too_large"),
+}
+
+
+class VerifySealApi(APIView):
+    """POST a PDF (multipart ``file``) or a document id (``document``) → the 验章 report with stable codes."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        if request.method == "POST":  # before anything reads the body
+            request.upload_handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=VERIFY_MAX_BYTES))
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(operation_id="documents_verify_seal", summary="验章（PDF 签名 + GB/T 38540 电子签章）",
+                   request={"multipart/form-data": VerifySealRequestSerializer},
+                   responses={200: VerifyReportSerializer, **_ERRORS})
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if getattr(request._request, "oa_upload_too_large", False):
+            raise ApiError("file_too_large", TOO_LARGE, 413)
+        try:
+            if upload is not None:
+                data = upload.read(VERIFY_MAX_BYTES + 1)
+                check_pdf_upload(data)
+                report = verify_pdf(data)
+                body = {"source": {"kind": "upload", "name": upload.name}}
+            elif request.data.get("document"):
+                try:
+                    document_id = int(request.data["document"])
+                except (TypeError, ValueError):
+                    raise DocumentError("invalid_document", "document 须为公文编号（整数）") from None
+                document, report = verify_document(request.user, document_id)
+                body = {"source": {"kind": "document", "id": document.pk, "title": document.title}}
+            else:
+                raise DocumentError("file_required", "请上传 PDF 文件（file）或提供公文编号（document）")
+        except DocumentError as exc:
+            raise ApiError(exc.code, exc.message, 413 if exc.code == "file_too_large" else exc.status) from exc
+        return Response({**body, **report.as_dict()})
+
+
+api_urlpatterns = [
+    path("verify-seal", VerifySealApi.as_view(), name="documents_api_verify_seal"),
+]

@@ -41,7 +41,9 @@ def entry_hash(entry: AuditEntry) -> str:
     return digest(entry.algorithm, entry.prev_hash.encode() + canonical_payload(entry))
 
 
-def _lock_head() -> AuditChainHead:
+def lock_audit_chain() -> AuditChainHead:
+    """Serialise appends. Callers that will audit after taking other row locks may take this first, so every
+    writer locks in the same order (chain head, then their own rows) and none can deadlock on it."""
     head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
         AuditChainHead.objects.get_or_create(pk=1)
@@ -73,7 +75,7 @@ def do_record_audit(
     # Normalise through JSON once, so what is hashed is exactly what the JSON column gives back.
     clean_changes = json.loads(json.dumps(changes or {}, cls=DjangoJSONEncoder, ensure_ascii=False))
     with transaction.atomic():
-        head = _lock_head()
+        head = lock_audit_chain()
         entry = AuditEntry(
             pk=head.last_id + 1,
             at=timezone.now(),
@@ -113,7 +115,7 @@ def do_purge_audit(*, actor: Person | None, before: dt.datetime) -> int:
             f"审计日志至少保留 {settings.OA_AUDIT_RETENTION_DAYS} 天，不能清理 {limit:%Y-%m-%d} 之后的记录。"
         )
     with transaction.atomic():
-        head = _lock_head()
+        head = lock_audit_chain()
         # Only a prefix of the chain may go: stop at the first entry that is still too young.
         first_young = AuditEntry.objects.filter(at__gte=before).order_by("id").values_list("id", flat=True).first()
         doomed = AuditEntry.objects.filter(id__gt=head.anchor_id)

@@ -1,0 +1,311 @@
+"""文号: allocation inside the registering transaction, and the ledger of 作废 / 空号 / 补号 (docs/numbering.md).
+
+Lock order, the same in every function here so two of them can never wait for each other:
+the document row (when there is one) → the audit chain head → the sequence row → ledger rows.
+The audit head is taken early on purpose: every act here ends with an audit entry, and the head stays
+locked until commit; a flow that already recorded an audit entry earlier in its transaction (and so holds
+the head) and then waited for a sequence row held by an allocator that waits for the head would deadlock.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from documents.actions.search import do_index_document
+from documents.errors import DocumentError
+from documents.models import Direction, DocNumberEntry, DocNumberSequence, OfficialDocument
+from documents.numbering import format_doc_number
+from documents.selectors.numbering import (
+    LIVE_STATES,
+    codes_of,
+    live_entry_of,
+    may_keep_numbers,
+    owner_of_code,
+    sequence_for,
+)
+from oa.actions.audit import (
+    do_record_audit,
+    lock_audit_chain,  # the chain's own lock; see the module note
+)
+from oa.models import Person
+
+State = DocNumberEntry.State
+REASON_MAX = DocNumberEntry._meta.get_field("reason").max_length
+CODE_MAX = DocNumberSequence._meta.get_field("code").max_length
+
+# A number is given after 签发 (条例 第二十五条: 复核 → 登记); a document whose number was voided may get a
+# new one while it is still being typeset.
+NUMBERABLE_STATUSES = frozenset(
+    {OfficialDocument.Status.SIGNED, OfficialDocument.Status.NUMBERED, OfficialDocument.Status.TYPESET}
+)
+# Once copies have left the agency (or the file is archived) the number printed on them must stand.
+NUMBER_FROZEN_STATUSES = frozenset({OfficialDocument.Status.DISTRIBUTED, OfficialDocument.Status.ARCHIVED})
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def _reason(reason: str | None, act: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise DocumentError("reason_required", f"请填写{act}原因")
+    if len(text) > REASON_MAX:
+        raise DocumentError("reason_too_long", f"{act}原因不能超过{REASON_MAX}字")
+    return text
+
+
+def _number(code: str, year: int, seq: int) -> str:
+    """The formatted 文号, or the refusal naming the broken part."""
+    if not isinstance(code, str) or len(code) > CODE_MAX:
+        raise DocumentError("invalid_code", f"机关代字不能超过{CODE_MAX}个字符")
+    try:
+        return format_doc_number(code, year, seq)
+    except ValueError as exc:
+        code_name = "invalid_year" if "年份" in str(exc) else "invalid_seq" if "序号" in str(exc) else "invalid_code"
+        raise DocumentError(code_name, f"文号无效：{exc}") from None
+
+
+def _not_clerk(act: str) -> DocumentError:
+    return DocumentError("not_clerk", f"只有本机关的文书（办公室）可以{act}", 403)
+
+
+def _lock_document(document: OfficialDocument) -> OfficialDocument:
+    # of=("self",): lock the document row only, not the joined agency row (which would serialise every
+    # allocation of the agency behind one lock and hide what the sequence lock is for).
+    return OfficialDocument.objects.select_for_update(of=("self",)).select_related("agency").get(pk=document.pk)
+
+
+def _locked_sequence(code: str, year: int) -> DocNumberSequence | None:
+    """The (code, year) row locked FOR UPDATE until the caller's transaction ends (None if never used)."""
+    return (
+        DocNumberSequence.objects.select_for_update(of=("self",)).select_related("agency")
+        .filter(code=code, year=year).first()
+    )
+
+
+def _lock_or_create_sequence(agency_id: int, code: str, year: int) -> DocNumberSequence:
+    """As ``_locked_sequence``, creating the row on first use.
+
+    Creation races are settled by the unique (code, year) constraint: the loser's INSERT waits for the
+    winner's commit, fails, and the loser then locks the winner's row. The savepoint keeps that failure
+    from poisoning the caller's transaction.
+    """
+    for _ in range(3):
+        seq = _locked_sequence(code, year)
+        if seq is not None:
+            return seq
+        try:
+            with transaction.atomic():
+                DocNumberSequence.objects.create(agency_id=agency_id, code=code, year=year)
+        except IntegrityError:
+            continue
+    raise DocumentError("sequence_busy", "文号序列正忙，请稍后重试", 503)
+
+
+def _set_document_number(document: OfficialDocument, number: str, caller_copy: OfficialDocument | None = None) -> None:
+    document.doc_number = number
+    document.updated_at = timezone.now()
+    document.save(update_fields=["doc_number", "updated_at"])
+    do_index_document(document)  # the 文号 is what people search for first
+    if caller_copy is not None:
+        caller_copy.doc_number = number
+
+
+def _entry_facts(entry: DocNumberEntry) -> dict:
+    return {
+        "number": entry.number,
+        "code": entry.sequence.code,
+        "year": entry.sequence.year,
+        "seq": entry.seq,
+        "document": entry.document_id,
+    }
+
+
+# ---------------------------------------------------------------- allocation
+
+
+def do_allocate_doc_number(
+    actor: Person, document: OfficialDocument, *, code: str | None = None, year: int | None = None
+) -> DocNumberEntry:
+    """Give ``document`` the next number of (code, year) and record it in the ledger.
+
+    Call it inside the flow's registering transaction: it opens only a savepoint, so the number, the
+    ledger row, the document's 文号 and the audit entry commit or roll back with the flow step.
+    Idempotent per document: a document that already holds a live number gets that entry back unchanged
+    (also across a change of year — a step re-entered on 1 January keeps last year's number); asking for a
+    *different* (code, year) than the one it holds is refused.
+    code defaults to the agency's 机关代字, year to the current year in Asia/Shanghai. Who may allocate is
+    the caller's business (flows check their step; the UI and API use ``check_allocate_doc_number``).
+    """
+    with transaction.atomic():
+        doc = _lock_document(document)
+        lock_audit_chain()
+        existing = live_entry_of(doc)
+        if existing is not None:
+            if (code is not None and code != existing.sequence.code) or (
+                year is not None and year != existing.sequence.year
+            ):
+                raise DocumentError(
+                    "already_numbered", f"该公文已有文号“{existing.number}”，如需另行编号须先作废原文号", 409
+                )
+            document.doc_number = existing.number
+            return existing
+
+        code = doc.agency.doc_code if code is None else code
+        year = timezone.localdate().year if year is None else year
+        _number(code, year, 1)  # validates code and year before anything is written
+        owner = owner_of_code(code)
+        if owner is not None and owner.pk != doc.agency_id:
+            raise DocumentError("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
+
+        seq = _lock_or_create_sequence(doc.agency_id, code, year)
+        seq.last += 1
+        seq.save(update_fields=["last"])
+        entry = DocNumberEntry.objects.create(
+            sequence=seq, seq=seq.last, number=format_doc_number(code, year, seq.last), state=State.ASSIGNED,
+            document=doc, actor=actor,
+        )
+        _set_document_number(doc, entry.number, document)
+        do_record_audit(actor=actor, action="docnumber.allocate", obj=entry,
+                        changes={**_entry_facts(entry), "title": doc.title})
+        return entry
+
+
+def check_allocate_doc_number(
+    actor: Person, document: OfficialDocument, *, code: str | None = None, year: int | None = None
+) -> DocNumberEntry:
+    """编号 from the ledger page or the API: only the agency's 文书, only 已签发 outgoing documents, and only
+    with one of the agency's own 机关代字."""
+    with transaction.atomic():
+        doc = _lock_document(document)
+        if not may_keep_numbers(actor, doc.agency_id):
+            raise _not_clerk("编发文字号")
+        if doc.direction != Direction.OUTGOING:
+            raise DocumentError("not_outgoing", "收文和内部文件保留原有文号，不在本机关编号")
+        if live_entry_of(doc) is None:
+            if doc.status not in NUMBERABLE_STATUSES:
+                raise DocumentError("not_signed", f"公文当前为“{doc.get_status_display()}”，签发后才能编号")
+            if code is not None and code not in codes_of(doc.agency):
+                raise DocumentError("unknown_code", f"“{code}”不是{doc.agency.name}的机关代字")
+        return do_allocate_doc_number(actor, document, code=code, year=year)
+
+
+# ---------------------------------------------------------------- the ledger
+
+
+def check_void_doc_number(actor: Person, entry: DocNumberEntry, reason: str) -> DocNumberEntry:
+    """作废: the document loses its number; the entry stays in the ledger as voided and the number is never
+    used again (not by allocation, which only moves forward, and not by 补号)."""
+    reason = _reason(reason, "作废")
+    with transaction.atomic():
+        document_id = DocNumberEntry.objects.filter(pk=entry.pk).values_list("document_id", flat=True).get()
+        doc = OfficialDocument.objects.select_for_update().get(pk=document_id) if document_id else None
+        lock_audit_chain()
+        entry = DocNumberEntry.objects.select_for_update(of=("self",)).select_related("sequence").get(pk=entry.pk)
+        if not may_keep_numbers(actor, entry.sequence.agency_id):
+            raise _not_clerk("作废文号")
+        if entry.state not in LIVE_STATES or doc is None:
+            raise DocumentError(
+                "not_in_use", f"“{entry.number}”当前为{entry.get_state_display()}，只能作废已使用的文号"
+            )
+        if doc.status in NUMBER_FROZEN_STATUSES:
+            raise DocumentError(
+                "document_issued", f"公文“{doc.title}”已{doc.get_status_display()}，其文号不能作废", 409
+            )
+        previous = entry.state
+        entry.state = State.VOIDED
+        entry.reason = reason
+        entry.actor = actor
+        entry.save(update_fields=["state", "reason", "actor", "updated_at"])
+        if doc.doc_number == entry.number:
+            _set_document_number(doc, "")
+        entry.document = doc
+        do_record_audit(actor=actor, action="docnumber.void", obj=entry,
+                        changes={**_entry_facts(entry), "from": previous, "reason": reason, "title": doc.title})
+        return entry
+
+
+def check_mark_blank(actor: Person, code: str, year: int, seq: int, reason: str) -> DocNumberEntry:
+    """空号: record a number that was skipped (e.g. issued on paper elsewhere) so the gap is explained.
+    Only for a number already passed by the sequence (seq ≤ last) that has no ledger entry yet."""
+    reason = _reason(reason, "空号")
+    number = _number(code, year, seq)
+    existing = sequence_for(code, year)
+    owner = existing.agency if existing is not None else owner_of_code(code)
+    if owner is None or not may_keep_numbers(actor, owner):
+        raise _not_clerk("登记空号")
+    with transaction.atomic():
+        lock_audit_chain()
+        sequence = _locked_sequence(code, year)
+        last = sequence.last if sequence is not None else 0
+        if seq > last:
+            raise DocumentError("not_a_gap", f"“{number}”尚未编出（{code}〔{year}〕已编至{last}号），不能登记为空号")
+        _refuse_taken(DocNumberEntry.objects.filter(sequence=sequence, seq=seq).first(), "登记为空号")
+        entry = DocNumberEntry.objects.create(
+            sequence=sequence, seq=seq, number=number, state=State.BLANK, reason=reason, actor=actor
+        )
+        do_record_audit(actor=actor, action="docnumber.blank", obj=entry,
+                        changes={**_entry_facts(entry), "reason": reason})
+        return entry
+
+
+def _refuse_taken(entry: DocNumberEntry | None, act: str) -> None:
+    """Refuse a number that already has a ledger entry other than 空号 (and 空号 too when marking one)."""
+    if entry is None:
+        return
+    if entry.state in LIVE_STATES:
+        title = entry.document.title if entry.document_id else ""
+        raise DocumentError("number_in_use", f"“{entry.number}”已被公文“{title}”使用，不能{act}", 409)
+    if entry.state == State.VOIDED:
+        raise DocumentError("number_voided", f"“{entry.number}”已作废，作废的文号不得再用", 409)
+    if act == "登记为空号":
+        raise DocumentError("number_blank", f"“{entry.number}”已登记为空号", 409)
+
+
+def check_backfill_doc_number(
+    actor: Person, document: OfficialDocument, code: str, year: int, seq: int, reason: str
+) -> DocNumberEntry:
+    """补号: give ``document`` a number the sequence has already passed — a gap (no ledger entry) or a
+    空号 — never one that is in use or voided. The entry becomes a backfilled (live) one."""
+    reason = _reason(reason, "补号")
+    number = _number(code, year, seq)
+    with transaction.atomic():
+        doc = _lock_document(document)
+        if not may_keep_numbers(actor, doc.agency_id):
+            raise _not_clerk("补号")
+        if doc.direction != Direction.OUTGOING:
+            raise DocumentError("not_outgoing", "收文和内部文件保留原有文号，不在本机关编号")
+        if doc.status not in NUMBERABLE_STATUSES:
+            raise DocumentError("not_signed", f"公文当前为“{doc.get_status_display()}”，签发后才能补号")
+        lock_audit_chain()
+        existing = live_entry_of(doc)
+        if existing is not None:
+            raise DocumentError(
+                "already_numbered", f"该公文已有文号“{existing.number}”，如需补号须先作废原文号", 409
+            )
+        sequence = _locked_sequence(code, year)
+        owner = sequence.agency if sequence is not None else owner_of_code(code)
+        if owner is not None and owner.pk != doc.agency_id:
+            raise DocumentError("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
+        last = sequence.last if sequence is not None else 0
+        if seq > last:
+            raise DocumentError(
+                "not_a_gap", f"“{number}”尚未编出（{code}〔{year}〕已编至{last}号），不是空缺号，请直接编号"
+            )
+        entry = DocNumberEntry.objects.select_for_update().filter(sequence=sequence, seq=seq).first()
+        _refuse_taken(entry, "补号")
+        if entry is None:
+            previous = {"from": "gap"}
+            entry = DocNumberEntry(sequence=sequence, seq=seq, number=number)
+        else:
+            previous = {"from": State.BLANK, "blank_reason": entry.reason, "blank_actor": entry.actor_id}
+        entry.state = State.BACKFILLED
+        entry.document = doc
+        entry.reason = reason
+        entry.actor = actor
+        entry.save()
+        _set_document_number(doc, number, document)
+        do_record_audit(actor=actor, action="docnumber.backfill", obj=entry,
+                        changes={**_entry_facts(entry), **previous, "reason": reason, "title": doc.title})
+        return entry

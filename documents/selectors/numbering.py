@@ -1,0 +1,201 @@
+"""文号 reads: who may see or keep an agency's number ledger, the ledger itself and the gap report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from documents.errors import DocumentError
+from documents.models import Direction, DocNumberEntry, DocNumberSequence, OfficialDocument
+from documents.numbering import DocNumber
+from documents.selectors.documents import documents_visible_to
+from oa.models import Agency, Person, Role, RoleAssignment
+
+# 文书 keep the ledger (条例 第二十五条: 登记 — 确定发文字号); 主要负责人 may look at it.
+KEEPER_ROLES = (Role.CLERK,)
+VIEWER_ROLES = (Role.CLERK, Role.PRINCIPAL)
+
+LIVE_STATES = (DocNumberEntry.State.ASSIGNED, DocNumberEntry.State.BACKFILLED)
+
+
+def _agency_ids_with(person: Person, roles: tuple[str, ...]) -> set[int]:
+    if not person.is_authenticated or not person.is_active:
+        return set()
+    return set(RoleAssignment.objects.filter(person=person, role__in=roles).values_list("agency_id", flat=True))
+
+
+def may_keep_numbers(person: Person, agency: Agency | int) -> bool:
+    """May allocate, void, mark blank and backfill numbers of ``agency``: its 文书 (Role.CLERK)."""
+    agency_id = agency if isinstance(agency, int) else agency.pk
+    return agency_id in _agency_ids_with(person, KEEPER_ROLES)
+
+
+def may_view_numbers(person: Person, agency: Agency | int) -> bool:
+    agency_id = agency if isinstance(agency, int) else agency.pk
+    return agency_id in _agency_ids_with(person, VIEWER_ROLES)
+
+
+def numbering_agencies_for(person: Person) -> list[Agency]:
+    """Agencies whose ledger ``person`` may see, in directory order."""
+    return list(Agency.objects.filter(pk__in=_agency_ids_with(person, VIEWER_ROLES)).order_by("sort_order", "id"))
+
+
+def sequence_for(code: str, year: int) -> DocNumberSequence | None:
+    return DocNumberSequence.objects.select_related("agency").filter(code=code, year=year).first()
+
+
+def owner_of_code(code: str) -> Agency | None:
+    """The agency a 机关代字 belongs to: the one that already numbers with it, else the one whose
+    directory entry carries it."""
+    seq = DocNumberSequence.objects.select_related("agency").filter(code=code).order_by("-year").first()
+    if seq is not None:
+        return seq.agency
+    return Agency.objects.filter(doc_code=code).first()
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One (机关代字, 年) as a person may see it; ``sequence`` is None until the first number."""
+
+    agency: Agency
+    code: str
+    year: int
+    sequence: DocNumberSequence | None
+    can_keep: bool
+
+
+def access_ledger(person: Person, code: str, year: int) -> Ledger:
+    """The ledger of (code, year), or Http404 when the code is unknown or ``person`` may not see it."""
+    if not 1000 <= year <= 9999:  # no 文号 can carry such a year (and the column is a small integer)
+        raise Http404("文号台账不存在或无权查看")
+    seq = sequence_for(code, year)
+    agency = seq.agency if seq is not None else owner_of_code(code)
+    if agency is None or not may_view_numbers(person, agency):
+        raise Http404("文号台账不存在或无权查看")
+    return Ledger(agency=agency, code=code, year=year, sequence=seq, can_keep=may_keep_numbers(person, agency))
+
+
+def codes_of(agency: Agency) -> list[str]:
+    """The agency's 机关代字: its directory code first, then any other it has numbered with."""
+    codes = [agency.doc_code] if agency.doc_code else []
+    for code in DocNumberSequence.objects.filter(agency=agency).order_by("code").values_list("code", flat=True):
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+def years_of(agency: Agency, code: str) -> list[int]:
+    return list(
+        DocNumberSequence.objects.filter(agency=agency, code=code).order_by("-year").values_list("year", flat=True)
+    )
+
+
+def ledger_entries(sequence: DocNumberSequence | None) -> QuerySet[DocNumberEntry]:
+    if sequence is None:
+        return DocNumberEntry.objects.none()
+    return sequence.entries.select_related("document", "actor").order_by("seq")
+
+
+def entry_for_number(number: DocNumber) -> DocNumberEntry:
+    """The ledger entry of a 文号 (the caller has checked the person may see that ledger)."""
+    entry = (
+        DocNumberEntry.objects.select_related("sequence", "document")
+        .filter(sequence__code=number.code, sequence__year=number.year, seq=number.seq)
+        .first()
+    )
+    if entry is None:
+        raise DocumentError("number_not_found", f"“{number}”在台账中没有记录（尚未使用），无需作废")
+    return entry
+
+
+def live_entry_of(document: OfficialDocument) -> DocNumberEntry | None:
+    """The number a document holds now (at most one, whatever the sequence)."""
+    return (
+        DocNumberEntry.objects.select_related("sequence")
+        .filter(document=document, state__in=LIVE_STATES)
+        .order_by("-id")
+        .first()
+    )
+
+
+def documents_awaiting_number(person: Person, agency: Agency) -> QuerySet[OfficialDocument]:
+    """已签发 outgoing documents of the agency that hold no number yet (the clerk's 登记 list)."""
+    return documents_visible_to(person).filter(
+        agency=agency,
+        direction=Direction.OUTGOING,
+        status=OfficialDocument.Status.SIGNED,
+        doc_number="",
+    ).order_by("created_at", "id")
+
+
+@dataclass(frozen=True)
+class SkippedNumber:
+    seq: int
+    number: str
+    state: str
+    reason: str
+    actor: str
+    at: str
+    document_id: int | None
+
+
+@dataclass
+class GapReport:
+    code: str
+    year: int
+    last: int
+    counts: dict[str, int]
+    gaps: list[int]  # seq in 1..last with no ledger entry at all
+    voided: list[SkippedNumber] = field(default_factory=list)
+    blank: list[SkippedNumber] = field(default_factory=list)
+
+    @property
+    def gap_ranges(self) -> list[tuple[int, int]]:
+        """Gaps folded into runs, for display ("3–7" rather than five numbers)."""
+        runs: list[tuple[int, int]] = []
+        for s in self.gaps:
+            if runs and runs[-1][1] == s - 1:
+                runs[-1] = (runs[-1][0], s)
+            else:
+                runs.append((s, s))
+        return runs
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "year": self.year,
+            "last": self.last,
+            "counts": self.counts,
+            "gaps": self.gaps,
+            "voided": [vars(s) for s in self.voided],
+            "blank": [vars(s) for s in self.blank],
+        }
+
+
+def gap_report(code: str, year: int) -> GapReport:
+    """What happened to every number 1..last of (code, year): counts per state, numbers never entered
+    in the ledger (gaps), and the voided and blank ones with their reasons."""
+    seq = sequence_for(code, year)
+    counts = {state: 0 for state in DocNumberEntry.State.values}
+    if seq is None:
+        return GapReport(code=code, year=year, last=0, counts=counts, gaps=[])
+    rows = list(
+        seq.entries.order_by("seq").values(
+            "seq", "number", "state", "reason", "actor__name", "updated_at", "document_id"
+        )
+    )
+    present = set()
+    voided, blank = [], []
+    for r in rows:
+        counts[r["state"]] += 1
+        present.add(r["seq"])
+        if r["state"] in (DocNumberEntry.State.VOIDED, DocNumberEntry.State.BLANK):
+            item = SkippedNumber(
+                seq=r["seq"], number=r["number"], state=r["state"], reason=r["reason"], actor=r["actor__name"],
+                at=r["updated_at"].isoformat(), document_id=r["document_id"],
+            )
+            (voided if r["state"] == DocNumberEntry.State.VOIDED else blank).append(item)
+    gaps = [s for s in range(1, seq.last + 1) if s not in present]
+    return GapReport(code=code, year=year, last=seq.last, counts=counts, gaps=gaps, voided=voided, blank=blank)

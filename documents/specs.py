@@ -1,0 +1,62 @@
+"""From the 公文 record to the renderer's DocumentSpec (the only place that knows both)."""
+
+from __future__ import annotations
+
+from documents.body import body_to_blocks
+from documents.errors import DocumentError
+from documents.models import Layout, OfficialDocument
+from documents.rendering.spec import DocumentSpec
+
+
+def _issuer_mark(doc: OfficialDocument) -> str:
+    mark = doc.issuer_mark or f"{doc.agency.name}文件"
+    if doc.layout == Layout.LETTER:
+        # §10.1: 信函 uses the agency's name alone, without "文件".
+        return mark.removesuffix("文件")
+    if doc.layout == Layout.MINUTES and not mark.endswith("纪要"):
+        return f"{mark.removesuffix('文件')}纪要"
+    return mark
+
+
+def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
+    """Every 要素 the renderer prints; refuses (DocumentError) when one the standard requires is missing."""
+    missing = []
+    if doc.current_body is None:
+        missing.append("正文")
+    if doc.written_date is None:
+        missing.append("成文日期")
+    if doc.layout != Layout.MINUTES and not doc.doc_number:
+        missing.append("发文字号")
+    if doc.is_upward and not doc.signers:
+        missing.append("签发人（上行文应当标注）")
+    if missing:
+        raise DocumentError("elements_missing", f"排版前须具备：{'、'.join(missing)}")
+    co_agencies = [c.agency for c in doc.coissuer_set.select_related("agency").order_by("position", "id")]
+    joint = bool(co_agencies) and doc.layout == Layout.STANDARD
+    try:
+        return DocumentSpec(
+            issuer_mark=_issuer_mark(doc),
+            doc_number=doc.doc_number,
+            title=doc.title,
+            main_recipients=list(doc.main_recipients),
+            body=body_to_blocks(doc.current_body.content),
+            signature=doc.signature or doc.agency.name,
+            date=doc.written_date,
+            upward=doc.is_upward,
+            signers=list(doc.signers),
+            attachments=list(doc.attachment_note),
+            notes=doc.notes,
+            cc=list(doc.cc),
+            printing_org=doc.printing_org,
+            printing_date=doc.printing_date or doc.written_date,
+            layout=doc.layout,
+            sealed=doc.seal_required,
+            copy_number=doc.copy_number,
+            secrecy=doc.get_secrecy_display() if doc.secrecy else "",
+            secrecy_period=doc.secrecy_period,
+            urgency=doc.get_urgency_display() if doc.urgency else "",
+            issuer_names=[doc.agency.name, *(a.name for a in co_agencies)] if joint else [],
+            co_signatures=[a.name for a in co_agencies] if joint else [],
+        )
+    except ValueError as exc:  # the spec's own validation, already in Chinese
+        raise DocumentError("elements_invalid", str(exc)) from None

@@ -1,0 +1,108 @@
+"""The engine end to end through its actions, as a flow will call them:
+draft → 正文 → 文号 → 套红排版 (checker must pass) → 用印 (PAdES + SES) → 验章 → 归档."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+
+import pytest
+from docx import Document
+
+from documents.actions.archive import check_archive_document
+from documents.actions.body import check_save_body
+from documents.actions.documents import check_update_document, do_create_document
+from documents.actions.numbering import do_allocate_doc_number
+from documents.actions.seals import (
+    check_create_seal,
+    check_stamp_document,
+    do_authorise_seal_use,
+    do_init_seal_authority,
+)
+from documents.actions.typeset import check_typeset_document
+from documents.checker import check_gbt9704
+from documents.errors import DocumentError
+from documents.models import OfficialDocument
+from documents.selectors.archive import verify_archive_package
+from documents.selectors.seals import verify_pdf
+from documents.selectors.search import search_documents
+from oa.models import Agency, AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+BODY = {"blocks": [
+    {"type": "p", "level": 0, "text": "为切实做好元旦春节期间安全生产工作，现将有关事项通知如下。"},
+    {"type": "p", "level": 1, "text": "压实安全生产责任"},
+    {"type": "p", "level": 0, "text": "各单位要严格落实安全生产责任制，主要负责人亲自部署、亲自检查。" * 3},
+    {"type": "table", "header": True, "rows": [["单位", "值班电话"], ["区应急管理局", "0663-3212345"]]},
+    {"type": "p", "level": 2, "text": "加强隐患排查"},
+    {"type": "p", "level": 0, "text": "全面排查整治各类安全隐患，确保不留死角。"},
+]}
+
+
+def _pdf_pages(data: bytes) -> int:
+    out = subprocess.run(["pdfinfo", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    return int(next(line.split()[-1] for line in out.splitlines() if line.startswith("Pages:")))
+
+
+@pytest.fixture
+def drafted(cast):
+    office = Agency.objects.get(doc_code="揭东府办")
+    doc = do_create_document(actor=cast.zhangwei, agency=office, title="关于做好2027年元旦春节期间安全生产工作的通知",
+                             main_recipients=["各镇人民政府", "各街道办事处"], cc=["区委办公室"])
+    check_save_body(cast.zhangwei, doc, BODY, if_match=None)
+    check_update_document(cast.zhangwei, doc, {"written_date": "2026-11-27"})
+    doc.refresh_from_db()
+    return doc
+
+
+def test_typesetting_needs_the_elements_the_standard_requires(drafted, cast):
+    with pytest.raises(DocumentError) as err:
+        check_typeset_document(cast.liuyang, drafted)
+    assert err.value.code == "elements_missing" and "发文字号" in err.value.message
+    drafted.refresh_from_db()
+    assert not drafted.final_pdf and drafted.status == OfficialDocument.Status.DRAFT
+
+
+def test_number_typeset_stamp_verify_archive(drafted, cast):
+    entry = do_allocate_doc_number(cast.liuyang, drafted, year=2026)
+    assert drafted.doc_number == entry.number and entry.number.startswith("揭东府办〔2026〕")
+    # Found by its 文号 at once (numbering re-indexes) and by words of its 正文 (saving re-indexes).
+    assert drafted in search_documents(cast.liuyang, entry.number).results
+    assert drafted in search_documents(cast.liuyang, "隐患排查").results
+
+    doc = check_typeset_document(cast.liuyang, drafted)
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.TYPESET
+    docx = doc.final_docx.open("rb").read()
+    pdf = doc.final_pdf.open("rb").read()
+    read_back = "\n".join(p.text for p in Document(io.BytesIO(docx)).paragraphs)
+    assert doc.doc_number in read_back and doc.title in read_back
+    assert all(r.passed for r in check_gbt9704(docx)), [r for r in check_gbt9704(docx) if not r.passed]
+    assert pdf.startswith(b"%PDF-") and _pdf_pages(pdf) >= 1
+    assert len(doc.seal_anchors) == 1 and doc.seal_anchors[0]["agency"] == doc.signature
+    assert "/" not in doc.final_pdf.name.rsplit("documents/final/", 1)[-1]  # random name, no title
+    typeset_audit = AuditEntry.objects.filter(action="document.typeset", object_id=str(doc.pk)).get()
+    assert typeset_audit.changes["doc_number"] == doc.doc_number
+
+    do_init_seal_authority(actor=None, name="揭阳市揭东区电子印章制章者")
+    seal = check_create_seal(cast.sunhao, agency=doc.agency)
+    do_authorise_seal_use(actor=cast.huangjianhua, document=doc, step_label="用印", step_token="issuance:test:seal")
+    use = check_stamp_document(cast.zhoumin, doc, seal, step_token="issuance:test:seal", otp_verified=True)
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.SEALED
+    signed = use.signed_pdf.open("rb").read()
+    report = verify_pdf(signed)
+    assert report.ok and not report.modified_after_sealing, report.as_dict()
+    tampered = bytearray(signed)
+    tampered[len(tampered) // 3] ^= 0x01
+    bad = verify_pdf(bytes(tampered))
+    assert not bad.ok
+
+    package = check_archive_document(cast.liuyang, doc, retention="permanent")
+    data = package.file.open("rb").read()
+    assert verify_archive_package(data, expected_sha256=package.sha256).ok
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.ARCHIVED
+    with pytest.raises(DocumentError):
+        check_typeset_document(cast.liuyang, doc)
