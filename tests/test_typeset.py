@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import urllib.request
 
 import pytest
 from docx import Document
@@ -64,7 +65,9 @@ def test_typesetting_needs_the_elements_the_standard_requires(drafted, cast):
     assert not drafted.final_pdf and drafted.status == OfficialDocument.Status.DRAFT
 
 
-def test_number_typeset_stamp_verify_archive(drafted, cast):
+def test_number_typeset_stamp_verify_archive(drafted, cast, storage_backend, client):
+    """On the filesystem and on S3 (moto): final files, the sealed PDF and the archive package all go through
+    Django's storage."""
     entry = do_allocate_doc_number(cast.liuyang, drafted, year=2026)
     assert drafted.doc_number == entry.number and entry.number.startswith("揭东府办〔2026〕")
     # Found by its 文号 at once (numbering re-indexes) and by words of its 正文 (saving re-indexes).
@@ -83,6 +86,18 @@ def test_number_typeset_stamp_verify_archive(drafted, cast):
     assert len(doc.seal_anchors) == 1 and doc.seal_anchors[0]["agency"] == doc.signature
     assert "/" not in doc.final_pdf.name.rsplit("documents/final/", 1)[-1]  # random name, no title
     typeset_audit = AuditEntry.objects.filter(action="document.typeset", object_id=str(doc.pk)).get()
+    client.force_login(cast.lina)
+    detail = client.get(f"/documents/{doc.pk}/").content.decode()
+    assert f"/documents/{doc.pk}/final.pdf" in detail
+    got = client.get(f"/documents/{doc.pk}/final.pdf")
+    if got.status_code == 200:  # streamed from the filesystem
+        body = b"".join(got.streaming_content)
+    else:  # MinIO: a short-lived presigned URL
+        assert got.status_code == 302
+        body = urllib.request.urlopen(got["Location"]).read()
+    assert body == pdf
+    client.force_login(cast.finance06)  # another agency's drafter
+    assert client.get(f"/documents/{doc.pk}/final.docx").status_code == 404
     assert typeset_audit.changes["doc_number"] == doc.doc_number
 
     do_init_seal_authority(actor=None, name="揭阳市揭东区电子印章制章者")

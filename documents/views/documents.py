@@ -11,9 +11,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path, re_path, reverse
 from django.views.decorators.http import require_GET
 
 from documents.actions.documents import check_update_document, do_create_document
@@ -31,6 +31,7 @@ from documents.models import (
 )
 from documents.selectors.body import body_diff, body_versions, current_number, display_blocks, markup_range
 from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
+from integrations.storage.downloads import download_response
 from oa.selectors.directory import primary_appointment
 
 PAGE_SIZE = 20
@@ -219,8 +220,27 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     }, status=400 if form.errors else 200)
 
 
+FINAL_TYPES = {
+    "pdf": ("final_pdf", "application/pdf"),
+    "docx": ("final_docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+}
+
+
+@login_required
+@require_GET
+def final_download(request: HttpRequest, document_id: str, ext: str) -> HttpResponse:
+    """The 正式文件 as typeset (before 用印; the sealed PDF is on the 用印 page), after the access check."""
+    document = access_document_by_id(request.user, int(document_id))
+    field, content_type = FINAL_TYPES[ext]
+    file = getattr(document, field)
+    if not file:
+        raise Http404("尚未排版，没有正式文件")
+    return download_response(file, filename=f"{document.doc_number or document.title}.{ext}", content_type=content_type)
+
+
 urlpatterns = [
     path("", document_list, name="list"),
+    re_path(r"^(?P<document_id>[0-9]+)/final\.(?P<ext>pdf|docx)$", final_download, name="final"),
     path("new", document_create, name="create"),
     path("<int:document_id>/", document_detail, name="detail"),
     path("<int:document_id>/edit", document_edit, name="edit"),
