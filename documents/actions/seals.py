@@ -26,6 +26,10 @@ from oa.models import Agency, Person, Role, RoleAssignment
 from oa.selectors.directory import people_with_role
 
 DEFAULT_AUTHORITY_ORG = "一网协同办公平台"
+# A certificate's CN is capped at 64 bytes of UTF-8 (cryptography enforces RFC 5280's ub-common-name that way), and
+# the seal name / 制章者 name is the CN: without this check a long Chinese name fails deep inside certificate issuing.
+COMMON_NAME_MAX_BYTES = 64
+COMMON_NAME_HINT = "最多64字节（约21个汉字），因为它是证书的通用名（CN）"
 AUTHORISATION_TTL = dt.timedelta(days=7)
 FROZEN = frozenset({OfficialDocument.Status.DISTRIBUTED, OfficialDocument.Status.ARCHIVED,
                     OfficialDocument.Status.WITHDRAWN})
@@ -45,6 +49,8 @@ def do_init_seal_authority(*, actor: Person | None, name: str, organization: str
         raise DocumentError("seal_authority_exists", f"已存在电子印章制章者“{current.name}”，无需重复初始化", status=409)
     if not 1 <= years <= 50:
         raise DocumentError("invalid_years", "制章者证书有效期须在 1–50 年之间")
+    if not _fits_common_name(name):
+        raise DocumentError("authority_name_too_long", f"制章者名称过长：{COMMON_NAME_HINT}")
     keyring = keys.keyring_from_settings()
     material = ca.create_authority(name, organization, years=years)
     if current is not None:
@@ -63,6 +69,25 @@ def do_init_seal_authority(*, actor: Person | None, name: str, organization: str
         "sm2_cert_sha256": ca.fingerprint(material.sm2_cert_der), "replaced": current.name if current else None,
     })
     return authority
+
+
+def _fits_common_name(name: str) -> bool:
+    return 0 < len(name.encode("utf-8")) <= COMMON_NAME_MAX_BYTES
+
+
+def check_init_seal_authority(actor: Person, *, name: str, organization: str = DEFAULT_AUTHORITY_ORG) -> SealAuthority:
+    """The web page's way to create the first 制章者: administrators only; never replaces an existing one (that stays
+    a deliberate ``manage.py seal_ca init --replace``)."""
+    if not may_manage_seals(actor):
+        raise DocumentError("seal_manage_forbidden", "只有系统管理员可以初始化电子印章制章者", status=403)
+    name, organization = name.strip(), organization.strip()
+    if not name:
+        raise DocumentError("authority_name_required", "请填写制章者名称")
+    if not organization:
+        raise DocumentError("authority_organization_required", "请填写制章者所属单位")
+    if len(organization) > 64:  # X.509 ub-organization-name
+        raise DocumentError("authority_organization_too_long", "制章者所属单位不能超过64字")
+    return do_init_seal_authority(actor=actor, name=name, organization=organization)
 
 
 # ---- seal registry -----------------------------------------------------------------------------------------
@@ -109,9 +134,9 @@ def check_create_seal(actor: Person, *, agency: Agency, kind: str = Seal.Kind.OF
     if valid_to > authority_cert.not_valid_after_utc:
         raise DocumentError("invalid_seal_validity", "印章有效期不能超过制章者证书的有效期"
                             f"（{authority_cert.not_valid_after_utc:%Y-%m-%d}）")
-    name = (name or default_seal_name(agency, kind)).strip()
-    if len(name) > 200:
-        raise DocumentError("seal_name_too_long", "印章名称不能超过200字")
+    name = name.strip() or default_seal_name(agency, kind)
+    if not _fits_common_name(name):
+        raise DocumentError("seal_name_too_long", f"印章名称“{name}”过长：{COMMON_NAME_HINT}")
     if image_png is not None:
         png, source = image.check_uploaded_png(image_png), Seal.ImageSource.UPLOADED
     else:
@@ -189,6 +214,28 @@ def check_revoke_seal(actor: Person, seal: Seal, *, reason: str) -> Seal:
     seal.save(update_fields=["revoked_at", "revoked_reason", "is_active"])
     do_record_audit(actor=actor, action="seal.revoke", obj=seal, changes={"es_id": seal.es_id, "reason": reason})
     return seal
+
+
+DEMO_AUTHORITY_NAME = "揭阳市揭东区电子印章制章者"
+DEMO_AUTHORITY_ORG = "揭阳市揭东区一网协同办公平台"
+DEMO_SEAL_AGENCIES = ("揭东府办", "揭东财")  # 区府办, 区财政局 (docs/demo.md)
+
+
+@transaction.atomic
+def do_issue_demo_seals(*, actor: Person) -> dict[str, int]:
+    """Demo district seals (``load_demo --with-seals``): the 制章者 if none is active, and one 公章 for each demo
+    agency that has no usable 公章 yet — so re-running creates nothing new."""
+    authority_created = 0
+    if not SealAuthority.objects.select_for_update().filter(is_active=True).exists():
+        do_init_seal_authority(actor=actor, name=DEMO_AUTHORITY_NAME, organization=DEMO_AUTHORITY_ORG)
+        authority_created = 1
+    created = 0
+    for agency in Agency.objects.select_for_update().filter(doc_code__in=DEMO_SEAL_AGENCIES).order_by("sort_order"):
+        usable = Seal.objects.filter(agency=agency, kind=Seal.Kind.OFFICIAL, is_active=True, revoked_at__isnull=True)
+        if not usable.exists():
+            check_create_seal(actor, agency=agency, kind=Seal.Kind.OFFICIAL)
+            created += 1
+    return {"authority_created": authority_created, "seals_created": created}
 
 
 # ---- authorisation (called by flows) -----------------------------------------------------------------------

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import io
+from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from documents.errors import DocumentError
 from documents.models import OfficialDocument, Seal, SealAuthority, SealAuthorization, SealUse
+from documents.seals import ca
 from documents.seals.stamping import signature_value_digest
 from documents.seals.verify import Report, TrustAnchors, verify_pdf_bytes
 from documents.selectors.documents import documents_visible_to
-from oa.models import Appointment, Person, Role, RoleAssignment
+from oa.models import Agency, Appointment, Person, Role, RoleAssignment
 from oa.selectors.directory import people_with_role
 
 VERIFY_MAX_BYTES = 50 * 1024 * 1024
@@ -54,6 +59,47 @@ def access_seal_by_id(person: Person, seal_id: int) -> Seal:
         return seals_visible_to(person).get(pk=seal_id)
     except Seal.DoesNotExist:
         raise Http404("印章不存在或无权查看") from None
+
+
+def agencies_for_seals() -> QuerySet[Agency]:
+    """The agencies a seal can be made for (the 制章 form's choices)."""
+    return Agency.objects.filter(is_active=True).order_by("sort_order", "id")
+
+
+@dataclass(frozen=True)
+class SealCertificateFacts:
+    """What an administrator checks on a seal's two certificates and its SES_Seal (the 印章详情 page)."""
+
+    subject: str
+    issuer: str
+    serial_hex: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    public_key: str
+    x509_sha256: str
+    sm2_subject: str
+    sm2_serial_hex: str
+    sm2_sha256: str
+    ses_seal_sha256: str
+
+
+def seal_certificate_facts(seal: Seal) -> SealCertificateFacts:
+    cert = ca.load_cert(seal.cert_pem)
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        public_key = f"曲线 {key.curve.name}，公钥 {key.key_size} 位"
+    elif isinstance(key, rsa.RSAPublicKey):
+        public_key = f"公钥 {key.key_size} 位"
+    else:  # not issued by us; shown rather than hidden
+        public_key = type(key).__name__
+    sm2_cert = ca.parse_sm2_certificate(bytes(seal.sm2_cert_der))
+    return SealCertificateFacts(
+        subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
+        serial_hex=format(cert.serial_number, "x"), not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc, public_key=public_key, x509_sha256=ca.fingerprint(ca.cert_der(cert)),
+        sm2_subject=sm2_cert.subject, sm2_serial_hex=sm2_cert.serial_hex, sm2_sha256=ca.fingerprint(sm2_cert.der),
+        ses_seal_sha256=hashlib.sha256(bytes(seal.ses_seal)).hexdigest(),
+    )
 
 
 def seals_usable_by(person: Person) -> QuerySet[Seal]:

@@ -2,6 +2,11 @@
 
 Pages (namespace ``documents``):
   /documents/seals/                              印章登记 (the seals of my agencies)
+  /documents/seals/new                           制章 (系统管理员, OTP verified); first-time 制章者 initialisation
+  /documents/seals/authority/init                POST: create the first 制章者 (系统管理员, OTP verified)
+  /documents/seals/<id>/                         印章详情: certificate facts, picture; 注销 form for 系统管理员
+  /documents/seals/<id>/revoke                   POST: 注销 with a reason (系统管理员, OTP verified)
+  /documents/seals/<id>/certificate.pem          the seal's X.509 certificate (public)
   /documents/seals/<id>/image.png                the seal picture
   /documents/seals/verify/                       验章: upload a PDF or pick a sealed document → report
   /documents/<id>/seal/                          用印 records of a document, and the open authorisations I can use
@@ -12,12 +17,16 @@ API (mounted at /api/documents/): POST /api/documents/verify-seal (multipart ``f
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,16 +37,27 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from documents.actions.seals import check_stamp_document
+from documents.actions.seals import (
+    DEFAULT_AUTHORITY_ORG,
+    check_create_seal,
+    check_init_seal_authority,
+    check_revoke_seal,
+    check_stamp_document,
+    may_manage_seals,
+)
 from documents.errors import DocumentError
 from documents.models import Seal
+from documents.seals import image
 from documents.selectors.documents import access_document_by_id
 from documents.selectors.seals import (
     VERIFY_MAX_BYTES,
     access_authorization_by_id,
     access_seal_by_id,
+    active_authority,
+    agencies_for_seals,
     check_pdf_upload,
     open_authorizations,
+    seal_certificate_facts,
     seal_uses_of,
     sealed_documents_visible_to,
     seals_visible_to,
@@ -48,6 +68,7 @@ from documents.uploads import MaxSizeUploadHandler
 from integrations.storage.downloads import download_response
 from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
+from oa.models import Agency, Role
 
 TOO_LARGE = f"文件过大：验章文件不能超过 {VERIFY_MAX_BYTES // 1024 // 1024} MB"
 
@@ -63,6 +84,109 @@ class VerifyForm(forms.Form):
         self.fields["document"].choices = [("", "（不选择）")] + [
             (d.pk, f"{d.doc_number or '未编号'} {d.title}") for d in documents
         ]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class AgencyChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name}（{obj.doc_code}）" if obj.doc_code else obj.name
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+class SealCreateForm(forms.Form):
+    """制章. The rules (who, validity against the 制章者, picture checks …) are check_create_seal's: its Chinese
+    message is attached to the field it is about."""
+
+    agency = AgencyChoiceField(label="所属机关", queryset=Agency.objects.none(), empty_label="（请选择机关）")
+    kind = forms.ChoiceField(label="印章类型", choices=Seal.Kind.choices, initial=Seal.Kind.OFFICIAL)
+    name = forms.CharField(
+        label="印章名称（可不填）", required=False, max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="不填则自动生成：公章为机关全称，业务专用章为“机关全称业务专用章”，签名章为“机关全称签名章”。"
+                  "最多约21个汉字（印章证书的通用名限64字节）",
+    )
+    valid_from = forms.DateField(label="有效期起", widget=DateInput())
+    valid_to = forms.DateField(label="有效期止", widget=DateInput(),
+                               help_text="含当日；不能晚于制章者证书的有效期")
+    holder_role = forms.ChoiceField(label="持章角色", choices=Role.choices, initial=Role.SEAL_KEEPER,
+                                    help_text="在印章所属机关担任此角色的人才能用印，一般为印章管理员")
+    algorithm = forms.ChoiceField(label="PDF 签名算法", choices=Seal.Algorithm.choices,
+                                  initial=Seal.Algorithm.ECDSA_P256,
+                                  help_text="GB/T 38540 电子签章另用 SM2/SM3，与此项无关")
+    image = forms.FileField(
+        label="印章图片（可选）", required=False, widget=forms.FileInput(attrs={"accept": "image/png,.png"}),
+        help_text=f"透明背景的 PNG，正方形，{image.UPLOAD_MIN_PX}–{image.UPLOAD_MAX_PX} 像素，"
+                  f"不超过 {image.UPLOAD_MAX_BYTES // 1024 // 1024} MB；不上传则按机关名称生成红色圆章",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = agencies_for_seals()
+        today = timezone.localdate()
+        self.fields["valid_from"].initial = today
+        self.fields["valid_to"].initial = _years_later(today, 5)
+
+    def clean_valid_to(self) -> dt.date:
+        valid_to = self.cleaned_data["valid_to"]
+        if valid_to < timezone.localdate():
+            raise forms.ValidationError("有效期止不能早于今天")
+        return valid_to
+
+
+class AuthorityInitForm(forms.Form):
+    name = forms.CharField(label="制章者名称", max_length=200, initial="电子印章制章者",
+                           help_text="制章者根证书的通用名，如“揭阳市揭东区电子印章制章者”；最多约21个汉字")
+    organization = forms.CharField(label="所属单位", max_length=64, initial=DEFAULT_AUTHORITY_ORG,
+                                   help_text="根证书的单位名称（O）")
+
+
+class RevokeForm(forms.Form):
+    # Not required here: an empty reason reaches check_revoke_seal, whose refusal is the one every caller gets.
+    reason = forms.CharField(label="注销原因", required=False, max_length=200,
+                             widget=forms.Textarea(attrs={"rows": 3, "required": True}),
+                             help_text="如：印章图案变更、机关更名、私钥疑似泄露。注销后不可恢复，此后的签章验章时判为无效")
+
+
+# DocumentError code → the form field its message is about (anything else is shown above the form).
+_ERROR_FIELDS = {
+    "invalid_seal_kind": "kind", "invalid_seal_algorithm": "algorithm", "invalid_holder_role": "holder_role",
+    "invalid_seal_validity": "valid_to", "seal_name_too_long": "name", "seal_name_required": "agency",
+    "reason_required": "reason", "authority_name_required": "name", "authority_name_too_long": "name",
+    "authority_organization_required": "organization", "authority_organization_too_long": "organization",
+}
+OTP_REQUIRED = "制作、注销印章和初始化制章者须先完成双因素认证（动态口令）"
+IMAGE_TOO_LARGE = f"印章图片不能超过 {image.UPLOAD_MAX_BYTES // 1024 // 1024} MB"
+
+
+def _add_error(form: forms.Form, error: DocumentError) -> None:
+    field = "image" if error.code.startswith("seal_image_") else _ERROR_FIELDS.get(error.code)
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+def _require_manager(request, message: str) -> None:
+    # 403 before any form handling: the page is for 系统管理员 only (the action checks again).
+    if not may_manage_seals(request.user):
+        raise PermissionDenied(message)
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
 
 
 # ---- 验章 ----------------------------------------------------------------------------------------------------
@@ -115,7 +239,122 @@ def _verify_page(request):
 @require_GET
 def seal_list(request):
     seals = seals_visible_to(request.user).order_by("agency__sort_order", "kind", "id")
-    return render(request, "documents/seals/list.html", {"seals": seals, "kinds": Seal.Kind})
+    can_manage = may_manage_seals(request.user)
+    return render(request, "documents/seals/list.html", {
+        "seals": seals, "kinds": Seal.Kind, "can_manage": can_manage, "now": timezone.now(),
+        "authority": active_authority() if can_manage else None,
+    })
+
+
+def _render_create(request, form: SealCreateForm, authority_form: AuthorityInitForm, *, status: int,
+                   error_code: str = ""):
+    return render(request, "documents/seals/new.html", {
+        "form": form, "authority_form": authority_form, "authority": active_authority(),
+        "otp_verified": request.user.is_verified(), "error_code": error_code,
+    }, status=status)
+
+
+@login_required
+@csrf_exempt  # the size-limiting upload handler must be installed before CsrfViewMiddleware reads the body …
+def seal_create(request):
+    if request.method == "POST":
+        request.upload_handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=image.UPLOAD_MAX_BYTES))
+    return _seal_create(request)
+
+
+@csrf_protect  # … and the CSRF check still happens here (as on the 验章 page)
+@require_http_methods(["GET", "POST"])
+def _seal_create(request):
+    _require_manager(request, "只有系统管理员可以制作电子印章")
+    if request.method == "GET":
+        return _render_create(request, SealCreateForm(), AuthorityInitForm(), status=200)
+    form = SealCreateForm(request.POST, request.FILES)
+    valid = form.is_valid()
+    if getattr(request, "oa_upload_too_large", False):
+        form.add_error("image", IMAGE_TOO_LARGE)
+        return _render_create(request, form, AuthorityInitForm(), status=413, error_code="seal_image_too_large")
+    if not request.user.is_verified():
+        form.add_error(None, OTP_REQUIRED)
+        return _render_create(request, form, AuthorityInitForm(), status=403, error_code="otp_required")
+    if not valid:
+        return _render_create(request, form, AuthorityInitForm(), status=400, error_code="invalid_form")
+    data = form.cleaned_data
+    upload = data["image"]
+    try:
+        seal = check_create_seal(
+            request.user, agency=data["agency"], kind=data["kind"], name=data["name"], algorithm=data["algorithm"],
+            valid_from=_start_of(data["valid_from"]), valid_to=_end_of(data["valid_to"]),
+            holder_role=data["holder_role"],
+            image_png=upload.read(image.UPLOAD_MAX_BYTES + 1) if upload is not None else None,
+        )
+    except DocumentError as exc:
+        _add_error(form, exc)
+        return _render_create(request, form, AuthorityInitForm(), status=exc.status, error_code=exc.code)
+    messages.success(request, f"已制作印章“{seal.name}”（编码 {seal.es_id}）")
+    return redirect("documents:seals")
+
+
+@login_required
+@require_POST
+def seal_authority_init(request):
+    _require_manager(request, "只有系统管理员可以初始化电子印章制章者")
+    authority_form = AuthorityInitForm(request.POST)
+    if not request.user.is_verified():
+        authority_form.add_error(None, OTP_REQUIRED)
+        return _render_create(request, SealCreateForm(), authority_form, status=403, error_code="otp_required")
+    if not authority_form.is_valid():
+        return _render_create(request, SealCreateForm(), authority_form, status=400, error_code="invalid_form")
+    try:
+        authority = check_init_seal_authority(request.user, name=authority_form.cleaned_data["name"],
+                                              organization=authority_form.cleaned_data["organization"])
+    except DocumentError as exc:
+        _add_error(authority_form, exc)
+        return _render_create(request, SealCreateForm(), authority_form, status=exc.status, error_code=exc.code)
+    messages.success(request, f"已初始化电子印章制章者“{authority.name}”，现在可以制作印章")
+    return redirect("documents:seal_create")
+
+
+def _render_detail(request, seal: Seal, form: RevokeForm, *, status: int = 200, error_code: str = ""):
+    return render(request, "documents/seals/detail.html", {
+        "seal": seal, "facts": seal_certificate_facts(seal), "can_manage": may_manage_seals(request.user),
+        "otp_verified": request.user.is_verified(), "form": form, "error_code": error_code, "now": timezone.now(),
+    }, status=status)
+
+
+@login_required
+@require_GET
+def seal_detail(request, seal_id: int):
+    return _render_detail(request, access_seal_by_id(request.user, seal_id), RevokeForm())
+
+
+@login_required
+@require_POST
+def seal_revoke(request, seal_id: int):
+    seal = access_seal_by_id(request.user, seal_id)
+    _require_manager(request, "只有系统管理员可以注销电子印章")
+    form = RevokeForm(request.POST)
+    if not request.user.is_verified():
+        form.add_error(None, OTP_REQUIRED)
+        return _render_detail(request, seal, form, status=403, error_code="otp_required")
+    if not form.is_valid():
+        return _render_detail(request, seal, form, status=400, error_code="invalid_form")
+    try:
+        seal = check_revoke_seal(request.user, seal, reason=form.cleaned_data["reason"])
+    except DocumentError as exc:
+        _add_error(form, exc)
+        return _render_detail(request, seal, form, status=exc.status, error_code=exc.code)
+    messages.success(request, f"已注销印章“{seal.name}”（编码 {seal.es_id}）")
+    return redirect("documents:seal_detail", seal.pk)
+
+
+@login_required
+@require_GET
+def seal_certificate(request, seal_id: int):
+    seal = access_seal_by_id(request.user, seal_id)
+    response = HttpResponse(seal.cert_pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="{seal.es_id}.pem"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -191,6 +430,11 @@ def seal_use_download(request, document_id: int, use_id: int):
 
 urlpatterns = [
     path("seals/", seal_list, name="seals"),
+    path("seals/new", seal_create, name="seal_create"),
+    path("seals/authority/init", seal_authority_init, name="seal_authority_init"),
+    path("seals/<int:seal_id>/", seal_detail, name="seal_detail"),
+    path("seals/<int:seal_id>/revoke", seal_revoke, name="seal_revoke"),
+    path("seals/<int:seal_id>/certificate.pem", seal_certificate, name="seal_certificate"),
     path("seals/verify/", verify_page, name="seal_verify"),
     path("seals/<int:seal_id>/image.png", seal_image, name="seal_image"),
     path("<int:document_id>/seal/", document_seal, name="document_seal"),

@@ -1,4 +1,4 @@
-"""manage.py seal_ca init|show|cert|new-kek|rotate-kek|issue — the 电子印章制章者 and seal keys (docs/seals.md)."""
+"""manage.py seal_ca init|show|cert|new-kek|rotate-kek|issue|demo — the 电子印章制章者 and seal keys (docs/seals.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from documents.actions.seals import check_create_seal, do_init_seal_authority, do_rotate_seal_kek
+from documents.actions.seals import (
+    check_create_seal,
+    do_init_seal_authority,
+    do_issue_demo_seals,
+    do_rotate_seal_kek,
+)
 from documents.errors import DocumentError
 from documents.models import Seal, SealAuthority
 from documents.seals import ca, keys
@@ -36,6 +41,8 @@ class Command(BaseCommand):
         issue.add_argument("--algorithm", choices=Seal.Algorithm.values, default=Seal.Algorithm.ECDSA_P256)
         issue.add_argument("--years", type=int, default=5, help="有效期（年）")
         issue.add_argument("--by", required=True, help="制作人用户名（系统管理员）")
+        demo = sub.add_parser("demo", help="演示区县：没有制章者则初始化，并为区府办、区财政局各制作一枚公章（可重复执行）")
+        demo.add_argument("--by", default="sunhao", help="制作人用户名（系统管理员，默认演示账号 sunhao）")
 
     def handle(self, *args, **options) -> None:
         try:
@@ -94,3 +101,10 @@ class Command(BaseCommand):
                                  valid_to=now + dt.timedelta(days=365 * options["years"]))
         self.stdout.write(f"已制作印章：{seal.name}（{seal.es_id}，{seal.get_algorithm_display()}）")
 
+    def _demo(self, options) -> None:
+        actor = Person.objects.filter(username=options["by"]).first()
+        if actor is None:
+            raise CommandError(f"没有用户 {options['by']}（先运行 manage.py load_demo）")
+        counts = do_issue_demo_seals(actor=actor)
+        authority = "已初始化制章者" if counts["authority_created"] else "制章者已存在"
+        self.stdout.write(f"演示印章已就绪：{authority}，新制作公章 {counts['seals_created']} 枚")
