@@ -176,12 +176,13 @@ def make_work_assigned(item: WorkItem) -> Event:
     )
 
 
-def make_work_urged(item: WorkItem, *, count: int, by: Person) -> Event:
-    payload: WorkUrged = {"work_item_id": item.pk, "count": count, "by": _name(by)}
+def make_work_urged(item: WorkItem, *, count: int, by: Person | None) -> Event:
+    """``by`` None: the system urged an overdue step."""
+    payload: WorkUrged = {"work_item_id": item.pk, "count": count, "by": _name(by) or "系统"}
     return Event(
         "work.urged",
         f"催办：{item.title}",
-        f"{_name(by)} 第 {count} 次催办",
+        f"{_name(by) or '系统（已超期）'} 第 {count} 次催办",
         work_item_link(item),
         dict(payload),
     )

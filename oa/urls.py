@@ -33,9 +33,11 @@ urlpatterns = [
     path("audit/", audit_views.audit_list, name="audit"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("api/documents/", include("documents.api_urls")),
+    path("api/flows/", include("workflows.api_urls")),
     path("api/", include("oa.api.urls")),
     path("integrations/wecom/", include("integrations.wecom.urls")),
     path("documents/", include("documents.urls")),
+    path("flows/", include("workflows.urls")),
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
 ]

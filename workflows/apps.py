@@ -12,3 +12,4 @@ class WorkflowsConfig(AppConfig):
 
         register_work_provider(FlowTaskProvider())
         inbox.connect()
+        from workflows.issuance import flows  # noqa: F401 - flows are imported so their permissions exist

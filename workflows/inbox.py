@@ -121,12 +121,15 @@ def sync_task(task: Task) -> None:
         do_close_work(ref=ref, box=WorkItem.Box.TODO, exclude_owner_id=task.owner_id, state=WorkItem.State.CANCELLED)
         process = task.process
         step = _step(task)
+        node = _node(task)
         do_assign_work(
             ref=ref,
             box=WorkItem.Box.TODO,
             owner=task.owner,
             on_behalf_of=_person(on_behalf_of_id(task)),
             step=step,
+            # Steps with a page of their own (发文 …) open there; the rest on the workbench's item page.
+            link=node.step_url(task) if hasattr(node, "step_url") else "",
             deadline=_deadline(task.data or {}, process.data or {}),
             **_common(process),
         )
@@ -188,6 +191,8 @@ def flow_task_actions(item: WorkItem, user: Person) -> list[WorkAction]:
     node = _node(task) if task else None
     if task is None or node is None or task.status not in OPEN_TASK:
         return []
+    if hasattr(node, "step_url"):
+        return []  # done on its own step page (opinions, 2FA, the step's act): never a bare "办理完成"
     return [COMPLETE] if node.can_execute(user, task) else []
 
 

@@ -41,3 +41,60 @@ class MemoFlow(flow.Flow):
     def start_memo(self, activation, **data):
         activation.process.data = data
         return activation.process
+
+
+# --- 发文-shaped flow for the routing engine (tests/test_routing*.py) --------------------------------------------
+#
+# process.data: {"title", "initiator_id", "reviewer_id", "office_id", "signer_id",
+#                "countersign": [{"dept_id", "signer_id"}, ...], "policy": {"policy": "all"|"n_of_m"|"veto",
+#                "required": N}, "roles": {node name: [person ids allowed for 转办]}, "registered": bool}
+
+from workflows.nodes import DataSplit, PolicyJoin  # noqa: E402
+from workflows.routing import RView  # noqa: E402
+
+
+def _view():
+    return UpdateProcessView.as_view(fields=[])
+
+
+def _countersigns(activation):
+    return [{"dept_id": c["dept_id"], "signer_id": c["signer_id"]} for c in activation.process.data.get("countersign", [])]
+
+
+class RoutingFlow(flow.Flow):
+    process_title = "发文（路由测试）"
+    lock_impl = lock.select_for_update_lock
+    delegation_kind = "issuance"
+    return_jump_back = True
+
+    start = flow.StartHandle(this.start_draft).Next(this.review)
+    redraft = RView(_view()).Annotation(title="修改稿件").Assign(_person("initiator_id")).Next(this.review)
+    review = RView(_view()).Annotation(title="部门负责人审核").Assign(_person("reviewer_id")).Next(this.office)
+    office = RView(_view()).Annotation(title="办公室核稿").Assign(_person("office_id")).Next(this.split)
+    split = DataSplit().Next(this.countersign, data_source=_countersigns).Empty(this.signoff)
+    countersign = (
+        RView(_view())
+        .Annotation(title="会签")
+        .Assign(lambda a: Person.objects.get(pk=a.task.data["signer_id"]))
+        .Next(this.join)
+    )
+    join = PolicyJoin(policy=this.countersign_policy, on_veto=this.redraft).Next(this.signoff)
+    signoff = RView(_view()).Annotation(title="签发").Assign(_person("signer_id")).Next(this.register)
+    register = flow.Function(this.register_doc).Next(this.end)
+    end = flow.End()
+    addsign = RView(_view()).Annotation(title="加签")
+
+    def start_draft(self, activation, **data):
+        activation.process.data = data
+        return activation.process
+
+    def countersign_policy(self, activation):
+        return activation.process.data.get("policy") or {"policy": "all"}
+
+    def register_doc(self, activation):
+        activation.process.data = {**activation.process.data, "registered": True}
+        activation.process.save()
+
+    def same_role(self, task, person) -> bool:
+        roles = (task.process.data or {}).get("roles") or {}
+        return person.pk in roles.get(task.flow_task.name, [])

@@ -1,0 +1,230 @@
+"""发文 through HTTP as the demo cast (PostgreSQL): 拟稿 → … → 归档 for an ordinary 通知, and the refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import PROCESS, STATUS
+
+from documents.actions.seals import check_create_seal, do_init_seal_authority
+from documents.models import OfficialDocument
+from oa.models import Agency, Department, WorkItem
+from workflows.issuance.flows import IssuanceFlow
+from workflows.models import DistributionRecipient, Opinion, TaskOpened
+
+pytestmark = pytest.mark.django_db
+
+
+def login(cast, username: str, *, otp: bool = False) -> Client:
+    person = getattr(cast, username)
+    client = Client()
+    client.force_login(person)
+    if otp:
+        device = TOTPDevice.objects.filter(user=person).first() or TOTPDevice.objects.create(
+            user=person, name="手机", confirmed=True)
+        session = client.session
+        session["otp_device_id"] = device.persistent_id  # the 2FA step is passed (tests/test_auth.py)
+        session.save()
+    return client
+
+
+def open_task(process_id: int, node, owner=None) -> Task:
+    tasks = Task.objects.filter(process_id=process_id, flow_task=node, status__in=[STATUS.ASSIGNED, STATUS.STARTED])
+    return tasks.get(owner=owner) if owner else tasks.get()
+
+
+def act(client: Client, task: Task, decision: str, opinion: str = "", **fields):
+    url = f"/flows/issuance/tasks/{task.pk}/"
+    assert client.get(url).status_code == 200
+    return client.post(url, {"decision": decision, "opinion": opinion, **fields})
+
+
+@pytest.fixture
+def seals(cast):
+    do_init_seal_authority(actor=None, name="揭东区电子印章制章者")
+    check_create_seal(cast.sunhao, agency=Agency.objects.get(doc_code="揭东府办"))
+
+
+def draft_over_http(cast) -> OfficialDocument:
+    zhang = login(cast, "zhangwei")
+    created = zhang.post("/documents/new", {"doc_type": "tongzhi", "title": "关于做好2027年元旦春节期间值班工作的通知",
+                                            "main_recipients": "各镇人民政府\n区财政局", "publicity": "not_public"})
+    assert created.status_code == 302, created.content.decode()[:2000]
+    doc = OfficialDocument.objects.get(title="关于做好2027年元旦春节期间值班工作的通知")
+    body = {"blocks": [{"type": "p", "level": 0, "text": "现将2027年元旦春节期间值班工作有关事项通知如下。"},
+                       {"type": "p", "level": 1, "text": "值班安排"},
+                       {"type": "p", "level": 0, "text": "各单位要安排领导带班，严格执行24小时值班制度。"}]}
+    saved = zhang.put(f"/documents/{doc.pk}/body", json.dumps(body), content_type="application/json",
+                      headers={"If-Match": "0"})
+    assert saved.status_code == 200, saved.content
+    return doc
+
+
+def test_ordinary_notice_through_http(cast, seals):
+    doc = draft_over_http(cast)
+    zhang = login(cast, "zhangwei")
+    detail = zhang.get(f"/documents/{doc.pk}/").content.decode()
+    assert f"/flows/issuance/start/{doc.pk}/" in detail
+    zonghe = Department.objects.get(agency=doc.agency, name="综合科")
+    started = zhang.post(f"/flows/issuance/start/{doc.pk}/", {
+        "countersign_departments": [zonghe.pk], "countersign_mode": "parallel", "countersign_policy": "all",
+        "jump_back": "on"})
+    assert started.status_code == 302
+    process_id = int(re.search(r"/(\d+)/?$", started["Location"]).group(1))
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.IN_REVIEW
+
+    lina = login(cast, "lina")
+    task = open_task(process_id, IssuanceFlow.dept_review)
+    item = WorkItem.objects.get(ref=f"viewflow.task:{task.pk}", owner=cast.lina)
+    assert item.link == f"/flows/issuance/tasks/{task.pk}/"  # the inbox opens the step page
+    assert lina.get(f"/work/{item.pk}/").status_code == 200
+    # a reviewer's edit is limited to the step's 要素: a field outside the list is ignored by the form,
+    # one inside is changed and audited
+    assert act(lina, task, "agree", "审核同意。", notes="此件不公开").status_code == 302
+    doc.refresh_from_db()
+    assert doc.notes == "此件不公开"
+    assert TaskOpened.objects.filter(task=task, person=cast.lina).exists()
+
+    task = open_task(process_id, IssuanceFlow.office_check)
+    page = lina.get(f"/flows/issuance/tasks/{task.pk}/").content.decode()
+    assert "GB/T 9704 格式检查" in page and "全部符合" in page
+    assert act(lina, task, "agree", "核稿通过。").status_code == 302
+
+    xuli = login(cast, "xuli")
+    assert act(xuli, open_task(process_id, IssuanceFlow.countersign), "agree", "同意。").status_code == 302
+
+    # 签发: 李娜 代 王芳; without 2FA the step refuses and nothing moves
+    task = open_task(process_id, IssuanceFlow.signoff)
+    refused = act(lina, task, "agree", "同意印发。")
+    assert refused.status_code == 403 and "双因素认证" in refused.content.decode()
+    task.refresh_from_db()
+    assert task.status == STATUS.ASSIGNED
+    lina_otp = login(cast, "lina", otp=True)
+    assert act(lina_otp, task, "agree", "同意印发。", signed_date="2026-11-27").status_code == 302
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.SIGNED and str(doc.written_date) == "2026-11-27"
+    assert Opinion.objects.get(process_id=process_id, node="signoff").signer_label == "李娜 代 王芳"
+
+    assert act(lina, open_task(process_id, IssuanceFlow.recheck), "agree", "复核无误。").status_code == 302
+    liuyang = login(cast, "liuyang")
+    assert act(liuyang, open_task(process_id, IssuanceFlow.register), "done").status_code == 302
+    assert act(liuyang, open_task(process_id, IssuanceFlow.typeset), "done").status_code == 302
+    doc.refresh_from_db()
+    assert doc.doc_number and doc.final_pdf and doc.status == OfficialDocument.Status.TYPESET
+
+    zhoumin = login(cast, "zhoumin", otp=True)
+    assert act(zhoumin, open_task(process_id, IssuanceFlow.seal), "done").status_code == 302
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.SEALED
+
+    finance = Agency.objects.get(doc_code="揭东财")
+    towns = Agency.objects.filter(kind=Agency.Kind.TOWN)
+    assert act(liuyang, open_task(process_id, IssuanceFlow.distribute), "done",
+               main=[finance.pk, *[t.pk for t in towns]]).status_code == 302
+    assert DistributionRecipient.objects.filter(document=doc).count() == 1 + towns.count()
+    assert act(liuyang, open_task(process_id, IssuanceFlow.archive), "done", retention="30y").status_code == 302
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.ARCHIVED
+    assert Task.objects.get(process_id=process_id, flow_task=IssuanceFlow.end).process.status == PROCESS.DONE
+
+
+def test_step_page_refusals(cast):
+    doc = draft_over_http(cast)
+    zhang = login(cast, "zhangwei")
+    zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel", "countersign_policy": "all"})
+    process_id = Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
+    task = open_task(process_id, IssuanceFlow.dept_review)
+    # someone else's task → 404; the drafter cannot act on the reviewer's step
+    assert zhang.get(f"/flows/issuance/tasks/{task.pk}/").status_code == 404
+    assert login(cast, "finance06").post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree"}).status_code == 404
+    lina = login(cast, "lina")
+    # an unknown decision → 400, nothing changes
+    assert lina.post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "sign", "opinion": "x"}).status_code == 400
+    task.refresh_from_db()
+    assert task.status == STATUS.ASSIGNED
+    # the generic workbench action does not complete a 发文 step
+    item = WorkItem.objects.get(ref=f"viewflow.task:{task.pk}")
+    assert lina.post(f"/work/{item.pk}/actions/complete/", {"opinion": "同意"}).status_code == 404
+    # a double submit completes the step once
+    assert act(lina, task, "agree", "同意。").status_code == 302
+    again = lina.post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree", "opinion": "同意。"})
+    assert again.status_code == 302  # the step page redirects a finished task to the trace
+    assert Task.objects.filter(process_id=process_id, flow_task=IssuanceFlow.office_check).count() == 1
+
+
+def test_ordinary_signer_cannot_sign_an_upward_document(cast):
+    doc = draft_over_http(cast)
+    OfficialDocument.objects.filter(pk=doc.pk).update(is_upward=True, doc_type="qingshi")
+    zhang = login(cast, "zhangwei")
+    zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel", "countersign_policy": "all"})
+    process_id = Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
+    lina = login(cast, "lina")
+    act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
+    act(lina, open_task(process_id, IssuanceFlow.office_check), "agree", "同意。")
+    task = open_task(process_id, IssuanceFlow.signoff)
+    assert task.owner == cast.huangjianhua  # 上行文 → 主要负责人
+    # even if the task were handed to 王芳 (分管领导), she could not sign it
+    Task.objects.filter(pk=task.pk).update(owner=cast.wangfang)
+    wangfang = login(cast, "wangfang", otp=True)
+    refused = wangfang.post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree", "opinion": "同意"})
+    assert refused.status_code == 403
+    assert not Opinion.objects.filter(process_id=process_id, node="signoff").exists()
+
+
+def _started(cast) -> tuple[OfficialDocument, int]:
+    doc = draft_over_http(cast)
+    login(cast, "zhangwei").post(f"/flows/issuance/start/{doc.pk}/",
+                                 {"countersign_mode": "parallel", "countersign_policy": "all", "jump_back": "on"})
+    return doc, Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
+
+
+def test_return_to_the_drafter_and_jump_back_to_the_signer(cast):
+    _doc, process_id = _started(cast)
+    lina = login(cast, "lina")
+    act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
+    act(lina, open_task(process_id, IssuanceFlow.office_check), "agree", "同意。")
+    signoff = open_task(process_id, IssuanceFlow.signoff)
+    start = Task.objects.get(process_id=process_id, flow_task=IssuanceFlow.start)
+    page = lina.get(f"/flows/issuance/tasks/{signoff.pk}/").content.decode()
+    assert "流转操作" in page and f'value="{start.pk}"' in page  # 退回 to 拟稿 is offered
+    no_reason = lina.post(f"/flows/tasks/{signoff.pk}/return", {"target": start.pk, "reason": "", "jump_back": "on"})
+    assert no_reason.status_code == 400
+    signoff.refresh_from_db()
+    assert signoff.status == STATUS.ASSIGNED
+    lina.post(f"/flows/tasks/{signoff.pk}/return", {"target": start.pk, "reason": "第二部分请补充值班电话。",
+                                                     "jump_back": "on"})
+    redraft = open_task(process_id, IssuanceFlow.redraft)
+    assert redraft.owner == cast.zhangwei
+    act(login(cast, "zhangwei"), redraft, "done", "已补充。")
+    # jump-back: straight to 签发 again, skipping 审核, 核稿 and 会签
+    again = open_task(process_id, IssuanceFlow.signoff)
+    assert again.owner == cast.lina and again.pk != signoff.pk
+    assert Task.objects.filter(process_id=process_id, flow_task=IssuanceFlow.dept_review).count() == 1
+
+
+def test_withdraw_before_and_after_the_next_handler_opens(cast):
+    _doc, process_id = _started(cast)
+    lina = login(cast, "lina")
+    act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
+    reviewed = Task.objects.get(process_id=process_id, flow_task=IssuanceFlow.dept_review, status=STATUS.DONE)
+    office = open_task(process_id, IssuanceFlow.office_check)
+    # 取回 while 核稿 is unopened: the office task is cancelled and 审核 comes back to 李娜
+    assert lina.post(f"/flows/tasks/{reviewed.pk}/withdraw").status_code in (200, 302)
+    office.refresh_from_db()
+    assert office.status == STATUS.CANCELED
+    back = open_task(process_id, IssuanceFlow.dept_review)
+    act(lina, back, "agree", "同意。")
+    # now the next handler opens the step page: 取回 is refused and nothing changes
+    office = open_task(process_id, IssuanceFlow.office_check)
+    assert lina.get(f"/flows/issuance/tasks/{office.pk}/").status_code == 200  # 李娜 is also the 核稿人
+    done = Task.objects.filter(process_id=process_id, flow_task=IssuanceFlow.dept_review, status=STATUS.DONE).latest("pk")
+    refused = lina.post(f"/flows/tasks/{done.pk}/withdraw")
+    assert refused.status_code == 409
+    office.refresh_from_db()
+    assert office.status == STATUS.ASSIGNED

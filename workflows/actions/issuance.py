@@ -1,0 +1,325 @@
+"""发文 step actions: start the flow for a draft, and complete a step with its business act.
+
+Every step runs under the process lock (task.activation()) in one transaction: the document change (要素, 编号,
+排版, 用印 …), the opinion, the audit entry and the flow's move either all happen or none does. viewflow does
+not check permissions on direct calls, so these functions do (STACK.md §2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from viewflow.workflow.models import Process, Task
+from viewflow.workflow.status import STATUS
+
+from documents.actions.archive import check_archive_document
+from documents.actions.documents import (
+    check_update_document,
+    do_grant_document_access,
+    do_set_document_status,
+)
+from documents.actions.numbering import do_allocate_doc_number
+from documents.actions.seals import check_stamp_document, do_authorise_seal_use
+from documents.actions.typeset import check_typeset_document
+from documents.checker import check_gbt9704
+from documents.errors import DocumentError
+from documents.models import CoIssuer, OfficialDocument
+from documents.numbering import format_doc_number
+from documents.rendering import render_docx
+from documents.specs import spec_from_document
+from oa.actions.audit import do_record_audit
+from oa.models import Agency, Department, Person, Role
+from oa.selectors.directory import (
+    head_of_department,
+    may_sign_off,
+    people_with_role,
+    principals,
+    responsible_leaders,
+)
+from oa.work import WorkError
+from workflows.actions.opinions import do_record_opinion
+from workflows.actions.routing import check_return_task, locked_task, principal_of, require_open_own
+from workflows.issuance.flows import IssuanceFlow, document_of
+from workflows.issuance.steps import AGREE, CHANGED, CIRCLE, STEPS, VETO
+from workflows.models import DistributionRecipient, Opinion
+
+POLICIES = ("all", "n_of_m", "veto")
+
+
+def _error(exc: DocumentError) -> WorkError:
+    return WorkError(exc.code, exc.message, status=exc.status)
+
+
+def _first(people, what: str, agency: Agency) -> Person:
+    person = next(iter(people), None)
+    if person is None:
+        raise WorkError("no_assignee", f"{agency.name}没有{what}，无法送审，请联系系统管理员维护角色。", status=409)
+    return person
+
+
+def choose_signer(document: OfficialDocument) -> Person:
+    """签发人: 上行文 and 重要公文 → 主要负责人 (条例 第二十二条); otherwise the drafting department's 分管领导 when
+    the agency's rule lets deputies sign, else the 主要负责人."""
+    agency = document.agency
+    if not (document.is_upward or document.is_important) and document.department_id:
+        for leader in responsible_leaders(document.department):
+            if may_sign_off(leader, agency, upward=False, important=False, department=document.department):
+                return leader
+    return _first(principals(agency), "主要负责人", agency)
+
+
+@dataclass
+class StartOptions:
+    countersign_department_ids: list[int] = field(default_factory=list)
+    countersign_mode: str = "parallel"  # or "sequential"
+    countersign_policy: str = "all"  # all | n_of_m | veto
+    countersign_required: int | None = None  # for n_of_m
+    jump_back: bool = True
+
+
+@transaction.atomic
+def check_start_issuance(actor: Person, document: OfficialDocument, options: StartOptions | None = None) -> Process:
+    """送审: the drafter sends a draft into 发文. Resolves every assignee now, so a missing role is said at once."""
+    options = options or StartOptions()
+    doc = OfficialDocument.objects.select_for_update(of=("self",)).select_related("agency", "department").get(
+        pk=document.pk
+    )
+    if doc.created_by_id != actor.pk:
+        raise PermissionDenied("只有拟稿人可以送审")
+    if doc.status != OfficialDocument.Status.DRAFT:
+        raise WorkError("not_draft", f"公文当前状态为“{doc.get_status_display()}”，不能再次送审。")
+    if doc.current_body is None:
+        raise WorkError("no_body", "请先撰写正文再送审。", status=400)
+    if options.countersign_mode not in ("parallel", "sequential"):
+        raise WorkError("countersign_mode_invalid", "会签方式只能是并行或依次。", status=400)
+    if options.countersign_policy not in POLICIES:
+        raise WorkError("countersign_policy_invalid", "会签规则只能是全部同意、N 个同意或一票否决。", status=400)
+    agency = doc.agency
+    countersign = []
+    for dept in Department.objects.filter(pk__in=options.countersign_department_ids, is_active=True):
+        head = head_of_department(dept)
+        if head is None:
+            raise WorkError("no_assignee", f"会签部门“{dept.name}”没有部门负责人。", status=409)
+        countersign.append({"dept_id": dept.pk, "dept": dept.name, "signer_id": head.pk})
+    if len(countersign) != len(set(options.countersign_department_ids)):
+        raise WorkError("countersign_department_invalid", "会签部门不存在或已停用。", status=400)
+    # 联合发文由所有联署机关的负责人会签 (条例 第二十二条).
+    co_agencies = [c.agency for c in CoIssuer.objects.filter(document=doc).select_related("agency")]
+    for co in co_agencies:
+        head = _first(principals(co), "主要负责人", co)
+        countersign.append({"agency_id": co.pk, "dept": co.name, "signer_id": head.pk})
+    if options.countersign_policy == "n_of_m":
+        required = options.countersign_required or 0
+        if not 1 <= required <= len(countersign):
+            raise WorkError("countersign_required_invalid", f"“N 个同意”的 N 须在 1～{len(countersign)} 之间。",
+                            status=400)
+    seals = []
+    if doc.seal_required:
+        for issuer in [agency, *co_agencies]:
+            keeper = _first(people_with_role(Role.SEAL_KEEPER, agency=issuer), "印章管理员", issuer)
+            seals.append({"agency_id": issuer.pk, "keeper_id": keeper.pk})
+    data = {
+        "title": doc.title,
+        "urgency": {"teji": 2, "jiaji": 1}.get(doc.urgency, 0),
+        "doc_number": "",
+        "initiator_id": actor.pk,
+        "agency_id": agency.pk,
+        "document_id": doc.pk,
+        "office_id": _first(people_with_role(Role.REVIEWER, agency=agency), "核稿人", agency).pk,
+        "clerk_id": _first(people_with_role(Role.CLERK, agency=agency), "办公室文书", agency).pk,
+        "signer_id": choose_signer(doc).pk,
+        "countersign": countersign,
+        "countersign_mode": options.countersign_mode,
+        "countersign_policy": options.countersign_policy,
+        "countersign_required": options.countersign_required,
+        "seals": seals,
+        "seq_index": 0,
+        "jump_back": options.jump_back,
+        "_document": doc,
+    }
+    do_set_document_status(doc, OfficialDocument.Status.IN_REVIEW, actor=actor)
+    process = IssuanceFlow.start.run(**data)
+    do_record_audit(actor=actor, action="issuance.start", obj=doc, changes={
+        "process": process.pk, "countersign": [c["dept"] for c in countersign],
+        "countersign_mode": options.countersign_mode, "countersign_policy": options.countersign_policy,
+    })
+    return process
+
+
+def do_authorise_seal_step(activation, document: OfficialDocument) -> None:
+    """Reaching 用印 authorises exactly one stamping for that agency, bound to this task (DESIGN: seals)."""
+    task = activation.task
+    agency = Agency.objects.get(pk=task.data["agency_id"])
+    previous = activation.process.task_set.filter(flow_task=IssuanceFlow.typeset, status=STATUS.DONE).last()
+    actor = previous.owner if previous and previous.owner else Person.objects.get(pk=activation.process.data["clerk_id"])
+    do_authorise_seal_use(actor=actor, document=document, agency=agency, step_label="用印",
+                          step_token=seal_step_token(task))
+
+
+def seal_step_token(task: Task) -> str:
+    return f"issuance:{task.process_id}:task:{task.pk}"
+
+
+def preview_check(document: OfficialDocument) -> list:
+    """办公室核稿: the GB/T 9704 checker on the draft as it would be typeset (with a provisional 文号)."""
+    spec = spec_from_document_for_check(document)
+    return check_gbt9704(render_docx(spec), upward=spec.upward)
+
+
+def spec_from_document_for_check(document: OfficialDocument):
+    """The spec with a provisional 文号 and today's date where they are not known yet (never saved)."""
+    probe = OfficialDocument.objects.select_related("agency", "current_body").get(pk=document.pk)
+    if not probe.doc_number:
+        probe.doc_number = format_doc_number(probe.agency.doc_code, timezone.localdate().year, 1)
+    if probe.written_date is None:
+        probe.written_date = timezone.localdate()
+    if probe.is_upward and not probe.signers:
+        probe.signers = ["（签发人）"]
+    return spec_from_document(probe)
+
+
+@dataclass
+class StepInput:
+    decision: str
+    opinion: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    signed_date: dt.date | None = None
+    recipients: list[tuple[int, str]] = field(default_factory=list)  # (agency id, "main"|"cc") for 分发
+    retention: str = ""  # 归档 保管期限
+    otp_verified: bool = False
+    ip: str | None = None
+
+
+def _opinion_kind(node: str, decision: str) -> str:
+    if decision == CIRCLE:
+        return Opinion.Kind.CIRCLE
+    if decision == VETO:
+        return Opinion.Kind.DISAGREE
+    if node in ("countersign", "seq_countersign"):
+        return Opinion.Kind.COUNTERSIGN
+    if node == "signoff":
+        return Opinion.Kind.AGREE
+    return Opinion.Kind.AGREE if decision == AGREE else Opinion.Kind.COMMENT
+
+
+def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Task:
+    """Complete a 发文 step as its holder. Refusals are WorkError/PermissionDenied with nothing changed."""
+    node = task.flow_task.name if not isinstance(task.flow_task, str) else task.flow_task.rsplit(".", 1)[-1]
+    step = STEPS.get(node)
+    if step is None:
+        raise WorkError("not_issuance_step", "这不是发文环节。", status=400)
+    if data.decision not in dict(step.decisions):
+        raise WorkError("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
+    if data.decision == CHANGED:
+        # 复核 found a substantive change: back to the signer, who re-signs and comes straight back here.
+        signoff = task.process.task_set.filter(flow_task=IssuanceFlow.signoff, status=STATUS.DONE).order_by("pk").last()
+        if signoff is None:
+            raise WorkError("no_signoff", "没有找到签发环节，无法退回重签。")
+        return check_return_task(user, task, signoff.pk, data.opinion, jump_back=True, ip=data.ip)
+    try:
+        with locked_task(task) as activation, transaction.atomic():
+            task = require_open_own(user, activation)
+            document = document_of(task.process)
+            _perform(user, task, node, step, document, data)
+            if task.status == STATUS.ASSIGNED:
+                activation.start(None)
+            task.data = {**(task.data or {}), "outcome": "veto" if data.decision == VETO else "agree",
+                         **({"opinion": data.opinion.strip()} if data.opinion.strip() else {})}
+            activation.execute()
+            # The step is over: its edit right goes (the person keeps seeing the document).
+            do_grant_document_access(document, user, can_edit=False)
+            do_record_audit(actor=user, action="flow.task_complete", obj=task, ip=data.ip,
+                            on_behalf_of=principal_of(task), changes={
+                                "flow": "IssuanceFlow", "process": task.process_id, "node": node,
+                                "decision": data.decision, "opinion": data.opinion.strip(),
+                                "document": document.pk})
+    except DocumentError as exc:
+        raise _error(exc) from None
+    return task
+
+
+def _perform(user: Person, task: Task, node: str, step, document: OfficialDocument, data: StepInput) -> None:
+    if step.needs_otp and not data.otp_verified:
+        raise WorkError("otp_required", f"“{step.label}”须先完成双因素认证（动态口令）。", status=403)
+    if data.fields:
+        check_update_document(user, document, data.fields, allowed=step.fields)
+        document.refresh_from_db()
+    principal = principal_of(task)  # 委托: the step is the principal's, done by the delegate ("代")
+    signer = principal or user
+    needs_text = data.decision == VETO or (node == "signoff" and data.decision != CIRCLE)
+    if needs_text and not data.opinion.strip():
+        what = "不同意会签须说明理由" if data.decision == VETO else "签发须签署意见（或选择圈阅）"
+        raise WorkError("opinion_required", what + "。", status=400)
+    if node == "office_check":
+        failures = [r for r in preview_check(document) if not r.passed]
+        if failures:
+            listed = "；".join(f"{r.rule}（实测 {r.measured}）" for r in failures[:3])
+            raise WorkError("gbt9704_failed", f"核稿未通过 GB/T 9704 检查：{listed}", status=422)
+    elif node == "signoff":
+        if not may_sign_off(signer, document.agency, upward=document.is_upward, important=document.is_important,
+                            department=document.department):
+            rule = "上行文和重要公文只能由主要负责人签发" if (document.is_upward or document.is_important) else "您不是本机关可签发公文的负责人"
+            raise PermissionDenied(rule)
+        signed = data.signed_date or timezone.localdate()
+        names = list(document.signers)  # 签发人 as printed: the principal's name even when signed "代"
+        if signer.name not in names:
+            names.append(signer.name)
+        OfficialDocument.objects.filter(pk=document.pk).update(signers=names, written_date=signed)
+        do_set_document_status(document, OfficialDocument.Status.SIGNED, actor=user)
+        do_record_audit(actor=user, action="issuance.signoff", obj=document, on_behalf_of=principal, changes={
+            "signer": signer.name, "by": user.name, "date": signed, "circle": data.decision == CIRCLE,
+            "opinion": data.opinion.strip()})
+    elif node == "seq_countersign":
+        process = task.process
+        process.data = {**process.data, "seq_index": int(process.data.get("seq_index", 0)) + 1}
+        process.save(update_fields=["data"])
+    elif node == "register":
+        entry = do_allocate_doc_number(user, document)
+        process = task.process
+        process.data = {**process.data, "doc_number": entry.number}
+        process.save(update_fields=["data"])
+        do_set_document_status(document, OfficialDocument.Status.NUMBERED, actor=user)
+    elif node == "typeset":
+        check_typeset_document(user, document)
+    elif node == "seal":
+        _stamp(user, task, document, data)
+    elif node == "distribute":
+        _distribute(user, task, document, data)
+    elif node == "archive":
+        check_archive_document(user, document, retention=data.retention)
+    if node not in ("register", "typeset", "seal", "distribute", "archive") or data.opinion.strip():
+        do_record_opinion(actor=user, process=task.process, task=task, document=document, step=step.label,
+                          node=node, kind=_opinion_kind(node, data.decision), text=data.opinion,
+                          on_behalf_of=principal, signed_date=data.signed_date, ip=data.ip)
+
+
+def _stamp(user: Person, task: Task, document: OfficialDocument, data: StepInput) -> None:
+    from documents.models import Seal
+
+    agency_id = task.data["agency_id"]
+    seal = Seal.objects.filter(agency_id=agency_id, kind=Seal.Kind.OFFICIAL, is_active=True,
+                               revoked_at__isnull=True).order_by("-valid_from").first()
+    if seal is None:
+        raise WorkError("no_seal", "本机关没有可用的电子公章，请联系系统管理员制章。", status=409)
+    check_stamp_document(user, document, seal, step_token=seal_step_token(task), otp_verified=data.otp_verified)
+
+
+def _distribute(user: Person, task: Task, document: OfficialDocument, data: StepInput) -> None:
+    if not data.recipients:
+        raise WorkError("recipients_required", "请选择分发的收文机关。", status=400)
+    agencies = {a.pk: a for a in Agency.objects.filter(pk__in=[pk for pk, _ in data.recipients], is_active=True)}
+    if len(agencies) != len({pk for pk, _ in data.recipients}):
+        raise WorkError("recipient_invalid", "收文机关不存在或已停用。", status=400)
+    if document.agency_id in agencies:
+        raise WorkError("recipient_is_sender", "不能分发给发文机关自己。", status=400)
+    rows = [DistributionRecipient(document=document, process=task.process, agency=agencies[pk], kind=kind,
+                                  sent_by=user) for pk, kind in dict(data.recipients).items()]
+    DistributionRecipient.objects.bulk_create(rows)
+    do_set_document_status(document, OfficialDocument.Status.DISTRIBUTED, actor=user)
+    do_record_audit(actor=user, action="issuance.distribute", obj=document,
+                    changes={"recipients": [f"{r.agency.name}（{r.get_kind_display()}）" for r in rows]})

@@ -1,0 +1,174 @@
+"""Writing 办理意见 and keeping a person's 常用语 book.
+
+Rule for empty opinions (条例 第二十二条: 签发人应当签署意见、姓名和完整日期；圈阅或者签名的，视为同意):
+every kind needs written text except 圈阅, which is the bare circle-read/signature and counts as approval.
+So a signer who means "同意" either writes the opinion or chooses 圈阅; a 退回 always needs its reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from viewflow.workflow.models import Process, Task
+
+from documents.models import OfficialDocument
+from oa.actions.audit import do_record_audit
+from oa.models import Person
+from oa.work import WorkError
+from workflows.models import CommonPhrase, Opinion
+
+OPINION_MAX = 2000
+PHRASES_MAX = 50  # per person: a phrase book, not a document store
+STEP_MAX = Opinion._meta.get_field("step").max_length
+
+
+def clean_opinion_text(text: str | None) -> str:
+    # Browsers send \r\n; keep one newline convention so equal opinions compare equal (and match phrases).
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def do_record_opinion(
+    *,
+    actor: Person,
+    process: Process,
+    step: str,
+    kind: str,
+    text: str = "",
+    node: str = "",
+    document: OfficialDocument | None = None,
+    task: Task | None = None,
+    on_behalf_of: Person | None = None,
+    signed_date: dt.date | None = None,
+    ip: str | None = None,
+) -> Opinion:
+    """Record one opinion at a flow step. Flow step views call this inside their own transaction (the task
+    activation), so the opinion, the audit entry and the task completion commit together or not at all.
+
+    Validates even though it is a ``do_``: the text comes straight from the person's form.
+    """
+    text = clean_opinion_text(text)
+    step = (step or "").strip()
+    if kind not in Opinion.Kind.values:
+        raise WorkError("opinion_kind_invalid", "意见类型不正确，请选择同意、不同意、圈阅等类型。", status=400)
+    if not step or len(step) > STEP_MAX:
+        raise WorkError("opinion_step_invalid", f"意见所属环节名称不能为空，且不超过 {STEP_MAX} 字。", status=400)
+    if not text and kind != Opinion.Kind.CIRCLE:
+        if kind == Opinion.Kind.RETURN:
+            raise WorkError("return_reason_required", "退回须填写理由，请说明需要修改的地方。", status=400)
+        raise WorkError(
+            "opinion_required", f"请填写{step}意见；如仅表示同意，可选择“圈阅”（圈阅视为同意）。", status=400,
+        )
+    if len(text) > OPINION_MAX:
+        raise WorkError("opinion_too_long", f"意见不能超过 {OPINION_MAX} 字（现有 {len(text)} 字）。", status=400)
+    if task is not None and task.process_id != process.pk:
+        raise WorkError("opinion_task_mismatch", "该任务不属于此流程，意见未记录。", status=400)
+    today = timezone.localdate()
+    signed_date = signed_date or today
+    if signed_date > today:
+        raise WorkError("opinion_date_invalid", "签署日期不能晚于今天。", status=400)
+    if signed_date < timezone.localdate(process.created):
+        raise WorkError("opinion_date_invalid", "签署日期不能早于流程发起日期。", status=400)
+    if on_behalf_of is not None and on_behalf_of.pk == actor.pk:
+        on_behalf_of = None
+
+    with transaction.atomic():
+        opinion = Opinion.objects.create(
+            document=document, process=process, task=task, step=step, node=node, author=actor,
+            on_behalf_of=on_behalf_of, kind=kind, text=text, signed_date=signed_date,
+        )
+        do_record_audit(
+            actor=actor,
+            action="flow.opinion",
+            obj=opinion,
+            ip=ip,
+            on_behalf_of=on_behalf_of,
+            changes={
+                "flow": process.flow_class.__name__ if process.flow_class else "",
+                "process": process.pk,
+                "task": task.pk if task is not None else None,
+                "document": document.pk if document is not None else None,
+                "step": step,
+                "node": node,
+                "kind": kind,
+                "text": text,
+                "signed_date": signed_date.isoformat(),
+            },
+        )
+        do_count_phrase_use(person=actor, text=text)
+    return opinion
+
+
+def do_count_phrase_use(*, person: Person, text: str) -> bool:
+    """One more use of the person's phrase whose text the opinion equals exactly; True when one matched.
+
+    Exact match only: an edited phrase is the person's own wording, not a use of the phrase.
+    """
+    text = clean_opinion_text(text)
+    if not text:
+        return False
+    return CommonPhrase.objects.filter(person=person, text=text).update(use_count=F("use_count") + 1) > 0
+
+
+def _phrase_text(text: str | None) -> str:
+    text = clean_opinion_text(text)
+    if not text:
+        raise WorkError("phrase_empty", "常用语不能为空。", status=400)
+    if len(text) > CommonPhrase.TEXT_MAX:
+        raise WorkError(
+            "phrase_too_long", f"常用语不能超过 {CommonPhrase.TEXT_MAX} 字（现有 {len(text)} 字）。", status=400,
+        )
+    return text
+
+
+def check_add_phrase(*, person: Person, text: str) -> CommonPhrase:
+    """Add a phrase at the end of the person's list."""
+    text = _phrase_text(text)
+    with transaction.atomic():
+        # Lock the person's row so two adds at once do not both take the same position or pass the cap.
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        mine = CommonPhrase.objects.filter(person=person)
+        if mine.filter(text=text).exists():
+            raise WorkError("phrase_duplicate", f"常用语“{text}”已存在。", status=400)
+        if mine.count() >= PHRASES_MAX:
+            raise WorkError("phrase_limit", f"常用语最多 {PHRASES_MAX} 条，请先删除不用的。", status=400)
+        position = (mine.aggregate(m=Max("position"))["m"] or 0) + 1
+        try:
+            with transaction.atomic():
+                return CommonPhrase.objects.create(person=person, text=text, position=position)
+        except IntegrityError:
+            raise WorkError("phrase_duplicate", f"常用语“{text}”已存在。", status=400) from None
+
+
+def check_remove_phrase(*, person: Person, phrase: CommonPhrase) -> None:
+    # The view fetched it through access_phrase_by_id; re-check so no caller can remove someone else's.
+    if phrase.person_id != person.pk:
+        raise WorkError("phrase_not_found", "常用语不存在。", status=404)
+    CommonPhrase.objects.filter(pk=phrase.pk, person=person).delete()
+
+
+def check_move_phrase(*, person: Person, phrase: CommonPhrase, direction: str) -> list[CommonPhrase]:
+    """Move one place up or down; at either end nothing changes. Returns the person's list in its new order.
+
+    Positions are renumbered 1..n on every move, so gaps left by removals and ties never confuse the order.
+    """
+    if direction not in ("up", "down"):
+        raise WorkError("phrase_direction_invalid", "移动方向只能是上移或下移。", status=400)
+    if phrase.person_id != person.pk:
+        raise WorkError("phrase_not_found", "常用语不存在。", status=404)
+    with transaction.atomic():
+        phrases = list(CommonPhrase.objects.select_for_update().filter(person=person).order_by(
+            "position", "-use_count", "id"))
+        index = next((i for i, p in enumerate(phrases) if p.pk == phrase.pk), None)
+        if index is None:
+            raise WorkError("phrase_not_found", "常用语不存在。", status=404)
+        other = index - 1 if direction == "up" else index + 1
+        if 0 <= other < len(phrases):
+            phrases[index], phrases[other] = phrases[other], phrases[index]
+        for position, item in enumerate(phrases, start=1):
+            if item.position != position:
+                item.position = position
+                item.save(update_fields=["position"])
+    return phrases

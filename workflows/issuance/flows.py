@@ -1,0 +1,208 @@
+"""IssuanceFlow (发文): 拟稿 → 部门负责人审核 → 办公室核稿 → 会签 → 签发 → 复核 → 登记 → 套红排版 → 用印 → 分发 → 归档.
+
+The flow only orchestrates: the business writes are documents.actions (编号, 排版, 用印, 归档) called by
+workflows.actions.issuance when a step is completed. process.data carries what the inbox shows (title, urgency,
+doc_number, initiator_id, agency_id) plus document_id and the run-time choices (countersign list, mode, policy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.urls import reverse
+from django.utils import timezone
+from viewflow import this
+from viewflow.workflow import flow, lock
+from viewflow.workflow.flow.views import UpdateProcessView
+from viewflow.workflow.status import STATUS
+
+from documents.actions.documents import do_grant_document_access
+from documents.models import OfficialDocument
+from oa.models import Person, Role
+from oa.selectors.calendar import add_working_days
+from oa.selectors.directory import head_of_department, people_with_role
+from workflows.issuance.steps import STEPS
+from workflows.nodes import DataSplit, PolicyJoin
+from workflows.routing import RView, RViewActivation
+
+
+def document_of(process) -> OfficialDocument:
+    return OfficialDocument.objects.select_related("agency", "department").get(pk=process.data["document_id"])
+
+
+def step_deadline(node_name: str, start: dt.datetime | None = None) -> dt.datetime:
+    """The step's time limit in working days (calendar), due at the end of that working day."""
+    start = timezone.localtime(start or timezone.now())
+    day = add_working_days(start.date(), STEPS[node_name].limit_days)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(18, 0)))
+
+
+class StepActivation(RViewActivation):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        activation = super().create(flow_task, prev_activation, token, data=data, seed=seed)
+        task = activation.task
+        if task.owner_id and "document_id" in (activation.process.data or {}):
+            # The person now holding the step sees the document; editing only where the step allows it.
+            document = document_of(activation.process)
+            do_grant_document_access(document, task.owner, can_edit=STEPS[flow_task.name].body)
+            if flow_task.name == "seal":
+                from workflows.actions.issuance import do_authorise_seal_step
+
+                do_authorise_seal_step(activation, document)
+        return activation
+
+
+class Step(RView):
+    """A 发文 step: RView routing + document access on assignment + a deadline for the inbox and 催办."""
+
+    activation_class = StepActivation
+
+    def step_url(self, task) -> str:
+        return reverse("workflows:issuance_step", args=[task.pk])
+
+    def calc_owner(self, activation):
+        owner = super().calc_owner(activation)
+        task = activation.task
+        if self.name in STEPS and "deadline" not in (task.data or {}):
+            task.data = {**(task.data or {}), "deadline": step_deadline(self.name).isoformat()}
+        return owner
+
+
+def _deadline_of_host(activation) -> dt.datetime:
+    """The timer fires at the host step's deadline (set on the task when it was assigned)."""
+    host = activation.task.previous.first()
+    raw = (host.data or {}).get("deadline") if host else None
+    if raw:
+        return dt.datetime.fromisoformat(raw)
+    return step_deadline(host.flow_task.name if host else "register")
+
+
+def _redirect_view():
+    # Steps are done on our own pages (workflows.views.issuance); viewflow's task view is never routed.
+    return UpdateProcessView.as_view(fields=[])
+
+
+def _data_person(key: str):
+    def owner(activation):
+        return Person.objects.get(pk=activation.process.data[key])
+
+    return owner
+
+
+def _task_person(key: str):
+    def owner(activation):
+        return Person.objects.get(pk=activation.task.data[key])
+
+    return owner
+
+
+def _dept_head(activation):
+    document = document_of(activation.process)
+    head = head_of_department(document.department) if document.department_id else None
+    return head or Person.objects.get(pk=activation.process.data["initiator_id"])
+
+
+def _office_reviewer(activation):
+    return Person.objects.get(pk=activation.process.data["office_id"])
+
+
+def _clerk(activation):
+    return Person.objects.get(pk=activation.process.data["clerk_id"])
+
+
+def _seq_signer(activation):
+    data = activation.process.data
+    return Person.objects.get(pk=data["countersign"][int(data.get("seq_index", 0))]["signer_id"])
+
+
+def _countersigns(activation):
+    return [dict(c) for c in activation.process.data.get("countersign", [])]
+
+
+def _seal_targets(activation):
+    return [dict(s) for s in activation.process.data.get("seals", [])]
+
+
+class IssuanceFlow(flow.Flow):
+    process_title = "发文"
+    lock_impl = lock.select_for_update_lock
+    delegation_kind = "issuance"
+    return_jump_back = True
+
+    start = flow.StartHandle(this.start_issuance).Next(this.dept_review)
+    redraft = Step(_redirect_view()).Annotation(title="修改稿件").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("initiator_id")).Next(
+        this.dept_review
+    )
+    dept_review = Step(_redirect_view()).Annotation(title="部门负责人审核").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_dept_head).Next(this.office_check)
+    office_check = Step(_redirect_view()).Annotation(title="办公室核稿").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_office_reviewer).Next(this.cs_mode)
+    cs_mode = flow.If(this.is_sequential).Then(this.seq_countersign).Else(this.split)
+    split = DataSplit().Next(this.countersign, data_source=_countersigns).Empty(this.signoff)
+    countersign = Step(_redirect_view()).Annotation(title="会签").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_task_person("signer_id")).Next(this.join)
+    join = PolicyJoin(policy=this.countersign_policy, on_veto=this.redraft).Next(this.signoff)
+    seq_countersign = Step(_redirect_view()).Annotation(title="会签（依次）").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_seq_signer).Next(this.seq_more)
+    seq_more = flow.If(this.more_sequential).Then(this.seq_countersign).Else(this.signoff)
+    signoff = Step(_redirect_view()).Annotation(title="签发").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("signer_id")).Next(this.recheck)
+    recheck = Step(_redirect_view()).Annotation(title="复核").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_office_reviewer).Next(this.register)
+    register = Step(_redirect_view()).Annotation(title="登记").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.typeset)
+    typeset = Step(_redirect_view()).Annotation(title="套红排版").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.seal_needed)
+    seal_needed = flow.If(this.needs_seal).Then(this.seal_split).Else(this.distribute)
+    seal_split = DataSplit().Next(this.seal, data_source=_seal_targets).Empty(this.distribute)
+    seal = Step(_redirect_view()).Annotation(title="用印").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_task_person("keeper_id")).Next(this.seal_join)
+    seal_join = flow.Join().Next(this.distribute)
+    distribute = Step(_redirect_view()).Annotation(title="分发").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.archive)
+    archive = Step(_redirect_view()).Annotation(title="归档").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.end)
+    end = flow.End()
+    # A step past its time limit is urged automatically; the step itself runs on (non-interrupting timer).
+    overdue = flow.Function(this.urge_overdue)
+    addsign = Step(_redirect_view()).Annotation(title="加签")
+
+    def start_issuance(self, activation, **data):
+        activation.process.data = data
+        activation.process.artifact = data.pop("_document")
+        return activation.process
+
+    def urge_overdue(self, activation) -> None:
+        from workflows.actions.routing import do_urge_task
+
+        timer = activation.task.previous.first()
+        host = timer.previous.first() if timer else None
+        if host is not None and host.status in (STATUS.ASSIGNED, STATUS.STARTED) and host.owner_id:
+            do_urge_task(host, by=None, message="已超过办理期限，系统自动催办")
+
+    def is_sequential(self, activation) -> bool:
+        data = activation.process.data
+        return data.get("countersign_mode") == "sequential" and bool(data.get("countersign"))
+
+    def more_sequential(self, activation) -> bool:
+        data = activation.process.data
+        return int(data.get("seq_index", 0)) < len(data.get("countersign", []))
+
+    def countersign_policy(self, activation):
+        data = activation.process.data
+        return {"policy": data.get("countersign_policy", "all"), "required": data.get("countersign_required")}
+
+    def needs_seal(self, activation) -> bool:
+        return bool(activation.process.data.get("seals"))
+
+    def same_role(self, task, person) -> bool:
+        """转办 stays within the role the step needs in the document's agency."""
+        role = STEP_ROLES.get(task.flow_task.name)
+        if role is None:
+            return False
+        document = document_of(task.process)
+        return people_with_role(role, agency=document.agency).filter(pk=person.pk).exists()
+
+
+STEP_ROLES = {
+    "dept_review": Role.DEPT_HEAD,
+    "office_check": Role.REVIEWER,
+    "recheck": Role.REVIEWER,
+    "countersign": Role.DEPT_HEAD,
+    "seq_countersign": Role.DEPT_HEAD,
+    "register": Role.CLERK,
+    "typeset": Role.CLERK,
+    "distribute": Role.CLERK,
+    "archive": Role.CLERK,
+    "seal": Role.SEAL_KEEPER,
+}

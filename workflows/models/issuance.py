@@ -1,0 +1,39 @@
+"""发文 distribution list: one row per receiving agency with its status (签收 comes with the 收文 issue)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+__all__ = ["DistributionRecipient"]
+
+
+class DistributionRecipient(models.Model):
+    class Kind(models.TextChoices):
+        MAIN = "main", "主送"
+        CC = "cc", "抄送"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待签收"
+        SIGNED = "signed", "已签收"
+        RETURNED = "returned", "已退回"
+        WITHDRAWN = "withdrawn", "已取回"
+
+    document = models.ForeignKey("documents.OfficialDocument", on_delete=models.PROTECT, related_name="recipients")
+    process = models.ForeignKey("viewflow.Process", on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("oa.Agency", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("类别", max_length=8, choices=Kind.choices, default=Kind.MAIN)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.PENDING)
+    sent_at = models.DateTimeField("分发时间", auto_now_add=True)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status_at = models.DateTimeField("状态时间", null=True, blank=True)
+    status_by = models.CharField("经办人", max_length=50, blank=True)  # the receiver's person, by name
+    reason = models.CharField("原因", max_length=500, blank=True)  # 退回 reason
+
+    class Meta:
+        verbose_name = verbose_name_plural = "分发对象"
+        ordering = ["kind", "id"]
+        constraints = [models.UniqueConstraint(fields=["document", "agency"], name="distribution_unique_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} {self.get_status_display()}"
