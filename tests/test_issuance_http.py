@@ -13,7 +13,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 
 from documents.actions.seals import check_create_seal, do_init_seal_authority
 from documents.models import OfficialDocument
-from oa.models import Agency, Department, WorkItem
+from oa.models import Agency, Department, Notification, WorkItem
 from workflows.issuance.flows import IssuanceFlow
 from workflows.models import DistributionRecipient, Opinion, TaskOpened
 
@@ -132,6 +132,8 @@ def test_ordinary_notice_through_http(cast, seals):
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.ARCHIVED
     assert Task.objects.get(process_id=process_id, flow_task=IssuanceFlow.end).process.status == PROCESS.DONE
+    # the drafter is told the 发文 is finished (我发起 closes with a work.completed event)
+    assert Notification.objects.filter(recipient=cast.zhangwei, event_type="work.completed").exists()
 
 
 def test_step_page_refusals(cast):
@@ -144,6 +146,11 @@ def test_step_page_refusals(cast):
     assert zhang.get(f"/flows/issuance/tasks/{task.pk}/").status_code == 404
     assert login(cast, "finance06").post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree"}).status_code == 404
     lina = login(cast, "lina")
+    # a 要素 this step may not change → 403 with the field named, nothing changes
+    refused = lina.post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree", "opinion": "同意", "signers": "李娜"})
+    assert refused.status_code == 403 and "不允许修改：签发人" in refused.content.decode()
+    doc.refresh_from_db()
+    assert doc.signers == []
     # an unknown decision → 400, nothing changes
     assert lina.post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "sign", "opinion": "x"}).status_code == 400
     task.refresh_from_db()
@@ -228,3 +235,46 @@ def test_withdraw_before_and_after_the_next_handler_opens(cast):
     assert refused.status_code == 409
     office.refresh_from_db()
     assert office.status == STATUS.ASSIGNED
+
+
+def test_upward_request_through_http_signed_by_the_principal_with_2fa(cast, seals):
+    doc = draft_over_http(cast)
+    OfficialDocument.objects.filter(pk=doc.pk).update(is_upward=True, doc_type="qingshi",
+                                                      title="关于申请值班经费的请示", main_recipients=["揭阳市揭东区人民政府"])
+    zhang = login(cast, "zhangwei")
+    zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel", "countersign_policy": "all"})
+    process_id = Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
+    lina = login(cast, "lina")
+    act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
+    act(lina, open_task(process_id, IssuanceFlow.office_check), "agree", "同意。")
+    signoff = open_task(process_id, IssuanceFlow.signoff)
+    assert signoff.owner == cast.huangjianhua
+    # a 科员 handed the task (e.g. by mistake) still cannot sign it
+    Task.objects.filter(pk=signoff.pk).update(owner=cast.zhangwei)
+    refused = zhang.post(f"/flows/issuance/tasks/{signoff.pk}/", {"decision": "agree", "opinion": "同意"})
+    assert refused.status_code == 403
+    Task.objects.filter(pk=signoff.pk).update(owner=cast.huangjianhua)
+    # the principal: 2FA first (the security gate sends him to the OTP page), then 圈阅 counts as approval
+    huang = login(cast, "huangjianhua")
+    assert huang.get(f"/flows/issuance/tasks/{signoff.pk}/").status_code == 302
+    huang = login(cast, "huangjianhua", otp=True)
+    assert act(huang, signoff, "circle").status_code == 302
+    doc.refresh_from_db()
+    assert doc.signers == ["黄建华"] and doc.status == OfficialDocument.Status.SIGNED
+    act(lina, open_task(process_id, IssuanceFlow.recheck), "agree", "复核无误。")
+    liuyang = login(cast, "liuyang")
+    act(liuyang, open_task(process_id, IssuanceFlow.register), "done")
+    act(liuyang, open_task(process_id, IssuanceFlow.typeset), "done")
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.TYPESET and doc.is_upward
+    # 用印 without a verified session: the seal keeper is sent to 2FA and nothing is stamped
+    seal_task = open_task(process_id, IssuanceFlow.seal)
+    unverified = login(cast, "zhoumin").post(f"/flows/issuance/tasks/{seal_task.pk}/", {"decision": "done"})
+    assert unverified.status_code == 302 and "/otp/" in unverified["Location"]
+    assert doc.seal_uses.count() == 0
+    act(login(cast, "zhoumin", otp=True), seal_task, "done")
+    government = Agency.objects.get(doc_code="揭东府")
+    act(liuyang, open_task(process_id, IssuanceFlow.distribute), "done", main=[government.pk])
+    act(liuyang, open_task(process_id, IssuanceFlow.archive), "done", retention="permanent")
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.ARCHIVED and doc.archive.retention == "permanent"

@@ -17,7 +17,9 @@ from django.urls import path, re_path, reverse
 from django.views.decorators.http import require_GET
 
 from documents.actions.documents import check_update_document, do_create_document
+from documents.actions.templates import check_create_from_template
 from documents.body import LEVEL_NAMES, MAX_BLOCKS, MAX_BODY_CHARS, MAX_TABLE_COLS, MAX_TABLE_ROWS
+from documents.body_templates import TEMPLATE_CHOICES
 from documents.docx_import import max_upload_bytes
 from documents.errors import DocumentError
 from documents.models import (
@@ -85,6 +87,13 @@ class ElementsForm(forms.Form):
                                    help_text="一般为签发日期；可在签发时填写")
 
 
+class CreateForm(ElementsForm):
+    template = forms.ChoiceField(label="拟稿模板", choices=TEMPLATE_CHOICES, required=False,
+                                 help_text="按文种给出正文的基本结构（“……”处由您填写）；模板须与所选文种一致")
+
+    field_order = ["doc_type", "template"]
+
+
 class EditElementsForm(ElementsForm):
     layout = forms.ChoiceField(label="版式", choices=Layout.choices)
     signers = ListField(label="签发人", required=False, help_text="上行文须标注；按发文机关顺序")
@@ -107,6 +116,7 @@ _ERROR_FIELDS = {
     "invalid_publicity": "publicity", "invalid_secrecy": "secrecy", "invalid_urgency": "urgency",
     "invalid_copy_number": "copy_number", "copy_number_required": "copy_number",
     "secrecy_period_without_level": "secrecy_period",
+    "template_doc_type": "template", "unknown_template": "template",
 }
 
 
@@ -142,14 +152,19 @@ def document_create(request: HttpRequest) -> HttpResponse:
     appointment = primary_appointment(request.user)
     if appointment is None:
         raise PermissionDenied("您没有任职信息，不能拟稿")
-    form = ElementsForm(request.POST or None)
+    form = CreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = _form_values(form)
+        template = data.pop("template", "")
         # 报告、请示、议案 are 上行文 by nature; the box can only add the flag to other 文种.
         data["is_upward"] = data["is_upward"] or data["doc_type"] in UPWARD_DOC_TYPES
         try:
-            document = do_create_document(actor=request.user, agency=appointment.department.agency,
-                                          department=appointment.department, **data)
+            if template:
+                document = check_create_from_template(actor=request.user, agency=appointment.department.agency,
+                                                      department=appointment.department, template=template, **data)
+            else:
+                document = do_create_document(actor=request.user, agency=appointment.department.agency,
+                                              department=appointment.department, **data)
         except DocumentError as error:
             _add_error(form, error)
         else:

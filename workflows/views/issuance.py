@@ -16,6 +16,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from documents.actions.documents import EDITABLE_FIELDS
 from documents.models import OfficialDocument
 from documents.selectors.documents import access_document_by_id
 from documents.views.documents import EditElementsForm
@@ -166,6 +167,12 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
     if request.method == "GET":
         do_mark_task_opened(task, request.user)  # 取回 is refused from now on
         return render(request, "workflows/issuance/step.html", _step_context(request, task, form))
+    not_allowed = [name for name in EDITABLE_FIELDS if name in request.POST and name not in step.fields]
+    if not_allowed:
+        labels = "、".join(str(OfficialDocument._meta.get_field(n).verbose_name) for n in not_allowed)
+        return render(request, "workflows/issuance/step.html",
+                      _step_context(request, task, form, f"“{step.label}”环节不允许修改：{labels}。未作任何更改。"),
+                      status=403)
     if not form.is_valid():
         return render(request, "workflows/issuance/step.html", _step_context(request, task, form), status=400)
     data = form.cleaned_data
