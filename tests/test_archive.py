@@ -36,6 +36,7 @@ from oa.actions.audit import do_record_audit, entry_hash
 from oa.actions.tokens import do_issue_token
 from oa.hashing import digest, sm3_hex
 from oa.models import Agency, AuditEntry
+from tests.clients import login as login_as
 from tests.test_search import OFFICE, docx_bytes, make_document, p
 
 pytestmark = pytest.mark.django_db
@@ -121,13 +122,7 @@ def stored_bytes(package: ArchivePackage) -> bytes:
 
 
 def login_2fa(client, person) -> None:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client.force_login(person)
-    device = TOTPDevice.objects.create(user=person, name="手机", confirmed=True)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id  # the 2FA step is passed (see tests/test_admin.py)
-    session.save()
+    login_as(person, otp=True, client=client)
 
 
 def assert_chinese_error(exc: DocumentError, code: str, status: int) -> None:

@@ -7,13 +7,13 @@ import re
 
 import pytest
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from documents.actions.seals import check_create_seal, do_init_seal_authority
 from documents.models import OfficialDocument
 from oa.models import Agency, Department, Notification, WorkItem
+from tests.clients import login as login_as
 from workflows.issuance.flows import IssuanceFlow
 from workflows.models import DistributionRecipient, Opinion, TaskOpened
 
@@ -21,16 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def login(cast, username: str, *, otp: bool = False) -> Client:
-    person = getattr(cast, username)
-    client = Client()
-    client.force_login(person)
-    if otp:
-        device = TOTPDevice.objects.filter(user=person).first() or TOTPDevice.objects.create(
-            user=person, name="手机", confirmed=True)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id  # the 2FA step is passed (tests/test_auth.py)
-        session.save()
-    return client
+    return login_as(getattr(cast, username), otp=otp)
 
 
 def open_task(process_id: int, node, owner=None) -> Task:

@@ -10,7 +10,6 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,6 +27,7 @@ from documents.numbering import DocNumber, doc_number_from_text, format_doc_numb
 from documents.selectors.numbering import gap_report
 from oa.actions.tokens import do_issue_token
 from oa.models import Agency, AuditEntry, Department
+from tests.clients import login as login_as
 
 # ================================================================ parse / format (no database)
 
@@ -470,14 +470,7 @@ PAGE = "/documents/numbering/"
 
 
 def browser(person, *, two_factor: bool = False) -> Client:
-    client = Client()
-    client.force_login(person)
-    if two_factor:
-        device = TOTPDevice.objects.create(user=person, name="手机", confirmed=True)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id  # the 2FA step is passed (see tests/test_admin.py)
-        session.save()
-    return client
+    return login_as(person, otp=two_factor)
 
 
 def post(client, url, **data):

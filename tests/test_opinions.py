@@ -18,6 +18,7 @@ from viewflow.workflow.status import STATUS
 from documents.actions.documents import do_create_document
 from oa.models import Agency, AuditEntry
 from oa.work import WorkError
+from tests.clients import login as login_as
 from tests.flowapp.flows import MemoFlow
 from workflows.actions.opinions import (
     OPINION_MAX,
@@ -61,16 +62,7 @@ def opinion_audits():
 
 
 def login(person, *, otp: bool = False) -> Client:
-    client = Client()
-    client.force_login(person)
-    if otp:  # 王芳 signs: her role needs the 2FA step passed (as in tests/test_archive.py)
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        device = TOTPDevice.objects.create(user=person, name="手机", confirmed=True)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-    return client
+    return login_as(person, otp=otp)  # 王芳 signs: her role needs the 2FA step passed
 
 
 def phrase_texts(person) -> list[str]:

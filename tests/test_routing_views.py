@@ -17,6 +17,7 @@ from viewflow.workflow.status import STATUS
 
 from oa.actions.tokens import do_issue_token
 from oa.models import AuditEntry, Notification, WorkItem
+from tests.clients import login as login_as
 from tests.flowapp.flows import RoutingFlow
 from tests.test_routing import done, one, start, state
 from workflows.models import TaskEvent, TaskOpened
@@ -30,15 +31,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
 def as_user(person) -> Client:
     """A browser session for the person, with the 2FA step passed (some demo roles require it)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client = Client()
-    client.force_login(person)
-    device = TOTPDevice.objects.create(user=person, name="手机", confirmed=True)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
+    return login_as(person, otp=True)
 
 
 def api_client(person) -> Client:

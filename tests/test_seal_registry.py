@@ -20,7 +20,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 
 from documents.actions.seals import check_create_seal, do_init_seal_authority
@@ -28,6 +27,7 @@ from documents.models import Seal, SealAuthority
 from documents.seals import image
 from documents.selectors.seals import seals_usable_by
 from oa.models import Agency, AuditEntry, Person
+from tests.clients import login as login_as
 from tests.test_ui import assert_clean_html
 
 pytestmark = pytest.mark.django_db
@@ -40,14 +40,7 @@ filesystem = pytest.mark.parametrize("storage_backend", ["filesystem"], indirect
 
 
 def login(person, *, verified: bool) -> Client:
-    client = Client()
-    client.force_login(person)
-    if verified:  # the 2FA step passed in this session (see tests/test_admin.py)
-        device = TOTPDevice.objects.create(user=person, name="手机", confirmed=True)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-    return client
+    return login_as(person, otp=verified)
 
 
 def text(response) -> str:

@@ -11,7 +11,6 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from documents.actions.documents import do_create_document, do_set_document_status
 from documents.actions.seals import (
@@ -26,6 +25,7 @@ from documents.rendering.spec import BodyBlock, DocumentSpec
 from documents.seals import image
 from oa.actions.tokens import do_issue_token
 from oa.models import Agency, AuditEntry
+from tests.clients import login as login_as
 
 pytestmark = pytest.mark.django_db
 OFFICE = "揭阳市揭东区人民政府办公室"
@@ -75,14 +75,7 @@ def signed_bytes(use: SealUse) -> bytes:
 
 
 def login(person, *, verified: bool) -> Client:
-    client = Client()
-    client.force_login(person)
-    if verified:  # the 2FA step passed in this session (see tests/test_admin.py)
-        device = TOTPDevice.objects.create(user=person, name="手机", confirmed=True)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-    return client
+    return login_as(person, otp=verified)
 
 
 def api(person) -> Client:
