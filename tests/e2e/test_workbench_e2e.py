@@ -17,6 +17,8 @@ from tests.e2e.test_login_e2e import CHROMIUM, CHROMIUM_ARGS, RESULTS, VIEWPORTS
 
 pytestmark = pytest.mark.e2e
 
+# The websocket's first sync waits for uvicorn's worker thread; on a loaded 2-core CI machine that took > 5 s once.
+SYNC_TIMEOUT_MS = 20_000
 TITLE = "关于报送年度工作总结的联系单"
 
 
@@ -81,7 +83,7 @@ def _scenario(base: str, start_memo) -> None:
                 # B (张伟, handler) opens his 待办 and waits for the live connection to be in sync.
                 _login(b, base, "zhangwei")
                 b.goto(f"{base}/work/?box=todo")
-                expect(b.locator("body")).to_have_attribute("data-events-state", "synced")
+                expect(b.locator("body")).to_have_attribute("data-events-state", "synced", timeout=SYNC_TIMEOUT_MS)
                 tab = b.locator('.box-tab-count[data-count-box="todo"]')
                 before = int(tab.inner_text())
                 nav_badge = b.locator('.app-nav [data-count-box="todo"]')
@@ -93,7 +95,7 @@ def _scenario(base: str, start_memo) -> None:
 
                 # A (李娜, reviewer) is signed in too; the memo reaches her as a 待办.
                 _login(a, base, "lina")
-                expect(a.locator("body")).to_have_attribute("data-events-state", "synced")
+                expect(a.locator("body")).to_have_attribute("data-events-state", "synced", timeout=SYNC_TIMEOUT_MS)
                 _orm(start_memo, title)
                 a.goto(f"{base}/work/?box=todo")
                 a.get_by_role("link", name=title).click()
@@ -132,7 +134,7 @@ def _scenario(base: str, start_memo) -> None:
                 # 工作台: the 待办 tile carries the same live count.
                 b.goto(f"{base}/")
                 expect(b.locator('.tile-count[data-count-box="todo"]')).to_have_text(str(before + 1))
-                expect(b.locator("body")).to_have_attribute("data-events-state", "synced")
+                expect(b.locator("body")).to_have_attribute("data-events-state", "synced", timeout=SYNC_TIMEOUT_MS)
                 b.screenshot(path=str(RESULTS / f"home-tiles-{name}.png"), full_page=name == "desktop")
 
                 assert not problems, problems
