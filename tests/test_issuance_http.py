@@ -69,6 +69,9 @@ def test_ordinary_notice_through_http(cast, seals):
     process_id = int(re.search(r"/(\d+)/?$", started["Location"]).group(1))
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.IN_REVIEW
+    trace = zhang.get(f"/flows/processes/{process_id}/").content.decode()
+    # the diagram shows the document's steps, not the deadline timers behind them
+    assert "拟稿送审" in trace and "部门负责人审核" in trace and "imeout" not in trace and "overdue" not in trace
 
     lina = login(cast, "lina")
     task = open_task(process_id, IssuanceFlow.dept_review)

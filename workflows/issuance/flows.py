@@ -130,7 +130,7 @@ class IssuanceFlow(flow.Flow):
     delegation_kind = "issuance"
     return_jump_back = True
 
-    start = flow.StartHandle(this.start_issuance).Next(this.dept_review)
+    start = flow.StartHandle(this.start_issuance).Annotation(title="拟稿送审").Next(this.dept_review)
     redraft = Step(_redirect_view()).Annotation(title="修改稿件").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("initiator_id")).Next(
         this.dept_review
     )

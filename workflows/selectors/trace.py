@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from viewflow.workflow.models import Process, Task
+from viewflow.workflow.nodes.boundary import BoundaryEventMixin
 from viewflow.workflow.status import STATUS
 
 from documents.rendering.slip import (
@@ -182,17 +183,22 @@ def flow_graph(flow_class) -> tuple[list[Any], list[tuple[str, str]]]:
     queue = deque(sorted(starts, key=lambda n: n.name))
     for n in queue:
         seen.add(n.name)
+    # A step's deadline timer (boundary event) and what it triggers (自动催办) are not steps of the document.
+    timer_paths = {edge.dst.name for n in nodes.values() if isinstance(n, BoundaryEventMixin) for edge in n._outgoing()}
+    hidden = {name for name, n in nodes.items() if isinstance(n, BoundaryEventMixin)} | timer_paths
     while queue:
         node = queue.popleft()
         order.append(node)
         for edge in node._outgoing():
             dst = edge.dst
+            if dst.name in hidden:
+                continue
             edges.append((node.name, dst.name))
             if dst.name not in seen:
                 seen.add(dst.name)
                 queue.append(dst)
     # Nodes no edge reaches (加签) come last, in name order; the caller keeps them only when used.
-    order += [nodes[name] for name in sorted(nodes) if name not in seen]
+    order += [nodes[name] for name in sorted(nodes) if name not in seen and name not in hidden]
     return order, edges
 
 
@@ -200,8 +206,9 @@ def process_diagram(process: Process) -> dict[str, Any]:
     """Steps, edges and the three status sets for render_flow_svg, plus the SVG itself."""
     flow_class = process.flow_class
     nodes, edges = flow_graph(flow_class)
+    shown = {n.name for n in nodes}
     tasks = [(t.flow_task.name, t.status) for t in Task.objects.filter(process=process).only("flow_task", "status")
-             if t.flow_task is not None]
+             if t.flow_task is not None and t.flow_task.name in shown]
     used = {name for name, _ in tasks}
     done = {name for name, status in tasks if status == STATUS.DONE}
     current = {name for name, status in tasks if status in OPEN}

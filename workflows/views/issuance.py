@@ -103,7 +103,7 @@ class StepForm(forms.Form):
     def __init__(self, *args, step, node: str, document: OfficialDocument, user: Person, **kwargs):
         super().__init__(*args, **kwargs)
         base = EditElementsForm(initial={name: getattr(document, name) for name in EditElementsForm.base_fields})
-        for name in sorted(step.fields, key=list(EditElementsForm.base_fields).index):
+        for name in [n for n in EditElementsForm.field_order if n in step.fields]:
             if name in base.fields:
                 self.fields[name] = base.fields[name]
                 self.fields[name].required = False  # the action says what may not be empty (标题 …)
