@@ -134,7 +134,7 @@ def packages_visible_to(user: Person, *, agency_id: int | None = None, year: int
 # ---- building a package ----------------------------------------------------------------------------------
 
 
-def _json(obj: Any) -> bytes:
+def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
 
 
@@ -197,7 +197,7 @@ def _body_versions(pkg: _Package, document: OfficialDocument) -> list[dict[str, 
             "is_current": v.pk == document.current_body_id,
             "content": v.content,
         }
-        path = pkg.add(f"body/v{v.number:04d}.json", _json(record), f"正文第{v.number}版（{v.get_kind_display()}）")
+        path = pkg.add(f"body/v{v.number:04d}.json", canonical_json(record), f"正文第{v.number}版（{v.get_kind_display()}）")
         listed.append({"number": v.number, "path": path, "kind": v.kind, "is_current": record["is_current"]})
     return listed
 
@@ -275,7 +275,7 @@ def _seal_uses(pkg: _Package, document: OfficialDocument) -> list[dict[str, Any]
             record[f.name] = _field_value(pkg, use, f, prefix)
         listed.append(record)
     if listed:
-        pkg.add("seals/seal_uses.json", _json(listed), "用印记录（印章、签名、时间）")
+        pkg.add("seals/seal_uses.json", canonical_json(listed), "用印记录（印章、签名、时间）")
     return listed
 
 
@@ -394,9 +394,9 @@ def document_metadata(document: OfficialDocument, *, bodies: list[dict[str, Any]
     return {"公文要素": elements, "核心元数据": core, "管理信息": record}
 
 
-def _xml(metadata: dict[str, Any]) -> bytes:
-    """GB/T 33480 core metadata as XML (element names are the standard's Chinese names)."""
-    root = ElementTree.Element("电子公文元数据", {"格式": PACKAGE_FORMAT, "依据": "GB/T 33480-2016"})
+def metadata_xml(metadata: dict[str, Any], *, package_format: str = PACKAGE_FORMAT) -> bytes:
+    """GB/T 33480 core metadata as XML (element names are the standard's Chinese names); shared with exchange."""
+    root = ElementTree.Element("电子公文元数据", {"格式": package_format, "依据": "GB/T 33480-2016"})
 
     def put(parent: ElementTree.Element, name: str, value: Any) -> None:
         el = ElementTree.SubElement(parent, name)
@@ -424,12 +424,12 @@ def build_archive_package(document: OfficialDocument, *, archived_by: Person, re
     attachments = _attachments(pkg, document)
     seal_uses = _seal_uses(pkg, document)
     seal_paths = sorted(p for p in pkg.members if p.startswith("seals/"))
-    pkg.add("audit/audit.json", _json(audit_excerpt(document)), "审计日志摘录（含链式摘要）")
+    pkg.add("audit/audit.json", canonical_json(audit_excerpt(document)), "审计日志摘录（含链式摘要）")
     metadata = document_metadata(document, bodies=bodies, finals=finals, attachments=attachments,
                                  seal_paths=seal_paths, archived_by=archived_by, retention=retention, at=at)
     metadata["管理信息"]["用印记录数"] = len(seal_uses)
-    pkg.add("metadata/document.json", _json(metadata), "公文要素与核心元数据（JSON）")
-    pkg.add("metadata/document.xml", _xml(metadata), "核心元数据（XML，GB/T 33480）")
+    pkg.add("metadata/document.json", canonical_json(metadata), "公文要素与核心元数据（JSON）")
+    pkg.add("metadata/document.xml", metadata_xml(metadata), "核心元数据（XML，GB/T 33480）")
 
     files = [
         {"path": path, "size": len(data), "sha256": sha256_hex(data), "sm3": sm3_hex(data), "description": what}
@@ -451,7 +451,7 @@ def build_archive_package(document: OfficialDocument, *, archived_by: Person, re
     stamp = timezone.localtime(at).timetuple()[:6]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
-        for path, data in [(MANIFEST, _json(manifest)), *((p, d) for p, (d, _) in sorted(pkg.members.items()))]:
+        for path, data in [(MANIFEST, canonical_json(manifest)), *((p, d) for p, (d, _) in sorted(pkg.members.items()))]:
             info = zipfile.ZipInfo(path, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, whatever machine builds it
