@@ -1,0 +1,1 @@
+"""公文交换: the inter-agency exchange package (format in docs/exchange.md)."""
