@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from documents.body import body_to_blocks
 from documents.errors import DocumentError
 from documents.models import Layout, OfficialDocument
+from documents.numbering import format_doc_number
 from documents.rendering.spec import DocumentSpec
 
 
@@ -60,3 +63,16 @@ def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
         )
     except ValueError as exc:  # the spec's own validation, already in Chinese
         raise DocumentError("elements_invalid", str(exc)) from None
+
+
+def provisional_spec(document: OfficialDocument) -> DocumentSpec:
+    """The spec as it would be typeset now, with a provisional 文号, today's date and a 签发人 stand-in where they
+    are not known yet (办公室核稿 checks the format before 签发 and 登记). Nothing is saved."""
+    probe = OfficialDocument.objects.select_related("agency", "current_body").get(pk=document.pk)
+    if not probe.doc_number:
+        probe.doc_number = format_doc_number(probe.agency.doc_code, timezone.localdate().year, 1)
+    if probe.written_date is None:
+        probe.written_date = timezone.localdate()
+    if probe.is_upward and not probe.signers:
+        probe.signers = ["（签发人）"]
+    return spec_from_document(probe)

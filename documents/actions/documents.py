@@ -169,6 +169,17 @@ def do_set_document_status(document: OfficialDocument, status: str, *, actor: Pe
     do_record_audit(actor=actor, action="document.status", obj=document, changes={"status": [old, status]})
 
 
+def do_record_signoff(document: OfficialDocument, *, signer_name: str, signed_on: datetime.date, actor: Person) -> None:
+    """签发: the 签发人 joins the 签发人 要素 and the signing date becomes the 成文日期; status 已签发.
+    The flow audits the act itself (issuance.signoff, with opinion and 代签)."""
+    names = list(document.signers)
+    if signer_name not in names:
+        names.append(signer_name)
+    OfficialDocument.objects.filter(pk=document.pk).update(signers=names, written_date=signed_on)
+    document.signers, document.written_date = names, signed_on
+    do_set_document_status(document, OfficialDocument.Status.SIGNED, actor=actor)
+
+
 def do_set_co_issuers(document: OfficialDocument, agencies: list[Agency], *, actor: Person) -> None:
     """联合行文: the other agencies in order (the lead agency is ``document.agency``; its 文号 is used)."""
     if any(a.pk == document.agency_id for a in agencies):

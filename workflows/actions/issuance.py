@@ -21,6 +21,7 @@ from documents.actions.archive import check_archive_document
 from documents.actions.documents import (
     check_update_document,
     do_grant_document_access,
+    do_record_signoff,
     do_set_document_status,
 )
 from documents.actions.numbering import do_allocate_doc_number
@@ -29,9 +30,8 @@ from documents.actions.typeset import check_typeset_document
 from documents.checker import check_gbt9704
 from documents.errors import DocumentError
 from documents.models import CoIssuer, OfficialDocument
-from documents.numbering import format_doc_number
 from documents.rendering import render_docx
-from documents.specs import spec_from_document
+from documents.specs import provisional_spec
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Department, Person, Role
 from oa.selectors.directory import (
@@ -167,20 +167,8 @@ def seal_step_token(task: Task) -> str:
 
 def preview_check(document: OfficialDocument) -> list:
     """办公室核稿: the GB/T 9704 checker on the draft as it would be typeset (with a provisional 文号)."""
-    spec = spec_from_document_for_check(document)
+    spec = provisional_spec(document)
     return check_gbt9704(render_docx(spec), upward=spec.upward)
-
-
-def spec_from_document_for_check(document: OfficialDocument):
-    """The spec with a provisional 文号 and today's date where they are not known yet (never saved)."""
-    probe = OfficialDocument.objects.select_related("agency", "current_body").get(pk=document.pk)
-    if not probe.doc_number:
-        probe.doc_number = format_doc_number(probe.agency.doc_code, timezone.localdate().year, 1)
-    if probe.written_date is None:
-        probe.written_date = timezone.localdate()
-    if probe.is_upward and not probe.signers:
-        probe.signers = ["（签发人）"]
-    return spec_from_document(probe)
 
 
 @dataclass
@@ -266,11 +254,8 @@ def _perform(user: Person, task: Task, node: str, step, document: OfficialDocume
             rule = "上行文和重要公文只能由主要负责人签发" if (document.is_upward or document.is_important) else "您不是本机关可签发公文的负责人"
             raise PermissionDenied(rule)
         signed = data.signed_date or timezone.localdate()
-        names = list(document.signers)  # 签发人 as printed: the principal's name even when signed "代"
-        if signer.name not in names:
-            names.append(signer.name)
-        OfficialDocument.objects.filter(pk=document.pk).update(signers=names, written_date=signed)
-        do_set_document_status(document, OfficialDocument.Status.SIGNED, actor=user)
+        # 签发人 as printed is the principal's name even when signed "代".
+        do_record_signoff(document, signer_name=signer.name, signed_on=signed, actor=user)
         do_record_audit(actor=user, action="issuance.signoff", obj=document, on_behalf_of=principal, changes={
             "signer": signer.name, "by": user.name, "date": signed, "circle": data.decision == CIRCLE,
             "opinion": data.opinion.strip()})

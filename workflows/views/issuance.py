@@ -36,6 +36,7 @@ from workflows.issuance.steps import STEPS
 from workflows.models import DistributionRecipient
 from workflows.routing import principal_id
 from workflows.selectors.opinions import phrases_for
+from workflows.selectors.trace import access_task_by_id
 from workflows.views.opinions import opinion_form_field
 from workflows.views.routing import routing_panel_context
 
@@ -91,8 +92,9 @@ def start_view(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 def _task_for_holder(user: Person, task_id: int) -> Task:
-    task = Task.objects.select_related("process", "owner").filter(pk=task_id).first()
-    if task is None or task.process.flow_class is not IssuanceFlow or task.owner_id != user.pk:
+    """The 发文 task through the shared access rule; its step page is only for the person holding it."""
+    task = access_task_by_id(user, task_id)
+    if task.process.flow_class is not IssuanceFlow or task.owner_id != user.pk:
         raise Http404("事项不存在或不由您办理")
     return task
 
