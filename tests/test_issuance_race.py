@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
+from django.db import connection  # noqa: F401 - read by the skipif string
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from oa.models import Department, Person
-from oa.work import WorkError
+from oa.models import Department
+from tests.races import run_at_once
 from tests.test_issuance import draft
 from workflows.actions.issuance import (
     StartOptions,
@@ -36,33 +34,10 @@ def test_two_heads_countersign_at_the_same_instant(demo_tx, cast):
         check_perform_issuance_step(cast.lina, task, StepInput(decision="agree", opinion="同意。"))
     heads = list(Task.objects.filter(process=process, flow_task=IssuanceFlow.countersign).select_related("owner"))
     assert len(heads) == 2
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def run(user: Person, task_id: int) -> None:
-        try:
-            barrier.wait()
-            for _ in range(50):  # NOWAIT lock: a loser retries; both must complete, the Join must fire once
-                try:
-                    check_perform_issuance_step(user, Task.objects.get(pk=task_id),
-                                                StepInput(decision="agree", opinion="同意。"))
-                    outcomes.append("ok")
-                    return
-                except WorkError as exc:
-                    if exc.code != "busy":
-                        outcomes.append(exc.code)
-                        return
-            outcomes.append("gave_up")
-        except Exception as exc:
-            outcomes.append(type(exc).__name__)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(t.owner, t.pk)) for t in heads]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = run_at_once([
+        lambda t=task: check_perform_issuance_step(t.owner, Task.objects.get(pk=t.pk),
+                                                   StepInput(decision="agree", opinion="同意。"))
+        for task in heads])
     assert outcomes == ["ok", "ok"]
     joins = Task.objects.filter(process=process, flow_task=IssuanceFlow.join)
     assert joins.count() == 1 and joins.get().status == STATUS.DONE

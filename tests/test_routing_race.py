@@ -3,16 +3,14 @@ and one 签发; the two members of a 并加签 finishing at once give exactly on
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
+from django.db import connection  # noqa: F401 - read by the skipif string
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from oa.models import Person
-from oa.work import WorkError
 from tests.flowapp.flows import RoutingFlow
+from tests.races import run_at_once
 from workflows.actions import check_complete_task
 from workflows.actions.routing import check_add_signer
 
@@ -42,35 +40,9 @@ def start(countersign=("finance01", "finance02")):
 
 
 def complete_at_once(pairs: list[tuple[Person, int]]) -> list[str]:
-    """Each (person, task id) completes in its own thread, released together by a barrier. A lock timeout
-    ("busy", NOWAIT gave up) is retried: the point is that both complete and the flow continues exactly once."""
-    barrier = threading.Barrier(len(pairs))
-    outcomes: list[str] = []
-
-    def run(user: Person, task_id: int) -> None:
-        try:
-            barrier.wait()
-            for _ in range(50):
-                try:
-                    check_complete_task(user, Task.objects.get(pk=task_id), "同意。")
-                    outcomes.append("ok")
-                    return
-                except WorkError as exc:
-                    if exc.code != "busy":
-                        outcomes.append(exc.code)
-                        return
-            outcomes.append("gave_up")
-        except Exception as exc:  # counted, then asserted on
-            outcomes.append(type(exc).__name__)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in pairs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    """Each (person, task id) completes "同意。" at the same instant."""
+    return run_at_once([lambda u=user, t=task_id: check_complete_task(u, Task.objects.get(pk=t), "同意。")
+                        for user, task_id in pairs])
 
 
 def test_two_heads_completing_countersign_at_once_give_one_join(demo_tx):
