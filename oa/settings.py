@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "frontend.apps.FrontendConfig",
     "documents.apps.DocumentsConfig",
     "integrations.wecom.apps.WecomConfig",
+    "integrations.exchange.apps.ExchangeConfig",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ from documents.models.document import (
     Secrecy,
     Urgency,
 )
+from documents.models.incoming import IncomingAccess, IncomingDocument, ReceiptNumberSequence
 from documents.models.numbering import DocNumberEntry, DocNumberSequence
 from documents.models.seals import Seal, SealAuthority, SealAuthorization, SealUse
 
@@ -28,9 +29,12 @@ __all__ = [
     "DocType",
     "DocumentAccess",
     "ImmutableError",
+    "IncomingAccess",
+    "IncomingDocument",
     "Layout",
     "OfficialDocument",
     "Publicity",
+    "ReceiptNumberSequence",
     "Seal",
     "SealAuthority",
     "SealAuthorization",

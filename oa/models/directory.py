@@ -44,6 +44,9 @@ class Agency(models.Model):
     sort_order = models.PositiveIntegerField("排序", default=100)
     is_active = models.BooleanField("启用", default=True)
     external_id = models.CharField("目录标识(entryUUID)", max_length=64, null=True, blank=True, unique=True)
+    # Blank: the agency works in this deployment. Otherwise the code of the exchange peer (another deployment)
+    # that hosts it; 分发 to it travels as a signed exchange package (integrations.exchange).
+    exchange_node = models.CharField("所在交换节点", max_length=40, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "机关"

@@ -29,6 +29,10 @@ class DistributionRecipient(models.Model):
     status_at = models.DateTimeField("状态时间", null=True, blank=True)
     status_by = models.CharField("经办人", max_length=50, blank=True)  # the receiver's person, by name
     reason = models.CharField("原因", max_length=500, blank=True)  # 退回 reason
+    # The receiver's 收文 when it lives in this deployment (internal delivery); None for another deployment's.
+    incoming = models.OneToOneField("documents.IncomingDocument", verbose_name="收文", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="distribution")
+    copies = models.PositiveIntegerField("签收份数", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "分发对象"
