@@ -320,17 +320,46 @@ def _label(choices: Any, value: str) -> str:
     return dict(choices.choices).get(value, value)
 
 
+def core_metadata(document: OfficialDocument) -> dict[str, Any]:
+    """GB/T 33480 core metadata (§4.1–4.18) of ``document``: archived and exchanged alike."""
+    from documents.models import Publicity, Secrecy, Urgency
+
+    d = document
+    secrecy = {"密级": _label(Secrecy, d.secrecy) if d.secrecy else "", "保密期限": d.secrecy_period}
+    urgency = _label(Urgency, d.urgency) if d.urgency else ""
+    signature = d.signature or ", ".join(d.signers or [])
+    return {
+        "公文标识": str(d.identifier),
+        "文种": d.get_doc_type_display(),
+        "份号": d.copy_number,
+        "密级和保密期限": secrecy,
+        "紧急程度": urgency,
+        "发文机关标志": d.issuer_mark,
+        "发文字号": d.doc_number,
+        "签发人": d.signers,
+        "标题": d.title,
+        "主送机关": d.main_recipients,
+        "附件说明": d.attachment_note,
+        "发文机关或签发人署名": signature,
+        "成文日期": _iso(d.written_date),
+        "附注": d.notes,
+        "抄送机关": d.cc,
+        "印发机关": d.printing_org,
+        "印发日期": _iso(d.printing_date),
+        "发布层次": _label(Publicity, d.publicity),
+    }
+
+
 def document_metadata(document: OfficialDocument, *, bodies: list[dict[str, Any]], finals: dict[str, str],
                       attachments: list[dict[str, Any]], seal_paths: list[str], archived_by: Person,
                       retention: str, at: datetime.datetime) -> dict[str, Any]:
     """The 18 公文要素 (条例 第九条), GB/T 33480 core metadata (§4.1–4.18) and the record's own facts."""
-    from documents.models import Publicity, Secrecy, Urgency
+    from documents.models import Secrecy, Urgency
 
     d = document
     current = next((b for b in bodies if b["is_current"]), None)
     secrecy = {"密级": _label(Secrecy, d.secrecy) if d.secrecy else "", "保密期限": d.secrecy_period}
     urgency = _label(Urgency, d.urgency) if d.urgency else ""
-    signature = d.signature or ", ".join(d.signers or [])
     elements = {
         "01 份号": d.copy_number,
         "02 密级和保密期限": secrecy,
@@ -351,26 +380,7 @@ def document_metadata(document: OfficialDocument, *, bodies: list[dict[str, Any]
         "17 印发机关和印发日期": {"印发机关": d.printing_org, "印发日期": _iso(d.printing_date)},
         "18 页码": finals.get("final_pdf", "（版式文件未生成）"),
     }
-    core = {
-        "公文标识": str(d.identifier),
-        "文种": d.get_doc_type_display(),
-        "份号": d.copy_number,
-        "密级和保密期限": secrecy,
-        "紧急程度": urgency,
-        "发文机关标志": d.issuer_mark,
-        "发文字号": d.doc_number,
-        "签发人": d.signers,
-        "标题": d.title,
-        "主送机关": d.main_recipients,
-        "附件说明": d.attachment_note,
-        "发文机关或签发人署名": signature,
-        "成文日期": _iso(d.written_date),
-        "附注": d.notes,
-        "抄送机关": d.cc,
-        "印发机关": d.printing_org,
-        "印发日期": _iso(d.printing_date),
-        "发布层次": _label(Publicity, d.publicity),
-    }
+    core = core_metadata(d)
     record = {
         "主办机关": {"名称": d.agency.name, "机关代字": d.agency.doc_code, "统一社会信用代码": d.agency.uscc},
         "联合行文机关": [c.agency.name for c in d.coissuer_set.select_related("agency")],
