@@ -381,6 +381,27 @@ OA_OUTBOX_MAX_DELAY = env_int("OA_OUTBOX_MAX_DELAY", 3600)
 # Start delivery right after commit (a Celery task; inline in embedded mode). The periodic job catches the rest.
 OA_OUTBOX_KICK = env_bool("OA_OUTBOX_KICK", True)
 
+# --- Inter-deployment exchange (docs/exchange.md); off while OA_EXCHANGE_NODE_CODE is empty --------------
+OA_EXCHANGE_NODE_CODE = env("OA_EXCHANGE_NODE_CODE")
+OA_EXCHANGE_NODE_NAME = env("OA_EXCHANGE_NODE_NAME", OA_SITE_NAME)
+OA_EXCHANGE_NODE_KEY = env("OA_EXCHANGE_NODE_KEY")  # base64 Ed25519 private key (manage.py exchange_node new-key)
+OA_EXCHANGE_URL = env("OA_EXCHANGE_URL").rstrip("/")  # our public base URL as peers reach it
+OA_EXCHANGE_CLOCK_SKEW = env_int("OA_EXCHANGE_CLOCK_SKEW", 300)
+OA_EXCHANGE_MAX_BYTES = env_int("OA_EXCHANGE_MAX_BYTES", 100 * 1024 * 1024)
+OA_EXCHANGE_TIMEOUT = env_int("OA_EXCHANGE_TIMEOUT", 30)
+if OA_EXCHANGE_NODE_CODE and (len(OA_EXCHANGE_NODE_CODE) > 40 or OA_EXCHANGE_NODE_CODE.startswith("-") or not set(
+        OA_EXCHANGE_NODE_CODE) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")):
+    raise ImproperlyConfigured("OA_EXCHANGE_NODE_CODE 只能由小写字母、数字和连字符组成（至多 40 个字符）")
+if OA_EXCHANGE_NODE_KEY:
+    try:
+        _node_key = base64.b64decode(OA_EXCHANGE_NODE_KEY.strip(), validate=True)
+    except ValueError:
+        _node_key = b""
+    if len(_node_key) != 32:
+        raise ImproperlyConfigured("OA_EXCHANGE_NODE_KEY 须为 Ed25519 私钥 32 字节的 base64 编码（manage.py exchange_node new-key）")
+if not 30 <= OA_EXCHANGE_CLOCK_SKEW <= 3600:
+    raise ImproperlyConfigured("OA_EXCHANGE_CLOCK_SKEW 须在 30～3600 秒之间")
+
 # --- REST API (docs/api.md) ----------------------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/flows/", include("workflows.api_urls")),
     path("api/", include("oa.api.urls")),
     path("integrations/wecom/", include("integrations.wecom.urls")),
+    path("exchange/", include("integrations.exchange.urls")),
     path("documents/", include("documents.urls")),
     path("flows/", include("workflows.urls")),
     path("", include("frontend.urls")),

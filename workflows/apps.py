@@ -12,4 +12,8 @@ class WorkflowsConfig(AppConfig):
 
         register_work_provider(FlowTaskProvider())
         inbox.connect()
+        from workflows.views import circulation
+
+        circulation.connect()  # 传阅: work kind "circulation" (阅知) and the 未阅清单 tile
         from workflows.issuance import flows  # noqa: F401 - flows are imported so their permissions exist
+        from workflows.receipt import flows as receipt_flows  # noqa: F401 - ReceiptFlow (收文) likewise

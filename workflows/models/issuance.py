@@ -33,6 +33,8 @@ class DistributionRecipient(models.Model):
     incoming = models.OneToOneField("documents.IncomingDocument", verbose_name="收文", null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="distribution")
     copies = models.PositiveIntegerField("签收份数", null=True, blank=True)
+    # 取回 asked of another deployment, not yet acknowledged (the receipt "withdrawn" or "withdraw_refused" ends it).
+    withdraw_requested_at = models.DateTimeField("申请取回时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "分发对象"

@@ -29,6 +29,7 @@ from documents.rendering.slip import (
     SlipOpinion,
 )
 from documents.selectors.documents import access_document_by_id
+from documents.selectors.incoming import access_incoming_by_id
 from oa.models import Appointment, Person
 from workflows.diagram import DiagramStep, render_flow_svg
 from workflows.models import Opinion, TaskEvent
@@ -56,6 +57,13 @@ def may_see_process(user: Person, process: Process) -> bool:
     if document_id:
         try:
             access_document_by_id(user, int(document_id))
+        except (Http404, TypeError, ValueError):
+            return False
+        return True
+    incoming_id = data.get("incoming_id")
+    if incoming_id:  # 收文: whoever may see the 收文 (its office, its leaders, those it reached) may follow it
+        try:
+            access_incoming_by_id(user, int(incoming_id))
         except (Http404, TypeError, ValueError):
             return False
         return True

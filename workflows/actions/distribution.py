@@ -1,0 +1,209 @@
+"""分发 and its receipts: where 发文 meets 收文.
+
+Inside the deployment, 分发 creates the receiving agency's 收文 in the same transaction (``do_deliver_internal``)
+and the receiver's 签收/退回 update the sender's ``DistributionRecipient`` directly. For an agency hosted by another
+deployment (``Agency.exchange_node``) the package and the receipts travel through integrations.exchange's outbox;
+both roads end in the same two functions here: ``do_accept_incoming`` (receiver) and ``do_apply_receipt`` (sender).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypedDict
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from documents.actions.incoming import IncomingFields, do_create_incoming, fields_from_metadata
+from documents.models import IncomingDocument, OfficialDocument
+from documents.selectors.archive import core_metadata, sha256_hex
+from oa.actions.audit import do_record_audit
+from oa.events import Event, register_event_type, send_event_on_commit
+from oa.models import Agency, Person, Role
+from oa.selectors.directory import people_with_role
+from oa.work import WorkError
+from workflows.models import DistributionRecipient
+
+Status = DistributionRecipient.Status
+
+# Receipt actions (DOMAIN.md §2.4) and the status each leaves on the sender's side.
+SIGNED, RETURNED, WITHDRAWN, WITHDRAW_REFUSED = "signed", "returned", "withdrawn", "withdraw_refused"
+RECEIPT_ACTIONS = (SIGNED, RETURNED, WITHDRAWN, WITHDRAW_REFUSED)
+_NEXT = {SIGNED: Status.SIGNED, RETURNED: Status.RETURNED, WITHDRAWN: Status.WITHDRAWN}
+# From which status a receipt may move a recipient. 退回 can follow 签收 (初审 comes after it).
+_ALLOWED_FROM = {
+    SIGNED: {Status.PENDING},
+    RETURNED: {Status.PENDING, Status.SIGNED},
+    WITHDRAWN: {Status.PENDING},
+    WITHDRAW_REFUSED: {Status.PENDING, Status.SIGNED, Status.RETURNED},
+}
+
+# A stable package id for internal delivery: the same document to the same agency is one 收文, however often
+# 分发 is retried.
+_INTERNAL_NS = uuid.UUID("5b0f1c1e-3c55-4b8e-9d55-6f8f0a3e7a10")
+
+
+class DistributionReceipt(TypedDict):
+    """A receiving agency signed, returned or acknowledged the 取回 of a 公文 we sent."""
+
+    document_id: int
+    agency: str
+    status: str  # DistributionRecipient.Status value
+    by: str
+    reason: str
+
+
+register_event_type("distribution.receipt", DistributionReceipt)
+
+
+def internal_package_id(document: OfficialDocument, agency: Agency) -> uuid.UUID:
+    return uuid.uuid5(_INTERNAL_NS, f"{document.identifier}:{agency.uscc}")
+
+
+# ---- receiving side ---------------------------------------------------------------------------------------
+
+
+def do_accept_incoming(*, agency: Agency, source: str, fields: IncomingFields, package_id: uuid.UUID | None,
+                       pdf_name: str = "", pdf_sha256: str = "", attachments: list[dict] | None = None,
+                       document: OfficialDocument | None = None,
+                       actor: Person | None = None) -> tuple[IncomingDocument, bool]:
+    """A 收文 arrives for ``agency``: create it (once per package) and start its ReceiptFlow at 签收."""
+    from workflows.actions.receipt import do_start_receipt
+
+    incoming, created = do_create_incoming(agency=agency, source=source, fields=fields, package_id=package_id,
+                                           pdf_name=pdf_name, pdf_sha256=pdf_sha256, attachments=attachments,
+                                           document=document, actor=actor)
+    if created:
+        do_start_receipt(incoming)
+    return incoming, created
+
+
+def final_pdf_field(document: OfficialDocument):
+    """The file a receiver gets: the last stamped PDF, else the typeset one."""
+    last = document.seal_uses.order_by("-signed_at", "-id").first()
+    return last.signed_pdf if last else document.final_pdf
+
+
+def _attachments_of(document: OfficialDocument) -> list[dict]:
+    from documents.models import Attachment
+
+    rows = document.attachments.filter(role=Attachment.Role.ATTACHMENT).order_by("position", "id")
+    return [{"name": a.name, "key": a.file.name, "sha256": a.sha256, "size": a.size,
+             "content_type": a.content_type} for a in rows]
+
+
+def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person) -> IncomingDocument:
+    """分发 to an agency of this deployment: its 收文 (待签收) exists when 分发's transaction commits. The files
+    are shared by storage name (stored files are never rewritten)."""
+    document = recipient.document
+    pdf = final_pdf_field(document)
+    if not pdf:
+        raise WorkError("final_pdf_missing", "公文尚未生成正式 PDF，不能分发。", status=409)
+    with pdf.open("rb") as fh:
+        digest = sha256_hex(fh.read())
+    fields = fields_from_metadata(core_metadata(document), sender_name=document.agency.name,
+                                  sender_uscc=document.agency.uscc)
+    incoming, _ = do_accept_incoming(
+        agency=recipient.agency, source=IncomingDocument.Source.INTERNAL, fields=fields,
+        package_id=internal_package_id(document, recipient.agency), pdf_name=pdf.name, pdf_sha256=digest,
+        attachments=_attachments_of(document), document=document, actor=actor)
+    recipient.incoming = incoming
+    recipient.save(update_fields=["incoming"])
+    return incoming
+
+
+def do_report_receipt(incoming: IncomingDocument, action: str, *, actor_name: str, reason: str = "",
+                      copies: int | None = None) -> None:
+    """The receiver signed (签收) or returned (退回) ``incoming``: tell the sender, in this transaction (same
+    deployment) or through the exchange outbox (another deployment). Paper 来文 has nobody to tell."""
+    if incoming.source == IncomingDocument.Source.INTERNAL:
+        recipient = DistributionRecipient.objects.filter(incoming=incoming).first()
+        if recipient is not None:
+            do_apply_receipt(recipient, action, actor_name=actor_name, reason=reason, copies=copies)
+    elif incoming.source == IncomingDocument.Source.EXCHANGE:
+        from integrations.exchange.actions import do_enqueue_receipt
+
+        do_enqueue_receipt(incoming, action, actor_name=actor_name, reason=reason, copies=copies)
+
+
+# ---- sending side -----------------------------------------------------------------------------------------
+
+
+def do_apply_receipt(recipient: DistributionRecipient, action: str, *, actor_name: str, reason: str = "",
+                     copies: int | None = None, at=None) -> bool:
+    """Record a receipt on the sender's side. Returns False (and changes nothing) for a receipt that no longer
+    fits (e.g. a late 签收 after the recipient was 取回): receipts may arrive late or twice."""
+    if action not in RECEIPT_ACTIONS:
+        raise WorkError("receipt_action_invalid", f"未知的回执类型：{action}", status=400)
+    with transaction.atomic():
+        row = DistributionRecipient.objects.select_for_update().select_related("agency", "document").get(
+            pk=recipient.pk)
+        if row.status not in _ALLOWED_FROM[action]:
+            return False
+        before = row.status
+        if action == WITHDRAW_REFUSED:
+            row.withdraw_requested_at = None
+            row.save(update_fields=["withdraw_requested_at"])
+        else:
+            row.status = _NEXT[action]
+            row.status_at = at or timezone.now()
+            row.status_by = actor_name[:50]
+            if action == RETURNED:
+                row.reason = reason[:500]
+            if action == SIGNED and copies:
+                row.copies = copies
+            if action == WITHDRAWN:
+                row.withdraw_requested_at = None
+            row.save(update_fields=["status", "status_at", "status_by", "reason", "copies", "withdraw_requested_at"])
+        do_record_audit(actor=None, actor_name=actor_name or row.agency.name, action="distribution.receipt",
+                        obj=row.document, changes={"agency": row.agency.name, "receipt": action, "from": before,
+                                                   "to": row.status, "reason": reason, "copies": copies})
+        label = {SIGNED: "已签收", RETURNED: "已退回", WITHDRAWN: "已取回", WITHDRAW_REFUSED: "取回未成功（对方已签收）"}
+        send_event_on_commit(
+            Event("distribution.receipt", f"{row.agency.name}{label[action]}：{row.document.title}",
+                  f"{actor_name}" + (f"：{reason}" if reason else ""),
+                  f"/flows/distribution/{row.document_id}/",
+                  {"document_id": row.document_id, "agency": row.agency.name, "status": row.status,
+                   "by": actor_name, "reason": reason}),
+            [row.sent_by_id])
+    return True
+
+
+def may_manage_distribution(person: Person, document: OfficialDocument) -> bool:
+    """The sending agency's 文书 (who did 分发) may follow and 取回 its recipients."""
+    return people_with_role(Role.CLERK, agency=document.agency).filter(pk=person.pk).exists()
+
+
+def check_withdraw_distribution(actor: Person, recipient: DistributionRecipient, *, reason: str = "",
+                                ip: str | None = None) -> DistributionRecipient:
+    """取回: only before the receiver has signed. Inside the deployment the receiver's 收文 is withdrawn at once;
+    for another deployment a 取回 request goes out and the answer comes back as a receipt."""
+    from workflows.actions.receipt import do_withdraw_incoming
+
+    with transaction.atomic():
+        row = DistributionRecipient.objects.select_for_update().select_related("agency", "document").get(
+            pk=recipient.pk)
+        if not may_manage_distribution(actor, row.document):
+            raise PermissionDenied("只有发文机关的文书可以取回公文")
+        if row.status != Status.PENDING:
+            raise WorkError("withdraw_not_pending",
+                            f"{row.agency.name}的状态为“{row.get_status_display()}”，只有待签收的公文可以取回。")
+        if row.agency.exchange_node:
+            if row.withdraw_requested_at is not None:
+                raise WorkError("withdraw_requested", "已向对方申请取回，正在等待对方系统回执。")
+            from integrations.exchange.actions import do_enqueue_withdraw
+
+            row.withdraw_requested_at = timezone.now()
+            row.save(update_fields=["withdraw_requested_at"])
+            do_enqueue_withdraw(row, reason=reason)
+        else:
+            incoming = row.incoming
+            if incoming is None or not do_withdraw_incoming(incoming, reason=reason):
+                raise WorkError("withdraw_signed", f"{row.agency.name}已签收，不能取回。")
+            do_apply_receipt(row, WITHDRAWN, actor_name=actor.name, reason=reason)
+            row.refresh_from_db()
+        do_record_audit(actor=actor, action="distribution.withdraw", obj=row.document, ip=ip,
+                        changes={"agency": row.agency.name, "reason": reason,
+                                 "remote": bool(row.agency.exchange_node)})
+    return row

@@ -1,0 +1,36 @@
+"""The sender's view of 分发: per recipient agency 待签收 / 已签收 / 已退回 / 已取回."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.http import Http404
+
+from documents.models import OfficialDocument
+from documents.selectors.documents import access_document_by_id, documents_visible_to
+from frontend.charts import stacked_segments
+from oa.models import Person
+from workflows.models import DistributionRecipient
+
+
+def access_recipient_by_id(user: Person, recipient_id: int) -> DistributionRecipient:
+    """A distribution row of a document the user may see; Http404 otherwise."""
+    try:
+        return DistributionRecipient.objects.select_related("agency", "document").get(
+            pk=recipient_id, document__in=documents_visible_to(user))
+    except DistributionRecipient.DoesNotExist:
+        raise Http404("分发记录不存在或无权查看") from None
+
+
+def distribution_summary(user: Person, document_id: int) -> dict[str, Any]:
+    """The document (through access_document_by_id), its recipients and the count per status."""
+    from workflows.actions.distribution import may_manage_distribution
+
+    document: OfficialDocument = access_document_by_id(user, document_id)
+    rows = list(DistributionRecipient.objects.filter(document=document).select_related("agency", "sent_by"))
+    counts = Counter(r.status for r in rows)
+    segments = stacked_segments([(value, label, counts.get(value, 0))
+                                 for value, label in DistributionRecipient.Status.choices])
+    return {"document": document, "recipients": rows, "segments": segments, "total": len(rows),
+            "can_withdraw": may_manage_distribution(user, document)}

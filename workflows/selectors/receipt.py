@@ -1,0 +1,183 @@
+"""Reads behind the 收文 pages: the office's list, one 收文's detail (its flow, opinions, where it is now) and what a
+收文 step page offers (leaders, departments, readers, the 协办 opinions a 主办 sees). Objects come through
+documents.selectors.incoming (access_incoming_by_id / incoming_visible_to) and workflows.selectors.trace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.db.models.fields.files import FieldFile
+from django.http import Http404
+from viewflow.workflow.models import Process, Task
+from viewflow.workflow.status import STATUS
+
+from documents.models import IncomingDocument
+from documents.selectors.incoming import incoming_visible_to
+from oa.models import Agency, Appointment, Department, Person, Role, RoleAssignment
+from workflows.models import Opinion
+from workflows.receipt.flows import ReceiptFlow
+from workflows.selectors.opinions import opinions_for_process
+from workflows.selectors.trace import may_see_process, open_tasks, step_label
+
+PAGE_SIZE = 50
+# 状态 filter of the list: a tab per group people think in.
+STATUS_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "open": ("办理中", (IncomingDocument.Status.PENDING, IncomingDocument.Status.SIGNED,
+                     IncomingDocument.Status.REGISTERED, IncomingDocument.Status.IN_PROGRESS)),
+    "pending": ("待签收", (IncomingDocument.Status.PENDING,)),
+    "closed": ("已办结", (IncomingDocument.Status.CLOSED, IncomingDocument.Status.ARCHIVED)),
+    "returned": ("已退回/取回", (IncomingDocument.Status.RETURNED, IncomingDocument.Status.WITHDRAWN)),
+    "all": ("全部", ()),
+}
+
+
+@dataclass
+class IncomingList:
+    rows: list[IncomingDocument]
+    status: str
+    agency: Agency | None
+    agencies: list[Agency]
+    total: int
+    counts: dict[str, int]
+
+
+def office_agencies(person: Person) -> list[Agency]:
+    """Agencies whose 收文 the person sees whole (文书, 核稿人, leaders): the list's agency filter."""
+    from documents.selectors.incoming import INCOMING_WIDE_ROLES
+
+    ids = RoleAssignment.objects.filter(person=person, role__in=INCOMING_WIDE_ROLES).values("agency_id")
+    return list(Agency.objects.filter(pk__in=ids).order_by("sort_order", "pk"))
+
+
+def incoming_list(user: Person, *, status: str = "open", agency_id: int | None = None, q: str = "") -> IncomingList:
+    status = status if status in STATUS_FILTERS else "open"
+    agencies = office_agencies(user)
+    base = incoming_visible_to(user).select_related("agency")
+    agency = next((a for a in agencies if a.pk == agency_id), None) if agency_id else None
+    if agency is not None:
+        base = base.filter(agency=agency)
+    q = (q or "").strip()[:100]
+    if q:
+        from django.db.models import Q
+
+        base = base.filter(Q(title__icontains=q) | Q(doc_number__icontains=q) | Q(receipt_number__icontains=q)
+                           | Q(sender_name__icontains=q))
+    counts = {}
+    for key, (_, statuses) in STATUS_FILTERS.items():
+        counts[key] = base.filter(status__in=statuses).count() if statuses else base.count()
+    _, statuses = STATUS_FILTERS[status]
+    rows = base.filter(status__in=statuses) if statuses else base
+    rows = rows.order_by("-received_at", "-pk")
+    return IncomingList(rows=list(rows[:PAGE_SIZE]), status=status, agency=agency, agencies=agencies,
+                        total=counts[status], counts=counts)
+
+
+def receipt_process_of(incoming: IncomingDocument) -> Process | None:
+    return Process.objects.filter(flow_class=ReceiptFlow, data__incoming_id=incoming.pk).order_by("-pk").first()
+
+
+def incoming_file(incoming: IncomingDocument, key: str) -> FieldFile:
+    """A stored file of the 收文 (an attachment by its storage key) as a FieldFile for download_response."""
+    return FieldFile(incoming, IncomingDocument._meta.get_field("pdf"), key)
+
+
+def incoming_attachment(incoming: IncomingDocument, index: int) -> dict[str, Any]:
+    """The index-th attachment (1-based, as listed) or Http404."""
+    items = list(incoming.attachments or [])
+    if not 1 <= index <= len(items) or not isinstance(items[index - 1], dict) or not items[index - 1].get("key"):
+        raise Http404("附件不存在")
+    return items[index - 1]
+
+
+def incoming_detail(user: Person, incoming: IncomingDocument) -> dict[str, Any]:
+    """What the 收文 detail page shows besides the record itself."""
+    process = receipt_process_of(incoming)
+    opinions: list[Opinion] = list(opinions_for_process(process)) if process else []
+    current = [{"task": t, "step": step_label(t.flow_task), "dept": (t.data or {}).get("dept", "")}
+               for t in open_tasks(process)] if process else []
+    mine = next((c["task"] for c in current if c["task"].owner_id == user.pk), None)
+    reply = incoming.reply_document
+    return {
+        "process": process,
+        "may_trace": process is not None and may_see_process(user, process),
+        "opinions": opinions,
+        "current": current,
+        "my_task": mine,
+        "attachments": [{"index": i, **a} for i, a in enumerate(incoming.attachments or [], start=1)
+                        if isinstance(a, dict)],
+        "reply": reply,
+        "may_open_reply": reply is not None and _may_see_document(user, reply.pk),
+        "handlers": (process.data or {}).get("handlers", []) if process else [],
+    }
+
+
+def _may_see_document(user: Person, document_id: int) -> bool:
+    from documents.selectors.documents import access_document_by_id
+
+    try:
+        access_document_by_id(user, document_id)
+    except Http404:
+        return False
+    return True
+
+
+# --- who handles an agency's 收文 ----------------------------------------------------------------------------------
+
+
+def receiving_office(agency: Agency) -> Agency:
+    """The agency whose 办公室 signs and registers ``agency``'s 收文: the agency itself when it has a 文书; a 人民政府
+    without one is served by its 政府办公室 (区政府的来文由区府办签收、登记、办理)."""
+    if RoleAssignment.objects.filter(agency=agency, role=Role.CLERK, person__is_active=True).exists():
+        return agency
+    office = (Agency.objects.filter(parent=agency, kind=Agency.Kind.OFFICE, is_active=True,
+                                    role_assignments__role=Role.CLERK).order_by("sort_order", "pk").first())
+    return office or agency
+
+
+def handling_agencies(incoming: IncomingDocument) -> list[Agency]:
+    """The receiving agency and, when another agency's office serves it, that office: whose departments handle it
+    and whose people may read it."""
+    office = receiving_office(incoming.agency)
+    return [incoming.agency] if office.pk == incoming.agency_id else [incoming.agency, office]
+
+
+# --- step page choices ------------------------------------------------------------------------------------------
+
+
+def agency_departments(agencies: Agency | list[Agency]) -> QuerySet[Department]:
+    agencies = agencies if isinstance(agencies, list) else [agencies]
+    return (Department.objects.filter(agency__in=agencies, is_active=True).select_related("agency")
+            .order_by("agency__sort_order", "agency_id", "sort_order", "pk"))
+
+
+def agency_people(agencies: Agency | list[Agency]) -> list[Person]:
+    """Active people appointed in the agencies (传阅 readers), by department order then name."""
+    agencies = agencies if isinstance(agencies, list) else [agencies]
+    rows = (Appointment.objects.filter(department__agency__in=agencies, person__is_active=True, is_primary=True)
+            .select_related("person", "department")
+            .order_by("department__agency__sort_order", "department__sort_order", "department_id", "person_id"))
+    seen: set[int] = set()
+    people: list[Person] = []
+    for a in rows:
+        if a.person_id not in seen:
+            seen.add(a.person_id)
+            people.append(a.person)
+    extra = (Person.objects.filter(is_active=True, appointments__department__agency__in=agencies)
+             .exclude(pk__in=seen).distinct().order_by("pk"))
+    return people + list(extra)
+
+
+def assist_opinions(process: Process) -> list[dict[str, Any]]:
+    """协办 departments as the 主办 sees them: each with its state and, once given, its opinion."""
+    tasks = (Task.objects.filter(process=process, flow_task=ReceiptFlow.handle, data__role="assist")
+             .select_related("owner").order_by("pk"))
+    opinions = {o.task_id: o for o in Opinion.objects.filter(process=process, node="handle")
+                .select_related("author", "on_behalf_of")}
+    latest: dict[Any, dict[str, Any]] = {}
+    for t in tasks:
+        dept = (t.data or {}).get("dept_id")
+        latest[dept] = {"dept": (t.data or {}).get("dept", ""), "task": t, "opinion": opinions.get(t.pk),
+                        "done": t.status == STATUS.DONE}
+    return list(latest.values())

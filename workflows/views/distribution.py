@@ -1,0 +1,130 @@
+"""分发情况 (the sender's view) and 取回, as a page and as JSON.
+
+  /flows/distribution/<document id>/                         page: per recipient status, who, when, reason
+  /flows/distribution/recipients/<id>/withdraw               取回 (POST reason)
+  /api/flows/distribution/<document id>                      the same list, JSON
+  /api/flows/distribution/recipients/<id>/withdraw           取回, JSON
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_POST
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oa.actions.auth import client_ip
+from oa.api.exceptions import ApiError
+from oa.api.serializers import ErrorSerializer
+from oa.work import WorkError
+from workflows.actions.distribution import check_withdraw_distribution
+from workflows.models import DistributionRecipient
+from workflows.selectors.distribution import access_recipient_by_id, distribution_summary
+
+REASON_MAX = 500
+
+
+def _row_json(row: DistributionRecipient) -> dict:
+    return {
+        "id": row.pk, "agency": row.agency.name, "agency_uscc": row.agency.uscc,
+        "remote": bool(row.agency.exchange_node), "kind": row.kind, "status": row.status,
+        "status_label": row.get_status_display(), "sent_at": row.sent_at.isoformat(),
+        "status_at": row.status_at.isoformat() if row.status_at else None, "status_by": row.status_by,
+        "reason": row.reason, "copies": row.copies,
+        "withdraw_requested_at": row.withdraw_requested_at.isoformat() if row.withdraw_requested_at else None,
+    }
+
+
+@login_required
+@require_GET
+def distribution_page(request, document_id: int):
+    return render(request, "workflows/distribution/status.html", distribution_summary(request.user, document_id))
+
+
+@login_required
+@require_POST
+def withdraw_recipient(request, recipient_id: int):
+    row = access_recipient_by_id(request.user, recipient_id)
+    reason = (request.POST.get("reason") or "").strip()[:REASON_MAX]
+    try:
+        row = check_withdraw_distribution(request.user, row, reason=reason, ip=client_ip(request))
+    except (WorkError, PermissionDenied) as exc:
+        messages.error(request, getattr(exc, "message", None) or str(exc))
+    else:
+        if row.status == DistributionRecipient.Status.WITHDRAWN:
+            messages.success(request, f"已从{row.agency.name}取回。")
+        else:
+            messages.success(request, f"已向{row.agency.name}所在系统申请取回，等待对方回执。")
+    return redirect("workflows:distribution", row.document_id)
+
+
+class DistributionRecipientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    agency = serializers.CharField(help_text="收文机关")
+    agency_uscc = serializers.CharField(help_text="统一社会信用代码")
+    remote = serializers.BooleanField(help_text="是否在其他系统（经交换分发）")
+    kind = serializers.ChoiceField(choices=DistributionRecipient.Kind.choices)
+    status = serializers.ChoiceField(choices=DistributionRecipient.Status.choices)
+    status_label = serializers.CharField()
+    sent_at = serializers.DateTimeField()
+    status_at = serializers.DateTimeField(allow_null=True)
+    status_by = serializers.CharField(help_text="签收/退回人")
+    reason = serializers.CharField(help_text="退回或取回原因")
+    copies = serializers.IntegerField(allow_null=True, help_text="签收份数")
+    withdraw_requested_at = serializers.DateTimeField(allow_null=True, help_text="已申请取回、等待对方回执")
+
+
+class DistributionSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField()
+    recipients = DistributionRecipientSerializer(many=True)
+
+
+class DistributionWithdrawRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=REASON_MAX)
+
+
+class DistributionApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="distribution_status", summary="分发情况", responses={200: DistributionSerializer})
+    def get(self, request, document_id: int):
+        summary = distribution_summary(request.user, document_id)
+        return Response({"document_id": summary["document"].pk, "recipients": [_row_json(r) for r in summary["recipients"]]})
+
+
+class WithdrawApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="distribution_withdraw", summary="取回（对方签收前）", request=DistributionWithdrawRequestSerializer,
+                   responses={200: DistributionRecipientSerializer,
+                              403: OpenApiResponse(ErrorSerializer, description="permission_denied：不是发文机关的文书"),
+                              404: OpenApiResponse(ErrorSerializer, description="not_found：分发记录不存在或无权查看"),
+                              409: OpenApiResponse(ErrorSerializer, description="withdraw_not_pending、withdraw_signed、"
+                                                                                "withdraw_requested")})
+    def post(self, request, recipient_id: int):
+        row = access_recipient_by_id(request.user, recipient_id)
+        body = DistributionWithdrawRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            row = check_withdraw_distribution(request.user, row, reason=body.validated_data.get("reason", ""),
+                                              ip=client_ip(request))
+        except WorkError as exc:
+            raise ApiError(exc.code, exc.message, status_code=exc.status) from None
+        return Response(_row_json(row))
+
+
+urlpatterns = [
+    path("distribution/<int:document_id>/", distribution_page, name="distribution"),
+    path("distribution/recipients/<int:recipient_id>/withdraw", withdraw_recipient, name="distribution_withdraw"),
+]
+api_urlpatterns = [
+    path("distribution/<int:document_id>", DistributionApi.as_view(), name="api_distribution"),
+    path("distribution/recipients/<int:recipient_id>/withdraw", WithdrawApi.as_view(), name="api_distribution_withdraw"),
+]
