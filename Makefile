@@ -65,7 +65,7 @@ lint: install
 
 # Whole suite on PostgreSQL + Redis; then again on the embedded default (SQLite, in-process layer), less the
 # tests whose point is an external server (slapd, Celery worker, browser against a live server).
-EMBEDDED_MARKS := not slapd and not celery_worker and not e2e
+EMBEDDED_MARKS := not slapd and not celery_worker and not e2e and not live_nodes
 test: install debs services collectstatic lint
 	$(TEST_ENV) OA_DATABASE_URL=$(TEST_DATABASE_URL) OA_REDIS_URL=$(TEST_REDIS_URL) \
 		OA_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 OA_CELERY_RESULT_BACKEND=redis://127.0.0.1:6379/13 \
