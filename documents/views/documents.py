@@ -33,6 +33,7 @@ from documents.models import (
 )
 from documents.selectors.body import body_diff, body_versions, current_number, display_blocks, markup_range
 from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
+from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
 from oa.selectors.directory import primary_appointment
 
@@ -54,13 +55,6 @@ class ListField(forms.CharField):
 
     def to_python(self, value: Any) -> list[str]:
         return [part.strip() for part in _SPLIT.split(value or "") if part.strip()]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
 
 
 class ElementsForm(forms.Form):

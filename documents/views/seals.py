@@ -65,6 +65,7 @@ from documents.selectors.seals import (
     verify_pdf,
 )
 from documents.uploads import MaxSizeUploadHandler
+from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
 from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
@@ -84,13 +85,6 @@ class VerifyForm(forms.Form):
         self.fields["document"].choices = [("", "（不选择）")] + [
             (d.pk, f"{d.doc_number or '未编号'} {d.title}") for d in documents
         ]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
 
 
 class AgencyChoiceField(forms.ModelChoiceField):

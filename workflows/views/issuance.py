@@ -20,6 +20,7 @@ from documents.actions.documents import EDITABLE_FIELDS
 from documents.models import OfficialDocument
 from documents.selectors.documents import access_document_by_id
 from documents.views.documents import EditElementsForm
+from frontend.widgets import DateInput
 from oa.http import client_ip
 from oa.models import Agency, Department, Person
 from oa.work import WorkError
@@ -112,7 +113,7 @@ class StepForm(forms.Form):
                 self.initial[name] = base.initial.get(name)
         if node == "signoff":
             self.fields["signed_date"] = forms.DateField(
-                label="签发日期", initial=timezone.localdate(), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                label="签发日期", initial=timezone.localdate(), required=False, widget=DateInput(),
                 help_text="签发人签署的完整日期，作为成文日期（不填为今天）")
         if node == "distribute":
             agencies = Agency.objects.filter(is_active=True).exclude(pk=document.agency_id).order_by("sort_order", "pk")

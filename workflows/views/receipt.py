@@ -30,6 +30,7 @@ from documents.actions.incoming import COPIES_MAX, REGISTER_FIELDS, IncomingFiel
 from documents.models import IncomingDocument, Secrecy, Urgency
 from documents.selectors.incoming import access_incoming_by_id
 from documents.uploads import MaxSizeUploadHandler, human_size, upload_limit
+from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
 from oa.http import client_ip
 from oa.models import Person
@@ -85,7 +86,7 @@ def _register_fields(initial: IncomingDocument | None = None) -> dict[str, forms
         "urgency": forms.ChoiceField(label="紧急程度", choices=Urgency.choices, required=False,
                                      initial=value("urgency")),
         "signed_date": forms.DateField(label="成文日期", required=False, initial=value("signed_date"),
-                                       widget=forms.DateInput(attrs={"type": "date"}),
+                                       widget=DateInput(),
                                        error_messages={"invalid": "成文日期格式须为 YYYY-MM-DD"}),
         "main_recipients": forms.CharField(label="主送机关", max_length=500, required=False,
                                            initial=value("main_recipients")),
