@@ -47,6 +47,7 @@ def test_distribute_creates_each_receivers_incoming(cast, finance, distributed):
     assert incoming.title == doc.title and incoming.doc_number == doc.doc_number
     assert incoming.sender_name == doc.agency.name and incoming.sender_uscc == doc.agency.uscc
     assert incoming.doc_type == "函" and incoming.metadata["核心元数据"]["公文标识"] == str(doc.identifier)
+    assert incoming.main_recipients == "揭阳市揭东区财政局、揭阳市揭东区教育局"  # as on paper, not a list repr
     # The receiver gets the stamped PDF itself, hash recorded at delivery.
     pdf = final_pdf_field(doc)
     assert incoming.pdf.name == pdf.name
@@ -136,3 +137,20 @@ def test_distribution_page_api_and_withdraw_over_http(cast, finance, distributed
     outsider = login(cast.finance06)
     assert outsider.get(f"/flows/distribution/{doc.pk}/").status_code == 404
     assert outsider.post(f"/flows/distribution/recipients/{row.pk}/withdraw").status_code == 404
+
+
+def test_register_page_shows_the_received_dates_in_date_inputs(cast, finance, distributed):
+    """<input type="date"> only accepts YYYY-MM-DD: a localized “2026年11月27日” would show an empty field."""
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    from workflows.actions.receipt import StepInput, check_perform_receipt_step, receipt_process
+
+    incoming = DistributionRecipient.objects.get(document=distributed, agency=finance).incoming
+    process = receipt_process(incoming)
+    sign = next(t for t in Task.objects.filter(process=process, status=STATUS.ASSIGNED) if t.flow_task.name == "sign")
+    check_perform_receipt_step(cast.finance05, sign, StepInput(decision="sign", copies=1))
+    register = next(t for t in Task.objects.filter(process=process, status=STATUS.ASSIGNED)
+                    if t.flow_task.name == "register")
+    html = login(cast.finance05, otp=True).get(f"/flows/receipt/tasks/{register.pk}/").content.decode()
+    assert f'type="date" name="signed_date" value="{distributed.written_date.isoformat()}"' in html

@@ -73,6 +73,13 @@ def do_grant_incoming_access(incoming: IncomingDocument, person: Person, *, reas
     IncomingAccess.objects.get_or_create(incoming=incoming, person=person, defaults={"reason": reason[:40]})
 
 
+def _joined(value: Any) -> str:
+    """A list of names (as GB/T 33480 metadata carries 主送机关) as it is written on paper: joined with 、."""
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value if v)
+    return str(value or "")
+
+
 def fields_from_metadata(core: dict[str, Any], *, sender_name: str, sender_uscc: str) -> IncomingFields:
     """登记 fields from GB/T 33480 core metadata (labels as documents.selectors.archive.core_metadata writes them)."""
     from documents.models import Secrecy, Urgency
@@ -94,7 +101,7 @@ def fields_from_metadata(core: dict[str, Any], *, sender_name: str, sender_uscc:
         secrecy=by_label.get(str(secrecy.get("密级") or ""), "") if isinstance(secrecy, dict) else "",
         urgency=urgency_by_label.get(str(core.get("紧急程度") or ""), ""),
         signed_date=signed_date,
-        main_recipients=str(core.get("主送机关") or ""),
+        main_recipients=_joined(core.get("主送机关")),
         attachment_note=str(core.get("附件说明") or ""),
         metadata={"核心元数据": core},
     )
