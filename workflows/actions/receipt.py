@@ -48,11 +48,12 @@ from oa.work import WorkError
 from workflows.actions.opinions import do_record_opinion
 from workflows.actions.routing import locked_task, principal_of, require_open_own
 from workflows.models import DistributionRecipient, Opinion
-from workflows.receipt.flows import ReceiptFlow, end_of_day, incoming_of
+from workflows.receipt.flows import ReceiptFlow, incoming_of
 from workflows.receipt.steps import RETURN_SENDER, STEPS, decisions_for
 from workflows.routing import OPEN
 from workflows.selectors.receipt import handling_agencies, receiving_office
 from workflows.selectors.receipt import receipt_process_of as receipt_process
+from workflows.steps import end_of_day
 
 LIMIT_DAYS_MAX = 90
 READERS_MAX = 100

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.urls import reverse
-from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import flow, lock
-from viewflow.workflow.flow.views import UpdateProcessView
 from viewflow.workflow.status import STATUS
 
 from documents.actions.documents import do_grant_document_access
 from documents.models import OfficialDocument
 from oa.models import Person, Role
-from oa.selectors.calendar import add_working_days
 from oa.selectors.directory import head_of_department, people_with_role
 from workflows.issuance.steps import STEPS
 from workflows.nodes import DataSplit, PolicyJoin
-from workflows.routing import RView, RViewActivation
+from workflows.routing import RViewActivation
+from workflows.steps import (
+    DeadlineStep,
+    data_person,
+    deadline_in,
+    deadline_of_host,
+    redirect_view,
+    task_person,
+)
 
 
 def document_of(process) -> OfficialDocument:
@@ -32,9 +36,7 @@ def document_of(process) -> OfficialDocument:
 
 def step_deadline(node_name: str, start: dt.datetime | None = None) -> dt.datetime:
     """The step's time limit in working days (calendar), due at the end of that working day."""
-    start = timezone.localtime(start or timezone.now())
-    day = add_working_days(start.date(), STEPS[node_name].limit_days)
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(18, 0)))
+    return deadline_in(STEPS[node_name].limit_days, start)
 
 
 class StepActivation(RViewActivation):
@@ -53,48 +55,15 @@ class StepActivation(RViewActivation):
         return activation
 
 
-class Step(RView):
-    """A 发文 step: RView routing + document access on assignment + a deadline for the inbox and 催办."""
+class Step(DeadlineStep):
+    """A 发文 step: DeadlineStep + document access on assignment."""
 
     activation_class = StepActivation
-
-    def step_url(self, task) -> str:
-        return reverse("workflows:issuance_step", args=[task.pk])
-
-    def calc_owner(self, activation):
-        owner = super().calc_owner(activation)
-        task = activation.task
-        if self.name in STEPS and "deadline" not in (task.data or {}):
-            task.data = {**(task.data or {}), "deadline": step_deadline(self.name).isoformat()}
-        return owner
+    steps = STEPS
+    step_url_name = "workflows:issuance_step"
 
 
-def _deadline_of_host(activation) -> dt.datetime:
-    """The timer fires at the host step's deadline (set on the task when it was assigned)."""
-    host = activation.task.previous.first()
-    raw = (host.data or {}).get("deadline") if host else None
-    if raw:
-        return dt.datetime.fromisoformat(raw)
-    return step_deadline(host.flow_task.name if host else "register")
-
-
-def _redirect_view():
-    # Steps are done on our own pages (workflows.views.issuance); viewflow's task view is never routed.
-    return UpdateProcessView.as_view(fields=[])
-
-
-def _data_person(key: str):
-    def owner(activation):
-        return Person.objects.get(pk=activation.process.data[key])
-
-    return owner
-
-
-def _task_person(key: str):
-    def owner(activation):
-        return Person.objects.get(pk=activation.task.data[key])
-
-    return owner
+_deadline_of_host = deadline_of_host(STEPS, fallback="register")
 
 
 def _dept_head(activation):
@@ -131,31 +100,31 @@ class IssuanceFlow(flow.Flow):
     return_jump_back = True
 
     start = flow.StartHandle(this.start_issuance).Annotation(title="拟稿送审").Next(this.dept_review)
-    redraft = Step(_redirect_view()).Annotation(title="修改稿件").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("initiator_id")).Next(
+    redraft = Step(redirect_view()).Annotation(title="修改稿件").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("initiator_id")).Next(
         this.dept_review
     )
-    dept_review = Step(_redirect_view()).Annotation(title="部门负责人审核").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_dept_head).Next(this.office_check)
-    office_check = Step(_redirect_view()).Annotation(title="办公室核稿").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_office_reviewer).Next(this.cs_mode)
+    dept_review = Step(redirect_view()).Annotation(title="部门负责人审核").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_dept_head).Next(this.office_check)
+    office_check = Step(redirect_view()).Annotation(title="办公室核稿").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_office_reviewer).Next(this.cs_mode)
     cs_mode = flow.If(this.is_sequential).Then(this.seq_countersign).Else(this.split)
     split = DataSplit().Next(this.countersign, data_source=_countersigns).Empty(this.signoff)
-    countersign = Step(_redirect_view()).Annotation(title="会签").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_task_person("signer_id")).Next(this.join)
+    countersign = Step(redirect_view()).Annotation(title="会签").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(task_person("signer_id")).Next(this.join)
     join = PolicyJoin(policy=this.countersign_policy, on_veto=this.redraft).Next(this.signoff)
-    seq_countersign = Step(_redirect_view()).Annotation(title="会签（依次）").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_seq_signer).Next(this.seq_more)
+    seq_countersign = Step(redirect_view()).Annotation(title="会签（依次）").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_seq_signer).Next(this.seq_more)
     seq_more = flow.If(this.more_sequential).Then(this.seq_countersign).Else(this.signoff)
-    signoff = Step(_redirect_view()).Annotation(title="签发").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("signer_id")).Next(this.recheck)
-    recheck = Step(_redirect_view()).Annotation(title="复核").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_office_reviewer).Next(this.register)
-    register = Step(_redirect_view()).Annotation(title="登记").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.typeset)
-    typeset = Step(_redirect_view()).Annotation(title="套红排版").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.seal_needed)
+    signoff = Step(redirect_view()).Annotation(title="签发").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("signer_id")).Next(this.recheck)
+    recheck = Step(redirect_view()).Annotation(title="复核").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_office_reviewer).Next(this.register)
+    register = Step(redirect_view()).Annotation(title="登记").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.typeset)
+    typeset = Step(redirect_view()).Annotation(title="套红排版").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.seal_needed)
     seal_needed = flow.If(this.needs_seal).Then(this.seal_split).Else(this.distribute)
     seal_split = DataSplit().Next(this.seal, data_source=_seal_targets).Empty(this.distribute)
-    seal = Step(_redirect_view()).Annotation(title="用印").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_task_person("keeper_id")).Next(this.seal_join)
+    seal = Step(redirect_view()).Annotation(title="用印").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(task_person("keeper_id")).Next(this.seal_join)
     seal_join = flow.Join().Next(this.distribute)
-    distribute = Step(_redirect_view()).Annotation(title="分发").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.archive)
-    archive = Step(_redirect_view()).Annotation(title="归档").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.end)
+    distribute = Step(redirect_view()).Annotation(title="分发").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.archive)
+    archive = Step(redirect_view()).Annotation(title="归档").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_clerk).Next(this.end)
     end = flow.End()
     # A step past its time limit is urged automatically; the step itself runs on (non-interrupting timer).
     overdue = flow.Function(this.urge_overdue)
-    addsign = Step(_redirect_view()).Annotation(title="加签")
+    addsign = Step(redirect_view()).Annotation(title="加签")
 
     def start_issuance(self, activation, **data):
         activation.process.data = data

@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.urls import reverse
-from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.activation import Activation
-from viewflow.workflow.flow.views import UpdateProcessView
 from viewflow.workflow.status import STATUS
 
 from documents.actions.incoming import do_grant_incoming_access
 from documents.models import IncomingDocument
-from oa.models import Appointment, Person, Role
-from oa.selectors.calendar import add_working_days
+from oa.models import Appointment, Role
 from oa.selectors.directory import people_with_role
 from workflows.nodes import DataSplit, PolicyJoin
 from workflows.receipt.steps import STEPS
-from workflows.routing import RView, RViewActivation
+from workflows.routing import RViewActivation
+from workflows.steps import (
+    DeadlineStep,
+    data_person,
+    deadline_in,
+    deadline_of_host,
+    redirect_view,
+    task_person,
+)
 
 
 def incoming_of(process) -> IncomingDocument:
@@ -37,13 +41,7 @@ def incoming_of(process) -> IncomingDocument:
 
 def step_deadline(node_name: str, start: dt.datetime | None = None) -> dt.datetime:
     """The step's time limit in working days (calendar), due at the end of that working day."""
-    start = timezone.localtime(start or timezone.now())
-    day = add_working_days(start.date(), STEPS[node_name].limit_days)
-    return end_of_day(day)
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(18, 0)))
+    return deadline_in(STEPS[node_name].limit_days, start)
 
 
 class StepActivation(RViewActivation):
@@ -65,48 +63,15 @@ class StepActivation(RViewActivation):
             do_grant_incoming_access(incoming_of(self.process), self.task.owner, reason="转办")
 
 
-class Step(RView):
-    """A 收文 step: RView routing + access to the 收文 on assignment + a deadline for the inbox and 催办."""
+class Step(DeadlineStep):
+    """A 收文 step: DeadlineStep + access to the 收文 on assignment."""
 
     activation_class = StepActivation
-
-    def step_url(self, task) -> str:
-        return reverse("workflows:receipt_step", args=[task.pk])
-
-    def calc_owner(self, activation):
-        owner = super().calc_owner(activation)
-        task = activation.task
-        if self.name in STEPS and "deadline" not in (task.data or {}):
-            task.data = {**(task.data or {}), "deadline": step_deadline(self.name).isoformat()}
-        return owner
+    steps = STEPS
+    step_url_name = "workflows:receipt_step"
 
 
-def _deadline_of_host(activation) -> dt.datetime:
-    """The timer fires at the host step's deadline (set on the task when it was assigned)."""
-    host = activation.task.previous.first()
-    raw = (host.data or {}).get("deadline") if host else None
-    if raw:
-        return dt.datetime.fromisoformat(raw)
-    return step_deadline(host.flow_task.name if host else "register")
-
-
-def _redirect_view():
-    # Steps are done on our own pages (workflows.views.receipt); viewflow's task view is never routed.
-    return UpdateProcessView.as_view(fields=[])
-
-
-def _data_person(key: str):
-    def owner(activation):
-        return Person.objects.get(pk=activation.process.data[key])
-
-    return owner
-
-
-def _task_person(key: str):
-    def owner(activation):
-        return Person.objects.get(pk=activation.task.data[key])
-
-    return owner
+_deadline_of_host = deadline_of_host(STEPS, fallback="register")
 
 
 def _handlers(activation):
@@ -123,23 +88,23 @@ class ReceiptFlow(flow.Flow):
 
     start = flow.StartHandle(this.start_receipt).Annotation(title="来文到达").Next(this.arrival)
     arrival = flow.If(this.is_paper).Then(this.register).Else(this.sign)
-    sign = Step(_redirect_view()).Annotation(title="签收").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("clerk_id")).Next(this.register)
-    register = Step(_redirect_view()).Annotation(title="登记").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("clerk_id")).Next(this.review)
-    review = Step(_redirect_view()).Annotation(title="初审").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("office_id")).Next(this.review_gate)
+    sign = Step(redirect_view()).Annotation(title="签收").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("clerk_id")).Next(this.register)
+    register = Step(redirect_view()).Annotation(title="登记").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("clerk_id")).Next(this.review)
+    review = Step(redirect_view()).Annotation(title="初审").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("office_id")).Next(this.review_gate)
     review_gate = flow.If(this.is_returned).Then(this.returned).Else(this.propose)
     returned = flow.End()  # 退回来文单位: the 收文 is not handled here
-    propose = Step(_redirect_view()).Annotation(title="拟办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("office_id")).Next(this.instruct)
-    instruct = Step(_redirect_view()).Annotation(title="批办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("leader_id")).Next(this.handle_split)
+    propose = Step(redirect_view()).Annotation(title="拟办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("office_id")).Next(this.instruct)
+    instruct = Step(redirect_view()).Annotation(title="批办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("leader_id")).Next(this.handle_split)
     handle_split = DataSplit().Next(this.handle, data_source=_handlers).Empty(this.circulate)
-    handle = Step(_redirect_view()).Annotation(title="承办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_task_person("handler_id")).Next(this.handle_join)
+    handle = Step(redirect_view()).Annotation(title="承办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(task_person("handler_id")).Next(this.handle_join)
     handle_join = PolicyJoin(policy="all").Next(this.circulate)
-    circulate = Step(_redirect_view()).Annotation(title="传阅").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("office_id")).Next(this.close)
-    close = Step(_redirect_view()).Annotation(title="办结").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("host_handler_id")).Next(this.archive)
-    archive = Step(_redirect_view()).Annotation(title="归档").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(_data_person("clerk_id")).Next(this.end)
+    circulate = Step(redirect_view()).Annotation(title="传阅").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("office_id")).Next(this.close)
+    close = Step(redirect_view()).Annotation(title="办结").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("host_handler_id")).Next(this.archive)
+    archive = Step(redirect_view()).Annotation(title="归档").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("clerk_id")).Next(this.end)
     end = flow.End()
     # A step past its time limit is urged automatically; the step itself runs on (non-interrupting timer).
     overdue = flow.Function(this.urge_overdue)
-    addsign = Step(_redirect_view()).Annotation(title="加签")
+    addsign = Step(redirect_view()).Annotation(title="加签")
 
     def start_receipt(self, activation, **data):
         activation.process.data = data
