@@ -35,7 +35,7 @@ import urllib3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live_nodes import Node  # noqa: E402
+from tests.live_nodes import Node, prepare_pair  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -54,15 +54,7 @@ def main() -> None:
     b = Node("bench-b", "揭西县（基准测试）", work)
     try:
         print(f"准备两个节点（{work}）……", flush=True)
-        for node in (a, b):
-            node.create_database()
-            node.manage("migrate", "--noinput", "-v", "0")
-        a.manage("load_demo", "--with-seals")
-        b_info = b.script("seed_b")
-        for me, other in ((a, b), (b, a)):
-            descriptor = work / f"{other.code}.json"
-            descriptor.write_text(other.manage("exchange_node", "export"), encoding="utf-8")
-            me.manage("exchange_node", "add-peer", str(descriptor))
+        b_info = prepare_pair(a, b, work)
         a.start(scheduler=False)
         b.start(scheduler=False)
 

@@ -162,6 +162,24 @@ class Node:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def prepare_pair(a: Node, b: Node, workdir: Path) -> dict:
+    """Fresh databases for both nodes, migrated in parallel; A = the demo district (with seals), B = 揭西县
+    (tests/live/seed_b.py); each registers the other (exchange_node export/add-peer). Returns B's seed result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for node in (a, b):
+        node.create_database()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda n: n.manage("migrate", "--noinput", "-v", "0"), (a, b)))
+    a.manage("load_demo", "--with-seals")
+    b_info = b.script("seed_b")
+    for me, other in ((a, b), (b, a)):
+        descriptor = workdir / f"{other.code}.json"
+        descriptor.write_text(other.manage("exchange_node", "export"), encoding="utf-8")
+        me.manage("exchange_node", "add-peer", str(descriptor))
+    return b_info
+
+
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.5, what: str = "condition"):
     """Poll ``predicate`` until it returns a truthy value; that value is returned."""
     deadline = time.monotonic() + timeout

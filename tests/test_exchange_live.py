@@ -10,11 +10,10 @@ PostgreSQL database, data directory, node key, uvicorn and scheduler, talking on
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.live_nodes import Node, wait_for
+from tests.live_nodes import Node, prepare_pair, wait_for
 
 pytestmark = pytest.mark.live_nodes
 
@@ -25,16 +24,7 @@ def nodes(tmp_path_factory):
     a = Node("jiedong", "揭阳市揭东区一网协同办公平台", work)
     b = Node("jiexi", "揭阳市揭西县一网协同办公平台", work)
     try:
-        for node in (a, b):
-            node.create_database()
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda n: n.manage("migrate", "--noinput", "-v", "0"), (a, b)))
-        a.manage("load_demo", "--with-seals")
-        b_info = b.script("seed_b")
-        for me, other in ((a, b), (b, a)):
-            descriptor = work / f"{other.code}.json"
-            descriptor.write_text(other.manage("exchange_node", "export"), encoding="utf-8")
-            me.manage("exchange_node", "add-peer", str(descriptor))
+        b_info = prepare_pair(a, b, work)
         a.start()
         b.start()
         yield a, b, b_info
