@@ -154,3 +154,14 @@ def test_register_page_shows_the_received_dates_in_date_inputs(cast, finance, di
                     if t.flow_task.name == "register")
     html = login(cast.finance05, otp=True).get(f"/flows/receipt/tasks/{register.pk}/").content.decode()
     assert f'type="date" name="signed_date" value="{distributed.written_date.isoformat()}"' in html
+
+
+def test_handover_of_an_open_receipt_step_lets_the_successor_see_the_incoming(cast, finance, distributed):
+    from oa.actions.delegation import check_handover
+
+    incoming = DistributionRecipient.objects.get(document=distributed, agency=finance).incoming
+    successor = cast.finance06  # 财政局 科员: no office role, so only a grant lets them see a 收文
+    assert login(successor).get(f"/flows/incoming/{incoming.pk}/").status_code == 404
+    check_handover(actor=cast.sunhao, source=cast.finance05, target=successor, reason="调任")
+    assert WorkItem.objects.filter(owner=successor, state=WorkItem.State.OPEN, title=distributed.title).exists()
+    assert login(successor).get(f"/flows/incoming/{incoming.pk}/").status_code == 200
