@@ -9,6 +9,7 @@ both roads end in the same two functions here: ``do_accept_incoming`` (receiver)
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied
@@ -93,10 +94,17 @@ def _attachments_of(document: OfficialDocument) -> list[dict]:
              "content_type": a.content_type} for a in rows]
 
 
-def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person) -> IncomingDocument:
-    """分发 to an agency of this deployment: its 收文 (待签收) exists when 分发's transaction commits. The files
-    are shared by storage name (stored files are never rewritten)."""
-    document = recipient.document
+@dataclass(frozen=True)
+class DeliveryContent:
+    """What every internal recipient of one document receives: read and hashed once per 分发, not per recipient."""
+
+    pdf_name: str
+    pdf_sha256: str
+    fields: IncomingFields
+    attachments: list[dict]
+
+
+def delivery_content(document: OfficialDocument) -> DeliveryContent:
     pdf = final_pdf_field(document)
     if not pdf:
         raise WorkError("final_pdf_missing", "公文尚未生成正式 PDF，不能分发。", status=409)
@@ -104,10 +112,19 @@ def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person) -> I
         digest = sha256_hex(fh.read())
     fields = fields_from_metadata(core_metadata(document), sender_name=document.agency.name,
                                   sender_uscc=document.agency.uscc)
+    return DeliveryContent(pdf.name, digest, fields, _attachments_of(document))
+
+
+def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person,
+                        content: DeliveryContent | None = None) -> IncomingDocument:
+    """分发 to an agency of this deployment: its 收文 (待签收) exists when 分发's transaction commits. The files
+    are shared by storage name (stored files are never rewritten). ``content`` is computed once for all recipients."""
+    document = recipient.document
+    content = content or delivery_content(document)
     incoming, _ = do_accept_incoming(
-        agency=recipient.agency, source=IncomingDocument.Source.INTERNAL, fields=fields,
-        package_id=internal_package_id(document, recipient.agency), pdf_name=pdf.name, pdf_sha256=digest,
-        attachments=_attachments_of(document), document=document, actor=actor)
+        agency=recipient.agency, source=IncomingDocument.Source.INTERNAL, fields=content.fields,
+        package_id=internal_package_id(document, recipient.agency), pdf_name=content.pdf_name,
+        pdf_sha256=content.pdf_sha256, attachments=list(content.attachments), document=document, actor=actor)
     recipient.incoming = incoming
     recipient.save(update_fields=["incoming"])
     return incoming

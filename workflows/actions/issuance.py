@@ -42,7 +42,7 @@ from oa.selectors.directory import (
     responsible_leaders,
 )
 from oa.work import WorkError
-from workflows.actions.distribution import do_deliver_internal
+from workflows.actions.distribution import delivery_content, do_deliver_internal
 from workflows.actions.opinions import do_record_opinion
 from workflows.actions.routing import check_return_task, locked_task, principal_of, require_open_own
 from workflows.issuance.flows import IssuanceFlow, document_of
@@ -309,9 +309,11 @@ def _distribute(user: Person, task: Task, document: OfficialDocument, data: Step
     do_set_document_status(document, OfficialDocument.Status.DISTRIBUTED, actor=user)
     # Same deployment: the receiver's 收文 exists when this commits. Another deployment: one signed package per
     # peer goes into the exchange outbox, written in this same transaction.
-    for row in rows:
-        if not row.agency.exchange_node:
-            do_deliver_internal(row, actor=user)
+    local = [row for row in rows if not row.agency.exchange_node]
+    if local:
+        content = delivery_content(document)
+        for row in local:
+            do_deliver_internal(row, actor=user, content=content)
     remote = [row for row in rows if row.agency.exchange_node]
     if remote:
         from integrations.exchange.actions import do_enqueue_package
