@@ -9,7 +9,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Debian packages the tests need: slapd for LDAP, chromium for Playwright,
 # a CJK font so screenshots show Chinese.
 TEST_DEBS := slapd ldap-utils chromium fonts-wqy-zenhei redis-server \
-	libreoffice-writer-nogui poppler-utils poppler-data fonts-arphic-uming fonts-arphic-ukai fontconfig libnss3-tools
+	libreoffice-writer-nogui poppler-utils poppler-data fonts-arphic-uming fonts-arphic-ukai fontconfig libnss3-tools faketime
 
 # The machine's PostgreSQL and Redis (CI and developer machines run them on loopback).
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test

@@ -1,17 +1,54 @@
-"""Shared fixtures. The demo district (docs/demo.md) is loaded once per session and its cast reused."""
+"""Shared fixtures. The demo district (docs/demo.md) is loaded once per session and its cast reused.
+
+The session's clock is real time unless OA_TEST_CLOCK moves it (tests/clock.py, docs/testing.md).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+
+from tests.clock import SESSION as SESSION_CLOCK
+
+MOVED_CLOCK_CALENDAR = Path(__file__).parent / "data" / "calendar-moved-clock.txt"
+
+
+def pytest_configure(config):
+    SESSION_CLOCK.start()
+
+
+def pytest_unconfigure(config):
+    SESSION_CLOCK.stop()
+
+
+def pytest_report_header(config):
+    if SESSION_CLOCK.traveller is None:
+        return "test clock: real time"
+    from django.utils import timezone
+
+    return f"test clock: moved to {timezone.localtime():%Y-%m-%d %H:%M %Z} (OA_TEST_CLOCK, offset {SESSION_CLOCK.offset:+.0f} s)"
+
+
+def load_demo_district() -> None:
+    """The demo district, plus, when the clock is moved into a year with no shipped calendar, a test-only one."""
+    call_command("load_demo", verbosity=0)
+    if SESSION_CLOCK.traveller is not None:
+        from oa.actions.calendar import do_import_calendar_year, parse_calendar_text
+        from oa.models import CalendarYear
+
+        for schedule in parse_calendar_text(MOVED_CLOCK_CALENDAR.read_text(encoding="utf-8")):
+            if not CalendarYear.objects.filter(year=schedule.year).exists():
+                do_import_calendar_year(actor=None, schedule=schedule, origin="测试：calendar-moved-clock.txt")
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     # Loaded once into the test database; each non-transactional test rolls back on top of it.
     with django_db_blocker.unblock():
-        call_command("load_demo", verbosity=0)
+        load_demo_district()
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +74,7 @@ def cast(db):
 @pytest.fixture
 def demo_tx(transactional_db):
     """For transaction=True tests, whose flush removes the session's demo data: load it again."""
-    call_command("load_demo", verbosity=0)
+    load_demo_district()
 
 
 # --- Storage on both backends (docs/storage.md) ----------------------------------------------------------

@@ -52,7 +52,9 @@ class Node:
 
     @property
     def db(self) -> str:
-        return f"oa_live_{self.code.replace('-', '_')}"
+        # One pair per pytest-xdist worker at most, so the worker name keeps parallel runs apart.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        return f"oa_live_{self.code.replace('-', '_')}{'_' + worker if worker else ''}"
 
     @property
     def url(self) -> str:

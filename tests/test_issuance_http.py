@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
@@ -100,9 +101,11 @@ def test_ordinary_notice_through_http(cast, seals):
     task.refresh_from_db()
     assert task.status == STATUS.ASSIGNED
     lina_otp = login(cast, "lina", otp=True)
-    assert act(lina_otp, task, "agree", "同意印发。", signed_date="2026-11-27").status_code == 302
+    # 签发日期 (成文日期) today on the session's clock: a fixed date soon falls before the draft and is refused.
+    today = timezone.localdate()
+    assert act(lina_otp, task, "agree", "同意印发。", signed_date=today.isoformat()).status_code == 302
     doc.refresh_from_db()
-    assert doc.status == OfficialDocument.Status.SIGNED and str(doc.written_date) == "2026-11-27"
+    assert doc.status == OfficialDocument.Status.SIGNED and doc.written_date == today
     assert Opinion.objects.get(process_id=process_id, node="signoff").signer_label == "李娜 代 王芳"
 
     assert act(lina, open_task(process_id, IssuanceFlow.recheck), "agree", "复核无误。").status_code == 302
