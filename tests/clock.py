@@ -76,8 +76,12 @@ class SessionClock:
         self.traveller = time_machine.travel(when, tick=True)
         self.traveller.start()
         self.child_env = faketime_env(self.offset)
-        os.environ.update(self.child_env)
         return when
+
+    def export_to_children(self) -> None:
+        """From now on, processes this one starts see the shifted clock too. Called once tests run, not at
+        configure time: pytest-xdist's workers must not start under libfaketime (time.sleep fails there)."""
+        os.environ.update(self.child_env)
 
     def stop(self) -> None:
         if self.traveller is not None:

@@ -16,8 +16,25 @@ from tests.clock import SESSION as SESSION_CLOCK
 MOVED_CLOCK_CALENDAR = Path(__file__).parent / "data" / "calendar-moved-clock.txt"
 
 
+# The smoke subset the embedded round (SQLite, in-memory channel layer, local files, eager jobs) runs: every
+# module whose behaviour differs there — settings and demo, the scheduler, websockets on the in-memory layer,
+# inbox and events, numbering and search on SQLite, local storage — plus the 发文/收文/传阅/交换 chains over HTTP.
+SMOKE_MODULES = {
+    "test_settings", "test_demo", "test_jobs", "test_ws", "test_events", "test_inbox", "test_workbench", "test_api",
+    "test_auth", "test_ui", "test_audit", "test_numbering", "test_search", "test_storage", "test_documents",
+    "test_body", "test_issuance_http", "test_receipt", "test_circulation_http", "test_exchange_flow",
+    "test_distribution", "test_calendar",
+}
+
+
 def pytest_configure(config):
     SESSION_CLOCK.start()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rpartition(".")[2] in SMOKE_MODULES:
+            item.add_marker(pytest.mark.smoke)
 
 
 def pytest_unconfigure(config):
@@ -44,11 +61,60 @@ def load_demo_district() -> None:
                 do_import_calendar_year(actor=None, schedule=schedule, origin="测试：calendar-moved-clock.txt")
 
 
+# On PostgreSQL the loaded district is copied once into a side schema; a transactional test (whose flush empties
+# every table) gets it back with one TRUNCATE and one INSERT … SELECT per table instead of a new load_demo (~5 s).
+SNAPSHOT_SCHEMA = "oa_test_demo_snapshot"
+
+
+def _django_tables(connection) -> list[str]:
+    return sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+
+
+def snapshot_demo_district(connection) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {SNAPSHOT_SCHEMA} CASCADE")
+        cursor.execute(f"CREATE SCHEMA {SNAPSHOT_SCHEMA}")
+        for table in _django_tables(connection):
+            cursor.execute(f'CREATE TABLE {SNAPSHOT_SCHEMA}."{table}" AS TABLE public."{table}"')
+    return True
+
+
+def restore_demo_district() -> None:
+    """The session's demo district, as it was after loading, in an emptied (flushed) database."""
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        load_demo_district()
+        return
+    tables = _django_tables(connection)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # TRUNCATE fires no row triggers (the audit guard refuses DELETE); foreign keys are deferred to COMMIT.
+        cursor.execute("TRUNCATE " + ", ".join(f'public."{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        for table in tables:
+            cursor.execute(f'INSERT INTO public."{table}" SELECT * FROM {SNAPSHOT_SCHEMA}."{table}"')
+        for sql in connection.ops.sequence_reset_sql(no_style(), apps.get_models(include_auto_created=True)):
+            cursor.execute(sql)
+    ContentType.objects.clear_cache()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     # Loaded once into the test database; each non-transactional test rolls back on top of it.
+    from django.db import connection
+
     with django_db_blocker.unblock():
         load_demo_district()
+        snapshot_demo_district(connection)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_clock_for_children():
+    SESSION_CLOCK.export_to_children()
 
 
 @pytest.fixture(autouse=True)
@@ -73,8 +139,8 @@ def cast(db):
 
 @pytest.fixture
 def demo_tx(transactional_db):
-    """For transaction=True tests, whose flush removes the session's demo data: load it again."""
-    load_demo_district()
+    """For transaction=True tests, whose flush removes the session's demo data: bring it back."""
+    restore_demo_district()
 
 
 # --- Storage on both backends (docs/storage.md) ----------------------------------------------------------

@@ -36,7 +36,7 @@ from oa.actions.audit import do_record_audit, entry_hash
 from oa.actions.tokens import do_issue_token
 from oa.hashing import digest, sm3_hex
 from oa.models import Agency, AuditEntry
-from tests.clients import login as login_as
+from tests.clients import login
 from tests.test_search import OFFICE, docx_bytes, make_document, p
 
 pytestmark = pytest.mark.django_db
@@ -120,9 +120,6 @@ def stored_bytes(package: ArchivePackage) -> bytes:
     with package.file.open("rb") as fh:
         return fh.read()
 
-
-def login_2fa(client, person) -> None:
-    login_as(person, otp=True, client=client)
 
 
 def assert_chinese_error(exc: DocumentError, code: str, status: int) -> None:
@@ -386,7 +383,7 @@ def test_archive_page_download_and_refusals_over_http(client, cast, finished):
     url, download = f"/documents/{doc.pk}/archive/", f"/documents/{doc.pk}/archive/package.zip"
 
     # Another agency's clerk cannot even see the document: 404 everywhere.
-    login_2fa(client, cast.finance05)  # 文书 and 印章管理员 of 区财政局: a 2FA role
+    login(cast.finance05, otp=True, client=client)  # 文书 and 印章管理员 of 区财政局: a 2FA role
     assert client.get(url).status_code == 404
     assert client.post(url, {"retention": "permanent"}).status_code == 404
     assert client.get(download).status_code == 404

@@ -29,6 +29,7 @@ from documents.errors import DocumentError
 from documents.models import Attachment, OfficialDocument
 from oa.actions.tokens import do_issue_token
 from oa.models import Agency, Appointment, AuditEntry
+from tests.clients import login
 from tests.test_ui import assert_clean_html, html_of
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,8 @@ def _zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in members.items():
-            z.writestr(name, data)
+            # A fixed member time: the same content gives the same bytes whenever (and at whatever clock) it is built.
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 5, 9, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
@@ -151,11 +153,6 @@ def read_stored(key: str) -> bytes:
     with default_storage.open(key, "rb") as fh:
         return fh.read()
 
-
-def login(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def list_url(doc) -> str:

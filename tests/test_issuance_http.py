@@ -14,15 +14,12 @@ from viewflow.workflow.status import PROCESS, STATUS
 from documents.actions.seals import check_create_seal, do_init_seal_authority
 from documents.models import OfficialDocument
 from oa.models import Agency, Department, Notification, WorkItem
-from tests.clients import login as login_as
+from tests.clients import login
 from workflows.issuance.flows import IssuanceFlow
 from workflows.models import DistributionRecipient, Opinion, TaskOpened
 
 pytestmark = pytest.mark.django_db
 
-
-def login(cast, username: str, *, otp: bool = False) -> Client:
-    return login_as(getattr(cast, username), otp=otp)
 
 
 def open_task(process_id: int, node, owner=None) -> Task:
@@ -43,7 +40,7 @@ def seals(cast):
 
 
 def draft_over_http(cast) -> OfficialDocument:
-    zhang = login(cast, "zhangwei")
+    zhang = login(cast.zhangwei)
     created = zhang.post("/documents/new", {"doc_type": "tongzhi", "title": "关于做好2027年元旦春节期间值班工作的通知",
                                             "main_recipients": "各镇人民政府\n区财政局", "publicity": "not_public"})
     assert created.status_code == 302, created.content.decode()[:2000]
@@ -59,7 +56,7 @@ def draft_over_http(cast) -> OfficialDocument:
 
 def test_ordinary_notice_through_http(cast, seals):
     doc = draft_over_http(cast)
-    zhang = login(cast, "zhangwei")
+    zhang = login(cast.zhangwei)
     detail = zhang.get(f"/documents/{doc.pk}/").content.decode()
     assert f"/flows/issuance/start/{doc.pk}/" in detail
     zonghe = Department.objects.get(agency=doc.agency, name="综合科")
@@ -74,7 +71,7 @@ def test_ordinary_notice_through_http(cast, seals):
     # the diagram shows the document's steps, not the deadline timers behind them
     assert "拟稿送审" in trace and "部门负责人审核" in trace and "imeout" not in trace and "overdue" not in trace
 
-    lina = login(cast, "lina")
+    lina = login(cast.lina)
     task = open_task(process_id, IssuanceFlow.dept_review)
     item = WorkItem.objects.get(ref=f"viewflow.task:{task.pk}", owner=cast.lina)
     assert item.link == f"/flows/issuance/tasks/{task.pk}/"  # the inbox opens the step page
@@ -91,7 +88,7 @@ def test_ordinary_notice_through_http(cast, seals):
     assert "GB/T 9704 格式检查" in page and "全部符合" in page
     assert act(lina, task, "agree", "核稿通过。").status_code == 302
 
-    xuli = login(cast, "xuli")
+    xuli = login(cast.xuli)
     assert act(xuli, open_task(process_id, IssuanceFlow.countersign), "agree", "同意。").status_code == 302
 
     # 签发: 李娜 代 王芳; without 2FA the step refuses and nothing moves
@@ -100,7 +97,7 @@ def test_ordinary_notice_through_http(cast, seals):
     assert refused.status_code == 403 and "双因素认证" in refused.content.decode()
     task.refresh_from_db()
     assert task.status == STATUS.ASSIGNED
-    lina_otp = login(cast, "lina", otp=True)
+    lina_otp = login(cast.lina, otp=True)
     # 签发日期 (成文日期) today on the session's clock: a fixed date soon falls before the draft and is refused.
     today = timezone.localdate()
     assert act(lina_otp, task, "agree", "同意印发。", signed_date=today.isoformat()).status_code == 302
@@ -109,13 +106,13 @@ def test_ordinary_notice_through_http(cast, seals):
     assert Opinion.objects.get(process_id=process_id, node="signoff").signer_label == "李娜 代 王芳"
 
     assert act(lina, open_task(process_id, IssuanceFlow.recheck), "agree", "复核无误。").status_code == 302
-    liuyang = login(cast, "liuyang")
+    liuyang = login(cast.liuyang)
     assert act(liuyang, open_task(process_id, IssuanceFlow.register), "done").status_code == 302
     assert act(liuyang, open_task(process_id, IssuanceFlow.typeset), "done").status_code == 302
     doc.refresh_from_db()
     assert doc.doc_number and doc.final_pdf and doc.status == OfficialDocument.Status.TYPESET
 
-    zhoumin = login(cast, "zhoumin", otp=True)
+    zhoumin = login(cast.zhoumin, otp=True)
     assert act(zhoumin, open_task(process_id, IssuanceFlow.seal), "done").status_code == 302
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.SEALED
@@ -135,14 +132,14 @@ def test_ordinary_notice_through_http(cast, seals):
 
 def test_step_page_refusals(cast):
     doc = draft_over_http(cast)
-    zhang = login(cast, "zhangwei")
+    zhang = login(cast.zhangwei)
     zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel", "countersign_policy": "all"})
     process_id = Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
     task = open_task(process_id, IssuanceFlow.dept_review)
     # someone else's task → 404; the drafter cannot act on the reviewer's step
     assert zhang.get(f"/flows/issuance/tasks/{task.pk}/").status_code == 404
-    assert login(cast, "finance06").post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree"}).status_code == 404
-    lina = login(cast, "lina")
+    assert login(cast.finance06).post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree"}).status_code == 404
+    lina = login(cast.lina)
     # a 要素 this step may not change → 403 with the field named, nothing changes
     refused = lina.post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree", "opinion": "同意", "signers": "李娜"})
     assert refused.status_code == 403 and "不允许修改：签发人" in refused.content.decode()
@@ -165,17 +162,17 @@ def test_step_page_refusals(cast):
 def test_ordinary_signer_cannot_sign_an_upward_document(cast):
     doc = draft_over_http(cast)
     OfficialDocument.objects.filter(pk=doc.pk).update(is_upward=True, doc_type="qingshi")
-    zhang = login(cast, "zhangwei")
+    zhang = login(cast.zhangwei)
     zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel", "countersign_policy": "all"})
     process_id = Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
-    lina = login(cast, "lina")
+    lina = login(cast.lina)
     act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
     act(lina, open_task(process_id, IssuanceFlow.office_check), "agree", "同意。")
     task = open_task(process_id, IssuanceFlow.signoff)
     assert task.owner == cast.huangjianhua  # 上行文 → 主要负责人
     # even if the task were handed to 王芳 (分管领导), she could not sign it
     Task.objects.filter(pk=task.pk).update(owner=cast.wangfang)
-    wangfang = login(cast, "wangfang", otp=True)
+    wangfang = login(cast.wangfang, otp=True)
     refused = wangfang.post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree", "opinion": "同意"})
     assert refused.status_code == 403
     assert not Opinion.objects.filter(process_id=process_id, node="signoff").exists()
@@ -183,14 +180,14 @@ def test_ordinary_signer_cannot_sign_an_upward_document(cast):
 
 def _started(cast) -> tuple[OfficialDocument, int]:
     doc = draft_over_http(cast)
-    login(cast, "zhangwei").post(f"/flows/issuance/start/{doc.pk}/",
+    login(cast.zhangwei).post(f"/flows/issuance/start/{doc.pk}/",
                                  {"countersign_mode": "parallel", "countersign_policy": "all", "jump_back": "on"})
     return doc, Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
 
 
 def test_return_to_the_drafter_and_jump_back_to_the_signer(cast):
     _doc, process_id = _started(cast)
-    lina = login(cast, "lina")
+    lina = login(cast.lina)
     act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
     act(lina, open_task(process_id, IssuanceFlow.office_check), "agree", "同意。")
     signoff = open_task(process_id, IssuanceFlow.signoff)
@@ -205,7 +202,7 @@ def test_return_to_the_drafter_and_jump_back_to_the_signer(cast):
                                                      "jump_back": "on"})
     redraft = open_task(process_id, IssuanceFlow.redraft)
     assert redraft.owner == cast.zhangwei
-    act(login(cast, "zhangwei"), redraft, "done", "已补充。")
+    act(login(cast.zhangwei), redraft, "done", "已补充。")
     # jump-back: straight to 签发 again, skipping 审核, 核稿 and 会签
     again = open_task(process_id, IssuanceFlow.signoff)
     assert again.owner == cast.lina and again.pk != signoff.pk
@@ -214,7 +211,7 @@ def test_return_to_the_drafter_and_jump_back_to_the_signer(cast):
 
 def test_withdraw_before_and_after_the_next_handler_opens(cast):
     _doc, process_id = _started(cast)
-    lina = login(cast, "lina")
+    lina = login(cast.lina)
     act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
     reviewed = Task.objects.get(process_id=process_id, flow_task=IssuanceFlow.dept_review, status=STATUS.DONE)
     office = open_task(process_id, IssuanceFlow.office_check)
@@ -238,10 +235,10 @@ def test_upward_request_through_http_signed_by_the_principal_with_2fa(cast, seal
     doc = draft_over_http(cast)
     OfficialDocument.objects.filter(pk=doc.pk).update(is_upward=True, doc_type="qingshi",
                                                       title="关于申请值班经费的请示", main_recipients=["揭阳市揭东区人民政府"])
-    zhang = login(cast, "zhangwei")
+    zhang = login(cast.zhangwei)
     zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel", "countersign_policy": "all"})
     process_id = Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
-    lina = login(cast, "lina")
+    lina = login(cast.lina)
     act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
     act(lina, open_task(process_id, IssuanceFlow.office_check), "agree", "同意。")
     signoff = open_task(process_id, IssuanceFlow.signoff)
@@ -252,24 +249,24 @@ def test_upward_request_through_http_signed_by_the_principal_with_2fa(cast, seal
     assert refused.status_code == 403
     Task.objects.filter(pk=signoff.pk).update(owner=cast.huangjianhua)
     # the principal: 2FA first (the security gate sends him to the OTP page), then 圈阅 counts as approval
-    huang = login(cast, "huangjianhua")
+    huang = login(cast.huangjianhua)
     assert huang.get(f"/flows/issuance/tasks/{signoff.pk}/").status_code == 302
-    huang = login(cast, "huangjianhua", otp=True)
+    huang = login(cast.huangjianhua, otp=True)
     assert act(huang, signoff, "circle").status_code == 302
     doc.refresh_from_db()
     assert doc.signers == ["黄建华"] and doc.status == OfficialDocument.Status.SIGNED
     act(lina, open_task(process_id, IssuanceFlow.recheck), "agree", "复核无误。")
-    liuyang = login(cast, "liuyang")
+    liuyang = login(cast.liuyang)
     act(liuyang, open_task(process_id, IssuanceFlow.register), "done")
     act(liuyang, open_task(process_id, IssuanceFlow.typeset), "done")
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.TYPESET and doc.is_upward
     # 用印 without a verified session: the seal keeper is sent to 2FA and nothing is stamped
     seal_task = open_task(process_id, IssuanceFlow.seal)
-    unverified = login(cast, "zhoumin").post(f"/flows/issuance/tasks/{seal_task.pk}/", {"decision": "done"})
+    unverified = login(cast.zhoumin).post(f"/flows/issuance/tasks/{seal_task.pk}/", {"decision": "done"})
     assert unverified.status_code == 302 and "/otp/" in unverified["Location"]
     assert doc.seal_uses.count() == 0
-    act(login(cast, "zhoumin", otp=True), seal_task, "done")
+    act(login(cast.zhoumin, otp=True), seal_task, "done")
     government = Agency.objects.get(doc_code="揭东府")
     act(liuyang, open_task(process_id, IssuanceFlow.distribute), "done", main=[government.pk])
     act(liuyang, open_task(process_id, IssuanceFlow.archive), "done", retention="permanent")

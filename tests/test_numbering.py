@@ -27,7 +27,7 @@ from documents.numbering import DocNumber, doc_number_from_text, format_doc_numb
 from documents.selectors.numbering import gap_report
 from oa.actions.tokens import do_issue_token
 from oa.models import Agency, AuditEntry, Department
-from tests.clients import login as login_as
+from tests.clients import login
 
 # ================================================================ parse / format (no database)
 
@@ -469,9 +469,6 @@ def test_gap_report(cast, office):
 PAGE = "/documents/numbering/"
 
 
-def browser(person, *, two_factor: bool = False) -> Client:
-    return login_as(person, otp=two_factor)
-
 
 def post(client, url, **data):
     return client.post(url, {"code": "揭东府办", "year": YEAR, **data})
@@ -481,7 +478,7 @@ def post(client, url, **data):
 def test_page_shows_the_ledger_to_the_clerk_only(cast, office):
     docs = with_gaps(cast, office)
     check_mark_blank(cast.liuyang, "揭东府办", YEAR, 4, "纸质发文")
-    clerk = browser(cast.liuyang)
+    clerk = login(cast.liuyang)
     page = clerk.get(PAGE, {"code": "揭东府办", "year": YEAR})
     assert page.status_code == 200
     html = page.content.decode()
@@ -494,14 +491,14 @@ def test_page_shows_the_ledger_to_the_clerk_only(cast, office):
     assert clerk.get(PAGE).status_code == 200
 
     # A drafter is not told the ledger exists; nor is another agency's 文书.
-    assert browser(cast.zhangwei).get(PAGE).status_code == 404
-    assert browser(cast.zhangwei).get(PAGE, {"code": "揭东府办", "year": YEAR}).status_code == 404
-    assert browser(cast.finance05, two_factor=True).get(PAGE, {"code": "揭东府办", "year": YEAR}).status_code == 404
+    assert login(cast.zhangwei).get(PAGE).status_code == 404
+    assert login(cast.zhangwei).get(PAGE, {"code": "揭东府办", "year": YEAR}).status_code == 404
+    assert login(cast.finance05, otp=True).get(PAGE, {"code": "揭东府办", "year": YEAR}).status_code == 404
     # …but finance05 sees their own bureau's ledger.
-    assert browser(cast.finance05, two_factor=True).get(PAGE).status_code == 200
+    assert login(cast.finance05, otp=True).get(PAGE).status_code == 200
 
     # The principal reads the ledger without the forms.
-    boss = browser(cast.huangjianhua, two_factor=True).get(PAGE, {"code": "揭东府办", "year": YEAR})
+    boss = login(cast.huangjianhua, otp=True).get(PAGE, {"code": "揭东府办", "year": YEAR})
     assert boss.status_code == 200
     assert "揭东府办〔2026〕1号" in boss.content.decode()
     assert 'action="/documents/numbering/void"' not in boss.content.decode()
@@ -510,7 +507,7 @@ def test_page_shows_the_ledger_to_the_clerk_only(cast, office):
 @pytest.mark.django_db
 def test_allocate_from_the_page(cast, office):
     doc = new_document(cast, office, "待编号的通知")
-    clerk = browser(cast.liuyang)
+    clerk = login(cast.liuyang)
     page = clerk.get(PAGE)
     assert "待编号的通知" in page.content.decode()
     response = clerk.post("/documents/numbering/allocate", {"code": "揭东府办", "year": timezone.localdate().year,
@@ -522,7 +519,7 @@ def test_allocate_from_the_page(cast, office):
     assert number in clerk.get(response["Location"]).content.decode()
     # A drafter posting the same form gets the same 404 as for the page.
     other = new_document(cast, office, "另一份")
-    assert browser(cast.zhangwei).post("/documents/numbering/allocate", {"document": other.pk}).status_code == 404
+    assert login(cast.zhangwei).post("/documents/numbering/allocate", {"document": other.pk}).status_code == 404
     assert OfficialDocument.objects.get(pk=other.pk).doc_number == ""
 
 
@@ -530,7 +527,7 @@ def test_allocate_from_the_page(cast, office):
 def test_void_blank_backfill_through_the_page(cast, office):
     docs = with_gaps(cast, office)
     late = new_document(cast, office, "迟到的公文")
-    clerk = browser(cast.liuyang)
+    clerk = login(cast.liuyang)
 
     # 作废 without a reason: the page comes back with the Chinese message inline, nothing changed.
     r = post(clerk, "/documents/numbering/void", **{"void-number": "揭东府办〔2026〕1号", "void-reason": ""})
@@ -573,11 +570,11 @@ def test_void_blank_backfill_through_the_page(cast, office):
 def test_page_writes_refused_for_others(cast, office):
     docs = with_gaps(cast, office)
     form = {"void-number": "揭东府办〔2026〕1号", "void-reason": "想作废"}
-    assert post(browser(cast.zhangwei), "/documents/numbering/void", **form).status_code == 404
-    boss = post(browser(cast.huangjianhua, two_factor=True), "/documents/numbering/void", **form)
+    assert post(login(cast.zhangwei), "/documents/numbering/void", **form).status_code == 404
+    boss = post(login(cast.huangjianhua, otp=True), "/documents/numbering/void", **form)
     assert boss.status_code == 403 and "只有本机关的文书" in boss.content.decode()
     # A 文书 of another agency naming our number from their own page: refused inline, nothing changed.
-    other = browser(cast.finance05, two_factor=True).post(
+    other = login(cast.finance05, otp=True).post(
         "/documents/numbering/void", {"code": "揭东财", "year": YEAR, **form})
     assert other.status_code == 404 and "无权管理" in other.content.decode()
     assert DocNumberEntry.objects.get(document=docs[0]).state == "assigned"

@@ -18,7 +18,7 @@ from viewflow.workflow.status import STATUS
 from documents.actions.documents import do_create_document
 from oa.models import Agency, AuditEntry
 from oa.work import WorkError
-from tests.clients import login as login_as
+from tests.clients import login
 from tests.flowapp.flows import MemoFlow
 from workflows.actions.opinions import (
     OPINION_MAX,
@@ -60,9 +60,6 @@ def make_document(cast):
 def opinion_audits():
     return AuditEntry.objects.filter(action="flow.opinion").order_by("pk")
 
-
-def login(person, *, otp: bool = False) -> Client:
-    return login_as(person, otp=otp)  # 王芳 signs: her role needs the 2FA step passed
 
 
 def phrase_texts(person) -> list[str]:

@@ -14,7 +14,7 @@ from documents.models import IncomingAccess, IncomingDocument, OfficialDocument
 from oa.models import Agency, AuditEntry, Department, WorkItem
 from oa.selectors.calendar import add_working_days
 from oa.work import WorkError
-from tests.clients import login as login_as
+from tests.clients import login
 from tests.issued import issue_to
 from workflows.actions.distribution import check_withdraw_distribution
 from workflows.actions.receipt import do_withdraw_incoming
@@ -25,10 +25,6 @@ pytestmark = pytest.mark.django_db
 
 OPEN = [STATUS.ASSIGNED, STATUS.STARTED]
 
-
-def login(person, otp: bool = True) -> Client:
-    # 文书 hold the seal too, leaders sign off: their pages need the 2FA step, so every browser passes it.
-    return login_as(person, otp=otp)
 
 
 @pytest.fixture
@@ -74,7 +70,7 @@ def test_full_chain_to_archive(cast, finance):
     year = timezone.localdate().year
 
     # 签收 by 财政局's 文书; the inbox item opens the step page
-    clerk = login(cast.finance05)
+    clerk = login(cast.finance05, otp=True)
     sign = open_task(incoming, ReceiptFlow.sign)
     assert sign.owner == cast.finance05
     item = WorkItem.objects.get(ref=f"viewflow.task:{sign.pk}", owner=cast.finance05)
@@ -88,7 +84,7 @@ def test_full_chain_to_archive(cast, finance):
     assert recipient.status == DistributionRecipient.Status.SIGNED
     assert recipient.status_by == cast.finance05.get_full_name() and recipient.copies == 3
     assert recipient.status_at is not None
-    sender_page = login(cast.liuyang).get(f"/flows/distribution/{doc.pk}/").content.decode()
+    sender_page = login(cast.liuyang, otp=True).get(f"/flows/distribution/{doc.pk}/").content.decode()
     assert "已签收" in sender_page and cast.finance05.get_full_name() in sender_page
     assert AuditEntry.objects.filter(action="incoming.sign", object_id=str(incoming.pk)).exists()
     # once signed, the sender can no longer take it back
@@ -107,7 +103,7 @@ def test_full_chain_to_archive(cast, finance):
     assert incoming.receipt_number == f"收〔{year}〕{before + 1}号" and incoming.registered_by == cast.finance05
 
     # 初审 by the office (核稿人 finance03) passes
-    office = login(cast.finance03)
+    office = login(cast.finance03, otp=True)
     review = open_task(incoming, ReceiptFlow.review)
     assert review.owner == cast.finance03
     assert step(office, review, "accept", "属于本机关职权范围，请拟办。").status_code == 302
@@ -142,7 +138,7 @@ def test_full_chain_to_archive(cast, finance):
     assert host_task.data["role"] == "host" and assist_task.data["role"] == "assist"
     assert host_task.data["deadline"].startswith(incoming.due_date.isoformat())
     assert IncomingAccess.objects.filter(incoming=incoming, person=cast.finance04).exists()
-    host = login(cast.finance04)
+    host = login(cast.finance04, otp=True)
     early = step(host, host_task, "done", "已按要求报送。")
     assert early.status_code == 409 and "协办部门尚未提交意见" in early.content.decode()
     assert step(office, assist_task, "assist", "办公室已核对报送口径，无意见。").status_code == 302
@@ -159,7 +155,7 @@ def test_full_chain_to_archive(cast, finance):
     reads = CirculationRead.objects.filter(incoming=incoming)
     assert set(reads.values_list("reader_id", flat=True)) == {cast.finance01.pk, cast.finance06.pk}
     # a reader opening the 收文 is recorded (and cannot switch it off)
-    reader = login(cast.finance06)
+    reader = login(cast.finance06, otp=True)
     detail = reader.get(f"/flows/incoming/{incoming.pk}/")
     assert detail.status_code == 200 and incoming.title in detail.content.decode()
     assert reads.get(reader=cast.finance06).first_opened_at is not None
@@ -202,11 +198,11 @@ def test_review_returns_to_the_sender_with_a_reason(cast, edu):
     doc, _ = issue_to([edu], title="关于征求教育设施布局意见的函")
     recipient = DistributionRecipient.objects.get(document=doc, agency=edu)
     incoming = recipient.incoming
-    clerk = login(cast.edu05)
+    clerk = login(cast.edu05, otp=True)
     assert step(clerk, open_task(incoming, ReceiptFlow.sign), "sign").status_code == 302
     assert step(clerk, open_task(incoming, ReceiptFlow.register), "register",
                 **register_fields(incoming)).status_code == 302
-    office = login(cast.edu03)
+    office = login(cast.edu03, otp=True)
     review = open_task(incoming, ReceiptFlow.review)
     # a 退回 without its reason is refused and nothing moves
     refused = step(office, review, "return_sender", "")
@@ -225,7 +221,7 @@ def test_review_returns_to_the_sender_with_a_reason(cast, edu):
     recipient.refresh_from_db()
     assert recipient.status == DistributionRecipient.Status.RETURNED
     assert recipient.reason == "不属于本机关职权范围，请改送区发改局。"
-    sender = login(cast.liuyang).get(f"/flows/distribution/{doc.pk}/").content.decode()
+    sender = login(cast.liuyang, otp=True).get(f"/flows/distribution/{doc.pk}/").content.decode()
     assert "已退回" in sender and "不属于本机关职权范围" in sender
     assert AuditEntry.objects.filter(action="incoming.return", object_id=str(incoming.pk)).exists()
     assert not WorkItem.objects.filter(owner=cast.edu03, state=WorkItem.State.OPEN,
@@ -245,7 +241,7 @@ def test_withdraw_before_signing_cancels_the_flow(cast, finance):
     assert WorkItem.objects.get(ref=f"viewflow.task:{sign.pk}").state == WorkItem.State.CANCELLED
     assert AuditEntry.objects.filter(action="incoming.withdraw", object_id=str(incoming.pk)).exists()
     # the clerk's step page no longer offers 签收; a late 签收 is refused with nothing changed
-    clerk = login(cast.finance05)
+    clerk = login(cast.finance05, otp=True)
     late = clerk.post(f"/flows/receipt/tasks/{sign.pk}/", {"decision": "sign", "copies": 1})
     assert late.status_code == 302 and late["Location"] == f"/flows/incoming/{incoming.pk}/"
     incoming.refresh_from_db()
@@ -266,7 +262,7 @@ def test_permissions_and_refusals(cast, finance):
         assert who.post(url, {"decision": "sign"}).status_code == 404, username
     # a non-clerk cannot 签收 even when the task is pinned on them: the action checks the 文书 role
     Task.objects.filter(pk=sign.pk).update(owner=cast.finance06)
-    refused = login(cast.finance06).post(url, {"decision": "sign", "copies": 1})
+    refused = login(cast.finance06, otp=True).post(url, {"decision": "sign", "copies": 1})
     assert refused.status_code == 403 and "只有收文机关的文书可以签收" in refused.content.decode()
     sign.refresh_from_db()
     assert sign.status == STATUS.ASSIGNED
@@ -276,13 +272,13 @@ def test_permissions_and_refusals(cast, finance):
     assert recipient.status == DistributionRecipient.Status.PENDING
     Task.objects.filter(pk=sign.pk).update(owner=cast.finance05)
     # the 收文 itself is invisible outside the receiving office (no existence leak)
-    assert login(cast.finance06).get(f"/flows/incoming/{incoming.pk}/").status_code == 404
-    assert login(cast.zhangwei).get(f"/flows/incoming/{incoming.pk}/pdf").status_code == 404
+    assert login(cast.finance06, otp=True).get(f"/flows/incoming/{incoming.pk}/").status_code == 404
+    assert login(cast.zhangwei, otp=True).get(f"/flows/incoming/{incoming.pk}/pdf").status_code == 404
     # the clerk downloads the PDF as an attachment
-    pdf = login(cast.finance05).get(f"/flows/incoming/{incoming.pk}/pdf")
+    pdf = login(cast.finance05, otp=True).get(f"/flows/incoming/{incoming.pk}/pdf")
     assert pdf.status_code == 200 and pdf["Content-Disposition"].startswith("attachment")
     # an unknown decision: 400, nothing moves
-    clerk = login(cast.finance05)
+    clerk = login(cast.finance05, otp=True)
     assert clerk.post(url, {"decision": "archive"}).status_code == 400
     sign.refresh_from_db()
     assert sign.status == STATUS.ASSIGNED
@@ -299,10 +295,10 @@ def test_permissions_and_refusals(cast, finance):
 def test_routing_return_inside_the_flow_and_reassign(cast, finance):
     doc, _ = issue_to([finance], title="关于做好财政资金监管的函")
     incoming = DistributionRecipient.objects.get(document=doc, agency=finance).incoming
-    clerk = login(cast.finance05)
+    clerk = login(cast.finance05, otp=True)
     step(clerk, open_task(incoming, ReceiptFlow.sign), "sign")
     step(clerk, open_task(incoming, ReceiptFlow.register), "register", **register_fields(incoming))
-    office = login(cast.finance03)
+    office = login(cast.finance03, otp=True)
     step(office, open_task(incoming, ReceiptFlow.review), "accept", "同意办理。")
     propose = open_task(incoming, ReceiptFlow.propose)
     register_done = Task.objects.get(process=process_of(incoming), flow_task=ReceiptFlow.register,
@@ -344,11 +340,11 @@ def test_district_government_mail_is_handled_by_its_office(cast):
     incoming = DistributionRecipient.objects.get(document=doc, agency=government).incoming
     sign = open_task(incoming, ReceiptFlow.sign)
     assert sign.owner == cast.liuyang  # 区府办's 文书
-    office_clerk = login(cast.liuyang)
+    office_clerk = login(cast.liuyang, otp=True)
     assert step(office_clerk, sign, "sign").status_code == 302
     assert step(office_clerk, open_task(incoming, ReceiptFlow.register), "register",
                 **register_fields(incoming)).status_code == 302
-    lina = login(cast.lina)
+    lina = login(cast.lina, otp=True)
     assert step(lina, open_task(incoming, ReceiptFlow.review), "accept", "请区长阅示。").status_code == 302
     propose = open_task(incoming, ReceiptFlow.propose)
     assert step(lina, propose, "propose", "拟请陈区长阅示。", leader=cast.chenzhiqiang.pk).status_code == 302
@@ -356,7 +352,7 @@ def test_district_government_mail_is_handled_by_its_office(cast):
     assert instruct.owner == cast.chenzhiqiang
     # 区府办's 科室 handle what the 区长 assigns
     secretariat = Department.objects.get(agency__doc_code="揭东府办", name="综合科")
-    assert step(login(cast.chenzhiqiang), instruct, "instruct", "请综合科办理。", host_department=secretariat.pk,
+    assert step(login(cast.chenzhiqiang, otp=True), instruct, "instruct", "请综合科办理。", host_department=secretariat.pk,
                 limit_days=3).status_code == 302
     assert open_task(incoming, ReceiptFlow.handle).owner == cast.xuli
     # the 区府办 clerk sees it in the 收文 list; the paper form offers 区政府 too
@@ -367,19 +363,19 @@ def test_district_government_mail_is_handled_by_its_office(cast):
 def test_reassigned_handler_sees_the_incoming(cast, finance):
     doc, _ = issue_to([finance], title="关于清理暂付款的函")
     incoming = DistributionRecipient.objects.get(document=doc, agency=finance).incoming
-    clerk, office = login(cast.finance05), login(cast.finance03)
+    clerk, office = login(cast.finance05, otp=True), login(cast.finance03, otp=True)
     step(clerk, open_task(incoming, ReceiptFlow.sign), "sign")
     step(clerk, open_task(incoming, ReceiptFlow.register), "register", **register_fields(incoming))
     step(office, open_task(incoming, ReceiptFlow.review), "accept", "同意办理。")
     step(office, open_task(incoming, ReceiptFlow.propose), "propose", "拟请丁副局长阅示。", leader=cast.finance02.pk)
     budget = Department.objects.get(agency=finance, name="预算科")
-    step(login(cast.finance02), open_task(incoming, ReceiptFlow.instruct), "instruct", "请预算科办理。",
+    step(login(cast.finance02, otp=True), open_task(incoming, ReceiptFlow.instruct), "instruct", "请预算科办理。",
          host_department=budget.pk, limit_days=3)
     handle = open_task(incoming, ReceiptFlow.handle)
-    staff = login(cast.finance06)
+    staff = login(cast.finance06, otp=True)
     assert staff.get(f"/flows/incoming/{incoming.pk}/").status_code == 404  # not yet theirs
     # 转办 within the 主办 department: the 科员 gets the task and may see the 收文
-    moved = login(cast.finance04).post(f"/flows/tasks/{handle.pk}/reassign", {"person": cast.finance06.pk,
+    moved = login(cast.finance04, otp=True).post(f"/flows/tasks/{handle.pk}/reassign", {"person": cast.finance06.pk,
                                                                                "reason": "请具体经办"})
     assert moved.status_code == 302
     assert staff.get(f"/flows/incoming/{incoming.pk}/").status_code == 200
@@ -394,7 +390,7 @@ def test_reassigned_handler_sees_the_incoming(cast, finance):
 def test_each_step_page_shows_its_own_controls_once(cast, finance):
     doc, _ = issue_to([finance], title="关于核定公用经费标准的函")
     incoming = DistributionRecipient.objects.get(document=doc, agency=finance).incoming
-    clerk = login(cast.finance05)
+    clerk = login(cast.finance05, otp=True)
     sign = clerk.get(f"/flows/receipt/tasks/{open_task(incoming, ReceiptFlow.sign).pk}/").content.decode()
     assert sign.count('name="copies"') == 1 and 'name="title"' not in sign and "签收份数" in sign
     step(clerk, open_task(incoming, ReceiptFlow.sign), "sign")
@@ -407,7 +403,7 @@ def test_each_step_page_shows_its_own_controls_once(cast, finance):
 def test_urge_and_addsign_on_a_receipt_step(cast, finance):
     doc, _ = issue_to([finance], title="关于统计政府采购数据的函")
     incoming = DistributionRecipient.objects.get(document=doc, agency=finance).incoming
-    clerk = login(cast.finance05)
+    clerk = login(cast.finance05, otp=True)
     step(clerk, open_task(incoming, ReceiptFlow.sign), "sign")
     step(clerk, open_task(incoming, ReceiptFlow.register), "register", **register_fields(incoming))
     review = open_task(incoming, ReceiptFlow.review)
@@ -416,13 +412,13 @@ def test_urge_and_addsign_on_a_receipt_step(cast, finance):
     review.refresh_from_db()
     assert review.data["routing"]["urged"]["count"] == 1
     # 前加签: the 局长 gives an opinion first, then 初审 comes back to the reviewer
-    office = login(cast.finance03)
+    office = login(cast.finance03, otp=True)
     added = office.post(f"/flows/tasks/{review.pk}/addsign", {"person": cast.finance01.pk, "mode": "before",
                                                              "reason": "请局长先阅"})
     assert added.status_code == 302
     addsign = open_task(incoming, ReceiptFlow.addsign)
     assert addsign.owner == cast.finance01
-    boss = login(cast.finance01)
+    boss = login(cast.finance01, otp=True)
     assert step(boss, addsign, "agree", "").status_code == 400  # 加签意见 is required
     assert step(boss, addsign, "agree", "同意受理。").status_code == 302
     again = open_task(incoming, ReceiptFlow.review)

@@ -17,7 +17,7 @@ from viewflow.workflow.status import STATUS
 
 from oa.actions.tokens import do_issue_token
 from oa.models import AuditEntry, Notification, WorkItem
-from tests.clients import login as login_as
+from tests.clients import login
 from tests.flowapp.flows import RoutingFlow
 from tests.test_routing import done, one, start, state
 from workflows.models import TaskEvent, TaskOpened
@@ -28,10 +28,6 @@ urlpatterns = [path("api/flows/", include("workflows.api_urls")), path("", inclu
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
-
-def as_user(person) -> Client:
-    """A browser session for the person, with the 2FA step passed (some demo roles require it)."""
-    return login_as(person, otp=True)
 
 
 def api_client(person) -> Client:
@@ -86,7 +82,7 @@ def controls(html: str) -> _Controls:
 def test_task_page_offers_the_operations_with_labels_and_no_inline_script(cast):
     process = start(cast, roles={"review": [cast.lina.pk, cast.zhoumin.pk]})
     review = one(process, RoutingFlow.review)
-    response = as_user(cast.lina).get(f"/flows/tasks/{review.pk}/")
+    response = login(cast.lina, otp=True).get(f"/flows/tasks/{review.pk}/")
     assert response.status_code == 200
     html = text(response)
     for op in ("return", "reassign", "addsign"):
@@ -107,7 +103,7 @@ def test_return_through_the_page(cast):
     process = start(cast)
     review = one(process, RoutingFlow.review)
     target = start_task(process)
-    response = as_user(cast.lina).post(
+    response = login(cast.lina, otp=True).post(
         f"/flows/tasks/{review.pk}/return", {"target": target.pk, "reason": "请补充防汛物资清单。", "jump_back": "on"},
         REMOTE_ADDR="10.5.0.7",
     )
@@ -128,7 +124,7 @@ def test_return_without_reason_is_refused_with_the_chinese_message_and_changes_n
     process = start(cast)
     review = one(process, RoutingFlow.review)
     before = state(process)
-    response = as_user(cast.lina).post(f"/flows/tasks/{review.pk}/return",
+    response = login(cast.lina, otp=True).post(f"/flows/tasks/{review.pk}/return",
                                        {"target": start_task(process).pk, "reason": "  "})
     assert response.status_code == 400
     assert "退回必须填写理由。" in text(response) and 'role="alert"' in text(response)
@@ -142,11 +138,11 @@ def test_return_refusals_finished_task_and_not_my_task(cast):
     review = one(process, RoutingFlow.review)
     target = start_task(process).pk
     # the initiator may see the process but is not the handler: 403 with the reason, nothing changes
-    response = as_user(cast.zhangwei).post(f"/flows/tasks/{review.pk}/return", {"target": target, "reason": "抢先"})
+    response = login(cast.zhangwei, otp=True).post(f"/flows/tasks/{review.pk}/return", {"target": target, "reason": "抢先"})
     assert response.status_code == 403 and "您不是该事项的办理人。" in text(response)
     done(cast.lina, review)
     before = state(process)
-    response = as_user(cast.lina).post(f"/flows/tasks/{review.pk}/return", {"target": target, "reason": "办完再退"})
+    response = login(cast.lina, otp=True).post(f"/flows/tasks/{review.pk}/return", {"target": target, "reason": "办完再退"})
     assert response.status_code == 409 and "该事项已办结或已撤销，不能再操作。" in text(response)
     assert state(process) == before
     assert not AuditEntry.objects.filter(action="flow.task_return").exists()
@@ -155,13 +151,13 @@ def test_return_refusals_finished_task_and_not_my_task(cast):
 def test_someone_elses_task_is_404(cast):
     process = start(cast)
     review = one(process, RoutingFlow.review)
-    outsider = as_user(cast.finance01)  # 区财政局: not in this process, no 公文 to see
+    outsider = login(cast.finance01, otp=True)  # 区财政局: not in this process, no 公文 to see
     assert outsider.get(f"/flows/tasks/{review.pk}/").status_code == 404
     for op, data in (("return", {"target": start_task(process).pk, "reason": "x"}), ("reassign", {}),
                      ("addsign", {}), ("withdraw", {}), ("urge", {})):
         assert outsider.post(f"/flows/tasks/{review.pk}/{op}", data).status_code == 404, op
     assert outsider.get(f"/flows/processes/{process.pk}/").status_code == 404
-    assert as_user(cast.lina).get("/flows/tasks/999999999/").status_code == 404
+    assert login(cast.lina, otp=True).get("/flows/tasks/999999999/").status_code == 404
     assert not TaskEvent.objects.filter(process=process).exclude(op="delegate").exists()
     assert Task.objects.get(pk=review.pk).data.get("routing", {}).get("urged") is None
 
@@ -173,10 +169,10 @@ def test_a_join_task_page_shows_no_operations(cast):
     first = Task.objects.filter(process=process, flow_task=RoutingFlow.countersign).order_by("pk").first()
     done(first.owner, first)
     join = Task.objects.get(process=process, flow_task=RoutingFlow.join)
-    response = as_user(cast.zhangwei).get(f"/flows/tasks/{join.pk}/")
+    response = login(cast.zhangwei, otp=True).get(f"/flows/tasks/{join.pk}/")
     assert response.status_code == 200 and "您对本事项没有可执行的流转操作。" in text(response)
     target = start_task(process).pk
-    response = as_user(cast.zhangwei).post(f"/flows/tasks/{join.pk}/return", {"target": target, "reason": "x"})
+    response = login(cast.zhangwei, otp=True).post(f"/flows/tasks/{join.pk}/return", {"target": target, "reason": "x"})
     assert response.status_code == 400 and "自动环节" in text(response)
     assert_api_error(post_json(api_client(cast.zhangwei), f"/api/flows/tasks/{join.pk}/return",
                                {"target_task": target, "reason": "x"}), 400, "not_a_step")
@@ -189,7 +185,7 @@ def test_a_join_task_page_shows_no_operations(cast):
 def test_reassign_through_the_page(cast):
     process = start(cast, roles={"review": [cast.lina.pk, cast.zhoumin.pk]})
     review = one(process, RoutingFlow.review)
-    lina = as_user(cast.lina)
+    lina = login(cast.lina, otp=True)
     page = text(lina.get(f"/flows/tasks/{review.pk}/"))
     reassign_form = page.split(f'action="/flows/tasks/{review.pk}/reassign"')[1].split("</form>")[0]
     assert f'value="{cast.zhoumin.pk}"' in reassign_form and f'value="{cast.finance01.pk}"' not in reassign_form
@@ -210,7 +206,7 @@ def test_reassign_through_the_page(cast):
 def test_add_signer_through_the_page(cast):
     process = start(cast)
     review = one(process, RoutingFlow.review)
-    response = as_user(cast.lina).post(f"/flows/tasks/{review.pk}/addsign",
+    response = login(cast.lina, otp=True).post(f"/flows/tasks/{review.pk}/addsign",
                                        {"person": cast.zhoumin.pk, "mode": "before", "reason": "请先核用印事项。"})
     assert response.status_code == 302, text(response)
     added = one(process, RoutingFlow.addsign)
@@ -225,7 +221,7 @@ def test_add_signer_through_the_page(cast):
 def test_add_signer_refusal_shows_beside_the_field(cast):
     process = start(cast)
     review = one(process, RoutingFlow.review)
-    response = as_user(cast.lina).post(f"/flows/tasks/{review.pk}/addsign", {"person": cast.zhoumin.pk, "mode": "x"})
+    response = login(cast.lina, otp=True).post(f"/flows/tasks/{review.pk}/addsign", {"person": cast.zhoumin.pk, "mode": "x"})
     assert response.status_code == 400 and "加签方式只能是前加签、后加签或并加签。" in text(response)
     assert not events(process, "add_signer").exists() and Task.objects.get(pk=review.pk).status == STATUS.ASSIGNED
 
@@ -238,7 +234,7 @@ def test_withdraw_through_the_page_and_the_trace_offers_it(cast):
     review = one(process, RoutingFlow.review)
     done(cast.lina, review)
     office = one(process, RoutingFlow.office)
-    lina = as_user(cast.lina)
+    lina = login(cast.lina, otp=True)
     trace = text(lina.get(f"/flows/processes/{process.pk}/"))
     assert f'action="/flows/tasks/{review.pk}/withdraw"' in trace
     response = lina.post(f"/flows/tasks/{review.pk}/withdraw")
@@ -256,23 +252,23 @@ def test_withdraw_refused_once_the_next_handler_opened_the_task(cast):
     review = one(process, RoutingFlow.review)
     done(cast.lina, review)
     office = one(process, RoutingFlow.office)
-    assert as_user(cast.liuyang).get(f"/flows/tasks/{office.pk}/").status_code == 200  # 刘洋 opens it
+    assert login(cast.liuyang, otp=True).get(f"/flows/tasks/{office.pk}/").status_code == 200  # 刘洋 opens it
     assert TaskOpened.objects.filter(task=office, person=cast.liuyang).exists()
     before = state(process)
-    lina = as_user(cast.lina)
+    lina = login(cast.lina, otp=True)
     assert f"/flows/tasks/{review.pk}/withdraw" not in text(lina.get(f"/flows/processes/{process.pk}/"))
     response = lina.post(f"/flows/tasks/{review.pk}/withdraw")
     assert response.status_code == 409 and "刘洋 已打开该事项，不能取回。" in text(response)
     assert state(process) == before and not events(process, "withdraw").exists()
     # someone else's done step: the handler's colleague in the process may see it but not take it back
-    response = as_user(cast.liuyang).post(f"/flows/tasks/{review.pk}/withdraw")
+    response = login(cast.liuyang, otp=True).post(f"/flows/tasks/{review.pk}/withdraw")
     assert response.status_code == 403 and "只有该环节的办理人可以取回。" in text(response)
 
 
 def test_urge_through_the_page(cast):
     process = start(cast)
     review = one(process, RoutingFlow.review)
-    zhangwei = as_user(cast.zhangwei)
+    zhangwei = login(cast.zhangwei, otp=True)
     trace = text(zhangwei.get(f"/flows/processes/{process.pk}/"))
     assert f'action="/flows/tasks/{review.pk}/urge"' in trace
     response = zhangwei.post(f"/flows/tasks/{review.pk}/urge", {"message": "请今天下班前审核。"})
@@ -283,9 +279,9 @@ def test_urge_through_the_page(cast):
     assert [e.reason for e in events(process, "urge").order_by("pk")] == ["请今天下班前审核。", ""]
     assert AuditEntry.objects.filter(action="flow.task_urge", actor=cast.zhangwei).count() == 2
     assert Notification.objects.filter(recipient=cast.lina, event_type="work.urged").count() == 2
-    page = text(as_user(cast.lina).get(f"/flows/tasks/{review.pk}/"))
+    page = text(login(cast.lina, otp=True).get(f"/flows/tasks/{review.pk}/"))
     assert "已催办 2 次" in page
-    response = as_user(cast.lina).post(f"/flows/tasks/{review.pk}/urge", {})
+    response = login(cast.lina, otp=True).post(f"/flows/tasks/{review.pk}/urge", {})
     assert response.status_code == 400 and "不能催办自己的事项。" in text(response)
 
 
@@ -366,7 +362,7 @@ def test_api_withdraw_and_opened_refusal(cast):
     again = Task.objects.get(pk=response.json()["task"]["id"])
     done(cast.lina, again)
     office2 = one(process, RoutingFlow.office)
-    as_user(cast.liuyang).get(f"/flows/tasks/{office2.pk}/")
+    login(cast.liuyang, otp=True).get(f"/flows/tasks/{office2.pk}/")
     body = assert_api_error(post_json(lina, f"/api/flows/tasks/{again.pk}/withdraw"), 409, "withdraw_opened")
     assert "刘洋" in body["message"]
     assert Task.objects.get(pk=office2.pk).status == STATUS.ASSIGNED

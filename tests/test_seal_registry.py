@@ -18,7 +18,6 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
@@ -27,7 +26,7 @@ from documents.models import Seal, SealAuthority
 from documents.seals import image
 from documents.selectors.seals import seals_usable_by
 from oa.models import Agency, AuditEntry, Person
-from tests.clients import login as login_as
+from tests.clients import login
 from tests.test_ui import assert_clean_html
 
 pytestmark = pytest.mark.django_db
@@ -38,9 +37,6 @@ FINANCE = "揭阳市揭东区财政局"
 # Every test here writes seal pictures into a fresh, empty MEDIA_ROOT, so "nothing stored" can be listed.
 filesystem = pytest.mark.parametrize("storage_backend", ["filesystem"], indirect=True)
 
-
-def login(person, *, verified: bool) -> Client:
-    return login_as(person, otp=verified)
 
 
 def text(response) -> str:
@@ -85,7 +81,7 @@ def finance() -> Agency:
 
 @filesystem
 def test_sysadmin_makes_a_seal_through_the_page(cast, authority, finance, storage_backend):
-    admin = login(cast.sunhao, verified=True)
+    admin = login(cast.sunhao, otp=True)
     listing = text(admin.get(LIST))
     assert f'href="{NEW}"' in listing and "新建印章" in listing
 
@@ -158,7 +154,7 @@ def test_sysadmin_makes_a_seal_through_the_page(cast, authority, finance, storag
 @filesystem
 def test_an_uploaded_transparent_png_is_stored_as_uploaded(cast, authority, office, storage_backend):
     upload = image.generate_seal_png(OFFICE, "合同专用章", size_px=400)
-    response = login(cast.sunhao, verified=True).post(NEW, {
+    response = login(cast.sunhao, otp=True).post(NEW, {
         **form_data(office, kind="business", name=f"{OFFICE}合同专用章"),
         "image": SimpleUploadedFile("章.png", upload, "image/png"),
     })
@@ -185,7 +181,7 @@ def _opaque_png() -> bytes:
 def test_a_bad_picture_is_refused_on_its_field_and_nothing_is_stored(cast, authority, office, storage_backend,
                                                                      payload, message):
     data = _opaque_png() if payload == "opaque" else payload
-    response = login(cast.sunhao, verified=True).post(NEW, {
+    response = login(cast.sunhao, otp=True).post(NEW, {
         **form_data(office), "image": SimpleUploadedFile("章.png", data, "image/png"),
     })
     assert response.status_code == 400
@@ -196,7 +192,7 @@ def test_a_bad_picture_is_refused_on_its_field_and_nothing_is_stored(cast, autho
 
 
 def test_other_refusals_are_shown_on_their_fields(cast, authority, office):
-    admin = login(cast.sunhao, verified=True)
+    admin = login(cast.sunhao, otp=True)
     today = timezone.localdate()
     # 有效期止 before 有效期起: the action's refusal, on 有效期止
     backwards = admin.post(NEW, form_data(office, valid_from=(today + dt.timedelta(days=30)).isoformat(),
@@ -218,7 +214,7 @@ def test_other_refusals_are_shown_on_their_fields(cast, authority, office):
 
 
 def test_the_form_needs_a_seal_authority_and_offers_to_initialise_it(cast, office):
-    admin = login(cast.sunhao, verified=True)
+    admin = login(cast.sunhao, otp=True)
     assert 'data-code="seal_authority_missing"' in text(admin.get(LIST)) and "manage.py seal_ca init" in text(
         admin.get(LIST))
     first = admin.get(NEW)
@@ -257,7 +253,7 @@ def test_the_form_needs_a_seal_authority_and_offers_to_initialise_it(cast, offic
 def test_revoke_needs_a_reason_then_is_recorded(cast, authority, office):
     seal = check_create_seal(cast.sunhao, agency=office)
     url = f"/documents/seals/{seal.pk}/revoke"
-    admin = login(cast.sunhao, verified=True)
+    admin = login(cast.sunhao, otp=True)
 
     for reason in ("", "   "):
         refused = admin.post(url, {"reason": reason})
@@ -286,7 +282,7 @@ def test_revoke_needs_a_reason_then_is_recorded(cast, authority, office):
 
 def test_a_drafter_is_refused_and_an_outsider_sees_nothing(cast, authority, office):
     seal = check_create_seal(cast.sunhao, agency=office)
-    drafter = login(cast.zhangwei, verified=False)
+    drafter = login(cast.zhangwei, otp=False)
     listing = text(drafter.get(LIST))
     assert seal.name in listing and "新建印章" not in listing and f'href="{NEW}"' not in listing
     assert drafter.get(NEW).status_code == 403
@@ -296,7 +292,7 @@ def test_a_drafter_is_refused_and_an_outsider_sees_nothing(cast, authority, offi
     assert detail.status_code == 200 and seal.es_id in text(detail) and 'for="id_reason"' not in text(detail)
     assert drafter.post(f"/documents/seals/{seal.pk}/revoke", {"reason": "我想注销"}).status_code == 403
 
-    outsider = login(cast.finance01, verified=True)  # 区财政局: the 区府办 seal is not his to see
+    outsider = login(cast.finance01, otp=True)  # 区财政局: the 区府办 seal is not his to see
     assert outsider.get(f"/documents/seals/{seal.pk}/").status_code == 404
     assert outsider.post(f"/documents/seals/{seal.pk}/revoke", {"reason": "x"}).status_code == 404
     assert outsider.get(f"/documents/seals/{seal.pk}/certificate.pem").status_code == 404
@@ -310,12 +306,12 @@ def test_a_drafter_is_refused_and_an_outsider_sees_nothing(cast, authority, offi
 def test_writes_need_a_verified_session(cast, authority, office):
     seal = check_create_seal(cast.sunhao, agency=office)
     # the 系统管理员 role needs 2FA: the security gate sends an unverified session to the OTP page first
-    gated = login(cast.sunhao, verified=False).post(NEW, form_data(office))
+    gated = login(cast.sunhao, otp=False).post(NEW, form_data(office))
     assert gated.status_code == 302 and "/otp/" in gated["Location"]
     # a superuser without that role passes the gate, but the pages still refuse writes until 2FA is done
     root = Person.objects.create_user(username="rootadmin", password="Jiedong@2026-root", is_superuser=True,
                                       name="超级管理员")
-    browser = login(root, verified=False)
+    browser = login(root, otp=False)
     page = text(browser.get(NEW))
     assert 'data-code="otp_required"' in page and "disabled" in page
     refused = browser.post(NEW, form_data(office))

@@ -25,7 +25,7 @@ from documents.rendering.spec import BodyBlock, DocumentSpec
 from documents.seals import image
 from oa.actions.tokens import do_issue_token
 from oa.models import Agency, AuditEntry
-from tests.clients import login as login_as
+from tests.clients import login
 
 pytestmark = pytest.mark.django_db
 OFFICE = "揭阳市揭东区人民政府办公室"
@@ -74,9 +74,6 @@ def signed_bytes(use: SealUse) -> bytes:
         return fh.read()
 
 
-def login(person, *, verified: bool) -> Client:
-    return login_as(person, otp=verified)
-
 
 def api(person) -> Client:
     raw, _ = do_issue_token(person, name="测试")
@@ -96,7 +93,7 @@ def test_verify_page_needs_login(client):
 
 
 def test_upload_a_stamped_pdf_and_read_the_report(sealed, cast):
-    browser = login(cast.zhangwei, verified=False)
+    browser = login(cast.zhangwei, otp=False)
     page = browser.get(VERIFY)
     assert page.status_code == 200
     body = text(page)
@@ -117,7 +114,7 @@ def test_upload_a_stamped_pdf_and_read_the_report(sealed, cast):
 def test_a_pdf_changed_after_stamping_is_reported(sealed, cast):
     data = bytearray(signed_bytes(sealed))
     data[data.index(b"stream\n", 1000) + 40] ^= 1
-    response = login(cast.zhangwei, verified=False).post(
+    response = login(cast.zhangwei, otp=False).post(
         VERIFY, {"file": SimpleUploadedFile("x.pdf", bytes(data), "application/pdf")})
     body = text(response)
     assert response.status_code == 200 and 'data-code="modified_after_sealing"' in body
@@ -125,10 +122,10 @@ def test_a_pdf_changed_after_stamping_is_reported(sealed, cast):
 
 
 def test_pick_a_document_or_get_a_clear_refusal(sealed, cast):
-    browser = login(cast.zhangwei, verified=False)
+    browser = login(cast.zhangwei, otp=False)
     picked = browser.post(VERIFY, {"document": sealed.document.pk})
     assert picked.status_code == 200 and 'data-code="valid"' in text(picked)
-    outsider = login(cast.finance01, verified=True).post(VERIFY, {"document": sealed.document.pk})
+    outsider = login(cast.finance01, otp=True).post(VERIFY, {"document": sealed.document.pk})
     assert outsider.status_code == 400  # not among the choices: the form refuses it
     assert sealed.document.title not in text(outsider)
     not_pdf = browser.post(VERIFY, {"file": SimpleUploadedFile("a.pdf", b"GIF89a....", "application/pdf")})
@@ -139,7 +136,7 @@ def test_pick_a_document_or_get_a_clear_refusal(sealed, cast):
 
 def test_oversize_upload_is_refused_before_it_is_read(sealed, cast, monkeypatch):
     monkeypatch.setattr("documents.views.seals.VERIFY_MAX_BYTES", 1000)
-    response = login(cast.zhangwei, verified=False).post(
+    response = login(cast.zhangwei, otp=False).post(
         VERIFY, {"file": SimpleUploadedFile("big.pdf", signed_bytes(sealed), "application/pdf")})
     assert response.status_code == 413 and "文件过大" in text(response)
 
@@ -187,7 +184,7 @@ def test_api_refuses_oversize_uploads(sealed, cast, monkeypatch):
 def test_keeper_stamps_from_the_page_with_otp(seal, document, cast):
     do_authorise_seal_use(actor=cast.huangjianhua, document=document, step_label="用印（发文）", step_token="flow:7")
     url = f"/documents/{document.pk}/seal/"
-    keeper = login(cast.zhoumin, verified=True)
+    keeper = login(cast.zhoumin, otp=True)
     page = keeper.get(url)
     body = text(page)
     assert page.status_code == 200 and "待用印" in body and "用印（发文）" in body and seal.name in body
@@ -212,24 +209,24 @@ def test_stamping_page_refusals_store_nothing(seal, document, cast):
     auth = do_authorise_seal_use(actor=cast.huangjianhua, document=document, step_label="用印", step_token="flow:8")
     url = f"/documents/{document.pk}/seal/{auth.pk}/"
     # a seal keeper whose session has not passed 2FA never reaches the view (the security gate redirects)
-    unverified = login(cast.zhoumin, verified=False).post(url, {"seal": seal.pk})
+    unverified = login(cast.zhoumin, otp=False).post(url, {"seal": seal.pk})
     assert unverified.status_code == 302 and "/otp/" in unverified["Location"]
     # the drafter sees the document and the seal of his agency but holds no seal role
-    drafter = login(cast.zhangwei, verified=False).post(url, {"seal": seal.pk})
+    drafter = login(cast.zhangwei, otp=False).post(url, {"seal": seal.pk})
     assert drafter.status_code == 403 and 'data-code="seal_not_authorised"' in text(drafter)
     # someone of another agency does not even see the document
-    assert login(cast.finance01, verified=True).post(url, {"seal": seal.pk}).status_code == 404
+    assert login(cast.finance01, otp=True).post(url, {"seal": seal.pk}).status_code == 404
     assert not SealUse.objects.exists() and not AuditEntry.objects.filter(action="seal.use").exists()
     auth.refresh_from_db()
     assert auth.used_at is None
 
 
 def test_registry_and_seal_picture(seal, cast):
-    keeper = login(cast.zhoumin, verified=True)
+    keeper = login(cast.zhoumin, otp=True)
     listing = keeper.get("/documents/seals/")
     body = text(listing)
     assert listing.status_code == 200 and seal.name in body and seal.es_id in body and "启用" in body
     picture = keeper.get(f"/documents/seals/{seal.pk}/image.png")
     assert picture.status_code == 200 and picture["Content-Type"] == "image/png"
     assert picture.content.startswith(image.PNG_MAGIC)
-    assert login(cast.finance01, verified=True).get(f"/documents/seals/{seal.pk}/image.png").status_code == 404
+    assert login(cast.finance01, otp=True).get(f"/documents/seals/{seal.pk}/image.png").status_code == 404

@@ -20,6 +20,7 @@ from PIL import Image
 
 from frontend.tiles import Tile, register_tile, registered_tiles, tiles_for
 from oa.models import Notification, WorkItem
+from tests.clients import login
 from tests.test_ui import assert_clean_html, html_of
 
 pytestmark = pytest.mark.django_db
@@ -45,10 +46,6 @@ def start_memo(
     return WorkItem.objects.get(title=title, owner=reviewer, box=WorkItem.Box.TODO)
 
 
-def login(client: Client, person) -> Client:
-    client.force_login(person)
-    return client
-
 
 def rows(html: str) -> list[str]:
     """The visible titles of the inbox rows, in order."""
@@ -57,7 +54,7 @@ def rows(html: str) -> list[str]:
 
 def test_inbox_shows_open_todo_with_urgency_text_and_counts(client, cast):
     item = start_memo(cast)
-    html = html_of(login(client, cast.lina).get(reverse("inbox")))
+    html = html_of(login(cast.lina, client=client).get(reverse("inbox")))
     assert rows(html) == [TITLE]
     assert '<span class="badge badge-warning">加急</span>' in html  # urgency in words, not colour alone
     assert f'href="{reverse("work_item", args=[item.pk])}"' in html
@@ -68,7 +65,7 @@ def test_inbox_shows_open_todo_with_urgency_text_and_counts(client, cast):
     assert_clean_html(html)
 
     # The handler has nothing to do yet, but follows what he started in 我发起.
-    zhangwei = login(Client(), cast.zhangwei)
+    zhangwei = login(cast.zhangwei, client=Client())
     todo = html_of(zhangwei.get(reverse("inbox") + "?box=todo"))
     assert rows(todo) == [] and "暂无待办事项" in todo
     assert TITLE in rows(html_of(zhangwei.get(reverse("inbox") + "?box=initiated")))
@@ -83,7 +80,7 @@ def test_inbox_orders_by_urgency_and_filters_by_query_string(client, cast):
     start_memo(cast, "特急联系单", urgency=2, doc_number="揭东府办函〔2026〕7号")
     late = start_memo(cast, "加急联系单", urgency=1)
     WorkItem.objects.filter(pk=late.pk).update(deadline=timezone.now() - dt.timedelta(hours=2))
-    login(client, cast.lina)
+    login(cast.lina, client=client)
     url = reverse("inbox") + "?box=todo"
 
     html = html_of(client.get(url))
@@ -105,7 +102,7 @@ def test_inbox_orders_by_urgency_and_filters_by_query_string(client, cast):
 def test_delegated_work_says_on_whose_behalf(client, cast):
     item = start_memo(cast)
     WorkItem.objects.filter(pk=item.pk).update(on_behalf_of=cast.wangfang)
-    login(client, cast.lina)
+    login(cast.lina, client=client)
     assert "代 王芳 办理" in html_of(client.get(reverse("inbox")))
     detail = html_of(client.get(reverse("work_item", args=[item.pk])))
     assert "代 王芳 办理" in detail and "办理完成" in detail
@@ -113,7 +110,7 @@ def test_delegated_work_says_on_whose_behalf(client, cast):
     # The principal may look at it, but only the owner acts.
     wangfang = cast.wangfang
     device = TOTPDevice.objects.create(user=wangfang, name="手机令牌", confirmed=True)
-    other = login(Client(), wangfang)
+    other = login(wangfang, client=Client())
     session = other.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
@@ -128,7 +125,7 @@ def test_delegated_work_says_on_whose_behalf(client, cast):
 def test_item_detail_shows_actions_to_the_owner_only_and_others_get_404(client, cast):
     item = start_memo(cast)
     assert item.opened_at is None
-    html = html_of(login(client, cast.lina).get(reverse("work_item", args=[item.pk])))
+    html = html_of(login(cast.lina, client=client).get(reverse("work_item", args=[item.pk])))
     assert f'<h1 id="item-title" class="page-title">{TITLE}</h1>' in html
     assert f'formaction="/work/{item.pk}/actions/complete/"' in html
     assert ">办理完成</button>" in html and 'name="csrfmiddlewaretoken"' in html
@@ -141,7 +138,7 @@ def test_item_detail_shows_actions_to_the_owner_only_and_others_get_404(client, 
     assert note.event_type == "work.assigned" and note.read_at is not None
 
     # Somebody else (even the initiator) gets 404, for reading and acting alike; so does a missing item.
-    zhangwei = login(Client(), cast.zhangwei)
+    zhangwei = login(cast.zhangwei, client=Client())
     assert zhangwei.get(reverse("work_item", args=[item.pk])).status_code == 404
     assert zhangwei.post(reverse("work_item_action", args=[item.pk, "complete"])).status_code == 404
     assert zhangwei.get(reverse("work_item", args=[999_999])).status_code == 404
@@ -155,7 +152,7 @@ def test_item_detail_shows_actions_to_the_owner_only_and_others_get_404(client, 
 def test_post_action_needs_csrf_and_completes_the_task(cast):
     item = start_memo(cast)
     browser = Client(enforce_csrf_checks=True)
-    login(browser, cast.lina)
+    login(cast.lina, client=browser)
     url = reverse("work_item_action", args=[item.pk, "complete"])
     assert browser.post(url, {"opinion": "同意"}).status_code == 403  # no CSRF token
     item.refresh_from_db()
@@ -182,7 +179,7 @@ def test_post_action_needs_csrf_and_completes_the_task(cast):
 
 
 def test_home_tiles_show_real_counts(client, cast):
-    login(client, cast.zhangwei)
+    login(cast.zhangwei, client=client)
     html = html_of(client.get(reverse("home")))
     for label in ("待办", "待阅", "通讯录", "我的"):
         assert f'<span class="tile-label">{label}' in html
@@ -222,7 +219,7 @@ def test_tiles_registered_by_apps_respect_visibility(cast):
 
 
 def test_signed_in_pages_load_the_live_client_and_manifest(client, cast):
-    html = html_of(login(client, cast.lina).get(reverse("home")))
+    html = html_of(login(cast.lina, client=client).get(reverse("home")))
     assert '<link rel="manifest" href="/manifest.webmanifest">' in html
     assert 'src="/static/oa/js/events.js' in html
     assert f'data-user="{cast.lina.pk}" data-events-url="/ws/events/"' in html
@@ -272,7 +269,7 @@ def test_offline_page_works_without_login_and_shows_nothing_personal(client, cas
     html = html_of(response)
     assert "网络未连接" in html and 'href="/"' in html
     assert_clean_html(html)
-    signed_in = html_of(login(Client(), cast.lina).get("/offline/"))
+    signed_in = html_of(login(cast.lina, client=Client()).get("/offline/"))
     # The service worker caches this page for everyone: no name, no counts, no live client.
     assert "李娜" not in signed_in and "data-user" not in signed_in and "events.js" not in signed_in
 
@@ -280,7 +277,7 @@ def test_offline_page_works_without_login_and_shows_nothing_personal(client, cas
     lina = cast.lina
     lina.must_change_password = True
     lina.save()
-    gated = login(Client(), lina)
+    gated = login(lina, client=Client())
     assert gated.get(reverse("inbox"))["Location"] == reverse("password_change_forced")
     for url in ("/offline/", "/sw.js", "/manifest.webmanifest"):
         assert gated.get(url).status_code == 200, url
