@@ -16,6 +16,7 @@ class DocsView(SpectacularSwaggerSplitView):
 
 urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="api_token"),
+    path("ws-ticket", views.WsTicketView.as_view(), name="api_ws_ticket"),
     path("me", views.MeView.as_view(), name="api_me"),
     path("work", views.WorkListView.as_view(), name="api_work"),
     path("work/counts", views.WorkCountsView.as_view(), name="api_work_counts"),
