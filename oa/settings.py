@@ -357,8 +357,12 @@ OA_WECOM_TIMEOUT = env_int("OA_WECOM_TIMEOUT", 5)
 OA_WECOM_CARD_MODE = env("OA_WECOM_CARD_MODE", "textcard")
 OA_WECOM_EVENT_TYPES = env_list("OA_WECOM_EVENT_TYPES", "work.assigned,work.urged,work.returned")
 OA_WECOM_SYNC_MATCH = env("OA_WECOM_SYNC_MATCH", "mobile")
+# Callbacks whose timestamp is further than this from our clock are refused (replays; docs/wecom.md).
+OA_WECOM_TIMESTAMP_WINDOW = env_int("OA_WECOM_TIMESTAMP_WINDOW", 300)
 if OA_WECOM_CARD_MODE not in {"textcard", "template_card"}:
     raise ImproperlyConfigured("OA_WECOM_CARD_MODE 只能是 textcard 或 template_card")
+if not 30 <= OA_WECOM_TIMESTAMP_WINDOW <= 3600:
+    raise ImproperlyConfigured("OA_WECOM_TIMESTAMP_WINDOW 须在 30～3600 秒之间")
 if OA_WECOM_SYNC_MATCH not in {"mobile", "username", "email"}:
     raise ImproperlyConfigured("OA_WECOM_SYNC_MATCH 只能是 mobile、username 或 email")
 if OA_WECOM_CORP_ID:
