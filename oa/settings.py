@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from oa.proxies import parse_trusted_proxies
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -98,6 +100,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "oa.middleware.ForwardedHeadersMiddleware",  # first: nothing may read a forwarded header it did not vet
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oa.middleware.ContentSecurityPolicyMiddleware",
@@ -311,7 +314,14 @@ SECURE_SSL_REDIRECT = env_bool("OA_SSL_REDIRECT", _https)
 SECURE_HSTS_SECONDS = env_int("OA_HSTS_SECONDS", 31536000 if _https else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
-if env_bool("OA_BEHIND_PROXY"):
+# The reverse proxies whose X-Forwarded-For/-Proto we believe (oa/proxies.py; `1` = loopback). Their headers are
+# dropped on every other connection (oa.middleware.ForwardedHeadersMiddleware), so SECURE_PROXY_SSL_HEADER
+# can only be set by them.
+try:
+    OA_TRUSTED_PROXIES = parse_trusted_proxies(env("OA_BEHIND_PROXY"))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+if OA_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks from the load balancer come in over plain HTTP on loopback.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -417,7 +427,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["oa.api.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("OA_API_RATE_USER", "600/min"),
         "auth_token": env("OA_API_RATE_TOKEN", "20/min"),
