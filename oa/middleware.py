@@ -1,4 +1,5 @@
-"""Security middleware: forwarded headers only from our proxies, CSP header, idle-session timeout, and the gate for forced password change / 2FA."""
+"""Security middleware: forwarded headers only from our proxies, CSP header, idle-session timeout, and the
+gate for forced password change / 2FA."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from oa.proxies import is_trusted
+
 SESSION_LAST_SEEN = "oa_last_seen"
-
-
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT")
 
 
@@ -23,8 +24,6 @@ class ForwardedHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from oa.proxies import is_trusted
-
         if not is_trusted(request.META.get("REMOTE_ADDR"), settings.OA_TRUSTED_PROXIES):
             for header in FORWARDED_HEADERS:
                 request.META.pop(header, None)
