@@ -39,9 +39,12 @@ run: install
 	@echo "  演示账号：zhangwei（张伟，拟稿人） / lina（李娜，核稿人），密码均为 Jiedong@2026"
 	@echo "  调度器（定时任务）与 ASGI 服务器同时运行；按 Ctrl+C 停止。"
 	@echo ""
+	@# Forwarded headers: uvicorn trusts exactly the proxies OA_BEHIND_PROXY names (none when unset), the same
+	@# list Django checks (oa/proxies.py, docs/security.md §8).
+	proxy_args=$$($(PY) -m oa.proxies) || exit 1; \
 	OA_DEBUG=1 $(PY) manage.py run_scheduler & sched=$$!; \
 	trap "kill $$sched 2>/dev/null" EXIT INT TERM; \
-	OA_DEBUG=1 $(VENV)/bin/uvicorn oa.asgi:application --host 127.0.0.1 --port 8000
+	OA_DEBUG=1 $(VENV)/bin/uvicorn oa.asgi:application --host 127.0.0.1 --port 8000 $$proxy_args
 
 debs:
 	@if [ "$$(id -u)" = "0" ]; then \

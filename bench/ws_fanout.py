@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/ws_fanout.py [--sizes 100,1000] [--events 10] [--offline 20]
 
-For each N: N people with API tokens open N websocket clients (the `websockets` package) on loopback, then
+For each N: N people with API tokens open N websocket clients (the `websockets` package) on loopback, each
+with a fresh ticket from POST /api/ws-ticket, then
   * latency: events sent from this process with send_event_on_commit to all N, commit → receipt p50/p99;
   * baselines in the same run: (a) raw channel layer, group_send → receive on a bare channel in this
     process, no server; (b) a counts push, group_send {"type": "oa.counts"} → the server's consumer → socket;
@@ -122,12 +123,21 @@ class Client:
 
         self.synced.clear()
         self.closed = ""
-        self.ws = await websockets.connect(
-            f"{self.url}?token={self.token}", max_queue=None, open_timeout=WAIT
-        )
+        ticket = await asyncio.to_thread(self._ticket)
+        self.ws = await websockets.connect(f"{self.url}?ticket={ticket}", max_queue=None, open_timeout=WAIT)
         self.reader = asyncio.create_task(self._read())
         await self.ws.send(json.dumps({"type": "hello", "last_event_id": self.last_id}))
         await asyncio.wait_for(self.synced.wait(), WAIT)
+
+    def _ticket(self) -> str:
+        """What a mobile client does before every (re)connect: trade its bearer token for a single-use ticket
+        (the token itself is refused in the URL, docs/events.md)."""
+        base = self.url.replace("ws://", "http://", 1).split("/ws/", 1)[0]
+        request = urllib.request.Request(
+            f"{base}/api/ws-ticket", data=b"", method="POST", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=WAIT) as response:
+            return json.loads(response.read())["ticket"]
 
     async def _read(self) -> None:
         import websockets

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
+from oa.proxies import client_address
+
 
 def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or the first X-Forwarded-For hop only when we are configured to sit behind a proxy."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: REMOTE_ADDR, unless that is one of our proxies (OA_BEHIND_PROXY); then the
+    rightmost X-Forwarded-For hop that is not one of them (oa/proxies.py). The throttles and the audit log use
+    this, so a client cannot choose the address it is counted and recorded under."""
+    return client_address(
+        request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", ""), settings.OA_TRUSTED_PROXIES
+    )

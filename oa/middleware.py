@@ -1,4 +1,5 @@
-"""Security middleware: CSP header, idle-session timeout, and the gate for forced password change / 2FA."""
+"""Security middleware: forwarded headers only from our proxies, CSP header, idle-session timeout, and the
+gate for forced password change / 2FA."""
 
 from __future__ import annotations
 
@@ -8,7 +9,25 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from oa.proxies import is_trusted
+
 SESSION_LAST_SEEN = "oa_last_seen"
+FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT")
+
+
+class ForwardedHeadersMiddleware:
+    """Drop X-Forwarded-* unless the connection comes from a proxy named in OA_BEHIND_PROXY: anyone can send
+    them, and SECURE_PROXY_SSL_HEADER (is_secure) or DRF would otherwise believe a client's own claim.
+    The client address itself is oa.http.client_ip, which checks the peer again on its own."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not is_trusted(request.META.get("REMOTE_ADDR"), settings.OA_TRUSTED_PROXIES):
+            for header in FORWARDED_HEADERS:
+                request.META.pop(header, None)
+        return self.get_response(request)
 
 
 class ContentSecurityPolicyMiddleware:

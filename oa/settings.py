@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from oa.proxies import parse_trusted_proxies
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -98,6 +100,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "oa.middleware.ForwardedHeadersMiddleware",  # first: nothing may read a forwarded header it did not vet
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oa.middleware.ContentSecurityPolicyMiddleware",
@@ -311,7 +314,14 @@ SECURE_SSL_REDIRECT = env_bool("OA_SSL_REDIRECT", _https)
 SECURE_HSTS_SECONDS = env_int("OA_HSTS_SECONDS", 31536000 if _https else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
-if env_bool("OA_BEHIND_PROXY"):
+# The reverse proxies whose X-Forwarded-For/-Proto we believe (oa/proxies.py; `1` = loopback). Their headers are
+# dropped on every other connection (oa.middleware.ForwardedHeadersMiddleware), so SECURE_PROXY_SSL_HEADER
+# can only be set by them.
+try:
+    OA_TRUSTED_PROXIES = parse_trusted_proxies(env("OA_BEHIND_PROXY"))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+if OA_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks from the load balancer come in over plain HTTP on loopback.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -357,8 +367,12 @@ OA_WECOM_TIMEOUT = env_int("OA_WECOM_TIMEOUT", 5)
 OA_WECOM_CARD_MODE = env("OA_WECOM_CARD_MODE", "textcard")
 OA_WECOM_EVENT_TYPES = env_list("OA_WECOM_EVENT_TYPES", "work.assigned,work.urged,work.returned")
 OA_WECOM_SYNC_MATCH = env("OA_WECOM_SYNC_MATCH", "mobile")
+# Callbacks whose timestamp is further than this from our clock are refused (replays; docs/wecom.md).
+OA_WECOM_TIMESTAMP_WINDOW = env_int("OA_WECOM_TIMESTAMP_WINDOW", 300)
 if OA_WECOM_CARD_MODE not in {"textcard", "template_card"}:
     raise ImproperlyConfigured("OA_WECOM_CARD_MODE 只能是 textcard 或 template_card")
+if not 30 <= OA_WECOM_TIMESTAMP_WINDOW <= 3600:
+    raise ImproperlyConfigured("OA_WECOM_TIMESTAMP_WINDOW 须在 30～3600 秒之间")
 if OA_WECOM_SYNC_MATCH not in {"mobile", "username", "email"}:
     raise ImproperlyConfigured("OA_WECOM_SYNC_MATCH 只能是 mobile、username 或 email")
 if OA_WECOM_CORP_ID:
@@ -413,7 +427,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["oa.api.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("OA_API_RATE_USER", "600/min"),
         "auth_token": env("OA_API_RATE_TOKEN", "20/min"),

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -235,7 +236,27 @@ def test_schema_validates(tmp_path):
     assert "bearerAuth" in text
 
 
-def test_schema_endpoint_and_csp_compatible_docs_page(client):
+def test_schema_and_docs_need_a_login_outside_debug(client, cast, settings):
+    assert settings.DEBUG is False  # the test settings are production settings
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert_error(schema, 401, "not_authenticated")
+    assert client.get("/api/docs/").status_code == 401  # the page renders HTML, but no schema
+    page = client.get("/api/docs/", HTTP_ACCEPT="text/html,application/xhtml+xml")  # a browser: log in first
+    assert page.status_code == 302 and page["Location"] == f"{reverse('login')}?next=/api/docs/"
+    assert client.get("/api/docs/?script=", HTTP_ACCEPT="*/*").status_code == 401
+    # Signed in, by bearer token or session:
+    raw, _ = do_issue_token(cast.lina, name="测试")
+    assert client.get("/api/schema/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+    client.force_login(cast.lina)
+    assert client.get("/api/docs/", HTTP_ACCEPT="text/html").status_code == 200
+    # A developer's machine (OA_DEBUG=1) keeps them open.
+    client.logout()
+    settings.DEBUG = True
+    assert client.get("/api/schema/").status_code == 200
+
+
+def test_schema_endpoint_and_csp_compatible_docs_page(client, cast):
+    client.force_login(cast.lina)
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     assert json.loads(schema.content)["openapi"].startswith("3.")

@@ -219,7 +219,7 @@ def test_forwarded_for_is_used_only_behind_a_configured_proxy(client, cast, sett
     login(client, "zhangwei", ip="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
     assert audits("auth.login").latest("id").ip == "10.0.0.1"
     client.post(reverse("logout"))
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.OA_TRUSTED_PROXIES = ("10.0.0.1",)  # OA_BEHIND_PROXY=10.0.0.1
     login(client, "zhangwei", ip="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7, 10.0.0.1")
     assert audits("auth.login").latest("id").ip == "203.0.113.7"
 

@@ -102,3 +102,11 @@ def test_production_parts_are_switched_on_by_environment(tmp_path):
         "redis://cache.internal:6379/0",
         "integrations.ldap.backend.LdapBackend",
     ]
+
+
+def test_a_proxy_list_or_callback_window_that_makes_no_sense_is_refused(tmp_path):
+    base = {"OA_DEBUG": "1", "OA_DATA_DIR": str(tmp_path)}
+    result = run_manage("check", env=base | {"OA_BEHIND_PROXY": "nginx.internal"})
+    assert result.returncode != 0 and "OA_BEHIND_PROXY 中的“nginx.internal”不是 IP 地址或网段" in result.stderr
+    result = run_manage("check", env=base | {"OA_WECOM_TIMESTAMP_WINDOW": "5"})
+    assert result.returncode != 0 and "OA_WECOM_TIMESTAMP_WINDOW 须在 30～3600 秒之间" in result.stderr

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import login as auth_login
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -18,6 +20,7 @@ from oa.models import Person
 from .models import CallbackMessage
 
 TEXT_REPLY = "已收到。待办事项请在工作台中办理。"
+NONCE_KEY = "oa:wecom:nonce:{digest}"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,22 @@ class CallbackOutcome:
     message: CallbackMessage
     duplicate: bool
     reply_text: str  # "" = acknowledge without a passive reply
+
+
+def _nonce_key(timestamp: str, nonce: str) -> str:
+    return NONCE_KEY.format(digest=hashlib.sha256(f"{timestamp}:{nonce}".encode()).hexdigest())
+
+
+def do_claim_callback_nonce(timestamp: str, nonce: str) -> bool:
+    """Remember a signed callback's (timestamp, nonce); False when it was seen already (a replay, or the
+    platform's retry). Kept for twice the timestamp window: a timestamp is accepted that long at most."""
+    window = settings.OA_WECOM_TIMESTAMP_WINDOW
+    return cache.add(_nonce_key(timestamp, nonce), 1, timeout=2 * window + 60)
+
+
+def do_release_callback_nonce(timestamp: str, nonce: str) -> None:
+    """Forget a nonce whose callback failed before it was recorded, so the platform's retry is processed."""
+    cache.delete(_nonce_key(timestamp, nonce))
 
 
 def do_record_callback(fields: dict[str, str]) -> CallbackOutcome:

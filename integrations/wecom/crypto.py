@@ -37,6 +37,9 @@ ILLEGAL_BUFFER = -40008
 ENCODE_BASE64_ERROR = -40009
 DECODE_BASE64_ERROR = -40010
 GEN_RETURN_XML_ERROR = -40011
+# Ours, not the samples' (they check no freshness): outside the official range so they never collide.
+TIMESTAMP_ERROR = -40101
+NONCE_REPLAYED = -40102
 
 ERROR_NAMES: dict[int, tuple[str, str]] = {
     VALIDATE_SIGNATURE_ERROR: ("ValidateSignature_Error", "签名校验失败"),
@@ -50,6 +53,8 @@ ERROR_NAMES: dict[int, tuple[str, str]] = {
     ENCODE_BASE64_ERROR: ("EncodeBase64_Error", "Base64 编码失败"),
     DECODE_BASE64_ERROR: ("DecodeBase64_Error", "Base64 解码失败"),
     GEN_RETURN_XML_ERROR: ("GenReturnXml_Error", "生成回复报文失败"),
+    TIMESTAMP_ERROR: ("Timestamp_Error", "时间戳缺失、格式错误或超出允许的时间窗口（请检查双方服务器时钟）"),
+    NONCE_REPLAYED: ("Nonce_Replayed", "重复的请求：该 timestamp 与 nonce 已经用过"),
 }
 
 
@@ -79,6 +84,17 @@ def signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
         return hashlib.sha1(joined.encode()).hexdigest()  # noqa: S324 - the platform's protocol, not our choice
     except (TypeError, UnicodeError) as exc:
         raise WecomCryptoError(COMPUTE_SIGNATURE_ERROR, str(exc)) from exc
+
+
+def check_timestamp(timestamp: str, *, window: int, now: float | None = None) -> None:
+    """Refuse a callback whose timestamp (Unix seconds) is more than `window` seconds from our clock: a
+    captured request cannot be replayed later, and the nonces we remember need only cover the window."""
+    text = str(timestamp or "")
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise WecomCryptoError(TIMESTAMP_ERROR, "timestamp 须为 Unix 秒数")
+    skew = int(text) - (time.time() if now is None else now)
+    if abs(skew) > window:
+        raise WecomCryptoError(TIMESTAMP_ERROR, f"与本机时钟相差 {int(skew)} 秒，允许 ±{window} 秒")
 
 
 def parse_xml(data: str | bytes) -> dict[str, str]:

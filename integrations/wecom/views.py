@@ -6,6 +6,7 @@ import logging
 import secrets
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -14,9 +15,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .actions import check_platform_login, do_record_callback
+from .actions import (
+    check_platform_login,
+    do_claim_callback_nonce,
+    do_record_callback,
+    do_release_callback_nonce,
+)
 from .client import WecomClient, WecomError, WecomSettings
-from .crypto import WecomCryptoError, WXBizMsgCrypt, parse_xml
+from .crypto import NONCE_REPLAYED, WecomCryptoError, WXBizMsgCrypt, check_timestamp, parse_xml
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +47,30 @@ def _refuse(error: WecomCryptoError) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def callback(request: HttpRequest) -> HttpResponse:
     params = {k: request.GET.get(k, "") for k in ("msg_signature", "timestamp", "nonce")}
+    timestamp, nonce = params["timestamp"], params["nonce"]
     try:
         crypto = _crypto()
+        check_timestamp(timestamp, window=settings.OA_WECOM_TIMESTAMP_WINDOW)
         if request.method == "GET":
-            echo = crypto.verify_url(params["msg_signature"], params["timestamp"], params["nonce"],
-                                     request.GET.get("echostr", ""))
+            echo = crypto.verify_url(params["msg_signature"], timestamp, nonce, request.GET.get("echostr", ""))
+            if not do_claim_callback_nonce(timestamp, nonce):
+                raise WecomCryptoError(NONCE_REPLAYED)
             # The plaintext only: no quotes, BOM or newline.
             return HttpResponse(echo.encode(), content_type="text/plain; charset=utf-8")
-        plaintext = crypto.decrypt_msg(request.body, params["msg_signature"], params["timestamp"], params["nonce"])
+        plaintext = crypto.decrypt_msg(request.body, params["msg_signature"], timestamp, nonce)
         fields = parse_xml(plaintext)
     except WecomCryptoError as exc:
         return _refuse(exc)
-    outcome = do_record_callback(fields)
+    # Nonces are remembered only once the signature holds, so junk cannot use them up. A signed request seen
+    # before is the platform's retry (it resends when we were slow) or a replay: acknowledged, not processed.
+    if not do_claim_callback_nonce(timestamp, nonce):
+        logger.info("wecom callback: timestamp/nonce seen before, acknowledged without processing")
+        return HttpResponse("success", content_type="text/plain; charset=utf-8")
+    try:
+        outcome = do_record_callback(fields)
+    except Exception:
+        do_release_callback_nonce(timestamp, nonce)  # not recorded: the platform's retry must be processed
+        raise
     if not outcome.reply_text:
         return HttpResponse("success", content_type="text/plain; charset=utf-8")
     now = fields.get("CreateTime", "")

@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from integrations.ldap.backend import ldap_error
 from oa.actions.audit import do_record_audit
+from oa.http import client_ip  # the one client-address rule (oa/proxies.py)
 from oa.middleware import SESSION_LAST_SEEN
 from oa.models import PasswordHistory, Person
 
@@ -31,16 +32,6 @@ IP_THROTTLE_KEY = "oa:auth:ip-failures:{ip}"
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or the first X-Forwarded-For hop only when we are configured to sit behind a proxy."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _ip_key(ip: str | None) -> str:

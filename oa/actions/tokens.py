@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
+from dataclasses import dataclass
+from importlib import import_module
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
 from oa.models import ApiToken, Person
+from oa.selectors.auth import login_gate
 from oa.selectors.tokens import token_digest
 
 TOKEN_DAYS = 30
+WS_TICKET_SECONDS = 60
+WS_TICKET_KEY = "oa:ws-ticket:{digest}"
 
 
 def do_issue_token(person: Person, *, name: str, days: int = TOKEN_DAYS, ip: str | None = None) -> tuple[str, ApiToken]:
@@ -82,3 +90,68 @@ def check_token_login(
         Person.objects.filter(pk=person.pk).update(failed_login_count=0, locked_until=None)
         do_record_audit(actor=person, action="auth.login", obj=person, ip=ip, changes={"via": "api"})
         return do_issue_token(person, name=name or "移动端", ip=ip)
+
+
+# --- websocket tickets (POST /api/ws-ticket, then /ws/events/?ticket=) ------------------------------------------
+#
+# A URL ends up in access logs, so the 30-day bearer token never goes into one: the client trades it (or its
+# session) for a ticket that opens one socket within a minute. Only the SHA-256 of a ticket is stored, in the
+# cache (Redis in production, shared by every process). Issuing is not audited: clients do it at every
+# reconnect, and the token login that made it possible already is.
+
+
+@dataclass(frozen=True)
+class WsTicketAdmission:
+    person: Person
+    gate: str | None  # as oa.selectors.auth.login_gate: a page the person must go through first, or None
+
+
+def do_issue_ws_ticket(
+    person: Person, *, token: ApiToken | None = None, session_key: str | None = None
+) -> tuple[str, dt.datetime]:
+    """A random single-use ticket for `person`, valid WS_TICKET_SECONDS; it dies with the token or session
+    that asked for it. Returns (raw ticket, expiry)."""
+    raw = "wst_" + secrets.token_urlsafe(32)
+    expires = time.time() + WS_TICKET_SECONDS
+    cache.set(
+        WS_TICKET_KEY.format(digest=token_digest(raw)),
+        {"person": person.pk, "token": token.pk if token else None, "session": session_key, "expires": expires},
+        # The expiry in the value decides (one clock for every cache backend); the cache timeout only
+        # clears tickets nobody used.
+        timeout=WS_TICKET_SECONDS + 30,
+    )
+    return raw, dt.datetime.fromtimestamp(expires, tz=dt.UTC)
+
+
+def claim_ws_ticket(raw: str) -> dict | None:
+    """Take the ticket out of the cache. Of two connections racing with the same ticket only the one whose
+    delete removed the key gets it (cache.delete reports whether it did, atomically, on Redis and locmem)."""
+    if not raw or len(raw) > 200:
+        return None
+    key = WS_TICKET_KEY.format(digest=token_digest(raw))
+    data = cache.get(key)
+    if not isinstance(data, dict) or not cache.delete(key):
+        return None
+    return data
+
+
+def do_redeem_ws_ticket(raw: str) -> WsTicketAdmission | None:
+    """The person a ticket admits, once: None for an unknown, used or expired ticket, a disabled person, or
+    when the token or session that asked for it is gone (revoked, expired, logged out)."""
+    data = claim_ws_ticket(raw)
+    if data is None or time.time() > data["expires"]:
+        return None
+    person = Person.objects.filter(pk=data["person"], is_active=True).first()
+    if person is None:
+        return None
+    if data["token"] is not None and not ApiToken.objects.filter(
+        pk=data["token"], person=person, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).exists():
+        return None
+    if data["session"] is not None and not import_module(settings.SESSION_ENGINE).SessionStore().exists(
+        data["session"]
+    ):
+        return None
+    # Second factor was checked when the ticket was issued (token login or a verified session); a forced
+    # password change set since then still applies.
+    return WsTicketAdmission(person, login_gate(person, otp_verified=True))

@@ -31,6 +31,11 @@ class TokenSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class WsTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="一次有效的票据：连接 /ws/events/?ticket=<票据>，60 秒内有效")
+    expires_at = serializers.DateTimeField()
+
+
 class PersonBriefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()

@@ -13,9 +13,10 @@ from rest_framework.views import APIView
 
 from oa.actions.auth import client_ip
 from oa.actions.notifications import do_mark_read
-from oa.actions.tokens import LoginRefused, check_token_login, do_revoke_token
+from oa.actions.tokens import LoginRefused, check_token_login, do_issue_ws_ticket, do_revoke_token
 from oa.actions.work import check_perform_work_action, do_open_work_item
 from oa.api import serializers as s
+from oa.api.auth import BearerTokenAuthentication
 from oa.api.exceptions import ApiError
 from oa.selectors.directory import agencies_of, requires_two_factor
 from oa.selectors.notifications import events_after, unread_count
@@ -87,6 +88,23 @@ class TokenView(APIView):
             raise ApiError("not_token_auth", "当前请求未使用访问令牌，没有可吊销的令牌。", 400)
         do_revoke_token(actor=request.user, token=token, ip=client_ip(request._request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WsTicketView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="ws_ticket_create", summary="申请 websocket 连接票据（一次有效，60 秒内使用）", request=None,
+        responses={201: s.WsTicketSerializer, **errors(401, 403)},
+    )
+    def post(self, request):
+        if isinstance(request.successful_authenticator, BearerTokenAuthentication):
+            token, session_key = token_for_raw(request.auth, request.user), None
+        else:
+            token, session_key = None, request.session.session_key
+        raw, expires_at = do_issue_ws_ticket(request.user, token=token, session_key=session_key)
+        body = s.WsTicketSerializer({"ticket": raw, "expires_at": expires_at}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class MeView(APIView):

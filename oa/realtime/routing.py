@@ -5,11 +5,11 @@ from __future__ import annotations
 from channels.routing import URLRouter
 from django.urls import path
 
-from oa.realtime.auth import TokenOrSessionAuth
+from oa.realtime.auth import TicketOrSessionAuth
 from oa.realtime.consumers import EventsConsumer
 
 websocket_urlpatterns = [
     path("ws/events/", EventsConsumer.as_asgi()),
 ]
 
-websocket_application = TokenOrSessionAuth(URLRouter(websocket_urlpatterns))
+websocket_application = TicketOrSessionAuth(URLRouter(websocket_urlpatterns))

@@ -6,6 +6,7 @@ import base64
 from urllib.parse import quote
 
 import pytest
+import time_machine
 
 from integrations.wecom import crypto
 from integrations.wecom.crypto import WecomCryptoError, WXBizMsgCrypt, signature
@@ -134,11 +135,18 @@ def test_xml_with_a_dtd_or_garbage_is_40002(wx):
 URL = "/integrations/wecom/callback/"
 
 
+# The vectors are signed at 2014-09-02 (B1_TIMESTAMP, B2_TIMESTAMP); the callback refuses timestamps more than
+# OA_WECOM_TIMESTAMP_WINDOW (300 s) from our clock, so these tests run on a clock set between the two.
+VECTOR_NOW = 1409659700
+
+
 @pytest.fixture
 def vector_settings(wecom, settings):
     settings.OA_WECOM_CORP_ID = CORP_ID  # the vectors were made for this corpid
     settings.OA_WECOM_TOKEN = TOKEN
     settings.OA_WECOM_AES_KEY = AES_KEY
+    with time_machine.travel(VECTOR_NOW, tick=True):
+        yield
 
 
 def _query(sig: str, timestamp: str, nonce: str) -> str:
@@ -178,12 +186,12 @@ def test_callback_event_is_acknowledged_without_a_reply(client, vector_settings)
     wx = WXBizMsgCrypt(TOKEN, AES_KEY, CORP_ID)
     event = (
         "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[lina01]]></FromUserName>"
-        "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[enter_agent]]></Event>"
+        f"<CreateTime>{VECTOR_NOW}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[enter_agent]]></Event>"
         "<EventKey><![CDATA[]]></EventKey><AgentID>1000002</AgentID></xml>"
     )
     encrypt = wx.encrypt(event)
-    sig = signature(TOKEN, "1700000000", "42", encrypt)
-    response = client.post(f"{URL}?{_query(sig, '1700000000', '42')}", body(encrypt), content_type="text/xml")
+    sig = signature(TOKEN, str(VECTOR_NOW), "42", encrypt)
+    response = client.post(f"{URL}?{_query(sig, str(VECTOR_NOW), '42')}", body(encrypt), content_type="text/xml")
     assert response.status_code == 200 and response.content == b"success"
     assert CallbackMessage.objects.get().event == "enter_agent"
 
@@ -234,3 +242,92 @@ def test_callback_get_with_a_bad_signature_or_bad_key_is_400(client, vector_sett
 def test_callback_is_404_when_the_adapter_is_off(client, settings):
     settings.OA_WECOM_CORP_ID = ""
     assert client.get(f"{URL}?{_query(B1_SIGNATURE, B1_TIMESTAMP, B1_NONCE)}&echostr=x").status_code == 404
+
+
+# --- freshness: timestamp window and nonce replay ------------------------------------------------------------
+
+
+def _signed_event(timestamp: str, nonce: str, user: str = "lina01") -> tuple[str, str]:
+    wx = WXBizMsgCrypt(TOKEN, AES_KEY, CORP_ID)
+    event = (
+        f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        "<Event><![CDATA[enter_agent]]></Event><EventKey><![CDATA[]]></EventKey><AgentID>1000002</AgentID></xml>"
+    )
+    encrypt = wx.encrypt(event)
+    return f"{URL}?{_query(signature(TOKEN, timestamp, nonce, encrypt), timestamp, nonce)}", body(encrypt)
+
+
+def _refused(response, code: int) -> None:
+    assert response.status_code == 400
+    assert response.json()["errcode"] == code and response.json()["code"] == crypto.ERROR_NAMES[code][0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", [-301, 301, -3600 * 24 * 365])
+def test_a_callback_outside_the_timestamp_window_is_refused_unprocessed(client, vector_settings, offset):
+    timestamp = str(VECTOR_NOW + offset)  # correctly signed: only the clock says no
+    url, payload = _signed_event(timestamp, "7")
+    _refused(client.post(url, payload, content_type="text/xml"), crypto.TIMESTAMP_ERROR)
+    assert CallbackMessage.objects.count() == 0
+    wx = WXBizMsgCrypt(TOKEN, AES_KEY, CORP_ID)
+    echostr = wx.encrypt("1616140317555161061")
+    query = _query(signature(TOKEN, timestamp, "8", echostr), timestamp, "8")
+    _refused(client.get(f"{URL}?{query}&echostr={quote(echostr)}"), crypto.TIMESTAMP_ERROR)
+
+
+@pytest.mark.django_db
+def test_the_window_is_a_setting_and_the_message_says_what_is_wrong(client, vector_settings, settings):
+    url, payload = _signed_event(str(VECTOR_NOW - 120), "9")
+    settings.OA_WECOM_TIMESTAMP_WINDOW = 60
+    response = client.post(url, payload, content_type="text/xml")
+    _refused(response, crypto.TIMESTAMP_ERROR)
+    assert "时间窗口" in response.json()["message"]
+    settings.OA_WECOM_TIMESTAMP_WINDOW = 300
+    assert client.post(url, payload, content_type="text/xml").status_code == 200
+    assert CallbackMessage.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("timestamp", ["", "abc", "1409659700.5", "-1409659700", "１４０９６５９７００"])
+def test_a_malformed_timestamp_is_refused(client, vector_settings, timestamp):
+    response = client.post(f"{URL}?{_query(B2_SIGNATURE, timestamp, B2_NONCE)}", body(B2_ENCRYPT),
+                           content_type="text/xml")
+    _refused(response, crypto.TIMESTAMP_ERROR)
+
+
+@pytest.mark.django_db
+def test_a_replayed_url_verification_is_refused(client, vector_settings):
+    url = f"{URL}?{_query(B1_SIGNATURE, B1_TIMESTAMP, B1_NONCE)}&echostr={B1_ECHOSTR_URL}"
+    assert client.get(url).status_code == 200
+    _refused(client.get(url), crypto.NONCE_REPLAYED)
+
+
+@pytest.mark.django_db
+def test_a_reused_timestamp_and_nonce_is_never_processed_twice(client, vector_settings):
+    url, payload = _signed_event(str(VECTOR_NOW), "77", user="lina01")
+    assert client.post(url, payload, content_type="text/xml").status_code == 200
+    # Another message under the same timestamp and nonce (whoever signed it): acknowledged so the platform
+    # stops resending, but not recorded.
+    other_url, other_payload = _signed_event(str(VECTOR_NOW), "77", user="zhangwei01")
+    response = client.post(other_url, other_payload, content_type="text/xml")
+    assert response.status_code == 200 and response.content == b"success"
+    assert list(CallbackMessage.objects.values_list("from_user", flat=True)) == ["lina01"]
+
+
+@pytest.mark.django_db
+def test_a_callback_that_failed_is_processed_when_the_platform_retries(client, vector_settings, monkeypatch):
+    from integrations.wecom import views
+
+    url, payload = _signed_event(str(VECTOR_NOW), "78")
+    real = views.do_record_callback
+
+    def broken(fields):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(views, "do_record_callback", broken)
+    with pytest.raises(RuntimeError):
+        client.post(url, payload, content_type="text/xml")
+    monkeypatch.setattr(views, "do_record_callback", real)
+    assert client.post(url, payload, content_type="text/xml").status_code == 200
+    assert CallbackMessage.objects.count() == 1
