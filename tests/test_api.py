@@ -107,7 +107,9 @@ def test_token_endpoint_rate_limit_is_429_with_retry_after(client, cast):
     assert "秒后再试" in body["message"] and int(response.headers["Retry-After"]) > 0
 
 
-def test_two_factor_role_needs_totp(client, cast):
+def test_two_factor_role_needs_totp(client, cast, time_machine):
+    # The clock stands still, so django-otp's throttle (1 s after the first failure) cannot lapse on a slow machine.
+    time_machine.move_to(timezone.now(), tick=False)
     wangfang = cast.wangfang  # 分管领导: 2FA role
     assert_error(get_token(client, "wangfang"), 403, "otp_setup_required")
     device = TOTPDevice.objects.create(user=wangfang, name="手机令牌", confirmed=True)
@@ -117,8 +119,7 @@ def test_two_factor_role_needs_totp(client, cast):
     assert AuditEntry.objects.filter(action="auth.otp_failed", actor=wangfang).exists()
     # django-otp now makes the device wait before the next try (its brute-force throttle)…
     assert_error(get_token(client, "wangfang", otp=totp_token(device)), 429, "throttled")
-    device.refresh_from_db()
-    device.throttle_reset()  # …which a real client outlives by waiting
+    time_machine.shift(dt.timedelta(seconds=2))  # …which a real client outlives by waiting
     response = get_token(client, "wangfang", otp=totp_token(device))
     assert response.status_code == 201, response.content
     assert AuditEntry.objects.filter(action="auth.otp_verify", actor=wangfang).exists()
