@@ -30,7 +30,8 @@ def _constant(name: str) -> None:
     raise JsonRefused(INVALID, f"不是标准 JSON：不允许 {name}")
 
 
-def _bad_text(text: str) -> str | None:
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored or encoded (None when it can): U+0000, or a lone surrogate."""
     if "\x00" in text:
         return "含有空字符（U+0000）"
     if not text.isascii():
@@ -47,7 +48,7 @@ def _check(value: Any, max_depth: int) -> None:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            problem = _bad_text(item)
+            problem = text_problem(item)
             if problem:
                 raise JsonRefused(INVALID, f"JSON 字符串{problem}")
         elif isinstance(item, dict | list):
@@ -55,7 +56,7 @@ def _check(value: Any, max_depth: int) -> None:
                 raise JsonRefused(TOO_DEEP, f"JSON 嵌套超过 {max_depth} 层")
             if isinstance(item, dict):
                 for key, child in item.items():
-                    problem = _bad_text(key)
+                    problem = text_problem(key)
                     if problem:
                         raise JsonRefused(INVALID, f"JSON 键名{problem}")
                     stack.append((child, depth + 1))
