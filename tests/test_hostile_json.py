@@ -218,3 +218,37 @@ def test_fuzz_exchange_withdrawals(client, delivered, data):
     response = signed_post(client, P.WITHDRAWALS, body, content_type="application/json")
     _exchange_outcome(response, before, documented_codes("exchange.md"))
 
+
+
+# ---- the other readers of outside JSON ---------------------------------------------------------------------
+
+
+def test_a_peer_answering_deep_json_is_an_empty_answer_not_a_crash(peer, monkeypatch):
+    """The outbox worker reads the peer's answer: a hostile peer must not crash delivery."""
+    from integrations.exchange import client as exchange_client
+    from integrations.exchange.selectors import node_identity
+
+    class Answer:
+        status, data = 200, DEEP
+
+    monkeypatch.setattr(exchange_client._pool, "request", lambda *a, **kw: Answer())
+    answer = exchange_client.post(peer, P.RECEIPTS, b"{}", content_type="application/json", node=node_identity())
+    assert answer.status == 200 and answer.data == {}
+
+
+def test_archive_verification_reports_deep_json():
+    """verify_archive_package promises to report, never raise, whatever the bytes."""
+    import io
+    import zipfile
+
+    from documents.selectors.archive import sha256_hex, sm3_hex, verify_archive_package
+
+    for member in ("manifest.json", "audit/audit.json"):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            manifest = {"files": [{"path": "audit/audit.json", "size": len(DEEP), "sha256": sha256_hex(DEEP),
+                                   "sm3": sm3_hex(DEEP)}]}
+            zf.writestr("manifest.json", DEEP if member == "manifest.json" else json.dumps(manifest))
+            zf.writestr("audit/audit.json", DEEP)
+        report = verify_archive_package(buf.getvalue())
+        assert not report.ok and report.problems

@@ -532,7 +532,7 @@ def _check_audit(report: ArchiveVerification, data: bytes) -> None:
     try:
         excerpt = json.loads(data)
         entries = excerpt["entries"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: json on "[" × 100000
         report.fail("审计日志摘录无法解析")
         return
     for e in entries:
@@ -542,7 +542,7 @@ def _check_audit(report: ArchiveVerification, data: bytes) -> None:
             stated = e["hash"]
             if not isinstance(payload, dict):
                 raise TypeError
-        except (KeyError, ValueError, TypeError, AttributeError):
+        except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
             report.fail(f"审计记录 #{e.get('id') if isinstance(e, dict) else '?'} 格式错误")
             continue
         if expected != stated:
@@ -582,7 +582,7 @@ def verify_archive_package(data: bytes, *, expected_sha256: str | None = None) -
         except KeyError:
             report.fail("归档包缺少清单 manifest.json")
             return report
-        except (zipfile.BadZipFile, zlib.error, ValueError, TypeError, OSError, EOFError):
+        except (zipfile.BadZipFile, zlib.error, ValueError, TypeError, OSError, EOFError, RecursionError):
             report.fail("清单 manifest.json 已损坏，无法读取")
             return report
         if not isinstance(files, list) or not all(_well_formed(item) for item in files):
