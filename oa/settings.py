@@ -426,7 +426,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Not DRF's JSONParser: that one answers 500 to deeply nested JSON and reads bodies of any size.
+    "DEFAULT_PARSER_CLASSES": ["oa.api.parsers.SafeJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["oa.api.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("OA_API_RATE_USER", "600/min"),

@@ -458,7 +458,7 @@ async def test_counts_are_pushed_when_work_closes_elsewhere(layer, people):
 async def test_protocol_errors_keep_the_socket_open(layer, people):
     comm = await token_socket(people["lina"])
     await comm.send_to(text_data="not json")
-    assert (await comm.receive_json_from(timeout=TIMEOUT))["code"] == "bad_message"
+    assert (await comm.receive_json_from(timeout=TIMEOUT))["code"] == "bad_frame"
     await comm.send_json_to({"type": "hello", "last_event_id": "12"})
     assert (await comm.receive_json_from(timeout=TIMEOUT))["code"] == "bad_last_event_id"
     await comm.send_json_to({"type": "read", "ids": ["1"]})

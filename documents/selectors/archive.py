@@ -404,11 +404,40 @@ def document_metadata(document: OfficialDocument, *, bodies: list[dict[str, Any]
     return {"公文要素": elements, "核心元数据": core, "管理信息": record}
 
 
+# XML 1.0 (fifth edition) NameStartChar / NameChar without ":" (an NCName): metadata keys become element names,
+# and ElementTree writes any string as a tag, "<x>" or "a b" included (it only chokes on "{").
+_NAME_START = ("A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f"
+               "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff")
+_XML_NAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f\u2040]*")
+# Characters XML 1.0 cannot carry at all, not even as a character reference.
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def is_xml_name(name: Any) -> bool:
+    """An element name metadata.xml may use: an NCName not starting with "xml" (reserved by the XML spec)."""
+    return isinstance(name, str) and bool(_XML_NAME.fullmatch(name)) and name[:3].lower() != "xml"
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML 1.0 forbids (control characters, U+FFFE/FFFF, lone surrogates) replaced by
+    U+FFFD, so the document stays well-formed; the JSON twin keeps the original."""
+    return _XML_ILLEGAL.sub("\ufffd", text)
+
+
+def shown_name(name: Any) -> str:
+    """A refused name as it can be shown in a message and the audit log: short, invisible characters escaped."""
+    text = str(name)[:40]
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
 def metadata_xml(metadata: dict[str, Any], *, package_format: str = PACKAGE_FORMAT) -> bytes:
-    """GB/T 33480 core metadata as XML (element names are the standard's Chinese names); shared with exchange."""
+    """GB/T 33480 core metadata as XML (element names are the standard's Chinese names); shared with exchange.
+    A key that is not an XML name is refused (DocumentError ``metadata_invalid``): never a malformed document."""
     root = ElementTree.Element("电子公文元数据", {"格式": package_format, "依据": "GB/T 33480-2016"})
 
     def put(parent: ElementTree.Element, name: str, value: Any) -> None:
+        if not is_xml_name(name):
+            raise DocumentError("metadata_invalid", f"核心元数据的名称“{shown_name(name)}”不能用作 XML 元素名")
         el = ElementTree.SubElement(parent, name)
         if isinstance(value, dict):
             for k, v in value.items():
@@ -417,7 +446,7 @@ def metadata_xml(metadata: dict[str, Any], *, package_format: str = PACKAGE_FORM
             for v in value:
                 put(el, "项", v)
         elif value is not None:
-            el.text = str(value).lower() if isinstance(value, bool) else str(value)
+            el.text = xml_text(str(value).lower() if isinstance(value, bool) else str(value))
 
     for name, value in metadata["核心元数据"].items():
         put(root, name, value)
@@ -503,7 +532,7 @@ def _check_audit(report: ArchiveVerification, data: bytes) -> None:
     try:
         excerpt = json.loads(data)
         entries = excerpt["entries"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: json on "[" × 100000
         report.fail("审计日志摘录无法解析")
         return
     for e in entries:
@@ -513,7 +542,7 @@ def _check_audit(report: ArchiveVerification, data: bytes) -> None:
             stated = e["hash"]
             if not isinstance(payload, dict):
                 raise TypeError
-        except (KeyError, ValueError, TypeError, AttributeError):
+        except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
             report.fail(f"审计记录 #{e.get('id') if isinstance(e, dict) else '?'} 格式错误")
             continue
         if expected != stated:
@@ -553,7 +582,7 @@ def verify_archive_package(data: bytes, *, expected_sha256: str | None = None) -
         except KeyError:
             report.fail("归档包缺少清单 manifest.json")
             return report
-        except (zipfile.BadZipFile, zlib.error, ValueError, TypeError, OSError, EOFError):
+        except (zipfile.BadZipFile, zlib.error, ValueError, TypeError, OSError, EOFError, RecursionError):
             report.fail("清单 manifest.json 已损坏，无法读取")
             return report
         if not isinstance(files, list) or not all(_well_formed(item) for item in files):

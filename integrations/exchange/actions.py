@@ -32,6 +32,7 @@ from documents.models import IncomingDocument, OfficialDocument
 from documents.seals.keys import decrypt, encrypt, keyring_from_settings
 from documents.selectors.archive import core_metadata, sha256_hex
 from documents.uploads import read_member, sniff_type
+from oa import jsonsafe
 from oa.actions.audit import do_record_audit
 from oa.actions.directory import check_upsert_agency
 from oa.actions.outbox import do_enqueue_outbox
@@ -310,10 +311,14 @@ def check_receive_request(endpoint: str, *, method: str, path: str, headers: Map
 
 
 def _json(body: bytes, code: str) -> Any:
+    """The body of a signed request. Signed by a registered peer is not harmless: a compromised or buggy node
+    can still send ``[`` × 100000 or text the database cannot store, refused here like any bad body."""
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise P.ProtocolError(code, "请求体不是有效的 UTF-8 JSON") from None
+        return jsonsafe.loads(body)
+    except jsonsafe.JsonRefused as refused:
+        if refused.code == jsonsafe.TOO_DEEP:
+            raise P.ProtocolError("json_too_deep", f"请求体有误：{refused.message}") from None
+        raise P.ProtocolError(code, f"请求体有误：{refused.message}") from None
 
 
 def _peek_envelope(body: bytes) -> tuple[uuid.UUID | None, str]:

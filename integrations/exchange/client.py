@@ -3,13 +3,14 @@ outbox retries with backoff)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import urllib3
 from django.conf import settings
+
+from oa import jsonsafe
 
 from . import protocol as P
 from .models import ExchangePeer
@@ -64,7 +65,7 @@ def post(peer: ExchangePeer, endpoint: str, body: bytes, *, content_type: str, n
     except urllib3.exceptions.HTTPError as exc:
         raise ExchangeTransportError(f"{type(exc).__name__}: {exc}"[:200]) from None
     try:
-        data = json.loads(response.data.decode("utf-8")) if response.data else {}
-    except (UnicodeDecodeError, ValueError):
+        data = jsonsafe.loads(response.data) if response.data else {}
+    except jsonsafe.JsonRefused:  # a broken or hostile answer carries no code: classified by its status alone
         data = {}
     return ExchangeResponse(response.status, data if isinstance(data, dict) else {})

@@ -11,6 +11,7 @@ import base64
 import datetime
 import io
 import json
+import math
 import re
 import uuid
 import zipfile
@@ -26,8 +27,16 @@ from django.core.exceptions import ValidationError
 from documents.errors import DocumentError
 
 # Shared with the archive on purpose: an exchanged and an archived document carry the same metadata serialisation.
-from documents.selectors.archive import canonical_json, metadata_xml, sha256_hex, sm3_hex
+from documents.selectors.archive import (
+    canonical_json,
+    is_xml_name,
+    metadata_xml,
+    sha256_hex,
+    shown_name,
+    sm3_hex,
+)
 from documents.uploads import ZIP_MAX_EXPANDED_BYTES, check_zip_safety, read_member
+from oa import jsonsafe
 from oa.uscc import validate_uscc
 
 FORMAT_VERSION = "oa-exchange/1"
@@ -48,6 +57,7 @@ CORE_ELEMENTS = (
     "公文标识", "文种", "份号", "密级和保密期限", "紧急程度", "发文机关标志", "发文字号", "签发人", "标题",
     "主送机关", "附件说明", "发文机关或签发人署名", "成文日期", "附注", "抄送机关", "印发机关", "印发日期", "发布层次",
 )
+METADATA_MAX_DEPTH = 8  # the standard's metadata is 2 deep (密级和保密期限 → 密级)
 
 
 class PackageError(DocumentError):
@@ -92,6 +102,32 @@ def safe_name(name: str) -> str:
     return base or "file"
 
 
+def check_metadata(metadata: dict[str, Any]) -> None:
+    """Refuse (``metadata_invalid``) metadata that cannot become metadata.xml or be stored: a key that is not an XML
+    name, text with U+0000 or a lone surrogate, a number that is not finite, nesting deeper than METADATA_MAX_DEPTH.
+    Keys the standard does not name are kept when they are valid names. Walked with a stack: no recursion."""
+    stack: list[tuple[Any, int]] = [(metadata, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list | tuple):
+            if depth > METADATA_MAX_DEPTH:
+                raise PackageError("metadata_invalid", f"核心元数据嵌套超过 {METADATA_MAX_DEPTH} 层")
+            if isinstance(value, dict):
+                for name, child in value.items():
+                    if not is_xml_name(name):
+                        raise PackageError("metadata_invalid", f"核心元数据的名称“{shown_name(name)}”不是有效的 XML "
+                                                               "元素名（须为字母或下划线开头的 XML 名称，不含冒号、空格、标点）")
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in value)
+        elif isinstance(value, str):
+            problem = jsonsafe.text_problem(value)
+            if problem:
+                raise PackageError("metadata_invalid", f"核心元数据的文本{problem}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise PackageError("metadata_invalid", "核心元数据含有非有限数值（NaN 或无穷大）")
+
+
 def _core(metadata: dict[str, Any]) -> dict[str, Any]:
     """The metadata as it reads back from metadata.json (nested keys sorted), top level in the standard's order:
     the form metadata.xml is serialised from, so JSON and XML can be compared byte for byte."""
@@ -119,6 +155,7 @@ def build_package(*, metadata: dict[str, Any], pdf: bytes, ses_signatures: list[
         missing = [k for k in CORE_ELEMENTS if k not in metadata]
         extra = sorted(set(metadata) - set(CORE_ELEMENTS))
         raise PackageError("metadata_invalid", f"核心元数据应恰为18项，缺少：{'、'.join(missing) or '无'}；多出：{'、'.join(extra) or '无'}")
+    check_metadata(metadata)  # before canonical_json/metadata_xml, which would crash on what it refuses
     if not _valid_uscc(sender_uscc):
         raise PackageError("invalid_sender_uscc", f"发送机关统一社会信用代码“{sender_uscc}”无效")
     if not recipients:
@@ -189,9 +226,9 @@ def _malformed(what: str) -> PackageError:
 
 def _load(data: bytes, what: str) -> Any:
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _malformed(f"{what} 不是有效的 JSON") from None
+        return jsonsafe.loads(data)
+    except jsonsafe.JsonRefused as refused:
+        raise _malformed(f"{what} 有误：{refused.message}") from None
 
 
 def read_package(data: bytes, *, max_bytes: int,
@@ -290,6 +327,7 @@ def read_package(data: bytes, *, max_bytes: int,
     metadata = _load(contents[METADATA_JSON], METADATA_JSON)
     if not isinstance(metadata, dict) or set(metadata) != set(CORE_ELEMENTS):
         raise _malformed("核心元数据应恰为 GB/T 33480 的18项")
+    check_metadata(metadata)
     # The XML must be exactly what the JSON serialises to: a signer could otherwise ship two different stories,
     # and comparing bytes means we never parse untrusted XML.
     metadata = _core(metadata)

@@ -8,7 +8,6 @@ is being sent is sent once, and hints for ids already sent are ignored. Protocol
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import Any
 
@@ -17,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from oa import jsonsafe
 from oa.actions.notifications import do_mark_delivered, do_mark_read
 from oa.events import user_group
 from oa.models import Person
@@ -26,6 +26,7 @@ CLOSE_UNAUTHENTICATED = 4401  # no/invalid session or token: log in again (do no
 CLOSE_FORBIDDEN = 4403  # signed in, but must first change the password or pass 2FA
 BATCH = 200  # events per database read while catching up
 MAX_READ_IDS = 1000
+MAX_FRAME_BYTES = 64 * 1024  # a read of 1000 ids is under 10 KiB
 
 # One event reaches many sockets at once. On PostgreSQL their reads run in the thread pool, each thread on
 # its own connection, instead of queueing on Channels' single database thread. SQLite (embedded, one
@@ -94,14 +95,24 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     # --- client → server -------------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        # Every frame we cannot use gets an error frame and the socket stays open; nothing a client sends may
+        # raise here (an exception would kill the consumer and drop the connection).
+        if text_data is None:
+            await self._error("bad_frame", "消息须为文本帧（JSON），不接受二进制帧")
+            return
         try:
-            content = json.loads(text_data or "")
-        except ValueError:
-            content = None
+            content = await self.decode_json(text_data)
+        except jsonsafe.JsonRefused as refused:
+            await self._error("bad_frame", f"消息无法解析：{refused.message}")
+            return
         if not isinstance(content, dict):
             await self._error("bad_message", "消息格式错误：需要 JSON 对象")
             return
         await self.receive_json(content)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        return jsonsafe.loads(text_data, max_bytes=MAX_FRAME_BYTES)
 
     async def receive_json(self, content: dict[str, Any], **kwargs) -> None:
         if self.person is None:
