@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("OA_")}
+# The checks below are about oa.settings: pytest-django exports DJANGO_SETTINGS_MODULE=tests.settings, which
+# fills in test-only OA_* values and would hide a missing secret key.
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("OA_")} | {"DJANGO_SETTINGS_MODULE": "oa.settings"}
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
