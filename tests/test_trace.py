@@ -58,7 +58,7 @@ def test_trace_page_diagram_marks_done_current_and_returned(cast):
     review_task = Task.objects.get(process=process, flow_task=RoutingFlow.review)
     check_return_task(cast.liuyang, office, review_task.pk, "请补充依据。")
 
-    response = login(cast.zhangwei).get(f"/flows/processes/{process.pk}/")
+    response = login(cast.zhangwei, otp=True).get(f"/flows/processes/{process.pk}/")
     assert response.status_code == 200
     svg = svg_of(text(response))
     assert svg.get("role") == "img" and "流程图" in svg.findtext(f"{SVG}title")
@@ -80,12 +80,12 @@ def test_history_shows_delegated_steps_and_opinions(cast):
     # Demo: 王芳 is away and 李娜 handles her 发文 work (委托); the 审核 step is done "李娜 代 王芳".
     process = start(cast, reviewer="wangfang")
     review = one(process, RoutingFlow.review)
-    page = text(login(cast.zhangwei).get(f"/flows/processes/{process.pk}/"))
+    page = text(login(cast.zhangwei, otp=True).get(f"/flows/processes/{process.pk}/"))
     assert "李娜（代 王芳 办理）" in page  # the open step names the principal
     do_record_opinion(actor=cast.lina, process=process, step="部门负责人审核", kind="agree", text="同意，请办公室核稿。",
                       node="review", task=review, on_behalf_of=cast.wangfang)
     done(cast.lina, review, "同意，请办公室核稿。")
-    page = text(login(cast.wangfang).get(f"/flows/processes/{process.pk}/"))  # the principal may see it too
+    page = text(login(cast.wangfang, otp=True).get(f"/flows/processes/{process.pk}/"))  # the principal may see it too
     assert "李娜 代 王芳 办理" in page
     assert "意见：</span>同意，请办公室核稿。" in page
     assert "李娜 代 王芳 · " in page  # the opinion's signer label
@@ -94,17 +94,17 @@ def test_history_shows_delegated_steps_and_opinions(cast):
 
 def test_process_access_rule(cast):
     process = start(cast)
-    assert login(cast.finance01).get(f"/flows/processes/{process.pk}/").status_code == 404
-    assert login(cast.zhoumin).get(f"/flows/processes/{process.pk}/").status_code == 404  # no 公文 to see yet
+    assert login(cast.finance01, otp=True).get(f"/flows/processes/{process.pk}/").status_code == 404
+    assert login(cast.zhoumin, otp=True).get(f"/flows/processes/{process.pk}/").status_code == 404  # no 公文 to see yet
     assert Client().get(f"/flows/processes/{process.pk}/").status_code == 302  # to the login page
-    assert login(cast.lina).get("/flows/processes/999999999/").status_code == 404
+    assert login(cast.lina, otp=True).get("/flows/processes/999999999/").status_code == 404
 
     # With a 公文: whoever may see the document may follow its flow (周敏 is 区府办's seal keeper).
     doc = do_create_document(actor=cast.zhangwei, agency=Agency.objects.get(name=OFFICE), title="关于防汛的通知")
     with_doc = start_with_document(cast, doc)
-    assert login(cast.zhoumin).get(f"/flows/processes/{with_doc.pk}/").status_code == 200
-    assert login(cast.finance01).get(f"/flows/processes/{with_doc.pk}/").status_code == 404
-    assert login(cast.finance01).get(f"/flows/processes/{with_doc.pk}/slip.pdf").status_code == 404
+    assert login(cast.zhoumin, otp=True).get(f"/flows/processes/{with_doc.pk}/").status_code == 200
+    assert login(cast.finance01, otp=True).get(f"/flows/processes/{with_doc.pk}/").status_code == 404
+    assert login(cast.finance01, otp=True).get(f"/flows/processes/{with_doc.pk}/slip.pdf").status_code == 404
 
 
 def start_with_document(cast, doc):
@@ -136,7 +136,7 @@ def test_slip_pdf_carries_the_document_and_every_opinion(cast, tmp_path):
     do_record_opinion(actor=cast.huangjianhua, process=process, step="签发", kind="circle", node="signoff",
                       task=signoff, document=doc)
 
-    response = login(cast.zhangwei).get(f"/flows/processes/{process.pk}/slip.pdf")
+    response = login(cast.zhangwei, otp=True).get(f"/flows/processes/{process.pk}/slip.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith(f'inline; filename="slip-{process.pk}.pdf"')
     assert "filename*=UTF-8''" in response["Content-Disposition"]
@@ -149,16 +149,16 @@ def test_slip_pdf_carries_the_document_and_every_opinion(cast, tmp_path):
                      "经费安排无意见。", "圈阅", "黄建华", "张伟"):
         assert expected in flat, (expected, out)
     # the trace page links the slip
-    assert f"/flows/processes/{process.pk}/slip.pdf" in text(login(cast.zhangwei).get(
+    assert f"/flows/processes/{process.pk}/slip.pdf" in text(login(cast.zhangwei, otp=True).get(
         f"/flows/processes/{process.pk}/"))
 
 
 def test_slip_for_a_process_without_a_document_is_404_with_a_reason(cast):
     process = start(cast)
-    response = login(cast.zhangwei).get(f"/flows/processes/{process.pk}/slip.pdf")
+    response = login(cast.zhangwei, otp=True).get(f"/flows/processes/{process.pk}/slip.pdf")
     assert response.status_code == 404
     assert "没有关联公文，因此没有处理笺" in text(response)
-    assert "slip.pdf" not in text(login(cast.zhangwei).get(f"/flows/processes/{process.pk}/"))
+    assert "slip.pdf" not in text(login(cast.zhangwei, otp=True).get(f"/flows/processes/{process.pk}/"))
 
 
 def test_slip_kind_mapping(cast):
@@ -181,5 +181,5 @@ def test_diagram_for_a_finished_process(cast):
     assert diagram["current"] == set()
     assert {"start", "review", "office", "split", "signoff", "register", "end"} <= diagram["done"]
     assert "countersign" not in diagram["done"] and "redraft" not in diagram["done"]
-    page = text(login(cast.zhangwei).get(f"/flows/processes/{process.pk}/"))
+    page = text(login(cast.zhangwei, otp=True).get(f"/flows/processes/{process.pk}/"))
     assert "已办结" in page and "流程已办结。" in page
