@@ -17,8 +17,8 @@ import unicodedata
 from difflib import SequenceMatcher
 from typing import Any
 
-from documents.errors import DocumentError
 from documents.rendering.spec import BodyBlock, TableBlock, heading_prefix
+from oa.refusals import Refusal
 
 # Limits: generous for a 公文 (a long 报告 is ~30 000 characters), small enough that one save stays cheap.
 MAX_BLOCKS = 3000
@@ -64,22 +64,22 @@ def _check_chars(text: str, where: str, kind: str) -> None:
     for ch in text:
         if unicodedata.category(ch) == "Cc":
             if ch in "\r\n":
-                raise DocumentError("body_line_break", f"{where}{kind}中有换行；每个自然段请单独成段（按回车新建段落）")
-            raise DocumentError("body_control_char", f"{where}{kind}中含有不可见的控制字符，请删除后再保存")
+                raise Refusal("body_line_break", f"{where}{kind}中有换行；每个自然段请单独成段（按回车新建段落）")
+            raise Refusal("body_control_char", f"{where}{kind}中含有不可见的控制字符，请删除后再保存")
 
 
 def _clean_paragraph(index: int, block: dict[str, Any]) -> dict[str, Any]:
     where = _where(index)
     level = block.get("level", 0)
     if isinstance(level, bool) or not isinstance(level, int) or level not in LEVEL_NAMES:
-        raise DocumentError("body_bad_level", f"{where}的层次无效：须为 0（正文）或 1–4（一、/（一）/1./（1））")
+        raise Refusal("body_bad_level", f"{where}的层次无效：须为 0（正文）或 1–4（一、/（一）/1./（1））")
     text = block.get("text", "")
     if not isinstance(text, str):
-        raise DocumentError("body_bad_text", f"{where}的文字格式无效")
+        raise Refusal("body_bad_text", f"{where}的文字格式无效")
     text = unicodedata.normalize("NFC", text).strip(EDGE_SPACE)
     _check_chars(text, where, "文字")
     if len(text) > MAX_PARAGRAPH_CHARS:
-        raise DocumentError("body_paragraph_too_long",
+        raise Refusal("body_paragraph_too_long",
                             f"{where}有{len(text)}字，超过单段{MAX_PARAGRAPH_CHARS}字的上限，请分段")
     if level:
         found = detect_ordinal(text)
@@ -87,7 +87,7 @@ def _clean_paragraph(index: int, block: dict[str, Any]) -> dict[str, Any]:
             text = ORDINAL_PATTERNS[level].sub("", text, count=1).strip(EDGE_SPACE)
         elif found:
             own = heading_prefix(level, 1)
-            raise DocumentError(
+            raise Refusal(
                 "body_heading_ordinal",
                 f"{where}设为{LEVEL_NAMES[level]}，但文字以“{found[1]}”开头。序号（如“{own}”）由系统按层次自动生成，"
                 f"请删去“{found[1]}”，或把层次改为{LEVEL_NAMES[found[0]]}",
@@ -99,45 +99,45 @@ def _clean_table(index: int, block: dict[str, Any]) -> dict[str, Any]:
     where = _where(index)
     rows = block.get("rows")
     if not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows):
-        raise DocumentError("body_bad_table", f"{where}（表格）至少要有一行一列")
+        raise Refusal("body_bad_table", f"{where}（表格）至少要有一行一列")
     if len(rows) > MAX_TABLE_ROWS:
-        raise DocumentError("body_table_too_large", f"{where}（表格）有{len(rows)}行，超过{MAX_TABLE_ROWS}行的上限")
+        raise Refusal("body_table_too_large", f"{where}（表格）有{len(rows)}行，超过{MAX_TABLE_ROWS}行的上限")
     width = len(rows[0])
     if width > MAX_TABLE_COLS:
-        raise DocumentError("body_table_too_large", f"{where}（表格）有{width}列，超过{MAX_TABLE_COLS}列的上限")
+        raise Refusal("body_table_too_large", f"{where}（表格）有{width}列，超过{MAX_TABLE_COLS}列的上限")
     clean_rows: list[list[str]] = []
     for r, row in enumerate(rows, start=1):
         if len(row) != width:
-            raise DocumentError("body_table_ragged", f"{where}（表格）第{r}行有{len(row)}格，与第1行的{width}格不一致")
+            raise Refusal("body_table_ragged", f"{where}（表格）第{r}行有{len(row)}格，与第1行的{width}格不一致")
         clean_row = []
         for c, cell in enumerate(row, start=1):
             if not isinstance(cell, str):
-                raise DocumentError("body_bad_table", f"{where}（表格）第{r}行第{c}列的内容格式无效")
+                raise Refusal("body_bad_table", f"{where}（表格）第{r}行第{c}列的内容格式无效")
             cell = unicodedata.normalize("NFC", cell).strip(EDGE_SPACE)
             _check_chars(cell, f"{where}（表格）第{r}行第{c}列", "")
             if len(cell) > MAX_CELL_CHARS:
-                raise DocumentError("body_cell_too_long",
+                raise Refusal("body_cell_too_long",
                                     f"{where}（表格）第{r}行第{c}列超过{MAX_CELL_CHARS}字的上限")
             clean_row.append(cell)
         clean_rows.append(clean_row)
     header = block.get("header", True)
     if not isinstance(header, bool):
-        raise DocumentError("body_bad_table", f"{where}（表格）的表头标记无效")
+        raise Refusal("body_bad_table", f"{where}（表格）的表头标记无效")
     return {"type": "table", "rows": clean_rows, "header": header}
 
 
 def normalize_body(content: Any) -> dict[str, Any]:
-    """Validate ``content`` and return its canonical form, or raise DocumentError with a specific message."""
+    """Validate ``content`` and return its canonical form, or raise Refusal with a specific message."""
     if not isinstance(content, dict) or not isinstance(content.get("blocks"), list):
-        raise DocumentError("body_invalid", "正文格式无效：须为 {\"blocks\": [...]}")
+        raise Refusal("body_invalid", "正文格式无效：须为 {\"blocks\": [...]}")
     blocks = content["blocks"]
     if len(blocks) > MAX_BLOCKS:
-        raise DocumentError("body_too_many_blocks", f"正文共{len(blocks)}段，超过{MAX_BLOCKS}段的上限")
+        raise Refusal("body_too_many_blocks", f"正文共{len(blocks)}段，超过{MAX_BLOCKS}段的上限")
     out: list[dict[str, Any]] = []
     total = 0
     for index, block in enumerate(blocks):
         if not isinstance(block, dict):
-            raise DocumentError("body_invalid", f"{_where(index)}格式无效")
+            raise Refusal("body_invalid", f"{_where(index)}格式无效")
         kind = block.get("type", "p")
         if kind == "p":
             clean = _clean_paragraph(index, block)
@@ -146,10 +146,10 @@ def normalize_body(content: Any) -> dict[str, Any]:
             clean = _clean_table(index, block)
             total += sum(len(cell) for row in clean["rows"] for cell in row)
         else:
-            raise DocumentError("body_bad_type", f"{_where(index)}的类型“{kind}”无效：只能是段落或表格")
+            raise Refusal("body_bad_type", f"{_where(index)}的类型“{kind}”无效：只能是段落或表格")
         out.append(clean)
     if total > MAX_BODY_CHARS:
-        raise DocumentError("body_too_long", f"正文共{total}字，超过{MAX_BODY_CHARS}字的上限")
+        raise Refusal("body_too_long", f"正文共{total}字，超过{MAX_BODY_CHARS}字的上限")
     return {"blocks": out}
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from django.conf import settings
 
 from documents.body import EDGE_SPACE, ORDINAL_PATTERNS, detect_ordinal, normalize_body
-from documents.errors import DocumentError
 from documents.uploads import ZIP_MAX_EXPANDED_BYTES, check_zip_safety, read_member
+from oa.refusals import Refusal
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 ZIP_MAGIC = b"PK\x03\x04"
@@ -50,19 +50,19 @@ def check_docx_bytes(data: bytes) -> None:
     """Refuse anything that is not a sane .docx before a parser opens it."""
     limit = max_upload_bytes()
     if len(data) > limit:
-        raise DocumentError("file_too_large",
+        raise Refusal("file_too_large",
                             f"文件大小 {len(data) / 1048576:.1f} MB，超过 {limit / 1048576:.0f} MB 的上限", status=413)
     if not data:
-        raise DocumentError("file_empty", "上传的文件是空的")
+        raise Refusal("file_empty", "上传的文件是空的")
     if not data.startswith(ZIP_MAGIC):
         for magic, what in _SNIFF:
             if data.startswith(magic):
-                raise DocumentError("not_docx", f"文件内容实际是{what}，不是 Word 文档（.docx）")
-        raise DocumentError("not_docx", "文件内容不是 Word 文档（.docx），请上传用 Word 或 WPS 保存的 .docx 文件")
+                raise Refusal("not_docx", f"文件内容实际是{what}，不是 Word 文档（.docx）")
+        raise Refusal("not_docx", "文件内容不是 Word 文档（.docx），请上传用 Word 或 WPS 保存的 .docx 文件")
     archive = check_zip_safety(data)
     names = set(archive.namelist())
     if "word/document.xml" not in names or "[Content_Types].xml" not in names:
-        raise DocumentError("not_docx", "压缩包里没有 Word 正文（word/document.xml），不是 .docx 文档")
+        raise Refusal("not_docx", "压缩包里没有 Word 正文（word/document.xml），不是 .docx 文档")
     # Decompress every member for real, with one budget for the whole file: catches lying headers and
     # truncated or corrupted members (CRC) with a clear message instead of a parser traceback.
     budget = ZIP_MAX_EXPANDED_BYTES
@@ -111,7 +111,7 @@ def _is_our_colophon(table) -> bool:
 
 
 def parse_docx_body(data: bytes) -> dict[str, Any]:
-    """The 正文 of an uploaded .docx as {"blocks": [...]}, validated; DocumentError for anything unsafe or broken."""
+    """The 正文 of an uploaded .docx as {"blocks": [...]}, validated; Refusal for anything unsafe or broken."""
     check_docx_bytes(data)
     import docx  # python-docx, imported late: only after the checks above
     from docx.table import Table
@@ -130,11 +130,11 @@ def parse_docx_body(data: bytes) -> dict[str, Any]:
                     blocks.append(table)
             elif not ours or style == _OUR_BODY_STYLE or style.startswith("gb heading"):
                 blocks += _paragraph_blocks(item.text, style)
-    except DocumentError:
+    except Refusal:
         raise
     except Exception:
         # Untrusted input into a parser: any failure is "this file is broken", never a server error.
-        raise DocumentError("bad_docx", "无法读取该 Word 文档：文件内部结构已损坏或不完整") from None
+        raise Refusal("bad_docx", "无法读取该 Word 文档：文件内部结构已损坏或不完整") from None
     if not blocks:
-        raise DocumentError("docx_empty", "文档中没有可导入的正文段落或表格")
+        raise Refusal("docx_empty", "文档中没有可导入的正文段落或表格")
     return normalize_body({"blocks": blocks})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from documents.errors import DocumentError
+from oa.refusals import Refusal
 
 # Characters a 机关代字 may not contain: the 六角括号 themselves and every bracket people type instead
 # (half- and full-width), so that the code can never be confused with the year part.
@@ -92,8 +92,8 @@ def parse_doc_number(text: str) -> DocNumber:
 
 
 def doc_number_from_text(text: str) -> DocNumber:
-    """Parse a 文号 typed by a person; the refusal is a DocumentError naming the rule broken."""
+    """Parse a 文号 typed by a person; the refusal is a Refusal naming the rule broken."""
     try:
         return parse_doc_number(text)
     except ValueError as exc:
-        raise DocumentError("invalid_doc_number", f"文号格式有误：{exc}") from None
+        raise Refusal("invalid_doc_number", f"文号格式有误：{exc}") from None

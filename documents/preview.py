@@ -23,9 +23,9 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
-from documents.errors import DocumentError
 from documents.rendering import geometry as g
 from documents.rendering.fonts import resolve_fonts
+from oa.refusals import Refusal
 
 DPI = 96
 MAX_SIDE_PX = 2400  # a poster-sized page is scaled down, never rendered at 96 dpi into a gigapixel image
@@ -59,9 +59,9 @@ def _poppler(args: list[str], data: bytes) -> bytes:
     try:
         result = subprocess.run(args, input=data, capture_output=True, timeout=POPPLER_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        raise DocumentError("preview_timeout", "PDF 页面生成超时，请下载文件查看", status=503) from None
+        raise Refusal("preview_timeout", "PDF 页面生成超时，请下载文件查看", status=503) from None
     if result.returncode != 0:
-        raise DocumentError("pdf_unreadable", "PDF 文件已损坏或设置了打开密码，无法预览", status=422)
+        raise Refusal("pdf_unreadable", "PDF 文件已损坏或设置了打开密码，无法预览", status=422)
     return result.stdout
 
 
@@ -77,7 +77,7 @@ def pdf_info(data: bytes, *, limit: int | None = None) -> PdfInfo:
     out = _poppler(["pdfinfo", "-f", "1", "-l", str(limit), "-"], data).decode("utf-8", "replace")
     match = re.search(r"^Pages:\s+(\d+)", out, flags=re.M)
     if not match or int(match.group(1)) < 1:
-        raise DocumentError("pdf_unreadable", "PDF 文件没有可显示的页面", status=422)
+        raise Refusal("pdf_unreadable", "PDF 文件没有可显示的页面", status=422)
     # pdfinfo reports the MediaBox as stored; pdftoppm draws the page turned by its /Rotate, so follow that.
     sizes = {int(num): (float(w), float(h))
              for num, w, h in re.findall(r"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts", out, flags=re.M)}
@@ -96,7 +96,7 @@ def render_page(data: bytes, page: int, size: tuple[int, int]) -> bytes:
         args += ["-r", str(DPI)]
     png = _poppler([*args, "-"], data)
     if not png.startswith(b"\x89PNG"):
-        raise DocumentError("pdf_unreadable", "PDF 页面无法生成图像", status=422)
+        raise Refusal("pdf_unreadable", "PDF 页面无法生成图像", status=422)
     return png
 
 
@@ -163,9 +163,9 @@ def watermarked_page(source: PreviewSource, page: int, viewer, when: datetime | 
     """Page ``page`` (1-based) of ``source`` as PNG with the viewer's watermark."""
     info = source_info(source)
     if page < 1 or page > info.pages:
-        raise DocumentError("page_not_found", f"页码超出范围（共 {info.pages} 页）", status=404)
+        raise Refusal("page_not_found", f"页码超出范围（共 {info.pages} 页）", status=404)
     if page > len(info.sizes):
-        raise DocumentError("page_over_limit", f"预览最多显示前 {len(info.sizes)} 页，其余页面请下载后查看", status=404)
+        raise Refusal("page_over_limit", f"预览最多显示前 {len(info.sizes)} 页，其余页面请下载后查看", status=404)
     size = info.sizes[page - 1]
     clean = _cached(_key(source, f"page:{page}"), lambda: render_page(_read(source.file), page, size))
     return burn_watermark(clean, watermark_text(viewer, when))

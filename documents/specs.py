@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.utils import timezone
 
 from documents.body import body_to_blocks
-from documents.errors import DocumentError
 from documents.models import Layout, OfficialDocument
 from documents.numbering import format_doc_number
 from documents.rendering.spec import DocumentSpec
+from oa.refusals import Refusal
 
 
 def _issuer_mark(doc: OfficialDocument) -> str:
@@ -22,7 +22,7 @@ def _issuer_mark(doc: OfficialDocument) -> str:
 
 
 def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
-    """Every 要素 the renderer prints; refuses (DocumentError) when one the standard requires is missing."""
+    """Every 要素 the renderer prints; refuses (Refusal) when one the standard requires is missing."""
     missing = []
     if doc.current_body is None:
         missing.append("正文")
@@ -33,7 +33,7 @@ def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
     if doc.is_upward and not doc.signers:
         missing.append("签发人（上行文应当标注）")
     if missing:
-        raise DocumentError("elements_missing", f"排版前须具备：{'、'.join(missing)}")
+        raise Refusal("elements_missing", f"排版前须具备：{'、'.join(missing)}")
     co_agencies = [c.agency for c in doc.coissuer_set.select_related("agency").order_by("position", "id")]
     joint = bool(co_agencies) and doc.layout == Layout.STANDARD
     try:
@@ -62,7 +62,7 @@ def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
             co_signatures=[a.name for a in co_agencies] if joint else [],
         )
     except ValueError as exc:  # the spec's own validation, already in Chinese
-        raise DocumentError("elements_invalid", str(exc)) from None
+        raise Refusal("elements_invalid", str(exc)) from None
 
 
 def provisional_spec(document: OfficialDocument) -> DocumentSpec:

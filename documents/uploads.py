@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from lxml import etree
 
-from documents.errors import DocumentError
+from oa.refusals import Refusal
 
 # A .docx is a ZIP; these bound what opening one may cost (zip bombs: tiny file, huge expansion).
 ZIP_MAX_MEMBERS = 2000
@@ -22,7 +22,7 @@ ZIP_MAX_RATIO = 100  # expanded / compressed, per member and overall
 
 
 def check_zip_safety(data: bytes) -> zipfile.ZipFile:
-    """Open ``data`` as a ZIP only if its declared sizes are sane; raise DocumentError otherwise.
+    """Open ``data`` as a ZIP only if its declared sizes are sane; raise Refusal otherwise.
 
     Declared sizes can lie, so readers must still read members with a cap (see ``read_member``).
     """
@@ -30,17 +30,17 @@ def check_zip_safety(data: bytes) -> zipfile.ZipFile:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise DocumentError("bad_zip", "文件已损坏或不是有效的压缩格式（.docx）") from None
+        raise Refusal("bad_zip", "文件已损坏或不是有效的压缩格式（.docx）") from None
     if len(infos) > ZIP_MAX_MEMBERS:
-        raise DocumentError("zip_too_many_members", f"文件内部条目过多（超过{ZIP_MAX_MEMBERS}个），已拒绝")
+        raise Refusal("zip_too_many_members", f"文件内部条目过多（超过{ZIP_MAX_MEMBERS}个），已拒绝")
     total = sum(i.file_size for i in infos)
     if total > ZIP_MAX_EXPANDED_BYTES:
-        raise DocumentError("zip_too_large", "文件解压后过大，疑似压缩炸弹，已拒绝")
+        raise Refusal("zip_too_large", "文件解压后过大，疑似压缩炸弹，已拒绝")
     packed = max(1, sum(i.compress_size for i in infos))
     if total / packed > ZIP_MAX_RATIO or any(
         i.file_size > 1024 * 1024 and i.file_size / max(1, i.compress_size) > ZIP_MAX_RATIO for i in infos
     ):
-        raise DocumentError("zip_ratio", "文件压缩比异常，疑似压缩炸弹，已拒绝")
+        raise Refusal("zip_ratio", "文件压缩比异常，疑似压缩炸弹，已拒绝")
     return archive
 
 
@@ -50,11 +50,11 @@ def read_member(archive: zipfile.ZipFile, name: str, limit: int = ZIP_MAX_EXPAND
         with archive.open(name) as fh:
             data = fh.read(limit + 1)
     except KeyError:
-        raise DocumentError("zip_member_missing", f"文件缺少必要部分：{name}") from None
+        raise Refusal("zip_member_missing", f"文件缺少必要部分：{name}") from None
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise DocumentError("bad_zip", "文件已损坏，无法读取") from None
+        raise Refusal("bad_zip", "文件已损坏，无法读取") from None
     if len(data) > limit:
-        raise DocumentError("zip_too_large", "文件解压后过大，疑似压缩炸弹，已拒绝")
+        raise Refusal("zip_too_large", "文件解压后过大，疑似压缩炸弹，已拒绝")
     return data
 
 
@@ -135,17 +135,17 @@ def read_upload(uploaded, max_bytes: int | None = None) -> bytes:
     limit = upload_limit() if max_bytes is None else max_bytes
     size = getattr(uploaded, "size", None)
     if size == 0:
-        raise DocumentError("file_empty", "文件是空的（0 字节），请检查后重新选择")
+        raise Refusal("file_empty", "文件是空的（0 字节），请检查后重新选择")
     if size is not None and size > limit:
-        raise DocumentError("file_too_large", f"文件过大（{human_size(size)}），单个文件不能超过 {human_size(limit)}",
+        raise Refusal("file_too_large", f"文件过大（{human_size(size)}），单个文件不能超过 {human_size(limit)}",
                             status=413)
     if hasattr(uploaded, "seek"):
         uploaded.seek(0)
     data = uploaded.read(limit + 1)
     if not data:
-        raise DocumentError("file_empty", "文件是空的（0 字节），请检查后重新选择")
+        raise Refusal("file_empty", "文件是空的（0 字节），请检查后重新选择")
     if len(data) > limit:
-        raise DocumentError("file_too_large", f"文件过大，单个文件不能超过 {human_size(limit)}", status=413)
+        raise Refusal("file_too_large", f"文件过大，单个文件不能超过 {human_size(limit)}", status=413)
     return data
 
 
@@ -172,9 +172,9 @@ class MaxSizeUploadHandler(FileUploadHandler):
         return None
 
 
-def _mismatch(filename: str, found: FileKind) -> DocumentError:
+def _mismatch(filename: str, found: FileKind) -> Refusal:
     ext = PurePosixPath(filename).suffix.lower() or "（无扩展名）"
-    return DocumentError(
+    return Refusal(
         "type_mismatch", f"文件内容与扩展名不符：扩展名为 {ext}，内容却是{found.label}。请确认文件后重新上传"
     )
 
@@ -183,7 +183,7 @@ def _sniff_zip(data: bytes) -> FileKind:
     archive = check_zip_safety(data)
     names = set(archive.namelist())
     if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise DocumentError("macro_refused", "文件包含宏（VBA），出于安全原因不予接收，请另存为不含宏的文件")
+        raise Refusal("macro_refused", "文件包含宏（VBA），出于安全原因不予接收，请另存为不含宏的文件")
     ooxml = "[Content_Types].xml" in names
     if ooxml and "word/document.xml" in names:
         return KINDS["docx"]
@@ -193,7 +193,7 @@ def _sniff_zip(data: bytes) -> FileKind:
         return KINDS["pptx"]
     if "OFD.xml" in names:
         return KINDS["ofd"]
-    raise DocumentError("unsupported_type", f"不支持普通压缩包，仅允许上传 {ALLOWED_TYPES_TEXT}")
+    raise Refusal("unsupported_type", f"不支持普通压缩包，仅允许上传 {ALLOWED_TYPES_TEXT}")
 
 
 def _is_text(data: bytes) -> bool:
@@ -206,7 +206,7 @@ def _is_text(data: bytes) -> bool:
 
 
 def sniff_type(data: bytes) -> FileKind:
-    """What ``data`` is, by its bytes alone; DocumentError when it is nothing we accept."""
+    """What ``data`` is, by its bytes alone; Refusal when it is nothing we accept."""
     if data.startswith(b"%PDF-"):
         return KINDS["pdf"]
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -219,10 +219,10 @@ def sniff_type(data: bytes) -> FileKind:
         return _sniff_zip(data)
     for magic, what in _REFUSED_MAGIC:
         if data.startswith(magic):
-            raise DocumentError("unsupported_type", f"不支持的文件类型：{what}。仅允许上传 {ALLOWED_TYPES_TEXT}")
+            raise Refusal("unsupported_type", f"不支持的文件类型：{what}。仅允许上传 {ALLOWED_TYPES_TEXT}")
     if _is_text(data):
         return KINDS["text"]
-    raise DocumentError("unsupported_type", f"无法识别的文件类型，仅允许上传 {ALLOWED_TYPES_TEXT}")
+    raise Refusal("unsupported_type", f"无法识别的文件类型，仅允许上传 {ALLOWED_TYPES_TEXT}")
 
 
 def check_file_type(data: bytes, filename: str, allowed: frozenset[str] | None = None) -> FileKind:
@@ -232,7 +232,7 @@ def check_file_type(data: bytes, filename: str, allowed: frozenset[str] | None =
         raise _mismatch(filename, kind)
     if allowed is not None and kind.key not in allowed:
         names = "、".join(KINDS[k].label for k in KINDS if k in allowed)
-        raise DocumentError("type_not_allowed", f"此处不接受{kind.label}，仅允许：{names}")
+        raise Refusal("type_not_allowed", f"此处不接受{kind.label}，仅允许：{names}")
     if kind.key in ("png", "jpeg", "tiff"):
         _check_image(data, kind)
     return kind
@@ -248,14 +248,14 @@ def _check_image(data: bytes, kind: FileKind) -> None:
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size  # from the header: nothing is decoded yet
                 if width * height > IMAGE_MAX_PIXELS:
-                    raise DocumentError("image_too_large", "图片像素尺寸过大（超过 1 亿像素），已拒绝")
+                    raise Refusal("image_too_large", "图片像素尺寸过大（超过 1 亿像素），已拒绝")
                 image.verify()
-    except DocumentError:
+    except Refusal:
         raise
     except Image.DecompressionBombError:
-        raise DocumentError("image_too_large", "图片像素尺寸过大（超过 1 亿像素），已拒绝") from None
+        raise Refusal("image_too_large", "图片像素尺寸过大（超过 1 亿像素），已拒绝") from None
     except Exception:  # Pillow raises many types for damaged files
-        raise DocumentError("image_damaged", f"{kind.label}已损坏，无法读取") from None
+        raise Refusal("image_damaged", f"{kind.label}已损坏，无法读取") from None
 
 
 def _cap(text: str) -> str:
@@ -298,9 +298,9 @@ def extract_text(data: bytes, kind: FileKind) -> str:
                 input=data, capture_output=True, timeout=PDFTOTEXT_TIMEOUT, check=False,
             )
         except subprocess.TimeoutExpired:
-            raise DocumentError("pdf_timeout", "PDF 文件解析超时，文件可能已损坏或结构异常") from None
+            raise Refusal("pdf_timeout", "PDF 文件解析超时，文件可能已损坏或结构异常") from None
         if result.returncode != 0:
-            raise DocumentError("pdf_unreadable", "PDF 文件已损坏或设置了打开密码，无法读取")
+            raise Refusal("pdf_unreadable", "PDF 文件已损坏或设置了打开密码，无法读取")
         return _cap(result.stdout.decode("utf-8", "replace"))
     if kind.key == "docx":
         import docx
@@ -309,7 +309,7 @@ def extract_text(data: bytes, kind: FileKind) -> str:
         try:
             document = docx.Document(io.BytesIO(data))
         except Exception:  # python-docx/lxml raise many types for damaged packages
-            raise DocumentError("docx_unreadable", "Word 文档（DOCX）已损坏，无法读取") from None
+            raise Refusal("docx_unreadable", "Word 文档（DOCX）已损坏，无法读取") from None
         lines = [p.text for p in document.paragraphs]
         for table in document.tables:
             for row in table.rows:

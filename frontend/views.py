@@ -26,9 +26,9 @@ from frontend.forms import BOX_LABELS, BOXES, InboxFilterForm, WorkActionForm
 from oa.actions.notifications import do_mark_read
 from oa.actions.work import check_perform_work_action, do_open_work_item
 from oa.http import client_ip
+from oa.refusals import Refusal
 from oa.selectors.notifications import notifications_for
 from oa.selectors.work import access_work_item_by_id, inbox, inbox_counts, work_item_actions
-from oa.work import WorkError
 
 PAGE_SIZE = 20
 
@@ -113,7 +113,7 @@ def work_item_action_view(request: HttpRequest, item_id: int, key: str) -> HttpR
     data = {"opinion": form.cleaned_data["opinion"], "ip": client_ip(request)}
     try:
         check_perform_work_action(request.user, item, key, data)
-    except WorkError as exc:
+    except Refusal as exc:
         # e.g. done meanwhile in another tab (work_closed) or a missing opinion: say so on the item page.
         item.refresh_from_db()
         form.add_error(None, exc.message)

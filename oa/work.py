@@ -56,16 +56,6 @@ class WorkAction:
     needs_opinion: bool = False  # True: an empty opinion is refused
 
 
-class WorkError(Exception):
-    """A refusal a person can understand: stable `code`, Chinese `message`, HTTP-ish `status` (409 conflict)."""
-
-    def __init__(self, code: str, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
 @dataclass(frozen=True)
 class WorkKind:
     key: str

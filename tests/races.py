@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from oa.work import WorkError
+from oa.refusals import Refusal
 
 
 def run_at_once(calls: list[Callable[[], object]], *, attempts: int = 50) -> list[str]:
     """Each call in its own thread, released together by a barrier. A lock timeout ("busy": NOWAIT gave up) is
     retried, because the point is that every call completes and the flow continues exactly once. Returns one
-    outcome per call: "ok", a WorkError code, "gave_up" or an exception's class name."""
+    outcome per call: "ok", a Refusal code, "gave_up" or an exception's class name."""
     barrier = threading.Barrier(len(calls))
     outcomes: list[str] = []
 
@@ -25,7 +25,7 @@ def run_at_once(calls: list[Callable[[], object]], *, attempts: int = 50) -> lis
                     call()
                     outcomes.append("ok")
                     return
-                except WorkError as exc:
+                except Refusal as exc:
                     if exc.code != "busy":
                         outcomes.append(exc.code)
                         return

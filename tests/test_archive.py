@@ -28,7 +28,6 @@ from documents.actions.documents import (
     do_set_document_status,
 )
 from documents.body import normalize_body
-from documents.errors import DocumentError
 from documents.models import ArchivePackage, DocType, OfficialDocument
 from documents.selectors.archive import build_archive_package, verify_archive_package, verify_stored_package
 from documents.selectors.documents import can_edit_document
@@ -36,6 +35,7 @@ from oa.actions.audit import do_record_audit, entry_hash
 from oa.actions.tokens import do_issue_token
 from oa.hashing import digest, sm3_hex
 from oa.models import Agency, AuditEntry
+from oa.refusals import Refusal
 from tests.clients import login
 from tests.test_search import OFFICE, docx_bytes, make_document, p
 
@@ -122,7 +122,7 @@ def stored_bytes(package: ArchivePackage) -> bytes:
 
 
 
-def assert_chinese_error(exc: DocumentError, code: str, status: int) -> None:
+def assert_chinese_error(exc: Refusal, code: str, status: int) -> None:
     assert exc.code == code and exc.status == status
     assert re.search(r"[\u4e00-\u9fff]", exc.message)
 
@@ -226,17 +226,17 @@ def test_archived_document_is_frozen_and_cannot_be_archived_again(cast, finished
     check_archive_document(cast.liuyang, doc, retention="10y")
     doc.refresh_from_db()
     assert not can_edit_document(cast.lina, doc) and not can_edit_document(cast.zhangwei, doc)
-    with pytest.raises(DocumentError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_update_document(cast.lina, doc, {"title": "改标题"})
     assert exc.value.code == "not_editable"
-    with pytest.raises(DocumentError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_save_body(cast.lina, doc, {"blocks": [p("改正文")]}, if_match=2)
     assert exc.value.code == "not_editable"
-    with pytest.raises(DocumentError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_clean_body(cast.lina, doc, if_match=2)
     assert exc.value.code == "not_editable"
 
-    with pytest.raises(DocumentError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_archive_document(cast.liuyang, doc, retention="permanent")
     assert_chinese_error(exc.value, "already_archived", 409)
     assert ArchivePackage.objects.filter(document=doc).count() == 1
@@ -248,7 +248,7 @@ def test_archived_document_is_frozen_and_cannot_be_archived_again(cast, finished
 def test_only_the_agencys_clerk_may_archive(cast, finished):
     doc = finished["doc"]
     for person in (cast.zhangwei, cast.huangjianhua, cast.finance05):  # drafter, principal, another agency's clerk
-        with pytest.raises(DocumentError) as exc:
+        with pytest.raises(Refusal) as exc:
             check_archive_document(person, doc, retention="permanent")
         assert_chinese_error(exc.value, "not_clerk", 403)
     doc.refresh_from_db()
@@ -261,7 +261,7 @@ def test_only_finished_documents_are_archived(cast):
     notice = make_document(cast.zhangwei, title="关于开展消防检查的通知", department="秘书科", body=[p("检查。")])
     for status in (Status.DRAFT, Status.SIGNED, Status.TYPESET, Status.WITHDRAWN):
         do_set_document_status(notice, status, actor=cast.liuyang)
-        with pytest.raises(DocumentError) as exc:
+        with pytest.raises(Refusal) as exc:
             check_archive_document(cast.liuyang, notice, retention="permanent")
         assert_chinese_error(exc.value, "not_final", 409)
         assert f"“{Status(status).label}”" in exc.value.message
@@ -281,7 +281,7 @@ def test_only_finished_documents_are_archived(cast):
 
 
 def test_bad_retention_is_refused(cast, finished):
-    with pytest.raises(DocumentError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_archive_document(cast.liuyang, finished["doc"], retention="5y")
     assert_chinese_error(exc.value, "invalid_retention", 400)
     assert finished["doc"].status == Status.SEALED
@@ -292,7 +292,7 @@ def test_a_corrupt_attachment_is_not_certified(cast, finished):
     storage, name = attachment.file.storage, attachment.file.name
     storage.delete(name)
     storage.save(name, ContentFile(b"PK\x03\x04 not what was uploaded"))
-    with pytest.raises(DocumentError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_archive_document(cast.liuyang, finished["doc"], retention="permanent")
     assert_chinese_error(exc.value, "attachment_corrupt", 409)
     assert not ArchivePackage.objects.filter(document=finished["doc"]).exists()

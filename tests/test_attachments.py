@@ -25,10 +25,10 @@ from reportlab.pdfgen import canvas
 
 from documents.actions.attachments import check_add_attachment, check_remove_attachment
 from documents.actions.documents import do_create_document, do_grant_document_access, do_set_document_status
-from documents.errors import DocumentError
 from documents.models import Attachment, OfficialDocument
 from oa.actions.tokens import do_issue_token
 from oa.models import Agency, Appointment, AuditEntry
+from oa.refusals import Refusal
 from tests.clients import login
 from tests.test_ui import assert_clean_html, html_of
 
@@ -168,8 +168,8 @@ def audits(doc, action: str) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(action=action, object_id=str(doc.pk)).order_by("id"))
 
 
-def assert_refused(doc, before: set[str], code: str, call) -> DocumentError:
-    with pytest.raises(DocumentError) as info:
+def assert_refused(doc, before: set[str], code: str, call) -> Refusal:
+    with pytest.raises(Refusal) as info:
         call()
     assert info.value.code == code, (info.value.code, info.value.message)
     assert stored_keys() == before  # no new object in storage …
@@ -441,7 +441,7 @@ def test_who_may_add_and_remove(cast):
 
     # Once sealed, the document's attachments are frozen, for the drafter too.
     do_set_document_status(doc, OfficialDocument.Status.SEALED, actor=cast.zhangwei)
-    with pytest.raises(DocumentError) as info:
+    with pytest.raises(Refusal) as info:
         check_remove_attachment(cast.zhangwei, by_lina)
     assert info.value.code == "not_editable" and info.value.status == 403
     assert Attachment.objects.filter(pk=by_lina.pk).exists()
@@ -458,10 +458,10 @@ def test_clerk_registers_scans_but_not_attachments(cast):
     doc.refresh_from_db()
     assert doc.attachment_note == []  # scans are not 附件 of the 公文
     # … but only images and layout formats are scans, and 附件 stay with those who may edit the 公文.
-    with pytest.raises(DocumentError) as info:
+    with pytest.raises(Refusal) as info:
         check_add_attachment(cast.liuyang, doc, upload("说明.txt", "扫描说明".encode()), role="scan")
     assert info.value.code == "type_not_allowed"
-    with pytest.raises(DocumentError) as info:
+    with pytest.raises(Refusal) as info:
         check_add_attachment(cast.liuyang, doc, upload("a.pdf", make_pdf()), role="attachment")
     assert info.value.code == "not_editable"
     assert stored_keys() - before == {scan.file.name}

@@ -22,11 +22,11 @@ from documents.body import (
     normalize_body,
     tracked_diff,
 )
-from documents.errors import DocumentError
 from documents.models import BodyVersion, ImmutableError, OfficialDocument
 from documents.rendering.spec import BodyBlock, TableBlock
 from documents.selectors.body import body_diff, body_state, markup_range
 from oa.models import Agency, AuditEntry
+from oa.refusals import Refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_normalize_strips_own_ordinal_and_edge_spaces():
     ],
 )
 def test_invalid_bodies_are_refused_with_specific_messages(content, code, words):
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         normalize_body(content)
     assert err.value.code == code
     for word in words:
@@ -139,7 +139,7 @@ def test_every_save_is_a_new_immutable_version_and_identical_content_is_not(cast
 
 def test_invalid_content_stores_nothing(cast):
     doc = _draft(cast)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_save_body(cast.zhangwei, doc, body(P("（一）要求", 1)), if_match=0)
     assert err.value.code == "body_heading_ordinal"
     doc.refresh_from_db()
@@ -156,7 +156,7 @@ def test_conflict_names_the_other_editor_and_overwrites_nothing(cast):
     # Both open version 1; 李娜 saves first.
     mine = check_save_body(cast.lina, doc, body(P("原稿，李娜改。")), if_match=1)
     assert mine.number == 2 and mine.author == cast.lina
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_save_body(cast.zhangwei, doc, body(P("原稿，张伟改。")), if_match=1)
     assert err.value.code == "version_conflict" and err.value.status == 409
     assert err.value.message.startswith("李娜 已于 ")
@@ -171,7 +171,7 @@ def test_conflict_names_the_other_editor_and_overwrites_nothing(cast):
 
 def test_permission_is_checked(cast):
     doc = _draft(cast)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_save_body(cast.lina, doc, body(P("李娜想改。")), if_match=0)
     assert err.value.code == "not_editable" and err.value.status == 403
     assert not BodyVersion.objects.filter(document=doc).exists()
@@ -180,7 +180,7 @@ def test_permission_is_checked(cast):
     # A document past 用印 is frozen for everybody, the drafter included.
     OfficialDocument.objects.filter(pk=doc.pk).update(status=OfficialDocument.Status.SEALED)
     doc.refresh_from_db()
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_save_body(cast.lina, doc, body(P("再改。")), if_match=1)
     assert err.value.code == "not_editable"
 
@@ -282,15 +282,15 @@ def test_clean_keeps_the_marked_up_draft_and_moves_the_baseline(cast):
 
 def test_clean_refusals(cast):
     doc = _draft(cast)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         do_clean_body(cast.zhangwei, doc)
     assert err.value.code == "no_body"
     check_save_body(cast.zhangwei, doc, body(P("正文。")), if_match=0)
     check_clean_body(cast.zhangwei, doc, if_match=1)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_clean_body(cast.zhangwei, doc, if_match=2)
     assert err.value.code == "already_clean" and "第2版已是清稿" in err.value.message
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_clean_body(cast.lina, doc, if_match=2)
     assert err.value.code == "not_editable"
     assert BodyVersion.objects.filter(document=doc).count() == 2
@@ -344,7 +344,7 @@ def test_simultaneous_saves_from_the_same_version_one_wins_one_is_told(demo_tx):
             barrier.wait(timeout=10)
             outcomes[person.username] = check_save_body(person, OfficialDocument.objects.get(pk=doc.pk),
                                                         body(P(text)), if_match=1).number
-        except DocumentError as error:
+        except Refusal as error:
             outcomes[person.username] = error
         finally:
             connections.close_all()
@@ -356,7 +356,7 @@ def test_simultaneous_saves_from_the_same_version_one_wins_one_is_told(demo_tx):
     for t in threads:
         t.join(timeout=30)
     won = [name for name, result in outcomes.items() if result == 2]
-    lost = [result for result in outcomes.values() if isinstance(result, DocumentError)]
+    lost = [result for result in outcomes.values() if isinstance(result, Refusal)]
     assert len(won) == 1 and len(lost) == 1, outcomes
     winner = "张伟" if won == ["zhangwei"] else "李娜"
     assert lost[0].code == "version_conflict" and lost[0].message.startswith(f"{winner} 已于")

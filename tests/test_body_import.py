@@ -15,11 +15,11 @@ from documents.actions.body import check_import_body, check_save_body
 from documents.actions.documents import do_create_document
 from documents.body import normalize_body
 from documents.docx_import import parse_docx_body
-from documents.errors import DocumentError
 from documents.models import BodyVersion, OfficialDocument
 from documents.rendering.docx import render_docx
 from documents.rendering.spec import BodyBlock, DocumentSpec
 from oa.models import Agency, AuditEntry
+from oa.refusals import Refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +154,7 @@ ZIP_BOMB = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"\x00
 )
 def test_bad_files_are_refused_and_nothing_is_stored(cast, name, data, code, words):
     doc = _draft(cast)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_import_body(cast.zhangwei, doc, data, filename="正文.docx", if_match=0)
     assert err.value.code == code, (name, err.value.message)
     for word in words:
@@ -168,7 +168,7 @@ def test_oversize_file_is_refused_by_the_setting(cast, settings):
     settings.OA_UPLOAD_MAX_BYTES = 10_000
     data = sample_docx()
     assert len(data) > 10_000
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         parse_docx_body(data)
     assert err.value.code == "file_too_large" and err.value.status == 413
 
@@ -178,13 +178,13 @@ def test_a_docx_without_body_text_is_refused():
     d.add_paragraph("   ")
     buf = io.BytesIO()
     d.save(buf)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         parse_docx_body(buf.getvalue())
     assert err.value.code == "docx_empty"
 
 
 def test_import_needs_edit_permission_before_the_file_is_read(cast):
     doc = _draft(cast)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_import_body(cast.lina, doc, PNG, filename="x.docx", if_match=0)
     assert err.value.code == "not_editable"  # not "not_docx": the file of someone who may not edit is not parsed

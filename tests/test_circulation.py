@@ -10,8 +10,8 @@ from documents.actions.incoming import IncomingFields, do_create_incoming
 from documents.models import IncomingAccess, IncomingDocument
 from documents.selectors.incoming import incoming_visible_to
 from oa.models import Agency, AuditEntry, Department, Notification, Role, RoleAssignment, WorkItem
+from oa.refusals import Refusal
 from oa.selectors.work import box_counts, inbox
-from oa.work import WorkError
 from workflows.actions.circulation import (
     check_acknowledge_circulation,
     check_urge_circulation,
@@ -178,7 +178,7 @@ def test_acknowledge_twice_is_refused_with_a_code_and_changes_nothing(cast):
     do_circulate(incoming, [cast.zhangwei], by=cast.liuyang)
     first = check_acknowledge_circulation(cast.zhangwei, incoming, comment="已阅")
 
-    with pytest.raises(WorkError) as refused:
+    with pytest.raises(Refusal) as refused:
         check_acknowledge_circulation(cast.zhangwei, incoming, comment="再阅")
 
     assert refused.value.code == "already_acknowledged" and refused.value.status == 409
@@ -192,7 +192,7 @@ def test_too_long_comment_is_refused_in_chinese_and_nothing_is_written(cast):
     incoming = make_incoming()
     do_circulate(incoming, [cast.zhangwei], by=cast.liuyang)
 
-    with pytest.raises(WorkError) as refused:
+    with pytest.raises(Refusal) as refused:
         check_acknowledge_circulation(cast.zhangwei, incoming, comment="阅" * 1001)
 
     assert refused.value.code == "comment_too_long" and refused.value.status == 400
@@ -254,7 +254,7 @@ def test_urge_when_nobody_is_left_is_refused_with_a_code(cast):
     do_circulate(incoming, [cast.zhangwei, cast.xuli], by=cast.liuyang)
     check_acknowledge_circulation(cast.xuli, incoming)
 
-    with pytest.raises(WorkError) as refused:
+    with pytest.raises(Refusal) as refused:
         check_urge_circulation(cast.liuyang, incoming, [cast.xuli.pk])
 
     assert refused.value.code == "nothing_to_urge"

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from documents.models import IncomingDocument
 from documents.selectors.archive import sha256_hex
 from oa.models import Agency, AuditEntry, Notification, WorkItem
-from oa.work import WorkError
+from oa.refusals import Refusal
 from tests.clients import login
 from tests.issued import issue_to
 from workflows.actions.distribution import (
@@ -96,7 +96,7 @@ def test_withdraw_before_signing(cast, finance, distributed):
     assert not WorkItem.objects.filter(owner=cast.finance05, state=WorkItem.State.OPEN,
                                        title__contains=distributed.title).exists()
     assert AuditEntry.objects.filter(action="distribution.withdraw", object_id=str(distributed.pk)).exists()
-    with pytest.raises(WorkError) as err:
+    with pytest.raises(Refusal) as err:
         check_withdraw_distribution(cast.liuyang, row)
     assert err.value.code == "withdraw_not_pending"
 
@@ -106,7 +106,7 @@ def test_withdraw_refusals(cast, finance, distributed):
     with pytest.raises(PermissionDenied):
         check_withdraw_distribution(cast.zhangwei, row)  # the drafter is not the office's 文书
     do_report_receipt(row.incoming, SIGNED, actor_name="曾静")
-    with pytest.raises(WorkError) as err:
+    with pytest.raises(Refusal) as err:
         check_withdraw_distribution(cast.liuyang, row)
     assert err.value.code == "withdraw_not_pending"
     row.refresh_from_db()

@@ -13,10 +13,10 @@ from documents.actions.documents import (
     do_grant_document_access,
     do_set_co_issuers,
 )
-from documents.errors import DocumentError
 from documents.models import BodyVersion, DocType, Layout, OfficialDocument
 from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
 from oa.models import Agency, AuditEntry
+from oa.refusals import Refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_fifteen_doc_types_and_upward_by_nature(cast):
 )
 def test_bad_elements_are_refused_and_nothing_is_stored(cast, fields, code):
     before = OfficialDocument.objects.count()
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         _draft(cast, **fields)
     assert err.value.code == code and err.value.message
     assert OfficialDocument.objects.count() == before
@@ -74,7 +74,7 @@ def test_update_records_a_diff_and_respects_step_permissions(cast):
     assert doc.written_date == datetime.date(2026, 11, 27) and doc.cc == ["区委办公室"]
     entry = AuditEntry.objects.filter(action="document.update", object_id=str(doc.pk)).latest("id")
     assert entry.changes["cc"] == [[], ["区委办公室"]]
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_update_document(cast.zhangwei, doc, {"title": "新标题"}, allowed=frozenset({"cc"}))
     assert err.value.code == "field_not_allowed" and "标题" in err.value.message
     doc.refresh_from_db()
@@ -98,7 +98,7 @@ def test_visibility_drafter_office_department_and_grants(cast):
 def test_only_the_drafter_edits_a_draft_unless_a_step_grants_it(cast):
     doc = _draft(cast)
     assert can_edit_document(cast.zhangwei, doc) and not can_edit_document(cast.lina, doc)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_update_document(cast.lina, doc, {"notes": "此件公开发布"})
     assert err.value.status == 403
     do_grant_document_access(doc, cast.lina, can_edit=True)
@@ -112,7 +112,7 @@ def test_co_issuers_exclude_the_lead_agency(cast):
     finance = Agency.objects.get(name="揭阳市揭东区财政局")
     do_set_co_issuers(doc, [finance], actor=cast.zhangwei)
     assert doc.is_co_issued and list(doc.co_issuers.all()) == [finance]
-    with pytest.raises(DocumentError):
+    with pytest.raises(Refusal):
         do_set_co_issuers(doc, [doc.agency], actor=cast.zhangwei)
 
 

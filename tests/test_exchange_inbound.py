@@ -471,10 +471,10 @@ def test_withdrawal_of_unknown_incoming(client, delivered):
 def test_receiving_agency_that_cannot_take_the_incoming_refuses_the_package(client, peer, receipt_api, monkeypatch):
     """A refusal from further in (the 收文 flow cannot start) rolls everything back and answers with its code."""
     import workflows.actions.receipt as module
-    from oa.work import WorkError
+    from oa.refusals import Refusal
 
     def cannot_start(incoming):
-        raise WorkError("no_clerk", "收文机关没有文书，无法签收", 409)
+        raise Refusal("no_clerk", "收文机关没有文书，无法签收", 409)
 
     monkeypatch.setattr(module, "do_start_receipt", cannot_start)
     before = counts()

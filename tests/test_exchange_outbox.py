@@ -28,7 +28,7 @@ from integrations.exchange.models import ExchangePeer
 from integrations.exchange.package import read_package
 from oa.actions.outbox import do_deliver_due_outbox
 from oa.models import Agency, AuditEntry, OutboxMessage
-from oa.work import WorkError
+from oa.refusals import Refusal
 from tests.clients import login
 from tests.test_exchange_inbound import (  # noqa: F401  (fixtures)
     OUR_NODE_KEY,
@@ -155,7 +155,7 @@ def test_unknown_or_inactive_peer_refuses_distribution(cast, remote, state):
         rows[0].agency.refresh_from_db()
     else:
         ExchangePeer.objects.update(is_active=False)
-    with pytest.raises(WorkError) as info:
+    with pytest.raises(Refusal) as info:
         do_enqueue_package(doc, rows, actor=cast.liuyang)
     assert info.value.code == "exchange_peer_unknown" and "交换节点" in info.value.message
     assert not OutboxMessage.objects.filter(channel="exchange").exists()
@@ -164,7 +164,7 @@ def test_unknown_or_inactive_peer_refuses_distribution(cast, remote, state):
 def test_node_not_configured_refuses_distribution(cast, remote, settings):
     doc, rows = remote
     settings.OA_EXCHANGE_NODE_KEY = ""
-    with pytest.raises(WorkError) as info:
+    with pytest.raises(Refusal) as info:
         do_enqueue_package(doc, rows, actor=cast.liuyang)
     assert info.value.code == "exchange_disabled"
 
@@ -258,7 +258,7 @@ def test_receipt_goes_back_to_the_sending_node(client, loopback, receipt_api):
     data = make_package()
     assert signed_post(client, "/v1/packages", data).status_code == 200
     incoming = IncomingDocument.objects.get()
-    with pytest.raises(WorkError) as info:
+    with pytest.raises(Refusal) as info:
         do_enqueue_receipt(incoming, "returned", actor_name="钱敏", reason=" ")
     assert info.value.code == "receipt_reason_required"
     do_enqueue_receipt(incoming, "signed", actor_name="钱敏", copies=2)

@@ -222,9 +222,9 @@ def test_double_submit_completes_once(cast):
     assert Task.objects.filter(process=process, flow_task_type="HUMAN", status=STATUS.ASSIGNED).count() == 1
     assert AuditEntry.objects.filter(action="flow.task_complete").count() == 1
     # Even a direct second call (as a racing request would make after the lock) is refused.
-    from oa.work import WorkError
+    from oa.refusals import Refusal
 
-    with pytest.raises(WorkError):
+    with pytest.raises(Refusal):
         check_complete_task(cast.lina, Task.objects.get(pk=int(WorkItem.objects.get(pk=item_id).ref.split(":")[1])))
 
 

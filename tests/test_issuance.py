@@ -15,7 +15,7 @@ from documents.actions.documents import do_create_document
 from documents.actions.seals import check_create_seal, do_init_seal_authority
 from documents.models import OfficialDocument
 from oa.models import Agency, AuditEntry, Department, WorkItem
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.actions.issuance import (
     StartOptions,
     StepInput,
@@ -82,10 +82,10 @@ def test_ordinary_notice_runs_the_whole_chain(cast, seals):
     # 签发: 王芳 (分管领导 of 秘书科) has delegated 发文 to 李娜 → "李娜 代 王芳"
     signoff = open_task(process, flow.signoff)
     assert signoff.owner == cast.lina and signoff.data["routing"]["on_behalf_of"] == cast.wangfang.pk
-    with pytest.raises(WorkError) as err:
+    with pytest.raises(Refusal) as err:
         check_perform_issuance_step(cast.lina, signoff, StepInput(decision="agree", opinion="同意。"))
     assert err.value.code == "otp_required"
-    with pytest.raises(WorkError) as err:
+    with pytest.raises(Refusal) as err:
         do(cast.lina, process, flow.signoff, opinion="")
     assert err.value.code == "opinion_required"
     do(cast.lina, process, flow.signoff, opinion="同意印发。")
@@ -151,13 +151,13 @@ def test_start_refusals(cast):
     doc = draft(cast)
     with pytest.raises(PermissionDenied):
         check_start_issuance(cast.lina, doc)
-    with pytest.raises(WorkError) as err:
+    with pytest.raises(Refusal) as err:
         check_start_issuance(cast.zhangwei, doc, StartOptions(countersign_policy="most"))
     assert err.value.code == "countersign_policy_invalid"
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.DRAFT
     check_start_issuance(cast.zhangwei, doc)
-    with pytest.raises(WorkError) as err:
+    with pytest.raises(Refusal) as err:
         check_start_issuance(cast.zhangwei, doc)
     assert err.value.code == "not_draft"
 
@@ -169,7 +169,7 @@ def test_countersign_veto_returns_to_the_drafter(cast):
                                                                     countersign_policy="veto"))
     do(cast.lina, process, IssuanceFlow.dept_review)
     do(cast.lina, process, IssuanceFlow.office_check)
-    with pytest.raises(WorkError) as err:
+    with pytest.raises(Refusal) as err:
         do(cast.xuli, process, IssuanceFlow.countersign, decision="veto", opinion="")
     assert err.value.code == "opinion_required"
     do(cast.xuli, process, IssuanceFlow.countersign, decision="veto", opinion="涉及综合科职责，需先协商。")

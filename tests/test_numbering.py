@@ -21,12 +21,12 @@ from documents.actions.numbering import (
     check_void_doc_number,
     do_allocate_doc_number,
 )
-from documents.errors import DocumentError
 from documents.models import DocNumberEntry, DocNumberSequence, OfficialDocument
 from documents.numbering import DocNumber, doc_number_from_text, format_doc_number, parse_doc_number
 from documents.selectors.numbering import gap_report
 from oa.actions.tokens import do_issue_token
 from oa.models import Agency, AuditEntry, Department
+from oa.refusals import Refusal
 from tests.clients import login
 
 # ================================================================ parse / format (no database)
@@ -170,7 +170,7 @@ def test_named_refusals(text: str, message: str) -> None:
 
 
 def test_doc_number_from_text_gives_a_document_error() -> None:
-    with pytest.raises(DocumentError) as refusal:
+    with pytest.raises(Refusal) as refusal:
         doc_number_from_text("揭东府办[2026]5号")
     assert refusal.value.code == "invalid_doc_number"
     assert "六角括号" in refusal.value.message
@@ -201,8 +201,8 @@ def audits(action: str, **filters) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(action=action, **filters).order_by("id"))
 
 
-def refused(expected: str, fn, *args, **kwargs) -> DocumentError:
-    with pytest.raises(DocumentError) as refusal:
+def refused(expected: str, fn, *args, **kwargs) -> Refusal:
+    with pytest.raises(Refusal) as refusal:
         fn(*args, **kwargs)
     assert refusal.value.code == expected, refusal.value.message
     assert re.search(r"[\u4e00-\u9fff]", refusal.value.message)

@@ -17,7 +17,7 @@ from viewflow.workflow.status import STATUS
 
 from documents.actions.documents import do_create_document
 from oa.models import Agency, AuditEntry
-from oa.work import WorkError
+from oa.refusals import Refusal
 from tests.clients import login
 from tests.flowapp.flows import MemoFlow
 from workflows.actions.opinions import (
@@ -152,7 +152,7 @@ def test_invalid_opinions_are_refused_in_chinese_and_nothing_is_written(cast, kw
         kwargs["signed_date"] = dates[kwargs["signed_date"]]
     opinions, audits = Opinion.objects.count(), opinion_audits().count()
 
-    with pytest.raises(WorkError) as caught:
+    with pytest.raises(Refusal) as caught:
         do_record_opinion(actor=cast.wangfang, process=process, **kwargs)
 
     assert caught.value.code == code and caught.value.status == 400
@@ -162,7 +162,7 @@ def test_invalid_opinions_are_refused_in_chinese_and_nothing_is_written(cast, kw
 
 def test_opinion_of_a_task_from_another_process_is_refused(cast):
     first, second = start_memo(cast), start_memo(cast)
-    with pytest.raises(WorkError) as caught:
+    with pytest.raises(Refusal) as caught:
         do_record_opinion(actor=cast.lina, process=first, task=review_task(second), step="审核", kind="agree",
                           text="同意。")
     assert caught.value.code == "opinion_task_mismatch"
@@ -233,17 +233,17 @@ def test_phrase_validation(cast):
     cases = [("同意。", "phrase_duplicate", "已存在"), ("  ", "phrase_empty", "不能为空"),
              ("意" * 201, "phrase_too_long", "不能超过 200 字")]
     for text, code, words in cases:
-        with pytest.raises(WorkError) as caught:
+        with pytest.raises(Refusal) as caught:
             check_add_phrase(person=cast.zhangwei, text=text)
         assert (caught.value.code, caught.value.status) == (code, 400) and words in caught.value.message
     assert phrase_texts(cast.zhangwei) == ["同意。"]
     # The same words are fine in someone else's book.
     check_add_phrase(person=cast.lina, text="同意。")
     phrase = CommonPhrase.objects.get(person=cast.zhangwei)
-    with pytest.raises(WorkError) as caught:
+    with pytest.raises(Refusal) as caught:
         check_move_phrase(person=cast.zhangwei, phrase=phrase, direction="left")
     assert caught.value.code == "phrase_direction_invalid"
-    with pytest.raises(WorkError) as caught:
+    with pytest.raises(Refusal) as caught:
         check_move_phrase(person=cast.lina, phrase=phrase, direction="up")
     assert caught.value.code == "phrase_not_found"
 

@@ -12,8 +12,8 @@ from viewflow.workflow.status import PROCESS, STATUS
 
 from documents.models import IncomingAccess, IncomingDocument, OfficialDocument
 from oa.models import Agency, AuditEntry, Department, WorkItem
+from oa.refusals import Refusal
 from oa.selectors.calendar import add_working_days
-from oa.work import WorkError
 from tests.clients import login
 from tests.issued import issue_to
 from workflows.actions.distribution import check_withdraw_distribution
@@ -88,7 +88,7 @@ def test_full_chain_to_archive(cast, finance):
     assert "已签收" in sender_page and cast.finance05.get_full_name() in sender_page
     assert AuditEntry.objects.filter(action="incoming.sign", object_id=str(incoming.pk)).exists()
     # once signed, the sender can no longer take it back
-    with pytest.raises(WorkError) as err:
+    with pytest.raises(Refusal) as err:
         check_withdraw_distribution(cast.liuyang, recipient)
     assert err.value.code == "withdraw_not_pending"
     assert do_withdraw_incoming(incoming) is False

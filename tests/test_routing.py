@@ -10,7 +10,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from oa.models import AuditEntry, Notification, WorkItem
-from oa.work import WorkError
+from oa.refusals import Refusal
 from tests.flowapp.flows import RoutingFlow
 from workflows.actions import check_complete_task
 from workflows.actions.routing import (
@@ -166,16 +166,16 @@ def test_return_refusals_change_nothing(cast):
     review = one(process, RoutingFlow.review)
     start_task = Task.objects.get(process=process, flow_task=RoutingFlow.start)
     before = state(process)
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_return_task(cast.lina, review, start_task.pk, "   ")
     assert exc.value.code == "reason_required" and "理由" in exc.value.message
     with pytest.raises(PermissionDenied):
         check_return_task(cast.liuyang, review, start_task.pk, "不是我的事项")
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_return_task(cast.lina, review, review.pk, "退给自己")
     assert exc.value.code == "return_target_invalid"
     done(cast.lina, review)
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_return_task(cast.lina, review, start_task.pk, "已办结还想退回")
     assert exc.value.code == "work_closed"
     assert not TaskEvent.objects.filter(process=process).exists()
@@ -236,7 +236,7 @@ def test_veto_cancels_open_siblings_and_routes_to_redraft(cast):
     process = start(cast, countersign=("finance01", "finance02", "finance03"), policy={"policy": "veto"})
     first, second, third = to_countersign(cast, process)
     check_countersign_task(cast.finance01, first, "agree", "同意。")
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_countersign_task(cast.finance02, second, "veto", "")
     assert exc.value.code == "reason_required"
     check_countersign_task(cast.finance02, second, "veto", "资金来源不明确，不同意。")
@@ -291,7 +291,7 @@ def test_withdraw_refused_after_the_next_handler_opened(cast):
     assert do_mark_task_opened(office, cast.liuyang) is True
     assert do_mark_task_opened(office, cast.liuyang) is False
     before = state(process)
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_withdraw_task(cast.lina, review)
     assert exc.value.code == "withdraw_opened" and "刘洋" in exc.value.message
     assert state(process) == before
@@ -314,7 +314,7 @@ def test_withdraw_refused_once_the_next_step_is_done(cast):
     review = one(process, RoutingFlow.review)
     done(cast.lina, review)
     done(cast.liuyang, one(process, RoutingFlow.office))
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_withdraw_task(cast.lina, review)
     assert exc.value.code == "withdraw_too_late"
 
@@ -325,7 +325,7 @@ def test_withdraw_refused_once_the_next_step_is_done(cast):
 def test_reassign_within_the_role(cast):
     process = start(cast, roles={"review": [cast.lina.pk, cast.zhoumin.pk]})
     review = one(process, RoutingFlow.review)
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_reassign_task(cast.lina, review, cast.finance01, "出差")
     assert exc.value.code == "reassign_not_same_role" and "部门负责人审核" in exc.value.message
     with pytest.raises(PermissionDenied):
@@ -384,10 +384,10 @@ def test_add_signer_parallel_last_one_continues(cast):
 def test_add_signer_refusals(cast):
     process = start(cast)
     review = one(process, RoutingFlow.review)
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_add_signer(cast.lina, review, cast.zhoumin, "sideways")
     assert exc.value.code == "addsign_mode"
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_add_signer(cast.lina, review, cast.lina, "before")
     assert exc.value.code == "addsign_self"
     with pytest.raises(PermissionDenied):
@@ -431,11 +431,11 @@ def test_urge_notifies_the_owner_and_counts(cast):
     assert audits("flow.task_urge").filter(object_id=str(review.pk)).count() == 2
     with pytest.raises(PermissionDenied):
         check_urge_task(cast.finance01, review)
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_urge_task(cast.lina, review)
     assert exc.value.code == "urge_self"
     done(cast.lina, review)
-    with pytest.raises(WorkError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_urge_task(cast.zhangwei, review)
     assert exc.value.code == "work_closed"
 

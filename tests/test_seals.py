@@ -33,7 +33,6 @@ from documents.actions.seals import (
     do_revoke_seal_authorization,
     do_rotate_seal_kek,
 )
-from documents.errors import DocumentError
 from documents.models import OfficialDocument, Seal, SealAuthority, SealAuthorization, SealUse
 from documents.rendering.pdf import render_pdf_with_layout
 from documents.rendering.spec import BodyBlock, DocumentSpec, TableBlock
@@ -41,6 +40,7 @@ from documents.seals import ca, image, keys, ses, sm2
 from documents.seals.pdfsig import run_pdfsig
 from documents.selectors.seals import trust_anchors, verify_pdf
 from oa.models import Agency, AuditEntry
+from oa.refusals import Refusal
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,24 +182,24 @@ def test_create_seal_makes_both_key_pairs_and_a_signed_ses_seal(authority, cast,
 
 def test_only_administrators_make_seals_and_windows_are_checked(authority, cast, office):
     for actor in (cast.zhangwei, cast.zhoumin):
-        with pytest.raises(DocumentError) as refused:
+        with pytest.raises(Refusal) as refused:
             check_create_seal(actor, agency=office)
         assert refused.value.code == "seal_manage_forbidden" and refused.value.status == 403
     now = timezone.now()
-    with pytest.raises(DocumentError) as backwards:
+    with pytest.raises(Refusal) as backwards:
         check_create_seal(cast.sunhao, agency=office, valid_from=now, valid_to=now - dt.timedelta(days=1))
     assert backwards.value.code == "invalid_seal_validity"
-    with pytest.raises(DocumentError) as too_long:
+    with pytest.raises(Refusal) as too_long:
         check_create_seal(cast.sunhao, agency=office, valid_to=now + dt.timedelta(days=365 * 30))
     assert too_long.value.code == "invalid_seal_validity"
-    with pytest.raises(DocumentError) as bad_png:
+    with pytest.raises(Refusal) as bad_png:
         check_create_seal(cast.sunhao, agency=office, image_png=b"\xff\xd8\xff\xe0JFIF")
     assert bad_png.value.code == "seal_image_not_png"
     assert not Seal.objects.exists() and not AuditEntry.objects.filter(action="seal.create").exists()
 
 
 def test_create_seal_needs_an_authority(cast, office):
-    with pytest.raises(DocumentError) as refused:
+    with pytest.raises(Refusal) as refused:
         check_create_seal(cast.sunhao, agency=office)
     assert refused.value.code == "seal_authority_missing"
 
@@ -285,14 +285,14 @@ def test_refused_stamping_stores_nothing(case, seal, document, cast, rendered, f
     elif case == "other_agency_seal":
         seal = check_create_seal(cast.sunhao, agency=finance, image_png=png)
         actor = cast.finance05
-        with pytest.raises(DocumentError) as not_issuer:  # a flow cannot even authorise a non-issuing agency
+        with pytest.raises(Refusal) as not_issuer:  # a flow cannot even authorise a non-issuing agency
             authorise(document, cast, agency=finance)
         assert not_issuer.value.code == "seal_agency_mismatch"
     files_before = stored_use_files()
     audit_before = AuditEntry.objects.count()
 
     with override_settings(SEAL_KEK=OTHER_KEK) if case == "wrong_kek" else _null():
-        with pytest.raises(DocumentError) as refused:
+        with pytest.raises(Refusal) as refused:
             check_stamp_document(actor, document, seal, step_token=token, otp_verified=verified,
                                  anchors=rendered.seal_anchors)
     code, status = REFUSALS[case]
@@ -321,12 +321,12 @@ def test_an_authorisation_is_used_once_and_an_agency_seals_once(seal, document, 
     authorise(document, cast)
     check_stamp_document(cast.zhoumin, document, seal, step_token="issuance:1:seal", otp_verified=True,
                          anchors=rendered.seal_anchors)
-    with pytest.raises(DocumentError) as reused:
+    with pytest.raises(Refusal) as reused:
         check_stamp_document(cast.zhoumin, document, seal, step_token="issuance:1:seal", otp_verified=True,
                              anchors=rendered.seal_anchors)
     assert reused.value.code == "seal_authorisation_used" and reused.value.status == 409
     authorise(document, cast, token="issuance:1:seal-again")
-    with pytest.raises(DocumentError) as twice:
+    with pytest.raises(Refusal) as twice:
         check_stamp_document(cast.zhoumin, document, seal, step_token="issuance:1:seal-again", otp_verified=True,
                              anchors=rendered.seal_anchors)
     assert twice.value.code == "already_sealed"
@@ -336,17 +336,17 @@ def test_an_authorisation_is_used_once_and_an_agency_seals_once(seal, document, 
 def test_minutes_are_not_sealed_and_missing_pdf_is_refused(seal, cast, office, rendered):
     bare = do_create_document(actor=cast.zhangwei, agency=office, title="无正式文件")
     authorise(bare, cast)
-    with pytest.raises(DocumentError) as missing:
+    with pytest.raises(Refusal) as missing:
         check_stamp_document(cast.zhoumin, bare, seal, step_token="issuance:1:seal", otp_verified=True,
                              anchors=rendered.seal_anchors)
     assert missing.value.code == "final_pdf_missing"
     bare.final_pdf.save("final.pdf", ContentFile(rendered.data), save=True)
-    with pytest.raises(DocumentError) as no_anchor:  # a PDF without the anchors typesetting stores
+    with pytest.raises(Refusal) as no_anchor:  # a PDF without the anchors typesetting stores
         check_stamp_document(cast.zhoumin, bare, seal, step_token="issuance:1:seal", otp_verified=True)
     assert no_anchor.value.code == "seal_anchor_missing"
     minutes = typeset_document(cast, office, rendered, doc_type="jiyao")
     authorise(minutes, cast)
-    with pytest.raises(DocumentError) as unsealed:
+    with pytest.raises(Refusal) as unsealed:
         check_stamp_document(cast.zhoumin, minutes, seal, step_token="issuance:1:seal", otp_verified=True,
                              anchors=rendered.seal_anchors)
     assert unsealed.value.code == "seal_not_required"
@@ -357,7 +357,7 @@ def test_kek_rotation_reencrypts_every_key(seal, authority, document, cast, rend
     old = keys.keyring_from_settings().current
     new_id = keys.parse_kek(OTHER_KEK).key_id
     with override_settings(SEAL_KEK=OTHER_KEK, SEAL_KEK_PREVIOUS=[]):
-        with pytest.raises(DocumentError) as before:  # the new KEK alone cannot read keys made under the old one
+        with pytest.raises(Refusal) as before:  # the new KEK alone cannot read keys made under the old one
             keys.decrypt(seal.key_encrypted, context=seal.key_context("x509"))
         assert before.value.code == "seal_kek_mismatch"
     old_b64 = base64.b64encode(old.key).decode()

@@ -15,12 +15,12 @@ from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from documents.errors import DocumentError
 from documents.rendering.layout import SealAnchor
 from documents.rendering.pdf import render_pdf_with_layout
 from documents.rendering.spec import BodyBlock, DocumentSpec, TableBlock
 from documents.seals import ca, image, keys, ses, sm2, stamping, verify
 from documents.seals.pdfsig import parse_output, run_pdfsig
+from oa.refusals import Refusal
 
 AGENCY = "揭阳市揭东区人民政府办公室"
 SENTENCE = "为深入贯彻落实安全生产工作部署，切实做好冬季各项安全防范工作，确保全区安全形势持续稳定。"
@@ -289,7 +289,7 @@ def test_uploaded_seal_pictures_are_checked_by_content():
     cases[empty.getvalue()] = "seal_image_empty"
     cases[image.PNG_MAGIC + b"\x00" * (image.UPLOAD_MAX_BYTES + 1)] = "seal_image_too_large"
     for data, code in cases.items():
-        with pytest.raises(DocumentError) as refused:
+        with pytest.raises(Refusal) as refused:
             image.check_uploaded_png(data)
         assert refused.value.code == code, code
 
@@ -353,11 +353,11 @@ def test_anchor_must_match_the_seal_agency(authority, rendered):
     assert len(rendered.seal_anchors) == 1 and rendered.seal_anchors[0].agency == AGENCY
     m = material(authority, ca.ALG_ECDSA_P256)
     wrong = stamping.SealMaterial(**{**m.__dict__, "agency_names": ("揭阳市揭东区财政局",)})
-    with pytest.raises(DocumentError) as refused:
+    with pytest.raises(Refusal) as refused:
         stamping.stamp_pdf(rendered.data, rendered.seal_anchors, wrong)
     assert refused.value.code == "seal_anchor_missing"
     beyond = [SealAnchor(page=99, agency=AGENCY, center_x_pt=300, center_y_pt=300, max_diameter_pt=120)]
-    with pytest.raises(DocumentError):
+    with pytest.raises(Refusal):
         stamping.stamp_pdf(rendered.data, beyond, m)
 
 

@@ -20,12 +20,12 @@ from documents.actions.documents import do_create_document, do_set_document_stat
 from documents.actions.numbering import do_allocate_doc_number
 from documents.actions.search import do_index_document
 from documents.body import normalize_body
-from documents.errors import DocumentError
 from documents.models import DocType, OfficialDocument
 from documents.search import highlight, index_tokens, query_tokens, snippet, tokenizer
 from documents.selectors.search import search_documents, text_query
 from oa.actions.tokens import do_issue_token
 from oa.models import Agency, Department
+from oa.refusals import Refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -212,7 +212,7 @@ def test_filters_doc_type_year_agency_status(cast, corpus):
 )
 def test_bad_filters_are_refused(cast, kwargs, code):
     q = kwargs.pop("q", "防汛")
-    with pytest.raises(DocumentError) as exc:
+    with pytest.raises(Refusal) as exc:
         search_documents(cast.zhangwei, q, **kwargs)
     assert exc.value.code == code and re.search(r"[\u4e00-\u9fff]", exc.value.message)
 

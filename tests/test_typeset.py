@@ -22,12 +22,12 @@ from documents.actions.seals import (
 )
 from documents.actions.typeset import check_typeset_document
 from documents.checker import check_gbt9704
-from documents.errors import DocumentError
 from documents.models import OfficialDocument
 from documents.selectors.archive import verify_archive_package
 from documents.selectors.seals import verify_pdf
 from documents.selectors.search import search_documents
 from oa.models import Agency, AuditEntry
+from oa.refusals import Refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def drafted(cast):
 
 
 def test_typesetting_needs_the_elements_the_standard_requires(drafted, cast):
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(Refusal) as err:
         check_typeset_document(cast.liuyang, drafted)
     assert err.value.code == "elements_missing" and "发文字号" in err.value.message
     drafted.refresh_from_db()
@@ -119,5 +119,5 @@ def test_number_typeset_stamp_verify_archive(drafted, cast, storage_backend, cli
     assert verify_archive_package(data, expected_sha256=package.sha256).ok
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.ARCHIVED
-    with pytest.raises(DocumentError):
+    with pytest.raises(Refusal):
         check_typeset_document(cast.liuyang, doc)

@@ -14,7 +14,6 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from documents.errors import DocumentError
 from documents.models import ArchivePackage, OfficialDocument
 from documents.selectors.archive import (
     archive_refusal,
@@ -25,6 +24,7 @@ from documents.selectors.archive import (
 )
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Person
+from oa.refusals import Refusal
 
 
 @transaction.atomic
@@ -36,7 +36,7 @@ def check_archive_document(actor: Person, document: OfficialDocument, *, retenti
     if refusal is not None:
         raise refusal
     if retention not in ArchivePackage.Retention.values:
-        raise DocumentError("invalid_retention", "保管期限须为永久、30年或10年")
+        raise Refusal("invalid_retention", "保管期限须为永久、30年或10年")
     package = do_archive_document(actor, doc, retention=retention)
     document.status, document.archived_at = doc.status, doc.archived_at
     return package
@@ -74,7 +74,7 @@ def do_archive_document(actor: Person, document: OfficialDocument, *, retention:
             )
     except IntegrityError:
         package.file.delete(save=False)
-        raise DocumentError("already_archived", "该公文已归档，不能重复归档", status=409) from None
+        raise Refusal("already_archived", "该公文已归档，不能重复归档", status=409) from None
     except BaseException:
         # Nothing half-written: the stored ZIP goes when the rows do not commit. (Should a caller's enclosing
         # transaction roll back later, an unreferenced ZIP stays in storage; docs/archive.md says how to sweep.)

@@ -14,12 +14,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from documents.actions.search import do_index_document
-from documents.errors import DocumentError
 from documents.models import Attachment, OfficialDocument
 from documents.selectors.attachments import can_manage_attachments
 from documents.uploads import check_file_type, extract_text, read_upload
 from oa.actions.audit import do_record_audit
 from oa.models import Person
+from oa.refusals import Refusal
 
 # What each role may hold; None = the whole allow-list (documents/uploads.py KINDS).
 ROLE_KINDS: dict[str, frozenset[str] | None] = {
@@ -49,9 +49,9 @@ def clean_title(raw: str, file_name: str) -> str:
     title = (raw or "").strip() or PurePosixPath(file_name).stem.strip()
     title = re.sub(r"\s+", " ", title).rstrip(_TRAILING_PUNCTUATION).strip()
     if not title:
-        raise DocumentError("title_required", "请填写附件名称")
+        raise Refusal("title_required", "请填写附件名称")
     if len(title) > TITLE_MAX:
-        raise DocumentError("title_too_long", f"附件名称不能超过{TITLE_MAX}字")
+        raise Refusal("title_too_long", f"附件名称不能超过{TITLE_MAX}字")
     return title
 
 
@@ -79,20 +79,20 @@ def _renumber(document: OfficialDocument, role: str) -> None:
 
 def _refuse_unless_allowed(actor: Person, document: OfficialDocument, role: str, verb: str) -> None:
     if not can_manage_attachments(actor, document, role):
-        raise DocumentError("not_editable", f"当前环节您不能{verb}此公文的{Attachment.Role(role).label}", status=403)
+        raise Refusal("not_editable", f"当前环节您不能{verb}此公文的{Attachment.Role(role).label}", status=403)
 
 
 def check_add_attachment(actor: Person, document: OfficialDocument, uploaded_file, *,
                          role: str = Attachment.Role.ATTACHMENT, title: str = "") -> Attachment:
     """Validate an upload (permission, size, type by content, readability) and store it."""
     if role not in Attachment.Role.values:
-        raise DocumentError("invalid_role", "附件用途无效")
+        raise Refusal("invalid_role", "附件用途无效")
     _refuse_unless_allowed(actor, document, role, "添加")
     if uploaded_file is None:
-        raise DocumentError("file_required", "请选择要上传的文件")
+        raise Refusal("file_required", "请选择要上传的文件")
     file_name = clean_file_name(getattr(uploaded_file, "name", ""))
     if not file_name:
-        raise DocumentError("file_name_required", "文件缺少文件名")
+        raise Refusal("file_name_required", "文件缺少文件名")
     title = clean_title(title, file_name)
     data = read_upload(uploaded_file)  # file_empty / file_too_large, before the whole file is read
     kind = check_file_type(data, file_name, allowed=ROLE_KINDS[role])
@@ -139,7 +139,7 @@ def check_remove_attachment(actor: Person, attachment: Attachment) -> None:
         _refuse_unless_allowed(actor, doc, attachment.role, "删除")
         row = Attachment.objects.filter(pk=attachment.pk, document=doc).first()
         if row is None:
-            raise DocumentError("attachment_gone", "该附件已被删除", status=404)
+            raise Refusal("attachment_gone", "该附件已被删除", status=404)
         storage, key = row.file.storage, row.file.name
         row.delete()
         _renumber(doc, row.role)

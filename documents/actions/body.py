@@ -17,14 +17,14 @@ from django.utils import timezone
 from documents.actions.search import do_index_document
 from documents.body import content_sha256, normalize_body
 from documents.docx_import import parse_docx_body
-from documents.errors import DocumentError
 from documents.models import BodyVersion, OfficialDocument
 from documents.selectors.documents import can_edit_document
 from oa.actions.audit import do_record_audit
 from oa.models import Person
+from oa.refusals import Refusal
 
 
-class VersionConflict(DocumentError):
+class VersionConflict(Refusal):
     """The body moved on since the editor loaded it. Carries the current version for the client."""
 
     def __init__(self, actor: Person, current: BodyVersion | None, if_match: int) -> None:
@@ -57,7 +57,7 @@ def _lock(document: OfficialDocument) -> OfficialDocument:
 
 def _check_editable(actor: Person, document: OfficialDocument) -> None:
     if not can_edit_document(actor, document):
-        raise DocumentError("not_editable", "您现在不能修改此公文的正文（不是拟稿人，或当前环节未授权修改）", status=403)
+        raise Refusal("not_editable", "您现在不能修改此公文的正文（不是拟稿人，或当前环节未授权修改）", status=403)
 
 
 def _check_if_match(actor: Person, document: OfficialDocument, if_match: int | None) -> None:
@@ -106,7 +106,7 @@ def do_save_body(actor: Person, document: OfficialDocument, content: dict[str, A
 @transaction.atomic
 def check_save_body(actor: Person, document: OfficialDocument, content: Any, *, if_match: int | None,
                     step: str = "") -> BodyVersion:
-    """Validate and save an edit. Raises DocumentError (403 not_editable, 409 version_conflict, 400 body_*)."""
+    """Validate and save an edit. Raises Refusal (403 not_editable, 409 version_conflict, 400 body_*)."""
     doc = _lock(document)
     _check_editable(actor, doc)
     _check_if_match(actor, doc, if_match)
@@ -122,9 +122,9 @@ def do_clean_body(actor: Person, document: OfficialDocument, *, step: str = "") 
     doc = _lock(document)
     marked = doc.current_body
     if marked is None:
-        raise DocumentError("no_body", "正文还没有任何内容，无需清稿")
+        raise Refusal("no_body", "正文还没有任何内容，无需清稿")
     if marked.kind == BodyVersion.Kind.CLEAN:
-        raise DocumentError("already_clean", f"第{marked.number}版已是清稿，清稿后还没有新的修改", status=409)
+        raise Refusal("already_clean", f"第{marked.number}版已是清稿，清稿后还没有新的修改", status=409)
     clean = _write_version(actor, doc, marked.content, kind=BodyVersion.Kind.CLEAN, step=step, marked_up_from=marked)
     do_record_audit(
         actor=actor, action="document.body_clean", obj=doc,

@@ -8,7 +8,6 @@ from typing import Any
 from django.db import transaction
 
 from documents.actions.search import do_index_document
-from documents.errors import DocumentError
 from documents.models import (
     UPWARD_DOC_TYPES,
     CoIssuer,
@@ -23,6 +22,7 @@ from documents.models import (
 from documents.selectors.documents import can_edit_document
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Department, Person
+from oa.refusals import Refusal
 
 # 要素 a person may set through the 要素 form (status, identifiers, outputs are set by actions only).
 EDITABLE_FIELDS = (
@@ -39,38 +39,38 @@ def default_issuer_mark(agency: Agency) -> str:
 
 
 def _clean(field: str, value: Any) -> Any:
-    """Validate one 要素; raise DocumentError with the field's own message."""
+    """Validate one 要素; raise Refusal with the field's own message."""
     if field in LIST_FIELDS:
         if isinstance(value, str):
             value = [v.strip() for v in value.replace("，", ",").replace("、", ",").split(",")]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise DocumentError("invalid_field", f"{field} 须为名称列表")
+            raise Refusal("invalid_field", f"{field} 须为名称列表")
         return [v.strip() for v in value if v.strip()]
     if field == "title":
         value = (value or "").strip()
         if not value:
-            raise DocumentError("title_required", "标题不能为空")
+            raise Refusal("title_required", "标题不能为空")
         if len(value) > 300:
-            raise DocumentError("title_too_long", "标题不能超过300字")
+            raise Refusal("title_too_long", "标题不能超过300字")
         return value
     if field == "doc_type" and value not in DocType.values:
-        raise DocumentError("invalid_doc_type", "文种须为条例规定的15种之一")
+        raise Refusal("invalid_doc_type", "文种须为条例规定的15种之一")
     if field == "layout" and value not in Layout.values:
-        raise DocumentError("invalid_layout", "版式须为文件格式、信函格式或纪要格式")
+        raise Refusal("invalid_layout", "版式须为文件格式、信函格式或纪要格式")
     if field == "publicity" and value not in Publicity.values:
-        raise DocumentError("invalid_publicity", "发布层次无效")
+        raise Refusal("invalid_publicity", "发布层次无效")
     if field == "secrecy" and value not in Secrecy.values:
-        raise DocumentError("invalid_secrecy", "密级须为秘密、机密、绝密或留空")
+        raise Refusal("invalid_secrecy", "密级须为秘密、机密、绝密或留空")
     if field == "urgency" and value not in Urgency.values:
-        raise DocumentError("invalid_urgency", "紧急程度须为特急、加急或留空")
+        raise Refusal("invalid_urgency", "紧急程度须为特急、加急或留空")
     if field == "copy_number" and value and not (str(value).isdigit() and len(str(value)) <= 6):
-        raise DocumentError("invalid_copy_number", "份号须为不超过6位的阿拉伯数字")
+        raise Refusal("invalid_copy_number", "份号须为不超过6位的阿拉伯数字")
     if field in ("written_date", "printing_date") and value not in (None, ""):
         if isinstance(value, str):
             try:
                 value = datetime.date.fromisoformat(value)
             except ValueError:
-                raise DocumentError("invalid_date", "日期格式须为 YYYY-MM-DD") from None
+                raise Refusal("invalid_date", "日期格式须为 YYYY-MM-DD") from None
         return value
     if field in ("written_date", "printing_date"):
         return None
@@ -82,9 +82,9 @@ def _clean(field: str, value: Any) -> Any:
 def _check_consistency(doc: OfficialDocument) -> None:
     if doc.secrecy and not doc.copy_number:
         # 涉密公文应当标注份号 (GB/T 9704 §7.2.1).
-        raise DocumentError("copy_number_required", "涉密公文应当标注份号")
+        raise Refusal("copy_number_required", "涉密公文应当标注份号")
     if doc.secrecy_period and not doc.secrecy:
-        raise DocumentError("secrecy_period_without_level", "标注保密期限时须同时标注密级")
+        raise Refusal("secrecy_period_without_level", "标注保密期限时须同时标注密级")
     if doc.doc_type == DocType.MINUTES and doc.layout != Layout.MINUTES:
         doc.layout = Layout.MINUTES
     if doc.doc_type == DocType.MINUTES:
@@ -108,7 +108,7 @@ def do_create_document(
     doc.is_upward = doc.doc_type in UPWARD_DOC_TYPES
     for name, value in fields.items():
         if name not in EDITABLE_FIELDS:
-            raise DocumentError("unknown_field", f"不能设置字段 {name}")
+            raise Refusal("unknown_field", f"不能设置字段 {name}")
         setattr(doc, name, _clean(name, value))
     doc.issuer_mark = doc.issuer_mark or default_issuer_mark(agency)
     doc.signature = doc.signature or agency.name
@@ -129,11 +129,11 @@ def check_update_document(actor: Person, document: OfficialDocument, changes: di
     """Change 要素. ``allowed`` narrows the fields (a flow step passes its field permissions)."""
     doc = OfficialDocument.objects.select_for_update().get(pk=document.pk)
     if not can_edit_document(actor, doc):
-        raise DocumentError("not_editable", "当前环节您不能修改此公文", status=403)
+        raise Refusal("not_editable", "当前环节您不能修改此公文", status=403)
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
         if name not in EDITABLE_FIELDS or (allowed is not None and name not in allowed):
-            raise DocumentError("field_not_allowed", f"当前环节不允许修改“{OfficialDocument._meta.get_field(name).verbose_name if name in EDITABLE_FIELDS else name}”", status=403)
+            raise Refusal("field_not_allowed", f"当前环节不允许修改“{OfficialDocument._meta.get_field(name).verbose_name if name in EDITABLE_FIELDS else name}”", status=403)
         new = _clean(name, value)
         old = getattr(doc, name)
         if new != old:
@@ -162,7 +162,7 @@ def do_grant_document_access(document: OfficialDocument, person: Person, *, reas
 
 def do_set_document_status(document: OfficialDocument, status: str, *, actor: Person) -> None:
     if status not in OfficialDocument.Status.values:
-        raise DocumentError("invalid_status", "无效的公文状态")
+        raise Refusal("invalid_status", "无效的公文状态")
     old = document.status
     OfficialDocument.objects.filter(pk=document.pk).update(status=status)
     document.status = status
@@ -183,7 +183,7 @@ def do_record_signoff(document: OfficialDocument, *, signer_name: str, signed_on
 def do_set_co_issuers(document: OfficialDocument, agencies: list[Agency], *, actor: Person) -> None:
     """联合行文: the other agencies in order (the lead agency is ``document.agency``; its 文号 is used)."""
     if any(a.pk == document.agency_id for a in agencies):
-        raise DocumentError("coissuer_is_lead", "联合行文机关不能包含主办机关")
+        raise Refusal("coissuer_is_lead", "联合行文机关不能包含主办机关")
     CoIssuer.objects.filter(document=document).delete()
     CoIssuer.objects.bulk_create(
         [CoIssuer(document=document, agency=a, position=i) for i, a in enumerate(agencies, start=1)]

@@ -13,11 +13,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from documents.errors import DocumentError
 from documents.models import IncomingAccess, IncomingDocument, ReceiptNumberSequence
 from documents.models.incoming import incoming_file_key
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Person
+from oa.refusals import Refusal
 
 
 @dataclass
@@ -121,49 +121,49 @@ def receipt_number_label(year: int, seq: int) -> str:
 
 
 def clean_register_fields(changes: dict[str, Any]) -> dict[str, Any]:
-    """Validate 登记 fields (only those given); DocumentError with the field's own code and Chinese message."""
+    """Validate 登记 fields (only those given); Refusal with the field's own code and Chinese message."""
     from documents.models import Secrecy, Urgency
 
     clean: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in REGISTER_FIELDS:
-            raise DocumentError("unknown_field", f"登记时不能修改字段 {name}")
+            raise Refusal("unknown_field", f"登记时不能修改字段 {name}")
         if name in ("title", "sender_name"):
             value = (value or "").strip()
             label, limit = ("标题", 300) if name == "title" else ("来文单位", 200)
             if not value:
-                raise DocumentError(f"{name}_required", f"{label}不能为空")
+                raise Refusal(f"{name}_required", f"{label}不能为空")
             if len(value) > limit:
-                raise DocumentError(f"{name}_too_long", f"{label}不能超过{limit}字")
+                raise Refusal(f"{name}_too_long", f"{label}不能超过{limit}字")
         elif name in ("doc_number", "main_recipients", "attachment_note"):
             value = (value or "").strip()
             label, limit = {"doc_number": ("来文字号", 64), "main_recipients": ("主送机关", 500),
                             "attachment_note": ("附件说明", 500)}[name]
             if len(value) > limit:
-                raise DocumentError(f"{name}_too_long", f"{label}不能超过{limit}字")
+                raise Refusal(f"{name}_too_long", f"{label}不能超过{limit}字")
         elif name == "secrecy":
             value = value or ""
             if value not in Secrecy.values:
-                raise DocumentError("invalid_secrecy", "密级须为非密、秘密、机密或绝密")
+                raise Refusal("invalid_secrecy", "密级须为非密、秘密、机密或绝密")
         elif name == "urgency":
             value = value or ""
             if value not in Urgency.values:
-                raise DocumentError("invalid_urgency", "紧急程度须为平件、加急或特急")
+                raise Refusal("invalid_urgency", "紧急程度须为平件、加急或特急")
         elif name == "signed_date":
             if isinstance(value, str):
                 try:
                     value = dt.date.fromisoformat(value) if value.strip() else None
                 except ValueError:
-                    raise DocumentError("invalid_date", "成文日期格式须为 YYYY-MM-DD") from None
+                    raise Refusal("invalid_date", "成文日期格式须为 YYYY-MM-DD") from None
             if value is not None and value > timezone.localdate():
-                raise DocumentError("invalid_date", "成文日期不能晚于今天")
+                raise Refusal("invalid_date", "成文日期不能晚于今天")
         elif name == "copies":
             try:
                 value = int(value)
             except (TypeError, ValueError):
-                raise DocumentError("copies_invalid", "份数须为正整数") from None
+                raise Refusal("copies_invalid", "份数须为正整数") from None
             if not 1 <= value <= COPIES_MAX:
-                raise DocumentError("copies_invalid", f"份数须在 1～{COPIES_MAX} 之间")
+                raise Refusal("copies_invalid", f"份数须在 1～{COPIES_MAX} 之间")
         clean[name] = value
     return clean
 
@@ -239,14 +239,14 @@ def do_return_incoming(incoming: IncomingDocument, *, actor: Person, reason: str
     """初审 退回来文单位: the 收文 is not handled here; the reason goes back to the sender (the caller tells it)."""
     reason = (reason or "").strip()
     if not reason:
-        raise DocumentError("reason_required", "退回来文单位必须填写理由")
+        raise Refusal("reason_required", "退回来文单位必须填写理由")
     if len(reason) > 500:
-        raise DocumentError("reason_too_long", "退回理由不能超过 500 字")
+        raise Refusal("reason_too_long", "退回理由不能超过 500 字")
     with transaction.atomic():
         row = _locked(incoming)
         if row.status in (IncomingDocument.Status.RETURNED, IncomingDocument.Status.WITHDRAWN,
                           IncomingDocument.Status.CLOSED, IncomingDocument.Status.ARCHIVED):
-            raise DocumentError("incoming_closed", f"该收文当前状态为“{row.get_status_display()}”，不能退回",
+            raise Refusal("incoming_closed", f"该收文当前状态为“{row.get_status_display()}”，不能退回",
                                 status=409)
         row.status = IncomingDocument.Status.RETURNED
         row.returned_at = timezone.now()
@@ -305,9 +305,9 @@ def do_close_incoming(incoming: IncomingDocument, *, actor: Person, result: str,
     """办结: the result of the handling, and the 答复 draft when one was started."""
     result = (result or "").strip()
     if not result:
-        raise DocumentError("result_required", "办结须填写办理结果")
+        raise Refusal("result_required", "办结须填写办理结果")
     if len(result) > 2000:
-        raise DocumentError("result_too_long", "办理结果不能超过 2000 字")
+        raise Refusal("result_too_long", "办理结果不能超过 2000 字")
     with transaction.atomic():
         row = _locked(incoming)
         row.status = IncomingDocument.Status.CLOSED
@@ -342,7 +342,7 @@ def check_incoming_scan(scan) -> tuple[bytes, str]:
     from documents.uploads import KINDS, check_file_type, extract_text, read_upload
 
     if scan is None:
-        raise DocumentError("file_required", "请选择来文扫描件（PDF）")
+        raise Refusal("file_required", "请选择来文扫描件（PDF）")
     name = clean_file_name(getattr(scan, "name", "")) or "scan.pdf"
     data = read_upload(scan)  # file_empty / file_too_large (413)
     check_file_type(data, name, allowed=frozenset({"pdf"}))  # type_mismatch / type_not_allowed / unsupported_type

@@ -13,7 +13,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from documents.actions.search import do_index_document
-from documents.errors import DocumentError
 from documents.models import Direction, DocNumberEntry, DocNumberSequence, OfficialDocument
 from documents.numbering import format_doc_number
 from documents.selectors.numbering import (
@@ -29,6 +28,7 @@ from oa.actions.audit import (
     lock_audit_chain,  # the chain's own lock; see the module note
 )
 from oa.models import Person
+from oa.refusals import Refusal
 
 State = DocNumberEntry.State
 REASON_MAX = DocNumberEntry._meta.get_field("reason").max_length
@@ -49,25 +49,25 @@ NUMBER_FROZEN_STATUSES = frozenset({OfficialDocument.Status.DISTRIBUTED, Officia
 def _reason(reason: str | None, act: str) -> str:
     text = (reason or "").strip()
     if not text:
-        raise DocumentError("reason_required", f"请填写{act}原因")
+        raise Refusal("reason_required", f"请填写{act}原因")
     if len(text) > REASON_MAX:
-        raise DocumentError("reason_too_long", f"{act}原因不能超过{REASON_MAX}字")
+        raise Refusal("reason_too_long", f"{act}原因不能超过{REASON_MAX}字")
     return text
 
 
 def _number(code: str, year: int, seq: int) -> str:
     """The formatted 文号, or the refusal naming the broken part."""
     if not isinstance(code, str) or len(code) > CODE_MAX:
-        raise DocumentError("invalid_code", f"机关代字不能超过{CODE_MAX}个字符")
+        raise Refusal("invalid_code", f"机关代字不能超过{CODE_MAX}个字符")
     try:
         return format_doc_number(code, year, seq)
     except ValueError as exc:
         code_name = "invalid_year" if "年份" in str(exc) else "invalid_seq" if "序号" in str(exc) else "invalid_code"
-        raise DocumentError(code_name, f"文号无效：{exc}") from None
+        raise Refusal(code_name, f"文号无效：{exc}") from None
 
 
-def _not_clerk(act: str) -> DocumentError:
-    return DocumentError("not_clerk", f"只有本机关的文书（办公室）可以{act}", 403)
+def _not_clerk(act: str) -> Refusal:
+    return Refusal("not_clerk", f"只有本机关的文书（办公室）可以{act}", 403)
 
 
 def _lock_document(document: OfficialDocument) -> OfficialDocument:
@@ -100,7 +100,7 @@ def _lock_or_create_sequence(agency_id: int, code: str, year: int) -> DocNumberS
                 DocNumberSequence.objects.create(agency_id=agency_id, code=code, year=year)
         except IntegrityError:
             continue
-    raise DocumentError("sequence_busy", "文号序列正忙，请稍后重试", 503)
+    raise Refusal("sequence_busy", "文号序列正忙，请稍后重试", 503)
 
 
 def _set_document_number(document: OfficialDocument, number: str, caller_copy: OfficialDocument | None = None) -> None:
@@ -146,7 +146,7 @@ def do_allocate_doc_number(
             if (code is not None and code != existing.sequence.code) or (
                 year is not None and year != existing.sequence.year
             ):
-                raise DocumentError(
+                raise Refusal(
                     "already_numbered", f"该公文已有文号“{existing.number}”，如需另行编号须先作废原文号", 409
                 )
             document.doc_number = existing.number
@@ -157,7 +157,7 @@ def do_allocate_doc_number(
         _number(code, year, 1)  # validates code and year before anything is written
         owner = owner_of_code(code)
         if owner is not None and owner.pk != doc.agency_id:
-            raise DocumentError("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
+            raise Refusal("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
 
         seq = _lock_or_create_sequence(doc.agency_id, code, year)
         seq.last += 1
@@ -182,12 +182,12 @@ def check_allocate_doc_number(
         if not may_keep_numbers(actor, doc.agency_id):
             raise _not_clerk("编发文字号")
         if doc.direction != Direction.OUTGOING:
-            raise DocumentError("not_outgoing", "收文和内部文件保留原有文号，不在本机关编号")
+            raise Refusal("not_outgoing", "收文和内部文件保留原有文号，不在本机关编号")
         if live_entry_of(doc) is None:
             if doc.status not in NUMBERABLE_STATUSES:
-                raise DocumentError("not_signed", f"公文当前为“{doc.get_status_display()}”，签发后才能编号")
+                raise Refusal("not_signed", f"公文当前为“{doc.get_status_display()}”，签发后才能编号")
             if code is not None and code not in codes_of(doc.agency):
-                raise DocumentError("unknown_code", f"“{code}”不是{doc.agency.name}的机关代字")
+                raise Refusal("unknown_code", f"“{code}”不是{doc.agency.name}的机关代字")
         return do_allocate_doc_number(actor, document, code=code, year=year)
 
 
@@ -206,11 +206,11 @@ def check_void_doc_number(actor: Person, entry: DocNumberEntry, reason: str) -> 
         if not may_keep_numbers(actor, entry.sequence.agency_id):
             raise _not_clerk("作废文号")
         if entry.state not in LIVE_STATES or doc is None:
-            raise DocumentError(
+            raise Refusal(
                 "not_in_use", f"“{entry.number}”当前为{entry.get_state_display()}，只能作废已使用的文号"
             )
         if doc.status in NUMBER_FROZEN_STATUSES:
-            raise DocumentError(
+            raise Refusal(
                 "document_issued", f"公文“{doc.title}”已{doc.get_status_display()}，其文号不能作废", 409
             )
         previous = entry.state
@@ -240,7 +240,7 @@ def check_mark_blank(actor: Person, code: str, year: int, seq: int, reason: str)
         sequence = _locked_sequence(code, year)
         last = sequence.last if sequence is not None else 0
         if seq > last:
-            raise DocumentError("not_a_gap", f"“{number}”尚未编出（{code}〔{year}〕已编至{last}号），不能登记为空号")
+            raise Refusal("not_a_gap", f"“{number}”尚未编出（{code}〔{year}〕已编至{last}号），不能登记为空号")
         _refuse_taken(DocNumberEntry.objects.filter(sequence=sequence, seq=seq).first(), "登记为空号")
         entry = DocNumberEntry.objects.create(
             sequence=sequence, seq=seq, number=number, state=State.BLANK, reason=reason, actor=actor
@@ -256,11 +256,11 @@ def _refuse_taken(entry: DocNumberEntry | None, act: str) -> None:
         return
     if entry.state in LIVE_STATES:
         title = entry.document.title if entry.document_id else ""
-        raise DocumentError("number_in_use", f"“{entry.number}”已被公文“{title}”使用，不能{act}", 409)
+        raise Refusal("number_in_use", f"“{entry.number}”已被公文“{title}”使用，不能{act}", 409)
     if entry.state == State.VOIDED:
-        raise DocumentError("number_voided", f"“{entry.number}”已作废，作废的文号不得再用", 409)
+        raise Refusal("number_voided", f"“{entry.number}”已作废，作废的文号不得再用", 409)
     if act == "登记为空号":
-        raise DocumentError("number_blank", f"“{entry.number}”已登记为空号", 409)
+        raise Refusal("number_blank", f"“{entry.number}”已登记为空号", 409)
 
 
 def check_backfill_doc_number(
@@ -275,22 +275,22 @@ def check_backfill_doc_number(
         if not may_keep_numbers(actor, doc.agency_id):
             raise _not_clerk("补号")
         if doc.direction != Direction.OUTGOING:
-            raise DocumentError("not_outgoing", "收文和内部文件保留原有文号，不在本机关编号")
+            raise Refusal("not_outgoing", "收文和内部文件保留原有文号，不在本机关编号")
         if doc.status not in NUMBERABLE_STATUSES:
-            raise DocumentError("not_signed", f"公文当前为“{doc.get_status_display()}”，签发后才能补号")
+            raise Refusal("not_signed", f"公文当前为“{doc.get_status_display()}”，签发后才能补号")
         lock_audit_chain()
         existing = live_entry_of(doc)
         if existing is not None:
-            raise DocumentError(
+            raise Refusal(
                 "already_numbered", f"该公文已有文号“{existing.number}”，如需补号须先作废原文号", 409
             )
         sequence = _locked_sequence(code, year)
         owner = sequence.agency if sequence is not None else owner_of_code(code)
         if owner is not None and owner.pk != doc.agency_id:
-            raise DocumentError("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
+            raise Refusal("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
         last = sequence.last if sequence is not None else 0
         if seq > last:
-            raise DocumentError(
+            raise Refusal(
                 "not_a_gap", f"“{number}”尚未编出（{code}〔{year}〕已编至{last}号），不是空缺号，请直接编号"
             )
         entry = DocNumberEntry.objects.select_for_update().filter(sequence=sequence, seq=seq).first()

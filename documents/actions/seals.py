@@ -17,12 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from documents.actions.documents import do_set_document_status
-from documents.errors import DocumentError
 from documents.models import CoIssuer, OfficialDocument, Seal, SealAuthority, SealAuthorization, SealUse
 from documents.rendering.layout import SealAnchor
 from documents.seals import ca, image, keys, ses, sm2, stamping
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Person, Role, RoleAssignment
+from oa.refusals import Refusal
 from oa.selectors.directory import people_with_role
 
 DEFAULT_AUTHORITY_ORG = "一网协同办公平台"
@@ -46,11 +46,11 @@ def do_init_seal_authority(*, actor: Person | None, name: str, organization: str
     """
     current = SealAuthority.objects.select_for_update().filter(is_active=True).first()
     if current is not None and not replace:
-        raise DocumentError("seal_authority_exists", f"已存在电子印章制章者“{current.name}”，无需重复初始化", status=409)
+        raise Refusal("seal_authority_exists", f"已存在电子印章制章者“{current.name}”，无需重复初始化", status=409)
     if not 1 <= years <= 50:
-        raise DocumentError("invalid_years", "制章者证书有效期须在 1–50 年之间")
+        raise Refusal("invalid_years", "制章者证书有效期须在 1–50 年之间")
     if not _fits_common_name(name):
-        raise DocumentError("authority_name_too_long", f"制章者名称过长：{COMMON_NAME_HINT}")
+        raise Refusal("authority_name_too_long", f"制章者名称过长：{COMMON_NAME_HINT}")
     keyring = keys.keyring_from_settings()
     material = ca.create_authority(name, organization, years=years)
     if current is not None:
@@ -79,14 +79,14 @@ def check_init_seal_authority(actor: Person, *, name: str, organization: str = D
     """The web page's way to create the first 制章者: administrators only; never replaces an existing one (that stays
     a deliberate ``manage.py seal_ca init --replace``)."""
     if not may_manage_seals(actor):
-        raise DocumentError("seal_manage_forbidden", "只有系统管理员可以初始化电子印章制章者", status=403)
+        raise Refusal("seal_manage_forbidden", "只有系统管理员可以初始化电子印章制章者", status=403)
     name, organization = name.strip(), organization.strip()
     if not name:
-        raise DocumentError("authority_name_required", "请填写制章者名称")
+        raise Refusal("authority_name_required", "请填写制章者名称")
     if not organization:
-        raise DocumentError("authority_organization_required", "请填写制章者所属单位")
+        raise Refusal("authority_organization_required", "请填写制章者所属单位")
     if len(organization) > 64:  # X.509 ub-organization-name
-        raise DocumentError("authority_organization_too_long", "制章者所属单位不能超过64字")
+        raise Refusal("authority_organization_too_long", "制章者所属单位不能超过64字")
     return do_init_seal_authority(actor=actor, name=name, organization=organization)
 
 
@@ -115,28 +115,28 @@ def check_create_seal(actor: Person, *, agency: Agency, kind: str = Seal.Kind.OF
                       image_png: bytes | None = None, bottom_text: str | None = None) -> Seal:
     """制章: keys and certificates for both signature kinds, the picture, and the SES_Seal signed by the 制章者."""
     if not may_manage_seals(actor):
-        raise DocumentError("seal_manage_forbidden", "只有系统管理员可以制作电子印章", status=403)
+        raise Refusal("seal_manage_forbidden", "只有系统管理员可以制作电子印章", status=403)
     if kind not in Seal.Kind.values:
-        raise DocumentError("invalid_seal_kind", "印章类型须为公章、业务专用章或签名章")
+        raise Refusal("invalid_seal_kind", "印章类型须为公章、业务专用章或签名章")
     if algorithm not in Seal.Algorithm.values:
-        raise DocumentError("invalid_seal_algorithm", "签名算法须为 ECDSA P-256 或 RSA-2048")
+        raise Refusal("invalid_seal_algorithm", "签名算法须为 ECDSA P-256 或 RSA-2048")
     if holder_role not in Role.values:
-        raise DocumentError("invalid_holder_role", "持章角色无效")
+        raise Refusal("invalid_holder_role", "持章角色无效")
     authority = SealAuthority.objects.filter(is_active=True).first()
     if authority is None:
-        raise DocumentError("seal_authority_missing", "尚未初始化电子印章制章者，请先运行 manage.py seal_ca init", status=409)
+        raise Refusal("seal_authority_missing", "尚未初始化电子印章制章者，请先运行 manage.py seal_ca init", status=409)
     now = timezone.now()
     valid_from = valid_from or now
     valid_to = valid_to or valid_from + dt.timedelta(days=365 * 5)
     if valid_to <= valid_from:
-        raise DocumentError("invalid_seal_validity", "印章有效期止须晚于有效期起")
+        raise Refusal("invalid_seal_validity", "印章有效期止须晚于有效期起")
     authority_cert = ca.load_cert(authority.cert_pem)
     if valid_to > authority_cert.not_valid_after_utc:
-        raise DocumentError("invalid_seal_validity", "印章有效期不能超过制章者证书的有效期"
+        raise Refusal("invalid_seal_validity", "印章有效期不能超过制章者证书的有效期"
                             f"（{authority_cert.not_valid_after_utc:%Y-%m-%d}）")
     name = name.strip() or default_seal_name(agency, kind)
     if not _fits_common_name(name):
-        raise DocumentError("seal_name_too_long", f"印章名称“{name}”过长：{COMMON_NAME_HINT}")
+        raise Refusal("seal_name_too_long", f"印章名称“{name}”过长：{COMMON_NAME_HINT}")
     if image_png is not None:
         png, source = image.check_uploaded_png(image_png), Seal.ImageSource.UPLOADED
     else:
@@ -162,7 +162,7 @@ def check_create_seal(actor: Person, *, agency: Agency, kind: str = Seal.Kind.OF
             subject=subject, not_before=valid_from, not_after=valid_to,
         )
     except ca.CAError as exc:
-        raise DocumentError("invalid_seal_validity", str(exc)) from exc
+        raise Refusal("invalid_seal_validity", str(exc)) from exc
     sm2_private, sm2_public = sm2.generate_keypair()
     sm2_cert = ca.issue_sm2_certificate(
         issuer_private_hex=maker_sm2, issuer_public_hex=authority.sm2_public_hex, issuer_name=authority_cert.subject,
@@ -203,13 +203,13 @@ def check_create_seal(actor: Person, *, agency: Agency, kind: str = Seal.Kind.OF
 @transaction.atomic
 def check_revoke_seal(actor: Person, seal: Seal, *, reason: str) -> Seal:
     if not may_manage_seals(actor):
-        raise DocumentError("seal_manage_forbidden", "只有系统管理员可以注销电子印章", status=403)
+        raise Refusal("seal_manage_forbidden", "只有系统管理员可以注销电子印章", status=403)
     reason = reason.strip()
     if not reason:
-        raise DocumentError("reason_required", "注销印章须填写原因")
+        raise Refusal("reason_required", "注销印章须填写原因")
     seal = Seal.objects.select_for_update().get(pk=seal.pk)
     if seal.revoked_at is not None:
-        raise DocumentError("seal_revoked", "该印章已注销", status=409)
+        raise Refusal("seal_revoked", "该印章已注销", status=409)
     seal.revoked_at, seal.revoked_reason, seal.is_active = timezone.now(), reason[:200], False
     seal.save(update_fields=["revoked_at", "revoked_reason", "is_active"])
     do_record_audit(actor=actor, action="seal.revoke", obj=seal, changes={"es_id": seal.es_id, "reason": reason})
@@ -249,13 +249,13 @@ def do_authorise_seal_use(*, actor: Person, document: OfficialDocument, step_lab
     ``step_token`` to ``check_stamp_document`` when the 印章管理员 completes the step.
     """
     if not step_token or not step_label or len(step_token) > 200 or len(step_label) > 100:
-        raise DocumentError("invalid_authorisation", "用印授权须注明流程环节（100字以内）及其令牌（200字符以内）")
+        raise Refusal("invalid_authorisation", "用印授权须注明流程环节（100字以内）及其令牌（200字符以内）")
     if seal is not None:
         agency = seal.agency
     agency = agency or document.agency
     issuers = {document.agency_id, *CoIssuer.objects.filter(document=document).values_list("agency_id", flat=True)}
     if agency.pk not in issuers:
-        raise DocumentError("seal_agency_mismatch", f"“{agency.name}”不是该公文的发文机关，不能授权其用印")
+        raise Refusal("seal_agency_mismatch", f"“{agency.name}”不是该公文的发文机关，不能授权其用印")
     with transaction.atomic():
         authorization = SealAuthorization.objects.create(
             document=document, agency=agency, seal=seal, step_label=step_label, step_token=step_token,
@@ -289,12 +289,12 @@ def _find_authorisation(document: OfficialDocument, seal: Seal, step_token: str,
         if a.is_open(now):
             return a
     if any(a.used_at for a in candidates):
-        raise DocumentError("seal_authorisation_used", "该环节的用印授权已使用过，不能重复盖章", status=409)
+        raise Refusal("seal_authorisation_used", "该环节的用印授权已使用过，不能重复盖章", status=409)
     if any(a.revoked_at for a in candidates):
-        raise DocumentError("seal_authorisation_revoked", "该环节的用印授权已被撤销", status=403)
+        raise Refusal("seal_authorisation_revoked", "该环节的用印授权已被撤销", status=403)
     if candidates:
-        raise DocumentError("seal_authorisation_expired", "该环节的用印授权已过期，请重新办理用印审批", status=403)
-    raise DocumentError("seal_authorisation_missing", "没有该公文在当前环节的用印授权（须经用印审批环节）", status=403)
+        raise Refusal("seal_authorisation_expired", "该环节的用印授权已过期，请重新办理用印审批", status=403)
+    raise Refusal("seal_authorisation_missing", "没有该公文在当前环节的用印授权（须经用印审批环节）", status=403)
 
 
 # ---- stamping ---------------------------------------------------------------------------------------------
@@ -304,11 +304,11 @@ def _input_pdf(document: OfficialDocument) -> tuple[bytes, SealUse | None]:
     last = document.seal_uses.order_by("-signed_at", "-id").first()
     field = last.signed_pdf if last else document.final_pdf
     if not field:
-        raise DocumentError("final_pdf_missing", "公文尚未排版生成正式 PDF，不能盖章", status=409)
+        raise Refusal("final_pdf_missing", "公文尚未排版生成正式 PDF，不能盖章", status=409)
     with field.open("rb") as fh:
         data = fh.read()
     if last is not None and hashlib.sha256(data).hexdigest() != last.signed_pdf_sha256:
-        raise DocumentError("sealed_pdf_altered", "存储中的已盖章 PDF 与用印记录不符，已拒绝继续盖章", status=409)
+        raise Refusal("sealed_pdf_altered", "存储中的已盖章 PDF 与用印记录不符，已拒绝继续盖章", status=409)
     return data, last
 
 
@@ -328,28 +328,28 @@ def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, 
     document = OfficialDocument.objects.select_for_update(of=("self",)).select_related("agency").get(pk=document.pk)
     seal = Seal.objects.select_related("agency", "authority").get(pk=seal.pk)
     if not people_with_role(seal.holder_role, agency=seal.agency).filter(pk=actor.pk).exists():
-        raise DocumentError("seal_not_authorised",
+        raise Refusal("seal_not_authorised",
                             f"您不是“{seal.agency.name}”的{Role(seal.holder_role).label}，不能使用该印章", status=403)
     if not otp_verified:
-        raise DocumentError("otp_required", "用印前须完成双因素认证（动态口令）", status=403)
+        raise Refusal("otp_required", "用印前须完成双因素认证（动态口令）", status=403)
     if seal.revoked_at is not None:
-        raise DocumentError("seal_revoked", f"印章“{seal.name}”已注销，不能使用", status=409)
+        raise Refusal("seal_revoked", f"印章“{seal.name}”已注销，不能使用", status=409)
     if not seal.is_active:
-        raise DocumentError("seal_inactive", f"印章“{seal.name}”已停用", status=409)
+        raise Refusal("seal_inactive", f"印章“{seal.name}”已停用", status=409)
     if now < seal.valid_from:
-        raise DocumentError("seal_not_yet_valid", f"印章“{seal.name}”尚未生效（{timezone.localtime(seal.valid_from):%Y-%m-%d} 起）")
+        raise Refusal("seal_not_yet_valid", f"印章“{seal.name}”尚未生效（{timezone.localtime(seal.valid_from):%Y-%m-%d} 起）")
     if now > seal.valid_to:
-        raise DocumentError("seal_expired", f"印章“{seal.name}”已于 {timezone.localtime(seal.valid_to):%Y-%m-%d} 过期，不能使用")
+        raise Refusal("seal_expired", f"印章“{seal.name}”已于 {timezone.localtime(seal.valid_to):%Y-%m-%d} 过期，不能使用")
     if not document.seal_required:
-        raise DocumentError("seal_not_required", "该公文不加盖印章（如纪要）")
+        raise Refusal("seal_not_required", "该公文不加盖印章（如纪要）")
     if document.status in FROZEN:
-        raise DocumentError("document_frozen", f"公文当前状态为“{document.get_status_display()}”，不能盖章", status=409)
+        raise Refusal("document_frozen", f"公文当前状态为“{document.get_status_display()}”，不能盖章", status=409)
     issuers = [document.agency_id, *CoIssuer.objects.filter(document=document).values_list("agency_id", flat=True)]
     if seal.agency_id not in issuers:
-        raise DocumentError("seal_agency_mismatch", "印章所属机关不是该公文的发文机关（印章须与署名机关相符）")
+        raise Refusal("seal_agency_mismatch", "印章所属机关不是该公文的发文机关（印章须与署名机关相符）")
     authorization = _find_authorisation(document, seal, step_token, now)
     if document.seal_uses.filter(seal__agency=seal.agency).exists():
-        raise DocumentError("already_sealed", f"该公文已加盖“{seal.agency.name}”的印章", status=409)
+        raise Refusal("already_sealed", f"该公文已加盖“{seal.agency.name}”的印章", status=409)
 
     pdf_before, _ = _input_pdf(document)
     if anchors is None:
@@ -411,9 +411,9 @@ def seal_anchors_for_document(document: OfficialDocument) -> list[SealAnchor]:
                                       center_x_pt=float(raw["center_x_pt"]), center_y_pt=float(raw["center_y_pt"]),
                                       max_diameter_pt=float(raw["max_diameter_pt"])))
         except (KeyError, TypeError, ValueError):
-            raise DocumentError("seal_anchor_missing", "公文的用印位置数据损坏，请重新排版", status=409) from None
+            raise Refusal("seal_anchor_missing", "公文的用印位置数据损坏，请重新排版", status=409) from None
     if not anchors:
-        raise DocumentError("seal_anchor_missing", "公文的排版结果中没有用印位置（未排版，或排版时不加盖印章）", status=409)
+        raise Refusal("seal_anchor_missing", "公文的排版结果中没有用印位置（未排版，或排版时不加盖印章）", status=409)
     return anchors
 
 

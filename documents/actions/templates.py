@@ -9,9 +9,9 @@ from django.db import transaction
 from documents.actions.body import do_save_body
 from documents.actions.documents import do_create_document
 from documents.body_templates import TEMPLATES
-from documents.errors import DocumentError
 from documents.models import DocType, OfficialDocument
 from oa.models import Agency, Department, Person
+from oa.refusals import Refusal
 
 
 @transaction.atomic
@@ -19,10 +19,10 @@ def check_create_from_template(*, actor: Person, agency: Agency, template: str, 
                                department: Department | None = None, **fields: Any) -> OfficialDocument:
     chosen = TEMPLATES.get(template)
     if chosen is None:
-        raise DocumentError("unknown_template", "没有这个拟稿模板")
+        raise Refusal("unknown_template", "没有这个拟稿模板")
     doc_type = fields.pop("doc_type", chosen.doc_type)
     if doc_type != chosen.doc_type:
-        raise DocumentError("template_doc_type", f"模板“{chosen.label}”只用于文种“{DocType(chosen.doc_type).label}”")
+        raise Refusal("template_doc_type", f"模板“{chosen.label}”只用于文种“{DocType(chosen.doc_type).label}”")
     fields.setdefault("layout", chosen.layout)
     document = do_create_document(actor=actor, agency=agency, department=department, title=title,
                                   doc_type=doc_type, **fields)

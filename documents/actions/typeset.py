@@ -11,7 +11,6 @@ from django.db import transaction
 
 from documents.actions.documents import do_set_document_status
 from documents.checker import check_gbt9704
-from documents.errors import DocumentError
 from documents.models import OfficialDocument
 from documents.rendering import render_docx
 from documents.rendering.pdf import render_pdf_with_layout
@@ -19,6 +18,7 @@ from documents.selectors.documents import FROZEN_STATUSES
 from documents.specs import spec_from_document
 from oa.actions.audit import do_record_audit
 from oa.models import Person
+from oa.refusals import Refusal
 
 
 @transaction.atomic
@@ -28,13 +28,13 @@ def check_typeset_document(actor: Person, document: OfficialDocument) -> Officia
         pk=document.pk
     )
     if doc.status in FROZEN_STATUSES:
-        raise DocumentError("document_frozen", "公文已用印或归档，不能重新排版", status=409)
+        raise Refusal("document_frozen", "公文已用印或归档，不能重新排版", status=409)
     spec = spec_from_document(doc)
     docx = render_docx(spec)
     failures = [r for r in check_gbt9704(docx, upward=spec.upward) if not r.passed]
     if failures:
         listed = "；".join(f"{r.rule}（实测 {r.measured}）" for r in failures[:5])
-        raise DocumentError("gbt9704_failed", f"排版结果不符合 GB/T 9704：{listed}", status=422)
+        raise Refusal("gbt9704_failed", f"排版结果不符合 GB/T 9704：{listed}", status=422)
     pdf = render_pdf_with_layout(spec)
     # Random names: the storage key never carries the title or 文号.
     stem = uuid.uuid4().hex

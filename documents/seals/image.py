@@ -13,7 +13,7 @@ import math
 
 from PIL import Image, ImageDraw, ImageFont
 
-from documents.errors import DocumentError
+from oa.refusals import Refusal
 
 SEAL_MM = 42
 DPI = 300
@@ -54,7 +54,7 @@ def _glyph(ch: str, font: ImageFont.FreeTypeFont, size: int) -> Image.Image:
 def generate_seal_png(agency_name: str, bottom_text: str = "", *, size_px: int = SEAL_PX) -> bytes:
     """The red round seal as PNG bytes (RGBA, transparent background, ``size_px`` square at 300 dpi)."""
     if not agency_name.strip():
-        raise DocumentError("seal_name_required", "生成印章图案需要机关名称")
+        raise Refusal("seal_name_required", "生成印章图案需要机关名称")
     s = size_px * _SUPERSAMPLE
     c = s / 2
     mask = Image.new("L", (s, s), 0)
@@ -94,31 +94,31 @@ def generate_seal_png(agency_name: str, bottom_text: str = "", *, size_px: int =
 def check_uploaded_png(data: bytes) -> bytes:
     """Accept an uploaded seal picture only if it is a real, square-ish PNG with a transparent background."""
     if len(data) > UPLOAD_MAX_BYTES:
-        raise DocumentError("seal_image_too_large", f"印章图片不能超过 {UPLOAD_MAX_BYTES // 1024 // 1024} MB")
+        raise Refusal("seal_image_too_large", f"印章图片不能超过 {UPLOAD_MAX_BYTES // 1024 // 1024} MB")
     if not data.startswith(PNG_MAGIC):
-        raise DocumentError("seal_image_not_png", "印章图片必须是 PNG 格式（文件内容不是 PNG）")
+        raise Refusal("seal_image_not_png", "印章图片必须是 PNG 格式（文件内容不是 PNG）")
     try:
         with Image.open(io.BytesIO(data)) as probe:
             w, h = probe.size  # header only: refuse pixel bombs before decoding
             if not (UPLOAD_MIN_PX <= w <= UPLOAD_MAX_PX and UPLOAD_MIN_PX <= h <= UPLOAD_MAX_PX):
-                raise DocumentError(
+                raise Refusal(
                     "seal_image_size", f"印章图片尺寸须在 {UPLOAD_MIN_PX}–{UPLOAD_MAX_PX} 像素之间（当前 {w}×{h}）"
                 )
             if abs(w - h) > 0.05 * max(w, h):
-                raise DocumentError("seal_image_not_square", f"印章图片须为正方形（当前 {w}×{h}）")
+                raise Refusal("seal_image_not_square", f"印章图片须为正方形（当前 {w}×{h}）")
             probe.load()
             img = probe.convert("RGBA") if probe.mode in ("P", "LA", "RGBA", "PA") else None
-    except DocumentError:
+    except Refusal:
         raise
     except (OSError, ValueError, Image.DecompressionBombError):
-        raise DocumentError("seal_image_corrupt", "印章图片已损坏，无法读取") from None
+        raise Refusal("seal_image_corrupt", "印章图片已损坏，无法读取") from None
     if img is None or "A" not in img.getbands():
-        raise DocumentError("seal_image_not_transparent", "印章图片必须带透明背景（PNG 透明通道）")
+        raise Refusal("seal_image_not_transparent", "印章图片必须带透明背景（PNG 透明通道）")
     alpha = img.getchannel("A")
     corners = [alpha.getpixel(p) for p in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
     if max(corners) > 16:
-        raise DocumentError("seal_image_not_transparent", "印章图片的背景必须透明（四角应为透明像素）")
+        raise Refusal("seal_image_not_transparent", "印章图片的背景必须透明（四角应为透明像素）")
     _lo, hi = alpha.getextrema()
     if hi < 128:
-        raise DocumentError("seal_image_empty", "印章图片没有可见的印章图案")
+        raise Refusal("seal_image_empty", "印章图片没有可见的印章图案")
     return data

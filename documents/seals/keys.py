@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from documents.errors import DocumentError
+from oa.refusals import Refusal
 
 MAGIC = b"OAK1"
 KEY_ID_BYTES = 8
@@ -29,7 +29,7 @@ NONCE_BYTES = 12
 HEADER = len(MAGIC) + KEY_ID_BYTES + NONCE_BYTES
 
 
-class KekError(DocumentError):
+class KekError(Refusal):
     """The KEK is missing, malformed, or is not the key a stored private key was encrypted with."""
 
     def __init__(self, code: str, message: str) -> None:

@@ -29,9 +29,9 @@ from pyhanko.sign.general import SigningError
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from documents.errors import DocumentError
 from documents.rendering.layout import SealAnchor
 from documents.seals import ca
+from oa.refusals import Refusal
 
 PT_PER_MM = 72 / 25.4
 # Room for the CMS container in /Contents. Fixed, so pyHanko signs once instead of making a trial signature to
@@ -72,8 +72,8 @@ def choose_anchor(anchors: list[SealAnchor], agency_names: tuple[str, ...]) -> S
         if anchor.agency.strip() in wanted:
             return anchor
     if not anchors:
-        raise DocumentError("seal_anchor_missing", "公文的排版结果中没有用印位置（发文机关署名），无法盖章")
-    raise DocumentError(
+        raise Refusal("seal_anchor_missing", "公文的排版结果中没有用印位置（发文机关署名），无法盖章")
+    raise Refusal(
         "seal_anchor_missing",
         f"排版结果中没有与印章所属机关（{'、'.join(sorted(wanted))}）相符的发文机关署名，无法盖章"
         f"（署名为：{'、'.join(a.agency for a in anchors)}）",
@@ -82,11 +82,11 @@ def choose_anchor(anchors: list[SealAnchor], agency_names: tuple[str, ...]) -> S
 
 def _reader(pdf_bytes: bytes) -> PdfFileReader:
     if not pdf_bytes.startswith(b"%PDF-"):
-        raise DocumentError("not_pdf", "待盖章文件不是 PDF")
+        raise Refusal("not_pdf", "待盖章文件不是 PDF")
     try:
         return PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
     except (PdfError, ValueError) as exc:
-        raise DocumentError("pdf_unreadable", f"待盖章的 PDF 无法读取：{exc}") from exc
+        raise Refusal("pdf_unreadable", f"待盖章的 PDF 无法读取：{exc}") from exc
 
 
 def next_field_name(pdf_bytes: bytes) -> str:
@@ -124,7 +124,7 @@ def stamp_pdf(pdf_bytes: bytes, anchors: list[SealAnchor], material: SealMateria
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
         if anchor.page >= int(writer.root["/Pages"]["/Count"]):
-            raise DocumentError("seal_anchor_missing", "用印位置所在的页不存在（排版结果与待盖章文件不一致）")
+            raise Refusal("seal_anchor_missing", "用印位置所在的页不存在（排版结果与待盖章文件不一致）")
         fields.append_signature_field(writer, fields.SigFieldSpec(field_name, on_page=anchor.page, box=box))
         out = io.BytesIO()
         signers.PdfSigner(
@@ -136,7 +136,7 @@ def stamp_pdf(pdf_bytes: bytes, anchors: list[SealAnchor], material: SealMateria
             stamp_style=style,
         ).sign_pdf(writer, output=out, bytes_reserved=CMS_BYTES_RESERVED)
     except (PdfError, SigningError, ValueError) as exc:
-        raise DocumentError("seal_sign_failed", f"PDF 签章失败：{exc}") from exc
+        raise Refusal("seal_sign_failed", f"PDF 签章失败：{exc}") from exc
     signed = out.getvalue()
     signed_at, digest = _new_signature_facts(signed, len(pdf_bytes))
     return StampResult(pdf=signed, field_name=field_name, anchor=anchor, signed_at=signed_at,
@@ -156,7 +156,7 @@ def _new_signature_facts(signed: bytes, old_length: int) -> tuple[dt.datetime, s
     tail = signed[old_length:]
     byte_range, when = _BYTE_RANGE.search(tail), _SIG_TIME.search(tail)
     if byte_range is None or when is None:  # pragma: no cover - pyHanko always writes both
-        raise DocumentError("seal_sign_failed", "PDF 签章失败：签名字典不完整")
+        raise Refusal("seal_sign_failed", "PDF 签章失败：签名字典不完整")
     gap_start, gap_end = int(byte_range.group(1)), int(byte_range.group(2))
     contents = bytes.fromhex(signed[gap_start + 1 : gap_end - 1].decode("ascii"))  # <hex…>, zero-padded
     signer_info = cms.ContentInfo.load(contents, strict=False)["content"]["signer_infos"][0]

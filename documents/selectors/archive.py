@@ -27,12 +27,12 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from documents.errors import DocumentError
 from documents.models import ArchivePackage, Attachment, BodyVersion, OfficialDocument
 from documents.selectors.documents import access_document_by_id
 from oa.actions.audit import canonical_payload
 from oa.hashing import digest
 from oa.models import Agency, AuditChainHead, AuditEntry, Person, Role, RoleAssignment
+from oa.refusals import Refusal
 
 PACKAGE_FORMAT = "oa-archive/1"
 MANIFEST = "manifest.json"
@@ -74,16 +74,16 @@ def is_archivable_status(document: OfficialDocument) -> bool:
     return document.status in UNSEALED_ARCHIVABLE_STATUSES and not document.seal_required
 
 
-def archive_refusal(person: Person, document: OfficialDocument) -> DocumentError | None:
+def archive_refusal(person: Person, document: OfficialDocument) -> Refusal | None:
     """Why ``person`` may not archive ``document`` now, or None. The action raises it; pages show it."""
     if document.status == OfficialDocument.Status.ARCHIVED or ArchivePackage.objects.filter(document=document).exists():
         day = timezone.localtime(document.archived_at) if document.archived_at else None
         when = f"{day.year}年{day.month}月{day.day}日" if day else ""
-        return DocumentError("already_archived", f"该公文已于{when}归档，不能重复归档", status=409)
+        return Refusal("already_archived", f"该公文已于{when}归档，不能重复归档", status=409)
     if not is_agency_clerk(person, document.agency_id):
-        return DocumentError("not_clerk", "只有本机关的办公室（文书）人员可以归档公文", status=403)
+        return Refusal("not_clerk", "只有本机关的办公室（文书）人员可以归档公文", status=403)
     if not is_archivable_status(document):
-        return DocumentError(
+        return Refusal(
             "not_final",
             f"公文当前状态为“{document.get_status_display()}”，尚未办结，不能归档。"
             "已用印、已分发或已收文的公文可以归档；不加盖印章的公文（如纪要）排版后即可归档",
@@ -103,7 +103,7 @@ def access_archive_package(user: Person, document_id: int) -> ArchivePackage:
     if package is None:
         raise Http404("该公文尚未归档")
     if not is_agency_clerk(user, document.agency_id):
-        raise DocumentError("not_clerk", "只有本机关的办公室（文书）人员可以下载归档包", status=403)
+        raise Refusal("not_clerk", "只有本机关的办公室（文书）人员可以下载归档包", status=403)
     return package
 
 
@@ -163,7 +163,7 @@ def _read(file, what: str) -> bytes:
         with file.open("rb") as fh:
             return fh.read()
     except (FileNotFoundError, OSError) as exc:
-        raise DocumentError("file_missing", f"{what}在存储中缺失或无法读取，不能归档", status=409) from exc
+        raise Refusal("file_missing", f"{what}在存储中缺失或无法读取，不能归档", status=409) from exc
 
 
 class _Package:
@@ -217,7 +217,7 @@ def _attachments(pkg: _Package, document: OfficialDocument) -> list[dict[str, An
         data = _read(att.file, f"附件“{att.title or att.name}”")
         if att.sha256 and sha256_hex(data) != att.sha256:
             # Storage returned something else than was uploaded: archiving it would certify a forgery.
-            raise DocumentError(
+            raise Refusal(
                 "attachment_corrupt", f"附件“{att.title or att.name}”的存储内容与上传时的摘要不一致，不能归档", status=409
             )
         path = pkg.add(
@@ -432,12 +432,12 @@ def shown_name(name: Any) -> str:
 
 def metadata_xml(metadata: dict[str, Any], *, package_format: str = PACKAGE_FORMAT) -> bytes:
     """GB/T 33480 core metadata as XML (element names are the standard's Chinese names); shared with exchange.
-    A key that is not an XML name is refused (DocumentError ``metadata_invalid``): never a malformed document."""
+    A key that is not an XML name is refused (Refusal ``metadata_invalid``): never a malformed document."""
     root = ElementTree.Element("电子公文元数据", {"格式": package_format, "依据": "GB/T 33480-2016"})
 
     def put(parent: ElementTree.Element, name: str, value: Any) -> None:
         if not is_xml_name(name):
-            raise DocumentError("metadata_invalid", f"核心元数据的名称“{shown_name(name)}”不能用作 XML 元素名")
+            raise Refusal("metadata_invalid", f"核心元数据的名称“{shown_name(name)}”不能用作 XML 元素名")
         el = ElementTree.SubElement(parent, name)
         if isinstance(value, dict):
             for k, v in value.items():

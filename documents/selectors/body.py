@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from documents.body import blocks_with_ordinals, empty_body, tracked_diff
-from documents.errors import DocumentError
 from documents.models import BodyVersion, OfficialDocument
+from oa.refusals import Refusal
 
 # One colour class per author (documents/static/documents/editor.css) plus a circled number as a text marker,
 # so who changed what is never told by colour alone.
@@ -30,7 +30,7 @@ def get_body_version(document: OfficialDocument, number: int) -> BodyVersion:
     try:
         return BodyVersion.objects.select_related("author").get(document=document, number=number)
     except BodyVersion.DoesNotExist:
-        raise DocumentError("version_not_found", f"第{number}版不存在", status=404) from None
+        raise Refusal("version_not_found", f"第{number}版不存在", status=404) from None
 
 
 def version_info(version: BodyVersion | None) -> dict[str, Any] | None:
@@ -85,9 +85,9 @@ def _chain(document: OfficialDocument, lo: int, hi: int) -> list[BodyVersion]:
              .select_related("author")}
     by_number = {v.number: v for v in by_id.values()}
     if lo not in by_number:
-        raise DocumentError("version_not_found", f"第{lo}版不存在", status=404)
+        raise Refusal("version_not_found", f"第{lo}版不存在", status=404)
     if hi not in by_number:
-        raise DocumentError("version_not_found", f"第{hi}版不存在", status=404)
+        raise Refusal("version_not_found", f"第{hi}版不存在", status=404)
     chain = [by_number[hi]]
     while chain[-1].number != lo:
         parent = by_id.get(chain[-1].parent_id)

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.http import Http404
 
-from documents.errors import DocumentError
 from documents.models import Direction, DocNumberEntry, DocNumberSequence, OfficialDocument
 from documents.numbering import DocNumber
 from documents.selectors.documents import documents_visible_to
 from oa.models import Agency, Person, Role, RoleAssignment
+from oa.refusals import Refusal
 
 # 文书 keep the ledger (条例 第二十五条: 登记 — 确定发文字号); 主要负责人 may look at it.
 KEEPER_ROLES = (Role.CLERK,)
@@ -106,7 +106,7 @@ def entry_for_number(number: DocNumber) -> DocNumberEntry:
         .first()
     )
     if entry is None:
-        raise DocumentError("number_not_found", f"“{number}”在台账中没有记录（尚未使用），无需作废")
+        raise Refusal("number_not_found", f"“{number}”在台账中没有记录（尚未使用），无需作废")
     return entry
 
 

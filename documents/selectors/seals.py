@@ -12,13 +12,13 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from documents.errors import DocumentError
 from documents.models import OfficialDocument, Seal, SealAuthority, SealAuthorization, SealUse
 from documents.seals import ca
 from documents.seals.stamping import signature_value_digest
 from documents.seals.verify import Report, TrustAnchors, verify_pdf_bytes
 from documents.selectors.documents import documents_visible_to
 from oa.models import Agency, Appointment, Person, Role, RoleAssignment
+from oa.refusals import Refusal
 from oa.selectors.directory import people_with_role
 
 VERIFY_MAX_BYTES = 50 * 1024 * 1024
@@ -175,9 +175,9 @@ def verify_document(person: Person, document_id: int) -> tuple[OfficialDocument,
 
 def check_pdf_upload(data: bytes) -> None:
     if not data:
-        raise DocumentError("file_required", "请选择要验证的 PDF 文件")
+        raise Refusal("file_required", "请选择要验证的 PDF 文件")
     if len(data) > VERIFY_MAX_BYTES:
-        raise DocumentError("file_too_large", f"文件不能超过 {VERIFY_MAX_BYTES // 1024 // 1024} MB")
+        raise Refusal("file_too_large", f"文件不能超过 {VERIFY_MAX_BYTES // 1024 // 1024} MB")
     if not data.startswith(b"%PDF-"):
-        raise DocumentError("not_pdf", "文件内容不是 PDF（须以 %PDF- 开头）")
+        raise Refusal("not_pdf", "文件内容不是 PDF（须以 %PDF- 开头）")
 

@@ -17,11 +17,11 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 
-from documents.errors import DocumentError
 from documents.models import CoIssuer, DocType, OfficialDocument
 from documents.search import highlight_terms, normalise_doc_number_fragment, query_tokens
 from documents.selectors.documents import documents_visible_to
 from oa.models import Agency, Person
+from oa.refusals import Refusal
 
 MAX_QUERY_LENGTH = 100
 # A hit in 发文字号 or 标题 outranks one deep in the 正文.
@@ -98,15 +98,15 @@ def search_documents(
     """What ``user`` may see that matches ``q`` and the filters, best first (then newest first)."""
     q = " ".join((q or "").split())
     if len(q) > MAX_QUERY_LENGTH:
-        raise DocumentError("query_too_long", f"检索词不能超过{MAX_QUERY_LENGTH}个字")
+        raise Refusal("query_too_long", f"检索词不能超过{MAX_QUERY_LENGTH}个字")
     if doc_type and doc_type not in DocType.values:
-        raise DocumentError("invalid_doc_type", "文种须为条例规定的15种之一")
+        raise Refusal("invalid_doc_type", "文种须为条例规定的15种之一")
     if status and status not in OfficialDocument.Status.values:
-        raise DocumentError("invalid_status", "无效的公文状态")
+        raise Refusal("invalid_status", "无效的公文状态")
     if year is not None and not (1949 <= year <= datetime.date.today().year + 1):
-        raise DocumentError("invalid_year", "年份无效")
+        raise Refusal("invalid_year", "年份无效")
     if agency_id is not None and not Agency.objects.filter(pk=agency_id).exists():
-        raise DocumentError("invalid_agency", "机关不存在")
+        raise Refusal("invalid_agency", "机关不存在")
 
     # A subquery rather than the visibility queryset itself: it is DISTINCT, which would fight the rank ordering.
     qs = OfficialDocument.objects.filter(pk__in=documents_visible_to(user).values("pk"))

@@ -25,7 +25,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents.actions.archive import check_archive_document, do_record_archive_download
-from documents.errors import DocumentError
 from documents.models import ArchivePackage
 from documents.selectors.archive import (
     access_archive_package,
@@ -41,6 +40,7 @@ from oa.api.serializers import ErrorSerializer
 from oa.api.views import errors
 from oa.http import client_ip
 from oa.models import Agency, Role, RoleAssignment
+from oa.refusals import Refusal
 
 
 class ArchiveForm(forms.Form):
@@ -81,7 +81,7 @@ def archive_view(request: HttpRequest, document_id: int) -> HttpResponse:
         return render(request, "documents/archive/document.html", _page_context(request, document, form), status=400)
     try:
         package = check_archive_document(request.user, document, retention=form.cleaned_data["retention"])
-    except DocumentError as exc:
+    except Refusal as exc:
         form.add_error(None, exc.message)
         return render(request, "documents/archive/document.html", _page_context(request, document, form),
                       status=exc.status)
@@ -94,7 +94,7 @@ def archive_view(request: HttpRequest, document_id: int) -> HttpResponse:
 def archive_download_view(request: HttpRequest, document_id: int) -> HttpResponse:
     try:
         package = access_archive_package(request.user, document_id)
-    except DocumentError as exc:
+    except Refusal as exc:
         raise PermissionDenied(exc.message) from exc
     do_record_archive_download(request.user, package, ip=client_ip(request))
     return download_response(package.file, filename=package_filename(package), content_type="application/zip",
@@ -166,7 +166,7 @@ class ArchivePackageSerializer(serializers.Serializer):
 def _api_package(user, document_id: int) -> ArchivePackage:
     try:
         return access_archive_package(user, document_id)
-    except DocumentError as exc:
+    except Refusal as exc:
         raise ApiError(exc.code, exc.message, exc.status) from exc
 
 
@@ -188,7 +188,7 @@ class ArchiveApiView(APIView):
         body.is_valid(raise_exception=True)
         try:
             package = check_archive_document(request.user, document, retention=body.validated_data["retention"])
-        except DocumentError as exc:
+        except Refusal as exc:
             raise ApiError(exc.code, exc.message, exc.status) from exc
         return Response(ArchivePackageSerializer(package).data, status=status.HTTP_201_CREATED)
 

@@ -28,7 +28,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents.actions.attachments import check_add_attachment, check_remove_attachment
-from documents.errors import DocumentError
 from documents.models import Attachment, OfficialDocument
 from documents.preview import PreviewSource, max_pages, source_info, watermarked_page
 from documents.selectors.attachments import (
@@ -51,6 +50,7 @@ from documents.uploads import (
 from integrations.storage.downloads import download_response
 from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
+from oa.refusals import Refusal
 
 # Roles offered in the upload form (正文导入源文件 is written by the 正文 import, not by hand).
 FORM_ROLES = (Attachment.Role.ATTACHMENT, Attachment.Role.SCAN, Attachment.Role.REFERENCE)
@@ -129,7 +129,7 @@ def _attachment_list(request, document_id: int):
                 request.user, document, form.cleaned_data["file"], role=form.cleaned_data["role"],
                 title=form.cleaned_data["title"],
             )
-        except DocumentError as exc:
+        except Refusal as exc:
             field = "title" if exc.code.startswith("title") else None if exc.status == 403 else "file"
             form.add_error(field, exc.message)
             status_code = exc.status
@@ -157,7 +157,7 @@ def attachment_remove(request, document_id: int, attachment_id: int):
     if request.method == "POST":
         try:
             check_remove_attachment(request.user, attachment)
-        except DocumentError as exc:
+        except Refusal as exc:
             error = exc.message
             response_status = exc.status
         else:
@@ -176,7 +176,7 @@ def attachment_remove(request, document_id: int, attachment_id: int):
 def _document_source(document: OfficialDocument) -> PreviewSource:
     pdf = document_preview_file(document)
     if pdf is None:
-        raise DocumentError("preview_unavailable", "此公文还没有正式 PDF（排版后生成），暂无可预览的文件；可预览 PDF 附件",
+        raise Refusal("preview_unavailable", "此公文还没有正式 PDF（排版后生成），暂无可预览的文件；可预览 PDF 附件",
                             status=404)
     # Storage names are not reused while the file exists; updated_at also moves whenever final_pdf is replaced.
     key = f"final:{pdf.name}:{document.updated_at.timestamp() if document.updated_at else ''}"
@@ -186,7 +186,7 @@ def _document_source(document: OfficialDocument) -> PreviewSource:
 def _attachment_source(attachment: Attachment) -> PreviewSource:
     if attachment.content_type != PDF_MIME:
         kind = kind_for_mime(attachment.content_type)
-        raise DocumentError(
+        raise Refusal(
             "preview_not_pdf",
             f"只能预览 PDF 文件；此附件是{kind.label if kind else '其他格式'}，请下载后查看",
             status=415,
@@ -200,7 +200,7 @@ def _preview_page(request, document: OfficialDocument, make_source, page_url, do
     try:
         source = make_source()
         info = source_info(source)
-    except DocumentError as exc:
+    except Refusal as exc:
         context["error"] = exc.message
         context["pdf_attachments"] = [_row(a) for a in pdf_attachments_of(document)]
         return render(request, "documents/attachments/preview.html", context, status=exc.status)
@@ -219,7 +219,7 @@ def _preview_page(request, document: OfficialDocument, make_source, page_url, do
 def _png(make_source, request, page: int) -> HttpResponse:
     try:
         png = watermarked_page(make_source(), page, request.user)
-    except DocumentError as exc:
+    except Refusal as exc:
         response = HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
     else:
         response = HttpResponse(png, content_type="image/png")
@@ -356,7 +356,7 @@ def _errors(*codes: int) -> dict:
     return {c: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[c]) for c in codes}
 
 
-def _api_error(exc: DocumentError) -> ApiError:
+def _api_error(exc: Refusal) -> ApiError:
     return ApiError(exc.code, exc.message, exc.status)
 
 
@@ -394,7 +394,7 @@ class AttachmentsApi(APIView):
                 request.user, document, upload,
                 role=request.data.get("role") or Attachment.Role.ATTACHMENT, title=request.data.get("title", ""),
             )
-        except DocumentError as exc:
+        except Refusal as exc:
             raise _api_error(exc) from exc
         return Response(attachment_json(attachment), status=status.HTTP_201_CREATED)
 
@@ -413,7 +413,7 @@ class AttachmentApi(APIView):
         attachment = access_attachment_by_id(request.user, document_id, attachment_id)
         try:
             check_remove_attachment(request.user, attachment)
-        except DocumentError as exc:
+        except Refusal as exc:
             raise _api_error(exc) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -22,11 +22,11 @@ from rest_framework.views import APIView
 
 from documents.actions.body import VersionConflict, check_clean_body, check_import_body, check_save_body
 from documents.docx_import import max_upload_bytes
-from documents.errors import DocumentError
 from documents.selectors.body import body_diff, body_state, body_versions, current_number, version_info
 from documents.selectors.documents import access_document_by_id, can_edit_document
 from documents.uploads import read_upload
 from oa.api.serializers import ErrorSerializer
+from oa.refusals import Refusal
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
@@ -41,7 +41,7 @@ def parse_if_match(value: str | None) -> int | None:
         return None
     match = _ETAG.match(value)
     if not match:
-        raise DocumentError("if_match_invalid", "If-Match 头格式错误：应为正在编辑的版本号，如 \"5\"")
+        raise Refusal("if_match_invalid", "If-Match 头格式错误：应为正在编辑的版本号，如 \"5\"")
     return int(match.group(1))
 
 
@@ -68,7 +68,7 @@ def clean_view(request: HttpRequest, document_id: int) -> HttpResponse:
     document = access_document_by_id(request.user, document_id)
     try:
         version = check_clean_body(request.user, document, if_match=_form_if_match(request))
-    except DocumentError as error:
+    except Refusal as error:
         messages.error(request, error.message)
     else:
         messages.success(request, f"已清稿：生成第{version.number}版（清稿），第{version.marked_up_from.number}版花脸稿保留可查")
@@ -82,11 +82,11 @@ def import_view(request: HttpRequest, document_id: int) -> HttpResponse:
     upload = request.FILES.get("file")
     try:
         if upload is None:
-            raise DocumentError("file_required", "请选择要导入的 .docx 文件")
+            raise Refusal("file_required", "请选择要导入的 .docx 文件")
         data = _read_upload(upload)
         version = check_import_body(request.user, document, data, filename=upload.name,
                                     if_match=_form_if_match(request))
-    except DocumentError as error:
+    except Refusal as error:
         messages.error(request, f"导入失败：{error.message}")
         return _back(document.pk, "#import")
     messages.success(request, f"已从“{upload.name}”导入正文，生成第{version.number}版")
@@ -140,7 +140,7 @@ class BodyView(_DocumentAPIView):
         document = access_document_by_id(request.user, document_id)
         if_match = parse_if_match(request.headers.get("If-Match"))
         if if_match is None:
-            raise DocumentError("if_match_required", "缺少 If-Match 头：请带上正在编辑的版本号（新正文为 0）", status=428)
+            raise Refusal("if_match_required", "缺少 If-Match 头：请带上正在编辑的版本号（新正文为 0）", status=428)
         before = current_number(document)
         version = check_save_body(request.user, document, request.data, if_match=if_match)
         body = {"version": version_info(version), "content": version.content, "created": version.number != before}
@@ -163,7 +163,7 @@ class BodyVersionsView(_DocumentAPIView):
 def _int_param(request, name: str) -> int:
     raw = request.query_params.get(name, "")
     if not raw.isdigit():
-        raise DocumentError("invalid", f"参数 {name} 须为版本号（正整数）")
+        raise Refusal("invalid", f"参数 {name} 须为版本号（正整数）")
     return int(raw)
 
 
@@ -233,7 +233,7 @@ class BodyImportView(_DocumentAPIView):
         document = access_document_by_id(request.user, document_id)
         upload = request.FILES.get("file")
         if upload is None:
-            raise DocumentError("file_required", "请在 file 字段上传 .docx 文件")
+            raise Refusal("file_required", "请在 file 字段上传 .docx 文件")
         version = check_import_body(request.user, document, _read_upload(upload), filename=upload.name,
                                     if_match=parse_if_match(request.headers.get("If-Match")))
         return Response({"version": version_info(version), "content": version.content},

@@ -21,7 +21,6 @@ from documents.actions.templates import check_create_from_template
 from documents.body import LEVEL_NAMES, MAX_BLOCKS, MAX_BODY_CHARS, MAX_TABLE_COLS, MAX_TABLE_ROWS
 from documents.body_templates import TEMPLATE_CHOICES
 from documents.docx_import import max_upload_bytes
-from documents.errors import DocumentError
 from documents.models import (
     UPWARD_DOC_TYPES,
     Attachment,
@@ -35,6 +34,7 @@ from documents.selectors.body import body_diff, body_versions, current_number, d
 from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
 from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
+from oa.refusals import Refusal
 from oa.selectors.directory import primary_appointment
 
 PAGE_SIZE = 20
@@ -104,7 +104,7 @@ class EditElementsForm(ElementsForm):
                    "publicity"]
 
 
-# DocumentError code → the field its message is about (anything else is shown above the form).
+# Refusal code → the field its message is about (anything else is shown above the form).
 _ERROR_FIELDS = {
     "title_required": "title", "title_too_long": "title", "invalid_doc_type": "doc_type", "invalid_layout": "layout",
     "invalid_publicity": "publicity", "invalid_secrecy": "secrecy", "invalid_urgency": "urgency",
@@ -114,7 +114,7 @@ _ERROR_FIELDS = {
 }
 
 
-def _add_error(form: forms.Form, error: DocumentError) -> None:
+def _add_error(form: forms.Form, error: Refusal) -> None:
     field = _ERROR_FIELDS.get(error.code)
     form.add_error(field if field in form.fields else None, error.message)
 
@@ -159,7 +159,7 @@ def document_create(request: HttpRequest) -> HttpResponse:
             else:
                 document = do_create_document(actor=request.user, agency=appointment.department.agency,
                                               department=appointment.department, **data)
-        except DocumentError as error:
+        except Refusal as error:
             _add_error(form, error)
         else:
             messages.success(request, "公文已创建，请撰写正文")
@@ -185,7 +185,7 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     if lo is not None and hi is not None:
         try:
             diff = body_diff(document, lo, hi)
-        except DocumentError as error:
+        except Refusal as error:
             diff_error = error.message
     number = current_number(document)
     context = {
@@ -219,7 +219,7 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             check_update_document(request.user, document, _form_values(form))
-        except DocumentError as error:
+        except Refusal as error:
             _add_error(form, error)
         else:
             messages.success(request, "要素已保存")

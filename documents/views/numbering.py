@@ -25,7 +25,6 @@ from documents.actions.numbering import (
     check_mark_blank,
     check_void_doc_number,
 )
-from documents.errors import DocumentError
 from documents.models import DocNumberEntry
 from documents.numbering import DocNumber, doc_number_from_text
 from documents.selectors.documents import access_document_by_id
@@ -42,6 +41,7 @@ from documents.selectors.numbering import (
 )
 from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
+from oa.refusals import Refusal
 
 # ---------------------------------------------------------------- forms
 
@@ -101,7 +101,7 @@ FIELD_OF_CODE = {
 }
 
 
-def _add_error(form: forms.Form, error: DocumentError) -> None:
+def _add_error(form: forms.Form, error: Refusal) -> None:
     name = FIELD_OF_CODE.get(error.code)
     form.add_error(name if name in form.fields else None, error.message)
 
@@ -164,7 +164,7 @@ def _target(request: HttpRequest, text: str) -> DocNumber:
     try:
         access_ledger(request.user, number.code, number.year)
     except Http404:
-        raise DocumentError("number_not_found", f"没有找到“{text}”所属的文号台账，或您无权管理", 404) from None
+        raise Refusal("number_not_found", f"没有找到“{text}”所属的文号台账，或您无权管理", 404) from None
     return number
 
 
@@ -178,7 +178,7 @@ def void_view(request: HttpRequest) -> HttpResponse:
         number = _target(request, form.cleaned_data["number"])
         entry = entry_for_number(number)
         entry = check_void_doc_number(request.user, entry, form.cleaned_data["reason"])
-    except DocumentError as error:
+    except Refusal as error:
         _add_error(form, error)
         return _page(request, ledger, {"void": form, "refusal": error}, error.status)
     messages.success(request, f"已作废 {entry.number}，原公文不再有文号。")
@@ -194,7 +194,7 @@ def blank_view(request: HttpRequest) -> HttpResponse:
     try:
         number = _target(request, form.cleaned_data["number"])
         entry = check_mark_blank(request.user, number.code, number.year, number.seq, form.cleaned_data["reason"])
-    except DocumentError as error:
+    except Refusal as error:
         _add_error(form, error)
         return _page(request, ledger, {"blank": form, "refusal": error}, error.status)
     messages.success(request, f"已登记空号 {entry.number}。")
@@ -212,12 +212,12 @@ def backfill_view(request: HttpRequest) -> HttpResponse:
         document_id = form.cleaned_data.get("document")
         if not document_id:
             # A tampered or stale choice is not a valid choice either: same message.
-            raise DocumentError("document_required", "请选择要补号的公文（已签发、尚无文号）")
+            raise Refusal("document_required", "请选择要补号的公文（已签发、尚无文号）")
         number = _target(request, form.cleaned_data["number"])
         document = access_document_by_id(request.user, document_id)
         entry = check_backfill_doc_number(request.user, document, number.code, number.year, number.seq,
                                           form.cleaned_data["reason"])
-    except DocumentError as error:
+    except Refusal as error:
         _add_error(form, error)
         return _page(request, ledger, {"backfill": form, "refusal": error}, error.status)
     messages.success(request, f"已为“{document.title}”补号 {entry.number}。")
@@ -235,7 +235,7 @@ def allocate_view(request: HttpRequest) -> HttpResponse:
     document = access_document_by_id(request.user, document_id)
     try:
         entry = check_allocate_doc_number(request.user, document, code=ledger.code)
-    except DocumentError as error:
+    except Refusal as error:
         return _page(request, ledger, {"allocate_error": error, "refusal": error}, error.status)
     messages.success(request, f"已编号：“{document.title}” {entry.number}。")
     return _back_to(entry.sequence.code, entry.sequence.year)
@@ -325,7 +325,7 @@ def _errors(*codes: int) -> dict:
     return {c: OpenApiResponse(ErrorSerializer) for c in codes}
 
 
-def _api_refusal(error: DocumentError) -> ApiError:
+def _api_refusal(error: Refusal) -> ApiError:
     return ApiError(error.code, error.message, error.status)
 
 
@@ -369,7 +369,7 @@ class AllocateApi(APIView):
         document = access_document_by_id(request.user, p["document"])
         try:
             entry = check_allocate_doc_number(request.user, document, code=p.get("code"), year=p.get("year"))
-        except DocumentError as error:
+        except Refusal as error:
             raise _api_refusal(error) from error
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
@@ -382,7 +382,7 @@ class VoidApi(APIView):
         try:
             number = _api_target(request, p["number"])
             entry = check_void_doc_number(request.user, entry_for_number(number), p["reason"])
-        except DocumentError as error:
+        except Refusal as error:
             raise _api_refusal(error) from error
         return Response(EntrySerializer(entry).data)
 
@@ -395,7 +395,7 @@ class BlankApi(APIView):
         try:
             number = _api_target(request, p["number"])
             entry = check_mark_blank(request.user, number.code, number.year, number.seq, p["reason"])
-        except DocumentError as error:
+        except Refusal as error:
             raise _api_refusal(error) from error
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
@@ -410,7 +410,7 @@ class BackfillApi(APIView):
             document = access_document_by_id(request.user, p["document"])
             entry = check_backfill_doc_number(request.user, document, number.code, number.year, number.seq,
                                               p["reason"])
-        except DocumentError as error:
+        except Refusal as error:
             raise _api_refusal(error) from error
         return Response(EntrySerializer(entry).data)
 

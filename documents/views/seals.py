@@ -45,7 +45,6 @@ from documents.actions.seals import (
     check_stamp_document,
     may_manage_seals,
 )
-from documents.errors import DocumentError
 from documents.models import Seal
 from documents.seals import image
 from documents.selectors.documents import access_document_by_id
@@ -70,6 +69,7 @@ from integrations.storage.downloads import download_response
 from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
 from oa.models import Agency, Role
+from oa.refusals import Refusal
 
 TOO_LARGE = f"文件过大：验章文件不能超过 {VERIFY_MAX_BYTES // 1024 // 1024} MB"
 
@@ -153,7 +153,7 @@ class RevokeForm(forms.Form):
                              help_text="如：印章图案变更、机关更名、私钥疑似泄露。注销后不可恢复，此后的签章验章时判为无效")
 
 
-# DocumentError code → the form field its message is about (anything else is shown above the form).
+# Refusal code → the form field its message is about (anything else is shown above the form).
 _ERROR_FIELDS = {
     "invalid_seal_kind": "kind", "invalid_seal_algorithm": "algorithm", "invalid_holder_role": "holder_role",
     "invalid_seal_validity": "valid_to", "seal_name_too_long": "name", "seal_name_required": "agency",
@@ -164,7 +164,7 @@ OTP_REQUIRED = "制作、注销印章和初始化制章者须先完成双因素�
 IMAGE_TOO_LARGE = f"印章图片不能超过 {image.UPLOAD_MAX_BYTES // 1024 // 1024} MB"
 
 
-def _add_error(form: forms.Form, error: DocumentError) -> None:
+def _add_error(form: forms.Form, error: Refusal) -> None:
     field = "image" if error.code.startswith("seal_image_") else _ERROR_FIELDS.get(error.code)
     form.add_error(field if field in form.fields else None, error.message)
 
@@ -219,9 +219,9 @@ def _verify_page(request):
                 document, report = verify_document(request.user, document_id)
                 context.update(report=report, source=str(document), document=document)
             else:
-                raise DocumentError("file_required", "请上传 PDF 文件或选择一份已盖章的公文")
+                raise Refusal("file_required", "请上传 PDF 文件或选择一份已盖章的公文")
             status = 200
-        except DocumentError as exc:
+        except Refusal as exc:
             form.add_error("file", exc.message)
             status = 413 if exc.code == "file_too_large" else exc.status
     return render(request, "documents/seals/verify.html", context, status=status)
@@ -281,7 +281,7 @@ def _seal_create(request):
             holder_role=data["holder_role"],
             image_png=upload.read(image.UPLOAD_MAX_BYTES + 1) if upload is not None else None,
         )
-    except DocumentError as exc:
+    except Refusal as exc:
         _add_error(form, exc)
         return _render_create(request, form, AuthorityInitForm(), status=exc.status, error_code=exc.code)
     messages.success(request, f"已制作印章“{seal.name}”（编码 {seal.es_id}）")
@@ -301,7 +301,7 @@ def seal_authority_init(request):
     try:
         authority = check_init_seal_authority(request.user, name=authority_form.cleaned_data["name"],
                                               organization=authority_form.cleaned_data["organization"])
-    except DocumentError as exc:
+    except Refusal as exc:
         _add_error(authority_form, exc)
         return _render_create(request, SealCreateForm(), authority_form, status=exc.status, error_code=exc.code)
     messages.success(request, f"已初始化电子印章制章者“{authority.name}”，现在可以制作印章")
@@ -334,7 +334,7 @@ def seal_revoke(request, seal_id: int):
         return _render_detail(request, seal, form, status=400, error_code="invalid_form")
     try:
         seal = check_revoke_seal(request.user, seal, reason=form.cleaned_data["reason"])
-    except DocumentError as exc:
+    except Refusal as exc:
         _add_error(form, exc)
         return _render_detail(request, seal, form, status=exc.status, error_code=exc.code)
     messages.success(request, f"已注销印章“{seal.name}”（编码 {seal.es_id}）")
@@ -397,10 +397,10 @@ def stamp(request, document_id: int, authorization_id: int):
     seal = access_seal_by_id(request.user, seal_id) if seal_id else authorization.seal
     try:
         if seal is None:
-            raise DocumentError("seal_required", "请选择要使用的印章")
+            raise Refusal("seal_required", "请选择要使用的印章")
         use = check_stamp_document(request.user, document, seal, step_token=authorization.step_token,
                                    otp_verified=request.user.is_verified())
-    except DocumentError as exc:
+    except Refusal as exc:
         context = {
             "document": document, "uses": seal_uses_of(document), "open": open_authorizations(request.user, document),
             "otp_verified": request.user.is_verified(), "error": exc.message, "error_code": exc.code,
@@ -556,12 +556,12 @@ class VerifySealApi(APIView):
                 try:
                     document_id = int(request.data["document"])
                 except (TypeError, ValueError):
-                    raise DocumentError("invalid_document", "document 须为公文编号（整数）") from None
+                    raise Refusal("invalid_document", "document 须为公文编号（整数）") from None
                 document, report = verify_document(request.user, document_id)
                 body = {"source": {"kind": "document", "id": document.pk, "title": document.title}}
             else:
-                raise DocumentError("file_required", "请上传 PDF 文件（file）或提供公文编号（document）")
-        except DocumentError as exc:
+                raise Refusal("file_required", "请上传 PDF 文件（file）或提供公文编号（document）")
+        except Refusal as exc:
             raise ApiError(exc.code, exc.message, 413 if exc.code == "file_too_large" else exc.status) from exc
         return Response({**body, **report.as_dict()})
 

@@ -17,12 +17,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from documents.errors import DocumentError
 from documents.models import DocType, OfficialDocument
 from documents.selectors.search import MAX_QUERY_LENGTH, present_results, search_documents
 from oa.api.exceptions import ApiError
 from oa.api.views import errors
 from oa.models import Agency
+from oa.refusals import Refusal
 
 PAGE_SIZE = 20
 
@@ -70,7 +70,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
         q = form.cleaned_data["q"]
         try:
             found = search_documents(request.user, q, **filters)
-        except DocumentError as exc:
+        except Refusal as exc:
             form.add_error(None, exc.message)
             status = exc.status
         else:
@@ -162,7 +162,7 @@ class SearchApiView(APIView):
         try:
             found = search_documents(request.user, p.get("q", ""), doc_type=p.get("doc_type"), year=p.get("year"),
                                      agency_id=p.get("agency"), status=p.get("status"))
-        except DocumentError as exc:
+        except Refusal as exc:
             raise ApiError(exc.code, exc.message, exc.status) from exc
         paginator = Paginator(found.results, p["page_size"])
         page = paginator.get_page(p["page"])

@@ -27,7 +27,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from documents.actions.incoming import fields_from_metadata
-from documents.errors import DocumentError
 from documents.models import IncomingDocument, OfficialDocument
 from documents.seals.keys import decrypt, encrypt, keyring_from_settings
 from documents.selectors.archive import core_metadata, sha256_hex
@@ -37,8 +36,8 @@ from oa.actions.audit import do_record_audit
 from oa.actions.directory import check_upsert_agency
 from oa.actions.outbox import do_enqueue_outbox
 from oa.models import Agency, OutboxMessage, Person
+from oa.refusals import Refusal
 from oa.uscc import validate_uscc
-from oa.work import WorkError
 from workflows.actions.distribution import do_accept_incoming, do_apply_receipt, final_pdf_field
 from workflows.models import DistributionRecipient
 
@@ -118,27 +117,27 @@ def _document_attachments(document: OfficialDocument) -> list[tuple[str, bytes]]
 def do_enqueue_package(document: OfficialDocument, recipients: list[DistributionRecipient], *,
                        actor: Person) -> None:
     """分发 to agencies of other deployments: one signed package per peer, stored and put in the outbox, in the
-    caller's transaction. An unknown or inactive peer refuses the whole 分发 (WorkError)."""
+    caller's transaction. An unknown or inactive peer refuses the whole 分发 (Refusal)."""
     if not recipients:
         return
     by_peer: dict[str, list[DistributionRecipient]] = {}
     for row in recipients:
         by_peer.setdefault(row.agency.exchange_node, []).append(row)
     if "" in by_peer:
-        raise WorkError("exchange_not_remote", "本节点的机关不经交换分发。", status=500)
+        raise Refusal("exchange_not_remote", "本节点的机关不经交换分发。", status=500)
     peers = {p.code: p for p in ExchangePeer.objects.filter(code__in=list(by_peer), is_active=True)}
     for code, rows in by_peer.items():
         if code not in peers:
             names = "、".join(r.agency.name for r in rows)
-            raise WorkError("exchange_peer_unknown",
-                            f"{names}所在的交换节点“{code}”未登记或已停用，不能分发。请系统管理员先登记该节点。")
+            raise Refusal("exchange_peer_unknown",
+                            f"{names}所在的交换节点“{code}”未登记或已停用，不能分发。请系统管理员先登记该节点。", status=409)
     try:
         node_identity()
     except P.ProtocolError as exc:
-        raise WorkError(exc.code, f"{exc.message}，不能分发到其他系统的机关。") from None
+        raise Refusal(exc.code, f"{exc.message}，不能分发到其他系统的机关。", status=409) from None
     pdf_field = final_pdf_field(document)
     if not pdf_field:
-        raise WorkError("final_pdf_missing", "公文尚未生成正式 PDF，不能分发。")
+        raise Refusal("final_pdf_missing", "公文尚未生成正式 PDF，不能分发。", status=409)
     with pdf_field.open("rb") as fh:
         pdf = fh.read()
     ses = [bytes(use.ses_signature) for use in document.seal_uses.order_by("signed_at", "id")]
@@ -146,8 +145,8 @@ def do_enqueue_package(document: OfficialDocument, recipients: list[Distribution
     metadata = core_metadata(document)
     try:
         signing_key = agency_signing_key(document.agency)
-    except DocumentError as exc:  # KEK missing or wrong: the key cannot be used
-        raise WorkError(exc.code, exc.message, status=500) from None
+    except Refusal as exc:  # KEK missing or wrong: the key cannot be used
+        raise Refusal(exc.code, exc.message, status=500) from None
     created = timezone.now()
     for code in sorted(by_peer):
         rows = by_peer[code]
@@ -161,10 +160,10 @@ def do_enqueue_package(document: OfficialDocument, recipients: list[Distribution
                                  sender_uscc=document.agency.uscc, recipients=usccs, signing_key=signing_key,
                                  package_id=package_id, created_at=created)
         except PackageError as exc:
-            raise WorkError(exc.code, exc.message) from None
+            raise Refusal(exc.code, exc.message, status=409) from None
         if len(data) > settings.OA_EXCHANGE_MAX_BYTES:
-            raise WorkError("package_too_large", f"交换包 {len(data)} 字节，超过上限 {settings.OA_EXCHANGE_MAX_BYTES} 字节，"
-                                                 "不能通过交换分发。")
+            raise Refusal("package_too_large", f"交换包 {len(data)} 字节，超过上限 {settings.OA_EXCHANGE_MAX_BYTES} 字节，"
+                                                 "不能通过交换分发。", status=409)
         blob = default_storage.save(f"exchange/outbound/{uuid.uuid4().hex}.zip", ContentFile(data))
         do_enqueue_outbox(OUTBOX_CHANNEL, KIND_PACKAGE, idempotency_key, {
             "peer": code, "package_id": str(package_id), "document": str(document.identifier),
@@ -181,10 +180,10 @@ def do_enqueue_receipt(incoming: IncomingDocument, action: str, *, actor_name: s
                        copies: int | None = None) -> None:
     """The receiver signed (签收) or returned (退回) a 收文 that came from a peer: a receipt to that peer."""
     if action not in P.RECEIPT_ACTIONS:
-        raise WorkError("receipt_action_invalid", f"未知的回执类型：{action}", status=400)
+        raise Refusal("receipt_action_invalid", f"未知的回执类型：{action}", status=400)
     reason = (reason or "").strip()
     if action == P.RETURNED and not reason:
-        raise WorkError("receipt_reason_required", "退回来文单位必须说明理由。", status=400)
+        raise Refusal("receipt_reason_required", "退回来文单位必须说明理由。", status=400)
     inbound = inbound_package_of(incoming.package_id) if incoming.package_id else None
     if inbound is None or inbound.peer is None:
         # A 收文 marked "exchange" always has its package row; without it there is nobody to tell.
@@ -208,7 +207,7 @@ def do_enqueue_withdraw(recipient: DistributionRecipient, *, reason: str = "") -
     refused because it was signed) comes back in the response and is applied by the sender."""
     message = sent_package_for(recipient)
     if message is None:
-        raise WorkError("exchange_package_unknown", f"找不到发往{recipient.agency.name}的交换包，无法申请取回。")
+        raise Refusal("exchange_package_unknown", f"找不到发往{recipient.agency.name}的交换包，无法申请取回。", status=409)
     request_id = uuid.uuid4()
     package_id = message.payload["package_id"]
     body = P.Withdrawal(request_id=str(request_id), package_id=package_id,
@@ -302,7 +301,7 @@ def check_receive_request(endpoint: str, *, method: str, path: str, headers: Map
     except P.ProtocolError as exc:
         do_record_refusal(exc, peer_code=str(headers.get(P.H_FROM) or ""), ip=ip, path=path)
         raise
-    except (WorkError, DocumentError) as exc:
+    except Refusal as exc:
         # Refused further in (e.g. the receiving agency cannot start its 收文 flow): same treatment, so the sender
         # sees a code and an administrator sees the incident.
         refusal = P.ProtocolError(exc.code, exc.message, exc.status if 400 <= exc.status < 600 else 500)
@@ -405,7 +404,7 @@ def _receive_package(peer: ExchangePeer, body: bytes, ip: str | None) -> tuple[i
         for att_name, data in package.attachments:
             try:
                 content_type = sniff_type(data).mime
-            except DocumentError:
+            except Refusal:
                 content_type = "application/octet-stream"
             attachments.append({"name": re.split(r"[\\/]", att_name)[-1][:255] or "附件",
                                 "key": _store("incoming/", data, stored), "sha256": sha256_hex(data),

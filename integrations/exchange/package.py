@@ -24,8 +24,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.core.exceptions import ValidationError
 
-from documents.errors import DocumentError
-
 # Shared with the archive on purpose: an exchanged and an archived document carry the same metadata serialisation.
 from documents.selectors.archive import (
     canonical_json,
@@ -37,6 +35,7 @@ from documents.selectors.archive import (
 )
 from documents.uploads import ZIP_MAX_EXPANDED_BYTES, check_zip_safety, read_member
 from oa import jsonsafe
+from oa.refusals import Refusal
 from oa.uscc import validate_uscc
 
 FORMAT_VERSION = "oa-exchange/1"
@@ -60,7 +59,7 @@ CORE_ELEMENTS = (
 METADATA_MAX_DEPTH = 8  # the standard's metadata is 2 deep (密级和保密期限 → 密级)
 
 
-class PackageError(DocumentError):
+class PackageError(Refusal):
     """A refused package: ``code`` is stable for the API and the quarantine log, ``message`` is for people."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -241,7 +240,7 @@ def read_package(data: bytes, *, max_bytes: int,
         raise PackageError("package_too_large", f"交换包大小 {len(data)} 字节，超过上限 {max_bytes} 字节")
     try:
         archive = check_zip_safety(data)
-    except DocumentError as exc:
+    except Refusal as exc:
         if exc.code == "bad_zip":
             raise _malformed("不是有效的 ZIP 文件") from None
         raise PackageError(exc.code, exc.message) from None  # zip_too_many_members / zip_too_large / zip_ratio
@@ -256,7 +255,7 @@ def read_package(data: bytes, *, max_bytes: int,
     def member(name: str) -> bytes:
         try:
             return read_member(archive, name, limit=min(max_bytes * 100, ZIP_MAX_EXPANDED_BYTES))
-        except DocumentError as exc:
+        except Refusal as exc:
             if exc.code == "zip_too_large":
                 raise PackageError(exc.code, exc.message) from None
             raise _malformed(f"无法读取 {name}") from None

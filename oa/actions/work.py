@@ -21,8 +21,9 @@ from oa.events import (
     send_event_on_commit,
 )
 from oa.models import Agency, Person, WorkItem
+from oa.refusals import Refusal
 from oa.selectors.work import work_item_actions
-from oa.work import WorkError, work_kind
+from oa.work import work_kind
 
 State = WorkItem.State
 Box = WorkItem.Box
@@ -153,18 +154,18 @@ def check_perform_work_action(user: Person, item: WorkItem, action_key: str, dat
     """Dispatch one action on an item the user already loaded through access_work_item_by_id."""
     kind = work_kind(item.kind)
     if kind is None:
-        raise WorkError("unknown_kind", "该类工作暂不支持在此办理。", status=400)
+        raise Refusal("unknown_kind", "该类工作暂不支持在此办理。", status=400)
     if item.state != State.OPEN:
-        raise WorkError("work_closed", "该事项已办结或已撤销，无需重复办理。")
+        raise Refusal("work_closed", "该事项已办结或已撤销，无需重复办理。", status=409)
     allowed = {a.key: a for a in work_item_actions(item, user)}
     if action_key not in allowed:
         if item.owner_id != user.pk:
             raise PermissionDenied("您不是该事项的办理人，不能办理。")
-        raise WorkError("action_unavailable", "该事项当前不能执行此操作。", status=400)
+        raise Refusal("action_unavailable", "该事项当前不能执行此操作。", status=400)
     action = allowed[action_key]
     opinion = str(data.get("opinion") or "").strip()
     if action.needs_opinion and not opinion:
-        raise WorkError("opinion_required", "请填写办理意见。", status=400)
+        raise Refusal("opinion_required", "请填写办理意见。", status=400)
     with transaction.atomic():
         kind.perform(user, item, action_key, {**data, "opinion": opinion})
     item.refresh_from_db()

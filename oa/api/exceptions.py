@@ -9,8 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from documents.errors import DocumentError
-from oa.work import WorkError
+from oa.refusals import Refusal
 
 # DRF's default codes → our code and Chinese message (used when the raiser gave no Chinese text of its own).
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -65,7 +64,7 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, WorkError | DocumentError):
+    if isinstance(exc, Refusal):
         set_rollback()
         return Response(error_body(exc.code, exc.message), status=exc.status)
     if isinstance(exc, DjangoValidationError):

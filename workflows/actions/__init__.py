@@ -13,7 +13,7 @@ from viewflow.workflow.status import STATUS
 
 from oa.actions.audit import do_record_audit
 from oa.models import Person
-from oa.work import WorkError
+from oa.refusals import Refusal
 
 OPINION_MAX = 2000
 
@@ -33,12 +33,12 @@ def check_complete_task(user: Person, task: Task, opinion: str = "", *, ip: str 
     """
     opinion = (opinion or "").strip()
     if len(opinion) > OPINION_MAX:
-        raise WorkError("opinion_too_long", f"办理意见不能超过 {OPINION_MAX} 字。", status=400)
+        raise Refusal("opinion_too_long", f"办理意见不能超过 {OPINION_MAX} 字。", status=400)
     try:
         with task.activation() as activation:  # process lock + transaction + refresh_from_db
             task = activation.task
             if task.status not in (STATUS.ASSIGNED, STATUS.STARTED):
-                raise WorkError("work_closed", "该事项已办结或已撤销，无需重复办理。")
+                raise Refusal("work_closed", "该事项已办结或已撤销，无需重复办理。", status=409)
             if not activation.flow_task.can_execute(user, task):
                 raise PermissionDenied("您不是该事项的办理人，不能办理。")
             if task.status == STATUS.ASSIGNED:
@@ -61,5 +61,5 @@ def check_complete_task(user: Person, task: Task, opinion: str = "", *, ip: str 
                 },
             )
     except FlowLockFailed as exc:
-        raise WorkError("busy", "该事项正在由他人处理，请稍后再试。") from exc
+        raise Refusal("busy", "该事项正在由他人处理，请稍后再试。", status=409) from exc
     return task

@@ -26,7 +26,8 @@ from oa.actions.audit import do_record_audit, lock_audit_chain
 from oa.actions.work import do_assign_work, do_close_work
 from oa.events import make_work_urged, send_event_on_commit
 from oa.models import Person, WorkItem
-from oa.work import WorkAction, WorkError, WorkKind, register_work_kind
+from oa.refusals import Refusal
+from oa.work import WorkAction, WorkKind, register_work_kind
 from workflows.models import CirculationRead
 
 KIND = "circulation"
@@ -144,7 +145,7 @@ def do_mark_circulation_opened(incoming: IncomingDocument, user: Person) -> None
 def _clean_comment(comment: str) -> str:
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
-        raise WorkError("comment_too_long", f"阅知意见不能超过 {COMMENT_MAX} 字（现有 {len(comment)} 字）。", status=400)
+        raise Refusal("comment_too_long", f"阅知意见不能超过 {COMMENT_MAX} 字（现有 {len(comment)} 字）。", status=400)
     return comment
 
 
@@ -160,7 +161,7 @@ def check_acknowledge_circulation(user: Person, incoming: IncomingDocument, *, c
             raise PermissionDenied("您不在本文的传阅名单中，不能阅知。")
         if row.acknowledged_at is not None:
             local = timezone.localtime(row.acknowledged_at)
-            raise WorkError("already_acknowledged", f"您已于 {local:%Y-%m-%d %H:%M} 阅知本文，不能重复阅知。")
+            raise Refusal("already_acknowledged", f"您已于 {local:%Y-%m-%d %H:%M} 阅知本文，不能重复阅知。", status=409)
         now = timezone.now()
         implicit_open = row.first_opened_at is None
         row.acknowledged_at, row.comment = now, comment
@@ -200,7 +201,7 @@ def check_urge_circulation(user: Person, incoming: IncomingDocument, reader_ids:
             rows = rows.filter(reader_id__in=list(reader_ids))
         rows = list(rows.exclude(reader=user).select_related("reader").order_by("delivered_at", "id"))
         if not rows:
-            raise WorkError("nothing_to_urge", "没有需要催阅的人员：所选人员都已阅知，或不在您送阅的名单中。")
+            raise Refusal("nothing_to_urge", "没有需要催阅的人员：所选人员都已阅知，或不在您送阅的名单中。", status=409)
         now = timezone.now()
         items = {
             i.ref: i for i in WorkItem.objects.filter(

@@ -22,8 +22,8 @@ from documents.selectors.archive import core_metadata, sha256_hex
 from oa.actions.audit import do_record_audit
 from oa.events import Event, register_event_type, send_event_on_commit
 from oa.models import Agency, Person, Role
+from oa.refusals import Refusal
 from oa.selectors.directory import people_with_role
-from oa.work import WorkError
 from workflows.models import DistributionRecipient
 
 Status = DistributionRecipient.Status
@@ -107,7 +107,7 @@ class DeliveryContent:
 def delivery_content(document: OfficialDocument) -> DeliveryContent:
     pdf = final_pdf_field(document)
     if not pdf:
-        raise WorkError("final_pdf_missing", "公文尚未生成正式 PDF，不能分发。", status=409)
+        raise Refusal("final_pdf_missing", "公文尚未生成正式 PDF，不能分发。", status=409)
     with pdf.open("rb") as fh:
         digest = sha256_hex(fh.read())
     fields = fields_from_metadata(core_metadata(document), sender_name=document.agency.name,
@@ -152,7 +152,7 @@ def do_apply_receipt(recipient: DistributionRecipient, action: str, *, actor_nam
     """Record a receipt on the sender's side. Returns False (and changes nothing) for a receipt that no longer
     fits (e.g. a late 签收 after the recipient was 取回): receipts may arrive late or twice."""
     if action not in RECEIPT_ACTIONS:
-        raise WorkError("receipt_action_invalid", f"未知的回执类型：{action}", status=400)
+        raise Refusal("receipt_action_invalid", f"未知的回执类型：{action}", status=400)
     with transaction.atomic():
         row = DistributionRecipient.objects.select_for_update().select_related("agency", "document").get(
             pk=recipient.pk)
@@ -204,11 +204,11 @@ def check_withdraw_distribution(actor: Person, recipient: DistributionRecipient,
         if not may_manage_distribution(actor, row.document):
             raise PermissionDenied("只有发文机关的文书可以取回公文")
         if row.status != Status.PENDING:
-            raise WorkError("withdraw_not_pending",
-                            f"{row.agency.name}的状态为“{row.get_status_display()}”，只有待签收的公文可以取回。")
+            raise Refusal("withdraw_not_pending",
+                            f"{row.agency.name}的状态为“{row.get_status_display()}”，只有待签收的公文可以取回。", status=409)
         if row.agency.exchange_node:
             if row.withdraw_requested_at is not None:
-                raise WorkError("withdraw_requested", "已向对方申请取回，正在等待对方系统回执。")
+                raise Refusal("withdraw_requested", "已向对方申请取回，正在等待对方系统回执。", status=409)
             from integrations.exchange.actions import do_enqueue_withdraw
 
             row.withdraw_requested_at = timezone.now()
@@ -217,7 +217,7 @@ def check_withdraw_distribution(actor: Person, recipient: DistributionRecipient,
         else:
             incoming = row.incoming
             if incoming is None or not do_withdraw_incoming(incoming, reason=reason):
-                raise WorkError("withdraw_signed", f"{row.agency.name}已签收，不能取回。")
+                raise Refusal("withdraw_signed", f"{row.agency.name}已签收，不能取回。", status=409)
             do_apply_receipt(row, WITHDRAWN, actor_name=actor.name, reason=reason)
             row.refresh_from_db()
         do_record_audit(actor=actor, action="distribution.withdraw", obj=row.document, ip=ip,

@@ -28,12 +28,12 @@ from documents.actions.numbering import do_allocate_doc_number
 from documents.actions.seals import check_stamp_document, do_authorise_seal_use
 from documents.actions.typeset import check_typeset_document
 from documents.checker import check_gbt9704
-from documents.errors import DocumentError
 from documents.models import CoIssuer, OfficialDocument
 from documents.rendering import render_docx
 from documents.specs import provisional_spec
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Department, Person, Role
+from oa.refusals import Refusal
 from oa.selectors.directory import (
     head_of_department,
     may_sign_off,
@@ -41,7 +41,6 @@ from oa.selectors.directory import (
     principals,
     responsible_leaders,
 )
-from oa.work import WorkError
 from workflows.actions.distribution import delivery_content, do_deliver_internal
 from workflows.actions.opinions import do_record_opinion
 from workflows.actions.routing import check_return_task, locked_task, principal_of, require_open_own
@@ -52,14 +51,14 @@ from workflows.models import DistributionRecipient, Opinion
 POLICIES = ("all", "n_of_m", "veto")
 
 
-def _error(exc: DocumentError) -> WorkError:
-    return WorkError(exc.code, exc.message, status=exc.status)
+def _error(exc: Refusal) -> Refusal:
+    return Refusal(exc.code, exc.message, status=exc.status)
 
 
 def _first(people, what: str, agency: Agency) -> Person:
     person = next(iter(people), None)
     if person is None:
-        raise WorkError("no_assignee", f"{agency.name}没有{what}，无法送审，请联系系统管理员维护角色。", status=409)
+        raise Refusal("no_assignee", f"{agency.name}没有{what}，无法送审，请联系系统管理员维护角色。", status=409)
     return person
 
 
@@ -93,22 +92,22 @@ def check_start_issuance(actor: Person, document: OfficialDocument, options: Sta
     if doc.created_by_id != actor.pk:
         raise PermissionDenied("只有拟稿人可以送审")
     if doc.status != OfficialDocument.Status.DRAFT:
-        raise WorkError("not_draft", f"公文当前状态为“{doc.get_status_display()}”，不能再次送审。")
+        raise Refusal("not_draft", f"公文当前状态为“{doc.get_status_display()}”，不能再次送审。", status=409)
     if doc.current_body is None:
-        raise WorkError("no_body", "请先撰写正文再送审。", status=400)
+        raise Refusal("no_body", "请先撰写正文再送审。", status=400)
     if options.countersign_mode not in ("parallel", "sequential"):
-        raise WorkError("countersign_mode_invalid", "会签方式只能是并行或依次。", status=400)
+        raise Refusal("countersign_mode_invalid", "会签方式只能是并行或依次。", status=400)
     if options.countersign_policy not in POLICIES:
-        raise WorkError("countersign_policy_invalid", "会签规则只能是全部同意、N 个同意或一票否决。", status=400)
+        raise Refusal("countersign_policy_invalid", "会签规则只能是全部同意、N 个同意或一票否决。", status=400)
     agency = doc.agency
     countersign = []
     for dept in Department.objects.filter(pk__in=options.countersign_department_ids, is_active=True):
         head = head_of_department(dept)
         if head is None:
-            raise WorkError("no_assignee", f"会签部门“{dept.name}”没有部门负责人。", status=409)
+            raise Refusal("no_assignee", f"会签部门“{dept.name}”没有部门负责人。", status=409)
         countersign.append({"dept_id": dept.pk, "dept": dept.name, "signer_id": head.pk})
     if len(countersign) != len(set(options.countersign_department_ids)):
-        raise WorkError("countersign_department_invalid", "会签部门不存在或已停用。", status=400)
+        raise Refusal("countersign_department_invalid", "会签部门不存在或已停用。", status=400)
     # 联合发文由所有联署机关的负责人会签 (条例 第二十二条).
     co_agencies = [c.agency for c in CoIssuer.objects.filter(document=doc).select_related("agency")]
     for co in co_agencies:
@@ -117,7 +116,7 @@ def check_start_issuance(actor: Person, document: OfficialDocument, options: Sta
     if options.countersign_policy == "n_of_m":
         required = options.countersign_required or 0
         if not 1 <= required <= len(countersign):
-            raise WorkError("countersign_required_invalid", f"“N 个同意”的 N 须在 1～{len(countersign)} 之间。",
+            raise Refusal("countersign_required_invalid", f"“N 个同意”的 N 须在 1～{len(countersign)} 之间。",
                             status=400)
     seals = []
     if doc.seal_required:
@@ -197,18 +196,18 @@ def _opinion_kind(node: str, decision: str) -> str:
 
 
 def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Task:
-    """Complete a 发文 step as its holder. Refusals are WorkError/PermissionDenied with nothing changed."""
+    """Complete a 发文 step as its holder. Refusals are Refusal/PermissionDenied with nothing changed."""
     node = task.flow_task.name if not isinstance(task.flow_task, str) else task.flow_task.rsplit(".", 1)[-1]
     step = STEPS.get(node)
     if step is None:
-        raise WorkError("not_issuance_step", "这不是发文环节。", status=400)
+        raise Refusal("not_issuance_step", "这不是发文环节。", status=400)
     if data.decision not in dict(step.decisions):
-        raise WorkError("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
+        raise Refusal("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
     if data.decision == CHANGED:
         # 复核 found a substantive change: back to the signer, who re-signs and comes straight back here.
         signoff = task.process.task_set.filter(flow_task=IssuanceFlow.signoff, status=STATUS.DONE).order_by("pk").last()
         if signoff is None:
-            raise WorkError("no_signoff", "没有找到签发环节，无法退回重签。")
+            raise Refusal("no_signoff", "没有找到签发环节，无法退回重签。", status=409)
         return check_return_task(user, task, signoff.pk, data.opinion, jump_back=True, ip=data.ip)
     try:
         with locked_task(task) as activation, transaction.atomic():
@@ -227,14 +226,14 @@ def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Ta
                                 "flow": "IssuanceFlow", "process": task.process_id, "node": node,
                                 "decision": data.decision, "opinion": data.opinion.strip(),
                                 "document": document.pk})
-    except DocumentError as exc:
+    except Refusal as exc:
         raise _error(exc) from None
     return task
 
 
 def _perform(user: Person, task: Task, node: str, step, document: OfficialDocument, data: StepInput) -> None:
     if step.needs_otp and not data.otp_verified:
-        raise WorkError("otp_required", f"“{step.label}”须先完成双因素认证（动态口令）。", status=403)
+        raise Refusal("otp_required", f"“{step.label}”须先完成双因素认证（动态口令）。", status=403)
     if data.fields:
         check_update_document(user, document, data.fields, allowed=step.fields)
         document.refresh_from_db()
@@ -243,12 +242,12 @@ def _perform(user: Person, task: Task, node: str, step, document: OfficialDocume
     needs_text = data.decision == VETO or (node == "signoff" and data.decision != CIRCLE)
     if needs_text and not data.opinion.strip():
         what = "不同意会签须说明理由" if data.decision == VETO else "签发须签署意见（或选择圈阅）"
-        raise WorkError("opinion_required", what + "。", status=400)
+        raise Refusal("opinion_required", what + "。", status=400)
     if node == "office_check":
         failures = [r for r in preview_check(document) if not r.passed]
         if failures:
             listed = "；".join(f"{r.rule}（实测 {r.measured}）" for r in failures[:3])
-            raise WorkError("gbt9704_failed", f"核稿未通过 GB/T 9704 检查：{listed}", status=422)
+            raise Refusal("gbt9704_failed", f"核稿未通过 GB/T 9704 检查：{listed}", status=422)
     elif node == "signoff":
         if not may_sign_off(signer, document.agency, upward=document.is_upward, important=document.is_important,
                             department=document.department):
@@ -291,18 +290,18 @@ def _stamp(user: Person, task: Task, document: OfficialDocument, data: StepInput
     seal = Seal.objects.filter(agency_id=agency_id, kind=Seal.Kind.OFFICIAL, is_active=True,
                                revoked_at__isnull=True).order_by("-valid_from").first()
     if seal is None:
-        raise WorkError("no_seal", "本机关没有可用的电子公章，请联系系统管理员制章。", status=409)
+        raise Refusal("no_seal", "本机关没有可用的电子公章，请联系系统管理员制章。", status=409)
     check_stamp_document(user, document, seal, step_token=seal_step_token(task), otp_verified=data.otp_verified)
 
 
 def _distribute(user: Person, task: Task, document: OfficialDocument, data: StepInput) -> None:
     if not data.recipients:
-        raise WorkError("recipients_required", "请选择分发的收文机关。", status=400)
+        raise Refusal("recipients_required", "请选择分发的收文机关。", status=400)
     agencies = {a.pk: a for a in Agency.objects.filter(pk__in=[pk for pk, _ in data.recipients], is_active=True)}
     if len(agencies) != len({pk for pk, _ in data.recipients}):
-        raise WorkError("recipient_invalid", "收文机关不存在或已停用。", status=400)
+        raise Refusal("recipient_invalid", "收文机关不存在或已停用。", status=400)
     if document.agency_id in agencies:
-        raise WorkError("recipient_is_sender", "不能分发给发文机关自己。", status=400)
+        raise Refusal("recipient_is_sender", "不能分发给发文机关自己。", status=400)
     rows = [DistributionRecipient(document=document, process=task.process, agency=agencies[pk], kind=kind,
                                   sent_by=user) for pk, kind in dict(data.recipients).items()]
     DistributionRecipient.objects.bulk_create(rows)

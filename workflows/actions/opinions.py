@@ -17,7 +17,7 @@ from viewflow.workflow.models import Process, Task
 from documents.models import OfficialDocument
 from oa.actions.audit import do_record_audit
 from oa.models import Person
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.models import CommonPhrase, Opinion
 
 OPINION_MAX = 2000
@@ -52,25 +52,25 @@ def do_record_opinion(
     text = clean_opinion_text(text)
     step = (step or "").strip()
     if kind not in Opinion.Kind.values:
-        raise WorkError("opinion_kind_invalid", "意见类型不正确，请选择同意、不同意、圈阅等类型。", status=400)
+        raise Refusal("opinion_kind_invalid", "意见类型不正确，请选择同意、不同意、圈阅等类型。", status=400)
     if not step or len(step) > STEP_MAX:
-        raise WorkError("opinion_step_invalid", f"意见所属环节名称不能为空，且不超过 {STEP_MAX} 字。", status=400)
+        raise Refusal("opinion_step_invalid", f"意见所属环节名称不能为空，且不超过 {STEP_MAX} 字。", status=400)
     if not text and kind != Opinion.Kind.CIRCLE:
         if kind == Opinion.Kind.RETURN:
-            raise WorkError("return_reason_required", "退回须填写理由，请说明需要修改的地方。", status=400)
-        raise WorkError(
+            raise Refusal("return_reason_required", "退回须填写理由，请说明需要修改的地方。", status=400)
+        raise Refusal(
             "opinion_required", f"请填写{step}意见；如仅表示同意，可选择“圈阅”（圈阅视为同意）。", status=400,
         )
     if len(text) > OPINION_MAX:
-        raise WorkError("opinion_too_long", f"意见不能超过 {OPINION_MAX} 字（现有 {len(text)} 字）。", status=400)
+        raise Refusal("opinion_too_long", f"意见不能超过 {OPINION_MAX} 字（现有 {len(text)} 字）。", status=400)
     if task is not None and task.process_id != process.pk:
-        raise WorkError("opinion_task_mismatch", "该任务不属于此流程，意见未记录。", status=400)
+        raise Refusal("opinion_task_mismatch", "该任务不属于此流程，意见未记录。", status=400)
     today = timezone.localdate()
     signed_date = signed_date or today
     if signed_date > today:
-        raise WorkError("opinion_date_invalid", "签署日期不能晚于今天。", status=400)
+        raise Refusal("opinion_date_invalid", "签署日期不能晚于今天。", status=400)
     if signed_date < timezone.localdate(process.created):
-        raise WorkError("opinion_date_invalid", "签署日期不能早于流程发起日期。", status=400)
+        raise Refusal("opinion_date_invalid", "签署日期不能早于流程发起日期。", status=400)
     if on_behalf_of is not None and on_behalf_of.pk == actor.pk:
         on_behalf_of = None
 
@@ -115,9 +115,9 @@ def do_count_phrase_use(*, person: Person, text: str) -> bool:
 def _phrase_text(text: str | None) -> str:
     text = clean_opinion_text(text)
     if not text:
-        raise WorkError("phrase_empty", "常用语不能为空。", status=400)
+        raise Refusal("phrase_empty", "常用语不能为空。", status=400)
     if len(text) > CommonPhrase.TEXT_MAX:
-        raise WorkError(
+        raise Refusal(
             "phrase_too_long", f"常用语不能超过 {CommonPhrase.TEXT_MAX} 字（现有 {len(text)} 字）。", status=400,
         )
     return text
@@ -131,21 +131,21 @@ def check_add_phrase(*, person: Person, text: str) -> CommonPhrase:
         Person.objects.select_for_update().filter(pk=person.pk).first()
         mine = CommonPhrase.objects.filter(person=person)
         if mine.filter(text=text).exists():
-            raise WorkError("phrase_duplicate", f"常用语“{text}”已存在。", status=400)
+            raise Refusal("phrase_duplicate", f"常用语“{text}”已存在。", status=400)
         if mine.count() >= PHRASES_MAX:
-            raise WorkError("phrase_limit", f"常用语最多 {PHRASES_MAX} 条，请先删除不用的。", status=400)
+            raise Refusal("phrase_limit", f"常用语最多 {PHRASES_MAX} 条，请先删除不用的。", status=400)
         position = (mine.aggregate(m=Max("position"))["m"] or 0) + 1
         try:
             with transaction.atomic():
                 return CommonPhrase.objects.create(person=person, text=text, position=position)
         except IntegrityError:
-            raise WorkError("phrase_duplicate", f"常用语“{text}”已存在。", status=400) from None
+            raise Refusal("phrase_duplicate", f"常用语“{text}”已存在。", status=400) from None
 
 
 def check_remove_phrase(*, person: Person, phrase: CommonPhrase) -> None:
     # The view fetched it through access_phrase_by_id; re-check so no caller can remove someone else's.
     if phrase.person_id != person.pk:
-        raise WorkError("phrase_not_found", "常用语不存在。", status=404)
+        raise Refusal("phrase_not_found", "常用语不存在。", status=404)
     CommonPhrase.objects.filter(pk=phrase.pk, person=person).delete()
 
 
@@ -155,15 +155,15 @@ def check_move_phrase(*, person: Person, phrase: CommonPhrase, direction: str) -
     Positions are renumbered 1..n on every move, so gaps left by removals and ties never confuse the order.
     """
     if direction not in ("up", "down"):
-        raise WorkError("phrase_direction_invalid", "移动方向只能是上移或下移。", status=400)
+        raise Refusal("phrase_direction_invalid", "移动方向只能是上移或下移。", status=400)
     if phrase.person_id != person.pk:
-        raise WorkError("phrase_not_found", "常用语不存在。", status=404)
+        raise Refusal("phrase_not_found", "常用语不存在。", status=404)
     with transaction.atomic():
         phrases = list(CommonPhrase.objects.select_for_update().filter(person=person).order_by(
             "position", "-use_count", "id"))
         index = next((i for i, p in enumerate(phrases) if p.pk == phrase.pk), None)
         if index is None:
-            raise WorkError("phrase_not_found", "常用语不存在。", status=404)
+            raise Refusal("phrase_not_found", "常用语不存在。", status=404)
         other = index - 1 if direction == "up" else index + 1
         if 0 <= other < len(phrases):
             phrases[index], phrases[other] = phrases[other], phrases[index]

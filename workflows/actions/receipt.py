@@ -38,13 +38,12 @@ from documents.actions.incoming import (
     do_sign_incoming,
     do_store_incoming_pdf,
 )
-from documents.errors import DocumentError
 from documents.models import DocType, IncomingDocument
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Department, Person, Role
+from oa.refusals import Refusal
 from oa.selectors.calendar import add_working_days
 from oa.selectors.directory import head_of_department, people_with_role, principals
-from oa.work import WorkError
 from workflows.actions.opinions import do_record_opinion
 from workflows.actions.routing import locked_task, principal_of, require_open_own
 from workflows.models import DistributionRecipient, Opinion
@@ -60,8 +59,8 @@ READERS_MAX = 100
 REPLY_DOC_TYPES = (DocType.LETTER, DocType.REPLY, DocType.OPINION, DocType.NOTICE)
 
 
-def _error(exc: DocumentError) -> WorkError:
-    return WorkError(exc.code, exc.message, status=exc.status)
+def _error(exc: Refusal) -> Refusal:
+    return Refusal(exc.code, exc.message, status=exc.status)
 
 
 def _first(people) -> Person | None:
@@ -74,7 +73,7 @@ def _office_people(agency: Agency) -> tuple[Person, Person]:
     clerk = _first(people_with_role(Role.CLERK, agency=agency))
     office = _first(people_with_role(Role.REVIEWER, agency=agency))
     if clerk is None:
-        raise WorkError("no_assignee", f"{agency.name}没有办公室文书，无法接收公文，请联系系统管理员维护角色。", status=409)
+        raise Refusal("no_assignee", f"{agency.name}没有办公室文书，无法接收公文，请联系系统管理员维护角色。", status=409)
     return clerk, office or clerk
 
 
@@ -167,15 +166,15 @@ def _lock_for_step(task: Task) -> None:
 
 
 def check_perform_receipt_step(user: Person, task: Task, data: StepInput) -> Task:
-    """Complete a 收文 step as its holder. Refusals are WorkError/PermissionDenied with nothing changed."""
+    """Complete a 收文 step as its holder. Refusals are Refusal/PermissionDenied with nothing changed."""
     if task.process.flow_class is not ReceiptFlow:
-        raise WorkError("not_receipt_step", "这不是收文环节。", status=400)
+        raise Refusal("not_receipt_step", "这不是收文环节。", status=400)
     node = _node(task)
     step = STEPS.get(node)
     if step is None:
-        raise WorkError("not_receipt_step", "这不是收文办理环节。", status=400)
+        raise Refusal("not_receipt_step", "这不是收文办理环节。", status=400)
     if data.decision not in dict(decisions_for(node, (task.data or {}).get("role", ""))):
-        raise WorkError("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
+        raise Refusal("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
     try:
         with transaction.atomic():
             _lock_for_step(task)
@@ -192,7 +191,7 @@ def check_perform_receipt_step(user: Person, task: Task, data: StepInput) -> Tas
                                 on_behalf_of=principal_of(task), changes={
                                     "flow": "ReceiptFlow", "process": task.process_id, "node": node,
                                     "decision": data.decision, "opinion": opinion, "incoming": incoming.pk})
-    except DocumentError as exc:
+    except Refusal as exc:
         raise _error(exc) from None
     return task
 
@@ -231,7 +230,7 @@ def _require_role(person: Person, node: str, incoming: IncomingDocument) -> None
 
 def _require_opinion(step, text: str, what: str = "") -> None:
     if not text.strip():
-        raise WorkError("opinion_required", f"请填写{what or step.opinion_label}。", status=400)
+        raise Refusal("opinion_required", f"请填写{what or step.opinion_label}。", status=400)
 
 
 def _perform(user: Person, task: Task, process: Process, node: str, incoming: IncomingDocument,
@@ -292,7 +291,7 @@ def _return_to_sender(user: Person, process: Process, incoming: IncomingDocument
     from workflows.actions.distribution import RETURNED, do_report_receipt
 
     if not reason:
-        raise WorkError("reason_required", "退回来文单位必须填写退回理由。", status=400)
+        raise Refusal("reason_required", "退回来文单位必须填写退回理由。", status=400)
     do_return_incoming(incoming, actor=user, reason=reason, on_behalf_of=principal, ip=ip)
     do_report_receipt(incoming, RETURNED, actor_name=user.get_full_name(), reason=reason)
     _save_data(process, returned_to_sender=True)
@@ -308,7 +307,7 @@ def leaders_of(agency: Agency) -> list[Person]:
 def _department(agencies: list[Agency], pk: int | None, what: str) -> Department:
     dept = Department.objects.filter(pk=pk, agency__in=agencies, is_active=True).first() if pk else None
     if dept is None:
-        raise WorkError(f"{what}_invalid" if pk else f"{what}_required",
+        raise Refusal(f"{what}_invalid" if pk else f"{what}_required",
                         "请选择本机关的主办部门。" if what == "host" else "协办部门须为本机关的部门。", status=400)
     return dept
 
@@ -316,7 +315,7 @@ def _department(agencies: list[Agency], pk: int | None, what: str) -> Department
 def _propose(process: Process, incoming: IncomingDocument, data: StepInput) -> None:
     leader = next((p for p in leaders_of(incoming.agency) if p.pk == data.leader_id), None)
     if leader is None:
-        raise WorkError("leader_required" if not data.leader_id else "leader_invalid",
+        raise Refusal("leader_required" if not data.leader_id else "leader_invalid",
                         "请选择批办领导（本机关主要负责人或分管领导）。", status=400)
     values: dict[str, Any] = {"leader_id": leader.pk}
     if data.host_department_id:
@@ -329,11 +328,11 @@ def _propose(process: Process, incoming: IncomingDocument, data: StepInput) -> N
 def _readers(agencies: list[Agency], ids: list[int]) -> list[Person]:
     wanted = list(dict.fromkeys(int(i) for i in ids))
     if len(wanted) > READERS_MAX:
-        raise WorkError("readers_too_many", f"一次传阅不能超过 {READERS_MAX} 人。", status=400)
+        raise Refusal("readers_too_many", f"一次传阅不能超过 {READERS_MAX} 人。", status=400)
     people = list(Person.objects.filter(pk__in=wanted, is_active=True,
                                         appointments__department__agency__in=agencies).distinct())
     if len(people) != len(wanted):
-        raise WorkError("reader_invalid", "传阅人员须为本机关在职人员。", status=400)
+        raise Refusal("reader_invalid", "传阅人员须为本机关在职人员。", status=400)
     order = {pk: i for i, pk in enumerate(wanted)}
     return sorted(people, key=lambda p: order[p.pk])
 
@@ -345,18 +344,18 @@ def _instruct(user: Person, process: Process, incoming: IncomingDocument, data: 
     assist_ids = [int(i) for i in dict.fromkeys(data.assist_department_ids) if int(i) != host.pk]
     assists = list(Department.objects.filter(pk__in=assist_ids, agency__in=agencies, is_active=True))
     if len(assists) != len(assist_ids):
-        raise WorkError("assist_invalid", "协办部门须为本机关的部门。", status=400)
+        raise Refusal("assist_invalid", "协办部门须为本机关的部门。", status=400)
     assists.sort(key=lambda d: assist_ids.index(d.pk))
     days = data.limit_days
     if days is None or not 1 <= int(days) <= LIMIT_DAYS_MAX:
-        raise WorkError("limit_days_invalid", f"办理时限须为 1～{LIMIT_DAYS_MAX} 个工作日。", status=400)
+        raise Refusal("limit_days_invalid", f"办理时限须为 1～{LIMIT_DAYS_MAX} 个工作日。", status=400)
     due = add_working_days(timezone.localdate(), int(days))
     deadline = end_of_day(due).isoformat()
     handlers = []
     for role, dept in [("host", host), *[("assist", d) for d in assists]]:
         head = head_of_department(dept)
         if head is None:
-            raise WorkError("no_assignee", f"“{dept.name}”没有部门负责人，无法交办，请联系系统管理员维护角色。",
+            raise Refusal("no_assignee", f"“{dept.name}”没有部门负责人，无法交办，请联系系统管理员维护角色。",
                             status=409)
         handlers.append({"dept_id": dept.pk, "dept": dept.name, "role": role, "handler_id": head.pk,
                          "deadline": deadline})
@@ -381,7 +380,7 @@ def _handle(user: Person, task: Task, process: Process, data: StepInput) -> None
     pending = open_assist_tasks(process)
     if pending:
         names = "、".join(str((t.data or {}).get("dept") or "") for t in pending)
-        raise WorkError("assist_pending", f"协办部门尚未提交意见：{names}。协办意见到齐后才能办理完毕。", status=409)
+        raise Refusal("assist_pending", f"协办部门尚未提交意见：{names}。协办意见到齐后才能办理完毕。", status=409)
     _save_data(process, host_handler_id=user.pk)  # who handled it writes the 办结
 
 
@@ -400,7 +399,7 @@ def _close(user: Person, process: Process, incoming: IncomingDocument, data: Ste
     reply = None
     if data.reply:
         if data.reply_doc_type not in REPLY_DOC_TYPES:
-            raise WorkError("reply_doc_type_invalid", "答复文种须为函、批复、意见或通知。", status=400)
+            raise Refusal("reply_doc_type_invalid", "答复文种须为函、批复、意见或通知。", status=400)
         title = (data.reply_title or "").strip() or f"关于{incoming.title}的复函"
         # The 答复 is an ordinary draft of the handling department: its drafter 送审s it into 发文 (拟稿 page).
         reply = do_create_document(actor=user, agency=incoming.agency, title=title[:300],
@@ -441,7 +440,7 @@ def check_register_paper_incoming(actor: Person, agency: Agency, fields: Incomin
                                "main_recipients": fields.main_recipients, "copies": fields.copies,
                                "attachment_note": fields.attachment_note})
         data, digest = check_incoming_scan(scan)
-    except DocumentError as exc:
+    except Refusal as exc:
         raise _error(exc) from None
     stored = do_store_incoming_pdf(data)
     try:

@@ -2,7 +2,7 @@
 "opened" marker. STACK.md §12 is the recipe; workflows/routing.py is the node side.
 
 Every operation takes plain arguments (views and the API call them), runs under the process lock in one transaction,
-refuses with a Chinese WorkError (or PermissionDenied for someone else's task) before changing anything, and is
+refuses with a Chinese Refusal (or PermissionDenied for someone else's task) before changing anything, and is
 audited (do_record_audit) and logged (TaskEvent) inside the same transaction.
 """
 
@@ -23,7 +23,7 @@ from viewflow.workflow.status import STATUS
 from oa.actions.audit import do_record_audit
 from oa.events import make_work_returned, make_work_urged, send_event_on_commit
 from oa.models import Person, WorkItem
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.models import TaskEvent, TaskOpened
 from workflows.routing import OPEN, business_data, node_by_name, principal_id, routing_of, spec
 from workflows.selectors.routing import (
@@ -45,28 +45,28 @@ ROUTING_CARRIED = ("then", "continue_after", "group", "jump_back")  # what a re-
 def _reason(reason: str, *, required: bool, what: str) -> str:
     reason = (reason or "").strip()
     if required and not reason:
-        raise WorkError("reason_required", f"{what}必须填写理由。", status=400)
+        raise Refusal("reason_required", f"{what}必须填写理由。", status=400)
     if len(reason) > REASON_MAX:
-        raise WorkError("reason_too_long", f"{what}理由不能超过 {REASON_MAX} 字。", status=400)
+        raise Refusal("reason_too_long", f"{what}理由不能超过 {REASON_MAX} 字。", status=400)
     return reason
 
 
 @contextmanager
 def _locked(task: Task) -> Iterator[Any]:
-    """task.activation(): process lock + transaction + refresh_from_db; a lock timeout becomes a WorkError."""
+    """task.activation(): process lock + transaction + refresh_from_db; a lock timeout becomes a Refusal."""
     try:
         with task.activation() as activation:
             yield activation
     except FlowLockFailed as exc:
-        raise WorkError("busy", "该事项正在由他人处理，请稍后再试。") from exc
+        raise Refusal("busy", "该事项正在由他人处理，请稍后再试。", status=409) from exc
 
 
 def _require_open_own(user: Person, activation) -> Task:
     task = activation.task
     if not hasattr(activation.flow_task, "can_execute"):  # a Join, gateway or timer: nobody's step
-        raise WorkError("not_a_step", "这不是需要人办理的环节。", status=400)
+        raise Refusal("not_a_step", "这不是需要人办理的环节。", status=400)
     if task.status not in (STATUS.ASSIGNED, STATUS.STARTED):
-        raise WorkError("work_closed", "该事项已办结或已撤销，不能再操作。")
+        raise Refusal("work_closed", "该事项已办结或已撤销，不能再操作。", status=409)
     if not activation.flow_task.can_execute(user, task):
         raise PermissionDenied("您不是该事项的办理人。")
     return task
@@ -126,7 +126,7 @@ def check_return_task(
         flow_class = activation.flow_class
         target = next((t for t in returnable_tasks(task) if t.pk == int(target_task_id)), None)
         if target is None:
-            raise WorkError("return_target_invalid", "只能退回到本流程中已办理过的前序环节。", status=400)
+            raise Refusal("return_target_invalid", "只能退回到本流程中已办理过的前序环节。", status=400)
         if jump_back is None:
             jump_back = bool(getattr(flow_class, "return_jump_back", True))
 
@@ -198,7 +198,7 @@ def check_withdraw_task(user: Person, done_task: Task, *, ip: str | None = None)
                 code, message, status = plan.refusal
                 if status == 403:
                     raise PermissionDenied(message)
-                raise WorkError(code, message, status)
+                raise Refusal(code, message, status)
             for nxt in plan.cancel:
                 _cancel(nxt)
             node = task.flow_task
@@ -223,7 +223,7 @@ def check_withdraw_task(user: Person, done_task: Task, *, ip: str | None = None)
             )
             _audit(user, "flow.task_withdraw", task, ip, cancelled=[t.pk for t in plan.cancel], new_task=new.pk)
     except FlowLockFailed as exc:
-        raise WorkError("busy", "该事项正在由他人处理，请稍后再试。") from exc
+        raise Refusal("busy", "该事项正在由他人处理，请稍后再试。", status=409) from exc
     return new
 
 
@@ -244,13 +244,13 @@ def check_reassign_task(user: Person, task: Task, new_owner: Person, reason: str
     with _locked(task) as activation:
         task = _require_open_own(user, activation)
         if task.status != STATUS.ASSIGNED:
-            raise WorkError("work_started", "该事项已开始办理，不能转办。")
+            raise Refusal("work_started", "该事项已开始办理，不能转办。", status=409)
         if not new_owner.is_active:
-            raise WorkError("reassign_inactive", f"{new_owner.get_full_name()} 的账号已停用，不能接收转办。", status=400)
+            raise Refusal("reassign_inactive", f"{new_owner.get_full_name()} 的账号已停用，不能接收转办。", status=400)
         if new_owner.pk == task.owner_id:
-            raise WorkError("reassign_same", "不能转办给自己。", status=400)
+            raise Refusal("reassign_same", "不能转办给自己。", status=400)
         if not _same_role(task, new_owner):
-            raise WorkError(
+            raise Refusal(
                 "reassign_not_same_role",
                 f"{new_owner.get_full_name()} 不具备「{_node_title(task.flow_task)}」环节的办理岗位，不能转办。",
                 status=400,
@@ -281,18 +281,18 @@ def check_add_signer(
     on), or parallel (both of us; the last to finish continues). Returns the signer's new task."""
     reason = _reason(reason, required=False, what="加签")
     if mode not in ADD_MODES:
-        raise WorkError("addsign_mode", "加签方式只能是前加签、后加签或并加签。", status=400)
+        raise Refusal("addsign_mode", "加签方式只能是前加签、后加签或并加签。", status=400)
     with _locked(task) as activation:
         task = _require_open_own(user, activation)
         flow_class = activation.flow_class
         try:
             addsign = node_by_name(flow_class, addsign_node_name(flow_class))
         except LookupError:
-            raise WorkError("addsign_unsupported", "该流程不支持加签。", status=400) from None
+            raise Refusal("addsign_unsupported", "该流程不支持加签。", status=400) from None
         if not signer.is_active:
-            raise WorkError("addsign_inactive", f"{signer.get_full_name()} 的账号已停用，不能加签。", status=400)
+            raise Refusal("addsign_inactive", f"{signer.get_full_name()} 的账号已停用，不能加签。", status=400)
         if signer.pk == user.pk or signer.pk == task.owner_id:
-            raise WorkError("addsign_self", "不能给自己加签。", status=400)
+            raise Refusal("addsign_self", "不能给自己加签。", status=400)
         node_name = task.flow_task.name
         if mode == "parallel":
             if routing_of(task).get("group") is None:
@@ -335,7 +335,7 @@ def check_countersign_task(
     from workflows.nodes import APPROVE, VETO
 
     if outcome not in (APPROVE, VETO):
-        raise WorkError("outcome_invalid", "会签结果只能是同意或不同意。", status=400)
+        raise Refusal("outcome_invalid", "会签结果只能是同意或不同意。", status=400)
     opinion = _reason(opinion, required=outcome == VETO, what="不同意会签")
     with _locked(task) as activation:
         task = _require_open_own(user, activation)
@@ -369,9 +369,9 @@ def check_urge_task(user: Person, task: Task, message: str = "", *, ip: str | No
     with _locked(task) as activation:
         task = activation.task
         if task.status not in (STATUS.ASSIGNED, STATUS.STARTED) or task.owner_id is None:
-            raise WorkError("work_closed", "该事项已办结或已撤销，无需催办。")
+            raise Refusal("work_closed", "该事项已办结或已撤销，无需催办。", status=409)
         if task.owner_id == user.pk:
-            raise WorkError("urge_self", "不能催办自己的事项。", status=400)
+            raise Refusal("urge_self", "不能催办自己的事项。", status=400)
         if not _may_urge(user, task):
             raise PermissionDenied("只有发起人或前序办理人可以催办。")
         return do_urge_task(task, by=user, message=message, ip=ip)

@@ -9,7 +9,7 @@
   /api/flows/incoming/<id>/circulation/urge          POST {"readers": [ids]?}
 
 Thin: the 收文 comes through access_incoming_by_id (404 when invisible), workflows.actions.circulation decides and
-refuses (WorkError → its status and Chinese message; PermissionDenied → 403). The 收文 detail page shows the panel
+refuses (Refusal → its status and Chinese message; PermissionDenied → 403). The 收文 detail page shows the panel
 with ``context.update(circulation_panel(user, incoming))`` and
 ``{% include "workflows/circulation/_panel.html" with circ_back="detail" %}``, and calls
 do_mark_circulation_opened(incoming, user) on every GET.
@@ -38,7 +38,7 @@ from documents.models import IncomingDocument
 from documents.selectors.incoming import access_incoming_by_id
 from oa.actions.auth import client_ip
 from oa.api.serializers import ErrorSerializer
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.actions.circulation import (
     check_acknowledge_circulation,
     check_urge_circulation,
@@ -104,7 +104,7 @@ def acknowledge(request: HttpRequest, incoming_id: int) -> HttpResponse:
     comment = request.POST.get("comment") or ""
     try:
         check_acknowledge_circulation(request.user, incoming, comment=comment, ip=client_ip(request))
-    except WorkError as exc:
+    except Refusal as exc:
         return _render_page(request, incoming, error=exc.message, comment=comment, status=exc.status)
     except PermissionDenied as exc:
         return _render_page(request, incoming, error=str(exc), status=403)
@@ -119,7 +119,7 @@ def urge(request: HttpRequest, incoming_id: int) -> HttpResponse:
     ids = [i for i in (_int(v) for v in request.POST.getlist("reader")) if i is not None]
     try:
         count = check_urge_circulation(request.user, incoming, ids or None, ip=client_ip(request))
-    except WorkError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
         return _back(request, incoming)
     except PermissionDenied as exc:

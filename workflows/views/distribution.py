@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from oa.actions.auth import client_ip
 from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.actions.distribution import check_withdraw_distribution
 from workflows.models import DistributionRecipient
 from workflows.selectors.distribution import access_recipient_by_id, distribution_summary
@@ -55,7 +55,7 @@ def withdraw_recipient(request, recipient_id: int):
     reason = (request.POST.get("reason") or "").strip()[:REASON_MAX]
     try:
         row = check_withdraw_distribution(request.user, row, reason=reason, ip=client_ip(request))
-    except (WorkError, PermissionDenied) as exc:
+    except (Refusal, PermissionDenied) as exc:
         messages.error(request, getattr(exc, "message", None) or str(exc))
     else:
         if row.status == DistributionRecipient.Status.WITHDRAWN:
@@ -115,7 +115,7 @@ class WithdrawApi(APIView):
         try:
             row = check_withdraw_distribution(request.user, row, reason=body.validated_data.get("reason", ""),
                                               ip=client_ip(request))
-        except WorkError as exc:
+        except Refusal as exc:
             raise ApiError(exc.code, exc.message, status_code=exc.status) from None
         return Response(_row_json(row))
 

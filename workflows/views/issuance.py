@@ -23,7 +23,7 @@ from documents.views.documents import EditElementsForm
 from frontend.widgets import DateInput
 from oa.http import client_ip
 from oa.models import Agency, Department, Person
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.actions.issuance import (
     StartOptions,
     StepInput,
@@ -81,7 +81,7 @@ def start_view(request: HttpRequest, document_id: int) -> HttpResponse:
                 countersign_required=data["countersign_required"], jump_back=data["jump_back"])
             try:
                 process = check_start_issuance(request.user, document, options)
-            except WorkError as exc:
+            except Refusal as exc:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
@@ -185,7 +185,7 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
             decision=request.POST.get("decision", ""), opinion=data.get("opinion", ""),
             fields=form.element_changes(step), signed_date=data.get("signed_date"), recipients=recipients,
             retention=data.get("retention", ""), otp_verified=request.user.is_verified(), ip=client_ip(request)))
-    except WorkError as exc:
+    except Refusal as exc:
         return render(request, "workflows/issuance/step.html", _step_context(request, task, form, exc.message),
                       status=exc.status)
     messages.success(request, f"“{step.label}”已办理")

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.actions.opinions import OPINION_MAX, check_add_phrase, check_move_phrase, check_remove_phrase
 from workflows.models import CommonPhrase
 from workflows.selectors.opinions import access_phrase_by_id, personal_phrases, phrases_for
@@ -63,7 +63,7 @@ def phrase_list(request):
     if form.is_valid():
         try:
             phrase = check_add_phrase(person=request.user, text=form.cleaned_data["text"])
-        except WorkError as exc:
+        except Refusal as exc:
             form.add_error("text", exc.message)
         else:
             messages.success(request, f"已添加常用语“{phrase.text}”")
@@ -86,7 +86,7 @@ def phrase_move(request, phrase_id: int):
     phrase = access_phrase_by_id(request.user, phrase_id)
     try:
         check_move_phrase(person=request.user, phrase=phrase, direction=request.POST.get("direction", ""))
-    except WorkError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
         return _render_list(request, PhraseForm(), status=exc.status)
     return redirect(f"{reverse('workflows:phrases')}#phrase-{phrase.pk}")

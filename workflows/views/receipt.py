@@ -34,7 +34,7 @@ from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
 from oa.http import client_ip
 from oa.models import Person
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.actions.receipt import (
     LIMIT_DAYS_MAX,
     REPLY_DOC_TYPES,
@@ -230,7 +230,7 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
         return render(request, template, _step_context(request, task, form), status=400)
     try:
         check_perform_receipt_step(request.user, task, _input(request, form))
-    except WorkError as exc:
+    except Refusal as exc:
         return render(request, template, _step_context(request, task, form, exc.message), status=exc.status)
     except PermissionDenied as exc:
         return render(request, template, _step_context(request, task, form, str(exc) or "您不能办理该事项。"),
@@ -355,7 +355,7 @@ def _paper_view(request: HttpRequest) -> HttpResponse:
                                                                   "登记时间": timezone.now().isoformat()})
     try:
         incoming = check_register_paper_incoming(request.user, agency, fields, data.get("scan"))
-    except WorkError as exc:
+    except Refusal as exc:
         form.add_error(_paper_error_field(exc.code), exc.message)
         return render(request, template, _paper_context(form, agencies), status=exc.status)
     messages.success(request, "纸质来文已登记签收，请继续登记编号")

@@ -9,7 +9,7 @@
   /api/flows/tasks/<id>/{return,reassign,addsign,withdraw,urge}   the same, JSON (workflows/api_urls.py)
 
 Thin: the task comes through access_task_by_id (404 for someone who has nothing to do with the process), the
-workflows.actions.routing function decides and refuses (WorkError → its status with the Chinese message;
+workflows.actions.routing function decides and refuses (Refusal → its status with the Chinese message;
 PermissionDenied → 403 for a participant who is not the handler). A step page shows the operations with
 ``context.update(routing_panel_context(request.user, task))`` and ``{% include "workflows/_routing_panel.html" %}``.
 """
@@ -37,7 +37,7 @@ from oa.actions.auth import client_ip
 from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
 from oa.models import Person
-from oa.work import WorkError
+from oa.refusals import Refusal
 from workflows.actions.routing import (
     ADD_MODES,
     REASON_MAX,
@@ -194,7 +194,7 @@ def _render_task(request, task: Task, *, bound: dict[str, forms.Form] | None = N
 
 
 def _refused(request, task: Task, form: forms.Form, key: str, exc: Exception):
-    if isinstance(exc, WorkError):
+    if isinstance(exc, Refusal):
         form.add_error(ERROR_FIELDS.get(exc.code) if ERROR_FIELDS.get(exc.code) in form.fields else None, exc.message)
         return _render_task(request, task, bound={key: form}, error=exc.message, status=exc.status)
     return _render_task(request, task, bound={key: form}, error=str(exc) or "您不能对该事项执行此操作。", status=403)
@@ -203,7 +203,7 @@ def _refused(request, task: Task, form: forms.Form, key: str, exc: Exception):
 def _require_human(task: Task) -> None:
     # Gateways and joins have no handler (and no can_execute): refuse before the action looks for one.
     if task.flow_task_type not in HUMAN_TYPES:
-        raise WorkError("not_a_step", "该事项是流程的自动环节，不能退回、转办或加签。", status=400)
+        raise Refusal("not_a_step", "该事项是流程的自动环节，不能退回、转办或加签。", status=400)
 
 
 def _done(request, task: Task, text: str):
@@ -234,7 +234,7 @@ def task_return(request, task_id: int):
         _require_human(task)
         new = check_return_task(request.user, task, data["target"], data["reason"], data["jump_back"],
                                 ip=client_ip(request))
-    except (WorkError, PermissionDenied) as exc:
+    except (Refusal, PermissionDenied) as exc:
         return _refused(request, task, form, "return", exc)
     who = new.owner.get_full_name() if new.owner_id else ""
     return _done(request, task, f"已退回到「{step_label(new.flow_task)}」{who}，理由已记入流转记录。")
@@ -251,7 +251,7 @@ def task_reassign(request, task_id: int):
     try:
         _require_human(task)
         check_reassign_task(request.user, task, person, form.cleaned_data["reason"], ip=client_ip(request))
-    except (WorkError, PermissionDenied) as exc:
+    except (Refusal, PermissionDenied) as exc:
         return _refused(request, task, form, "reassign", exc)
     return _done(request, task, f"已转办给 {person.get_full_name()}。")
 
@@ -268,7 +268,7 @@ def task_addsign(request, task_id: int):
     try:
         _require_human(task)
         check_add_signer(request.user, task, person, mode, form.cleaned_data["reason"], ip=client_ip(request))
-    except (WorkError, PermissionDenied) as exc:
+    except (Refusal, PermissionDenied) as exc:
         return _refused(request, task, form, "addsign", exc)
     return _done(request, task, f"已{MODE_SHORT[mode]}：{person.get_full_name()}。")
 
@@ -280,7 +280,7 @@ def task_withdraw(request, task_id: int):
     form = forms.Form(request.POST)
     try:
         check_withdraw_task(request.user, task, ip=client_ip(request))
-    except (WorkError, PermissionDenied) as exc:
+    except (Refusal, PermissionDenied) as exc:
         return _refused(request, task, form, "withdraw", exc)
     return _done(request, task, f"已取回「{step_label(task.flow_task)}」，事项回到您的待办。")
 
@@ -294,7 +294,7 @@ def task_urge(request, task_id: int):
         return _render_task(request, task, bound={"urge": form}, error="请检查催办留言。", status=400)
     try:
         count = check_urge_task(request.user, task, form.cleaned_data["message"], ip=client_ip(request))
-    except (WorkError, PermissionDenied) as exc:
+    except (Refusal, PermissionDenied) as exc:
         return _refused(request, task, form, "urge", exc)
     owner = task.owner.get_full_name() if task.owner_id else ""
     return _done(request, task, f"已催办 {owner}（第 {count} 次）。")

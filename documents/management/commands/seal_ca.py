@@ -13,10 +13,10 @@ from documents.actions.seals import (
     do_issue_demo_seals,
     do_rotate_seal_kek,
 )
-from documents.errors import DocumentError
 from documents.models import Seal, SealAuthority
 from documents.seals import ca, keys
 from oa.models import Agency, Person
+from oa.refusals import Refusal
 
 
 class Command(BaseCommand):
@@ -47,7 +47,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         try:
             getattr(self, "_" + options["action"].replace("-", "_"))(options)
-        except DocumentError as exc:
+        except Refusal as exc:
             raise CommandError(exc.message) from exc
 
     def _init(self, options) -> None:

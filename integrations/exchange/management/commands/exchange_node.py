@@ -9,10 +9,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from documents.errors import DocumentError
 from integrations.exchange import protocol as P
 from integrations.exchange.actions import check_add_peer, do_export_node
 from integrations.exchange.selectors import exchange_configured, exchange_peers, node_identity
+from oa.refusals import Refusal
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         try:
             getattr(self, "_" + options["action"].replace("-", "_"))(options)
-        except (P.ProtocolError, DocumentError) as exc:
+        except (P.ProtocolError, Refusal) as exc:
             raise CommandError(f"{exc.message}（{exc.code}）") from None
 
     def _new_key(self, options) -> None:
