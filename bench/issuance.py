@@ -198,10 +198,10 @@ def run_document(n: int, setup: dict, results: Results | None) -> None:
         StepInput,
         check_perform_issuance_step,
         check_start_issuance,
-        preview_check,
     )
     from workflows.issuance.flows import IssuanceFlow
     from workflows.models import DistributionRecipient
+    from workflows.selectors.issuance import preview_check
 
     people = {p.username: p for p in Person.objects.filter(username__in=["zhangwei", "lina", "liuyang", "zhoumin"])}
     office = Agency.objects.get(doc_code="揭东府办")

@@ -53,8 +53,9 @@ def load_demo_district() -> None:
     """The demo district, plus, when the clock is moved into a year with no shipped calendar, a test-only one."""
     call_command("load_demo", verbosity=0)
     if SESSION_CLOCK.traveller is not None:
-        from oa.actions.calendar import do_import_calendar_year, parse_calendar_text
+        from oa.actions.calendar import do_import_calendar_year
         from oa.models import CalendarYear
+        from oa.selectors.calendar import parse_calendar_text
 
         for schedule in parse_calendar_text(MOVED_CLOCK_CALENDAR.read_text(encoding="utf-8")):
             if not CalendarYear.objects.filter(year=schedule.year).exists():

@@ -31,11 +31,12 @@ from documents.body import normalize_body
 from documents.models import ArchivePackage, DocType, OfficialDocument
 from documents.selectors.archive import build_archive_package, verify_archive_package, verify_stored_package
 from documents.selectors.documents import can_edit_document
-from oa.actions.audit import do_record_audit, entry_hash
+from oa.actions.audit import do_record_audit
 from oa.actions.tokens import do_issue_token
 from oa.hashing import digest, sm3_hex
 from oa.models import Agency, AuditEntry
 from oa.refusals import Refusal
+from oa.selectors.audit import entry_hash
 from tests.clients import login
 from tests.test_search import OFFICE, docx_bytes, make_document, p
 

@@ -14,10 +14,10 @@ from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from oa.actions.audit import AuditRetentionError, do_purge_audit, do_record_audit, entry_hash
+from oa.actions.audit import AuditRetentionError, do_purge_audit, do_record_audit
 from oa.hashing import sm3_hex
 from oa.models import AuditChainHead, AuditEntry
-from oa.selectors.audit import verify_audit_chain
+from oa.selectors.audit import entry_hash, verify_audit_chain
 
 pytestmark = pytest.mark.django_db
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL trigger")

@@ -12,24 +12,20 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oa.actions.calendar import (
-    CalendarFormatError,
-    CalendarImportError,
-    do_import_calendar_text,
-    do_load_official_calendars,
-    format_calendar_text,
-    official_calendar_files,
-    parse_calendar_text,
-    stored_schedule,
-)
+from oa.actions.calendar import CalendarImportError, do_import_calendar_text, do_load_official_calendars
 from oa.models import AuditEntry, CalendarDay, CalendarYear
 from oa.selectors.calendar import (
+    CalendarFormatError,
     WorkCalendar,
     add_working_days,
     calendar_warnings,
+    format_calendar_text,
     is_working_day,
     is_year_known,
     next_working_day,
+    official_calendar_files,
+    parse_calendar_text,
+    stored_schedule,
     working_days_between,
     years_spanned,
 )

@@ -20,9 +20,9 @@ from workflows.actions.distribution import (
     do_apply_receipt,
     do_deliver_internal,
     do_report_receipt,
-    final_pdf_field,
 )
 from workflows.models import DistributionRecipient
+from workflows.selectors.distribution import final_pdf_field
 
 pytestmark = pytest.mark.django_db
 

@@ -41,8 +41,9 @@ from tests.test_exchange_inbound import (  # noqa: F401  (fixtures)
     sent_document,
     signed_post,
 )
-from workflows.actions.distribution import check_withdraw_distribution, final_pdf_field
+from workflows.actions.distribution import check_withdraw_distribution
 from workflows.models import DistributionRecipient
+from workflows.selectors.distribution import final_pdf_field
 
 pytestmark = pytest.mark.django_db
 

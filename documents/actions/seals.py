@@ -20,8 +20,9 @@ from documents.actions.documents import do_set_document_status
 from documents.models import CoIssuer, OfficialDocument, Seal, SealAuthority, SealAuthorization, SealUse
 from documents.rendering.layout import SealAnchor
 from documents.seals import ca, image, keys, ses, sm2, stamping
+from documents.selectors.seals import may_manage_seals, seal_anchors_for_document
 from oa.actions.audit import do_record_audit
-from oa.models import Agency, Person, Role, RoleAssignment
+from oa.models import Agency, Person, Role
 from oa.refusals import Refusal
 from oa.selectors.directory import people_with_role
 
@@ -91,10 +92,6 @@ def check_init_seal_authority(actor: Person, *, name: str, organization: str = D
 
 
 # ---- seal registry -----------------------------------------------------------------------------------------
-
-def may_manage_seals(actor: Person) -> bool:
-    """制章: deployment administrators only (the 系统管理员 role or a superuser)."""
-    return bool(actor.is_superuser) or RoleAssignment.objects.filter(person=actor, role=Role.SYSADMIN).exists()
 
 
 KIND_CODES = {Seal.Kind.OFFICIAL: "01", Seal.Kind.BUSINESS: "02", Seal.Kind.SIGNATURE: "03"}
@@ -397,24 +394,6 @@ def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, 
         use.signed_pdf.delete(save=False)
         raise
     return use
-
-
-def seal_anchors_for_document(document: OfficialDocument) -> list[SealAnchor]:
-    """The seal positions typesetting stored with the final PDF (``check_typeset_document`` keeps them).
-
-    Never recomputed here: the 要素 may have changed since, and only the stored anchors match the stored PDF.
-    """
-    anchors = []
-    for raw in document.seal_anchors or []:
-        try:
-            anchors.append(SealAnchor(page=int(raw["page"]), agency=str(raw["agency"]),
-                                      center_x_pt=float(raw["center_x_pt"]), center_y_pt=float(raw["center_y_pt"]),
-                                      max_diameter_pt=float(raw["max_diameter_pt"])))
-        except (KeyError, TypeError, ValueError):
-            raise Refusal("seal_anchor_missing", "公文的用印位置数据损坏，请重新排版", status=409) from None
-    if not anchors:
-        raise Refusal("seal_anchor_missing", "公文的排版结果中没有用印位置（未排版，或排版时不加盖印章）", status=409)
-    return anchors
 
 
 # ---- KEK rotation ------------------------------------------------------------------------------------------

@@ -29,10 +29,10 @@ from django.utils import timezone
 
 from documents.models import ArchivePackage, Attachment, BodyVersion, OfficialDocument
 from documents.selectors.documents import access_document_by_id
-from oa.actions.audit import canonical_payload
 from oa.hashing import digest
 from oa.models import Agency, AuditChainHead, AuditEntry, Person, Role, RoleAssignment
 from oa.refusals import Refusal
+from oa.selectors.audit import canonical_payload
 
 PACKAGE_FORMAT = "oa-archive/1"
 MANIFEST = "manifest.json"

@@ -13,6 +13,7 @@ from django.http import Http404
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from documents.models import OfficialDocument, Seal, SealAuthority, SealAuthorization, SealUse
+from documents.rendering.layout import SealAnchor
 from documents.seals import ca
 from documents.seals.stamping import signature_value_digest
 from documents.seals.verify import Report, TrustAnchors, verify_pdf_bytes
@@ -181,3 +182,25 @@ def check_pdf_upload(data: bytes) -> None:
     if not data.startswith(b"%PDF-"):
         raise Refusal("not_pdf", "文件内容不是 PDF（须以 %PDF- 开头）")
 
+
+def may_manage_seals(actor: Person) -> bool:
+    """制章: deployment administrators only (the 系统管理员 role or a superuser)."""
+    return bool(actor.is_superuser) or RoleAssignment.objects.filter(person=actor, role=Role.SYSADMIN).exists()
+
+
+def seal_anchors_for_document(document: OfficialDocument) -> list[SealAnchor]:
+    """The seal positions typesetting stored with the final PDF (``check_typeset_document`` keeps them).
+
+    Never recomputed here: the 要素 may have changed since, and only the stored anchors match the stored PDF.
+    """
+    anchors = []
+    for raw in document.seal_anchors or []:
+        try:
+            anchors.append(SealAnchor(page=int(raw["page"]), agency=str(raw["agency"]),
+                                      center_x_pt=float(raw["center_x_pt"]), center_y_pt=float(raw["center_y_pt"]),
+                                      max_diameter_pt=float(raw["max_diameter_pt"])))
+        except (KeyError, TypeError, ValueError):
+            raise Refusal("seal_anchor_missing", "公文的用印位置数据损坏，请重新排版", status=409) from None
+    if not anchors:
+        raise Refusal("seal_anchor_missing", "公文的排版结果中没有用印位置（未排版，或排版时不加盖印章）", status=409)
+    return anchors

@@ -43,7 +43,6 @@ from documents.actions.seals import (
     check_init_seal_authority,
     check_revoke_seal,
     check_stamp_document,
-    may_manage_seals,
 )
 from documents.models import Seal
 from documents.seals import image
@@ -55,6 +54,7 @@ from documents.selectors.seals import (
     active_authority,
     agencies_for_seals,
     check_pdf_upload,
+    may_manage_seals,
     open_authorizations,
     seal_certificate_facts,
     seal_uses_of,

@@ -38,8 +38,9 @@ from oa.actions.outbox import do_enqueue_outbox
 from oa.models import Agency, OutboxMessage, Person
 from oa.refusals import Refusal
 from oa.uscc import validate_uscc
-from workflows.actions.distribution import do_accept_incoming, do_apply_receipt, final_pdf_field
+from workflows.actions.distribution import do_accept_incoming, do_apply_receipt
 from workflows.models import DistributionRecipient
+from workflows.selectors.distribution import final_pdf_field
 
 from . import protocol as P
 from .client import signed_path

@@ -11,34 +11,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
-from oa.hashing import digest
 from oa.models import AuditChainHead, AuditEntry, Person
-
-GENESIS = "0" * 64
-
-
-def canonical_payload(entry: AuditEntry) -> bytes:
-    """The bytes that are hashed: every field of the entry except the hashes, as canonical JSON."""
-    body = {
-        "id": entry.pk,
-        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_id": entry.actor_id,
-        "actor_name": entry.actor_name,
-        "on_behalf_of_id": entry.on_behalf_of_id,
-        "on_behalf_of_name": entry.on_behalf_of_name,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "object_repr": entry.object_repr,
-        "changes": entry.changes,
-        "ip": entry.ip,
-        "algorithm": entry.algorithm,
-    }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def entry_hash(entry: AuditEntry) -> str:
-    return digest(entry.algorithm, entry.prev_hash.encode() + canonical_payload(entry))
+from oa.selectors.audit import entry_hash
 
 
 def lock_audit_chain() -> AuditChainHead:

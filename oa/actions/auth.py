@@ -26,6 +26,7 @@ from oa.actions.audit import do_record_audit
 from oa.http import client_ip  # the one client-address rule (oa/proxies.py)
 from oa.middleware import SESSION_LAST_SEEN
 from oa.models import PasswordHistory, Person
+from oa.selectors.auth import confirmed_devices, pending_device
 
 GENERIC_FAILURE = "用户名或密码错误。"
 IP_THROTTLE_KEY = "oa:auth:ip-failures:{ip}"
@@ -229,14 +230,6 @@ def do_change_password(request: HttpRequest | None, person: Person, new_password
 
 
 # --- TOTP second factor ----------------------------------------------------------------------------------------
-
-
-def confirmed_devices(person: Person) -> list[TOTPDevice]:
-    return list(TOTPDevice.objects.filter(user=person, confirmed=True).order_by("pk"))
-
-
-def pending_device(person: Person) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=person, confirmed=False).order_by("-pk").first()
 
 
 def do_get_or_create_pending_device(person: Person) -> TOTPDevice:

@@ -16,23 +16,25 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from oa.actions.calendar import (
-    CalendarFormatError,
     CalendarImportError,
-    YearSchedule,
-    check_calendar_day,
     do_delete_calendar_day,
     do_delete_calendar_year,
     do_import_calendar_text,
     do_load_official_calendars,
     do_save_calendar_day,
     do_save_calendar_year,
+)
+from oa.http import client_ip
+from oa.models import CalendarDay, CalendarYear
+from oa.selectors.calendar import (
+    CalendarFormatError,
+    YearSchedule,
+    check_calendar_day,
     format_calendar_text,
     official_calendar_files,
     parse_calendar_text,
     stored_schedule,
 )
-from oa.http import client_ip
-from oa.models import CalendarDay, CalendarYear
 
 
 def _actor(request: HttpRequest):

@@ -19,3 +19,11 @@ def login_gate(person: Person, *, otp_verified: bool) -> str | None:
     if requires_two_factor(person) and not otp_verified:
         return "otp_verify" if has_confirmed_device(person) else "otp_setup"
     return None
+
+
+def confirmed_devices(person: Person) -> list[TOTPDevice]:
+    return list(TOTPDevice.objects.filter(user=person, confirmed=True).order_by("pk"))
+
+
+def pending_device(person: Person) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=person, confirmed=False).order_by("-pk").first()

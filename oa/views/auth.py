@@ -25,13 +25,11 @@ from oa.actions.auth import (
     check_enrol_device,
     check_login,
     check_verify_otp,
-    confirmed_devices,
     do_get_or_create_pending_device,
     do_logout,
-    pending_device,
 )
 from oa.forms import LoginForm, OtpCodeForm, PasswordChangeForm, SetPasswordForm
-from oa.selectors.auth import login_gate
+from oa.selectors.auth import confirmed_devices, login_gate, pending_device
 from oa.selectors.delegation import current_delegations_of
 from oa.selectors.directory import appointments_of, requires_two_factor, role_assignments_of
 

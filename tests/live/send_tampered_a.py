@@ -19,7 +19,7 @@ from integrations.exchange.models import ExchangePeer
 from integrations.exchange.package import DOCUMENT_PDF, build_package
 from integrations.exchange.selectors import node_identity
 from oa.models import Agency
-from workflows.actions.distribution import final_pdf_field
+from workflows.selectors.distribution import final_pdf_field
 
 params = json.loads(os.environ["OA_LIVE_PARAMS"])
 document = OfficialDocument.objects.get(pk=params["document_id"])

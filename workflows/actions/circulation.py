@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from documents.actions.incoming import do_grant_incoming_access
@@ -29,10 +28,10 @@ from oa.models import Person, WorkItem
 from oa.refusals import Refusal
 from oa.work import WorkAction, WorkKind, register_work_kind
 from workflows.models import CirculationRead
+from workflows.selectors.circulation import COMMENT_MAX, incoming_detail_url, may_urge_circulation
 
 KIND = "circulation"
 STEP = "传阅"
-COMMENT_MAX = 1000  # CirculationRead.comment max_length
 NOTE_MAX = 500  # CirculationRead.note max_length
 URGENCY = {"teji": WorkItem.Urgency.VERY_URGENT, "jiaji": WorkItem.Urgency.URGENT}
 
@@ -44,14 +43,6 @@ def circulation_ref(row: CirculationRead) -> str:
 def row_id_from_ref(ref: str) -> int | None:
     prefix, _, pk = ref.partition(":")
     return int(pk) if prefix == KIND and pk.isdigit() else None
-
-
-def incoming_detail_url(incoming: IncomingDocument) -> str:
-    """The 收文 detail page (helper of the ReceiptFlow builds it); the literal path while it is not routed yet."""
-    try:
-        return reverse("workflows:incoming_detail", args=[incoming.pk])
-    except NoReverseMatch:
-        return f"/flows/incoming/{incoming.pk}/"
 
 
 def _names(people) -> list[str]:
@@ -179,12 +170,6 @@ def check_acknowledge_circulation(user: Person, incoming: IncomingDocument, *, c
 
 
 # --- 催阅 ------------------------------------------------------------------------------------------------------
-
-
-def may_urge_circulation(user: Person, incoming: IncomingDocument) -> bool:
-    """The receiving agency's 文书 may urge every reader; a sender (送阅人) the readers they sent it to."""
-    return is_incoming_office(user, incoming) or CirculationRead.objects.filter(
-        incoming=incoming, sent_by=user).exists()
 
 
 def check_urge_circulation(user: Person, incoming: IncomingDocument, reader_ids: list[int] | None = None, *,

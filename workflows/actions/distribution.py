@@ -21,10 +21,10 @@ from documents.models import IncomingDocument, OfficialDocument
 from documents.selectors.archive import core_metadata, sha256_hex
 from oa.actions.audit import do_record_audit
 from oa.events import Event, register_event_type, send_event_on_commit
-from oa.models import Agency, Person, Role
+from oa.models import Agency, Person
 from oa.refusals import Refusal
-from oa.selectors.directory import people_with_role
 from workflows.models import DistributionRecipient
+from workflows.selectors.distribution import final_pdf_field, may_manage_distribution
 
 Status = DistributionRecipient.Status
 
@@ -78,12 +78,6 @@ def do_accept_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
     if created:
         do_start_receipt(incoming)
     return incoming, created
-
-
-def final_pdf_field(document: OfficialDocument):
-    """The file a receiver gets: the last stamped PDF, else the typeset one."""
-    last = document.seal_uses.order_by("-signed_at", "-id").first()
-    return last.signed_pdf if last else document.final_pdf
 
 
 def _attachments_of(document: OfficialDocument) -> list[dict]:
@@ -185,11 +179,6 @@ def do_apply_receipt(recipient: DistributionRecipient, action: str, *, actor_nam
                    "by": actor_name, "reason": reason}),
             [row.sent_by_id])
     return True
-
-
-def may_manage_distribution(person: Person, document: OfficialDocument) -> bool:
-    """The sending agency's 文书 (who did 分发) may follow and 取回 its recipients."""
-    return people_with_role(Role.CLERK, agency=document.agency).filter(pk=person.pk).exists()
 
 
 def check_withdraw_distribution(actor: Person, recipient: DistributionRecipient, *, reason: str = "",

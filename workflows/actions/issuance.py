@@ -27,10 +27,7 @@ from documents.actions.documents import (
 from documents.actions.numbering import do_allocate_doc_number
 from documents.actions.seals import check_stamp_document, do_authorise_seal_use
 from documents.actions.typeset import check_typeset_document
-from documents.checker import check_gbt9704
 from documents.models import CoIssuer, OfficialDocument
-from documents.rendering import render_docx
-from documents.specs import provisional_spec
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Department, Person, Role
 from oa.refusals import Refusal
@@ -39,7 +36,6 @@ from oa.selectors.directory import (
     may_sign_off,
     people_with_role,
     principals,
-    responsible_leaders,
 )
 from workflows.actions.distribution import delivery_content, do_deliver_internal
 from workflows.actions.opinions import do_record_opinion
@@ -47,30 +43,13 @@ from workflows.actions.routing import check_return_task, locked_task, principal_
 from workflows.issuance.flows import IssuanceFlow, document_of
 from workflows.issuance.steps import AGREE, CHANGED, CIRCLE, STEPS, VETO
 from workflows.models import DistributionRecipient, Opinion
+from workflows.selectors.issuance import _first, choose_signer, preview_check
 
 POLICIES = ("all", "n_of_m", "veto")
 
 
 def _error(exc: Refusal) -> Refusal:
     return Refusal(exc.code, exc.message, status=exc.status)
-
-
-def _first(people, what: str, agency: Agency) -> Person:
-    person = next(iter(people), None)
-    if person is None:
-        raise Refusal("no_assignee", f"{agency.name}没有{what}，无法送审，请联系系统管理员维护角色。", status=409)
-    return person
-
-
-def choose_signer(document: OfficialDocument) -> Person:
-    """签发人: 上行文 and 重要公文 → 主要负责人 (条例 第二十二条); otherwise the drafting department's 分管领导 when
-    the agency's rule lets deputies sign, else the 主要负责人."""
-    agency = document.agency
-    if not (document.is_upward or document.is_important) and document.department_id:
-        for leader in responsible_leaders(document.department):
-            if may_sign_off(leader, agency, upward=False, important=False, department=document.department):
-                return leader
-    return _first(principals(agency), "主要负责人", agency)
 
 
 @dataclass
@@ -163,12 +142,6 @@ def do_authorise_seal_step(activation, document: OfficialDocument) -> None:
 
 def seal_step_token(task: Task) -> str:
     return f"issuance:{task.process_id}:task:{task.pk}"
-
-
-def preview_check(document: OfficialDocument) -> list:
-    """办公室核稿: the GB/T 9704 checker on the draft as it would be typeset (with a provisional 文号)."""
-    spec = provisional_spec(document)
-    return check_gbt9704(render_docx(spec), upward=spec.upward)
 
 
 @dataclass

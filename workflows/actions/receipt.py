@@ -43,14 +43,19 @@ from oa.actions.audit import do_record_audit
 from oa.models import Agency, Department, Person, Role
 from oa.refusals import Refusal
 from oa.selectors.calendar import add_working_days
-from oa.selectors.directory import head_of_department, people_with_role, principals
+from oa.selectors.directory import head_of_department, people_with_role
 from workflows.actions.opinions import do_record_opinion
 from workflows.actions.routing import locked_task, principal_of, require_open_own
 from workflows.models import DistributionRecipient, Opinion
 from workflows.receipt.flows import ReceiptFlow, incoming_of
 from workflows.receipt.steps import RETURN_SENDER, STEPS, decisions_for
-from workflows.routing import OPEN
-from workflows.selectors.receipt import handling_agencies, receiving_office
+from workflows.selectors.receipt import (
+    handling_agencies,
+    leaders_of,
+    may_register_paper,
+    open_assist_tasks,
+    receiving_office,
+)
 from workflows.selectors.receipt import receipt_process_of as receipt_process
 from workflows.steps import end_of_day
 
@@ -297,13 +302,6 @@ def _return_to_sender(user: Person, process: Process, incoming: IncomingDocument
     _save_data(process, returned_to_sender=True)
 
 
-def leaders_of(agency: Agency) -> list[Person]:
-    """Who may 批办 a 收文 of the agency: its 主要负责人 and 分管领导."""
-    people = list(principals(agency))
-    people += [p for p in people_with_role(Role.DEPUTY_LEADER, agency=agency) if p not in people]
-    return people
-
-
 def _department(agencies: list[Agency], pk: int | None, what: str) -> Department:
     dept = Department.objects.filter(pk=pk, agency__in=agencies, is_active=True).first() if pk else None
     if dept is None:
@@ -367,12 +365,6 @@ def _instruct(user: Person, process: Process, incoming: IncomingDocument, data: 
                readers=readers, instructed_by=user.pk, deadline=deadline)
 
 
-def open_assist_tasks(process: Process) -> list[Task]:
-    """协办 tasks still open: the 主办 waits for their opinions before finishing."""
-    return list(Task.objects.filter(process=process, flow_task=ReceiptFlow.handle, status__in=OPEN,
-                                    data__role="assist").order_by("pk"))
-
-
 def _handle(user: Person, task: Task, process: Process, data: StepInput) -> None:
     role = (task.data or {}).get("role")
     if role == "assist":
@@ -412,20 +404,6 @@ def _close(user: Person, process: Process, incoming: IncomingDocument, data: Ste
 
 
 # --- 纸质来文 ---------------------------------------------------------------------------------------------------
-
-
-def may_register_paper(person: Person, agency: Agency) -> bool:
-    """The 文书 of the agency's receiving office (区府办's 文书 for 区政府)."""
-    return people_with_role(Role.CLERK, agency=receiving_office(agency)).filter(pk=person.pk).exists()
-
-
-def paper_agencies(person: Person) -> list[Agency]:
-    """Where the person may register a paper 来文: agencies they are 文书 of, and those their office serves."""
-    own = list(Agency.objects.filter(is_active=True, pk__in=person.role_assignments.filter(
-        role=Role.CLERK).values("agency_id")).order_by("sort_order", "pk"))
-    served = [a.parent for a in own if a.kind == Agency.Kind.OFFICE and a.parent is not None
-              and a.parent.is_active and receiving_office(a.parent).pk == a.pk]
-    return served + own
 
 
 def check_register_paper_incoming(actor: Person, agency: Agency, fields: IncomingFields, scan) -> IncomingDocument:

@@ -11,12 +11,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
 
 from documents.models import IncomingDocument
 from documents.selectors.incoming import is_incoming_office
 from frontend.charts import Segment, stacked_segments
 from oa.models import Agency, Appointment, Department, Person, Role, RoleAssignment
-from workflows.actions.circulation import COMMENT_MAX
 from workflows.models import CirculationRead
 
 # Reading states, in the order the bar and the legend show them.
@@ -153,3 +153,20 @@ def unread_page(user: Person, *, agency_id: int | None = None, reader_id: int | 
 def unread_departments(rows: list[CirculationRead], agency: Agency) -> dict[int, str]:
     """Department names for a page of 未阅 rows (one query for the page)."""
     return _departments({r.reader_id for r in rows}, agency.pk)
+
+
+COMMENT_MAX = 1000  # CirculationRead.comment max_length
+
+
+def incoming_detail_url(incoming: IncomingDocument) -> str:
+    """The 收文 detail page (helper of the ReceiptFlow builds it); the literal path while it is not routed yet."""
+    try:
+        return reverse("workflows:incoming_detail", args=[incoming.pk])
+    except NoReverseMatch:
+        return f"/flows/incoming/{incoming.pk}/"
+
+
+def may_urge_circulation(user: Person, incoming: IncomingDocument) -> bool:
+    """The receiving agency's 文书 may urge every reader; a sender (送阅人) the readers they sent it to."""
+    return is_incoming_office(user, incoming) or CirculationRead.objects.filter(
+        incoming=incoming, sent_by=user).exists()

@@ -10,7 +10,8 @@ from django.http import Http404
 from documents.models import OfficialDocument
 from documents.selectors.documents import access_document_by_id, documents_visible_to
 from frontend.charts import stacked_segments
-from oa.models import Person
+from oa.models import Person, Role
+from oa.selectors.directory import people_with_role
 from workflows.models import DistributionRecipient
 
 
@@ -25,7 +26,6 @@ def access_recipient_by_id(user: Person, recipient_id: int) -> DistributionRecip
 
 def distribution_summary(user: Person, document_id: int) -> dict[str, Any]:
     """The document (through access_document_by_id), its recipients and the count per status."""
-    from workflows.actions.distribution import may_manage_distribution
 
     document: OfficialDocument = access_document_by_id(user, document_id)
     rows = list(DistributionRecipient.objects.filter(document=document).select_related("agency", "sent_by"))
@@ -34,3 +34,14 @@ def distribution_summary(user: Person, document_id: int) -> dict[str, Any]:
                                  for value, label in DistributionRecipient.Status.choices])
     return {"document": document, "recipients": rows, "segments": segments, "total": len(rows),
             "can_withdraw": may_manage_distribution(user, document)}
+
+
+def final_pdf_field(document: OfficialDocument):
+    """The file a receiver gets: the last stamped PDF, else the typeset one."""
+    last = document.seal_uses.order_by("-signed_at", "-id").first()
+    return last.signed_pdf if last else document.final_pdf
+
+
+def may_manage_distribution(person: Person, document: OfficialDocument) -> bool:
+    """The sending agency's 文书 (who did 分发) may follow and 取回 its recipients."""
+    return people_with_role(Role.CLERK, agency=document.agency).filter(pk=person.pk).exists()

@@ -16,8 +16,10 @@ from viewflow.workflow.status import STATUS
 from documents.models import IncomingDocument
 from documents.selectors.incoming import incoming_visible_to
 from oa.models import Agency, Appointment, Department, Person, Role, RoleAssignment
+from oa.selectors.directory import people_with_role, principals
 from workflows.models import Opinion
 from workflows.receipt.flows import ReceiptFlow
+from workflows.routing import OPEN
 from workflows.selectors.opinions import opinions_for_process
 from workflows.selectors.trace import may_see_process, open_tasks, step_label
 
@@ -181,3 +183,30 @@ def assist_opinions(process: Process) -> list[dict[str, Any]]:
         latest[dept] = {"dept": (t.data or {}).get("dept", ""), "task": t, "opinion": opinions.get(t.pk),
                         "done": t.status == STATUS.DONE}
     return list(latest.values())
+
+
+def leaders_of(agency: Agency) -> list[Person]:
+    """Who may 批办 a 收文 of the agency: its 主要负责人 and 分管领导."""
+    people = list(principals(agency))
+    people += [p for p in people_with_role(Role.DEPUTY_LEADER, agency=agency) if p not in people]
+    return people
+
+
+def open_assist_tasks(process: Process) -> list[Task]:
+    """协办 tasks still open: the 主办 waits for their opinions before finishing."""
+    return list(Task.objects.filter(process=process, flow_task=ReceiptFlow.handle, status__in=OPEN,
+                                    data__role="assist").order_by("pk"))
+
+
+def may_register_paper(person: Person, agency: Agency) -> bool:
+    """The 文书 of the agency's receiving office (区府办's 文书 for 区政府)."""
+    return people_with_role(Role.CLERK, agency=receiving_office(agency)).filter(pk=person.pk).exists()
+
+
+def paper_agencies(person: Person) -> list[Agency]:
+    """Where the person may register a paper 来文: agencies they are 文书 of, and those their office serves."""
+    own = list(Agency.objects.filter(is_active=True, pk__in=person.role_assignments.filter(
+        role=Role.CLERK).values("agency_id")).order_by("sort_order", "pk"))
+    served = [a.parent for a in own if a.kind == Agency.Kind.OFFICE and a.parent is not None
+              and a.parent.is_active and receiving_office(a.parent).pk == a.pk]
+    return served + own

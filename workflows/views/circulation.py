@@ -42,7 +42,6 @@ from oa.refusals import Refusal
 from workflows.actions.circulation import (
     check_acknowledge_circulation,
     check_urge_circulation,
-    incoming_detail_url,
     register_circulation_kind,
 )
 from workflows.models import CirculationRead
@@ -50,6 +49,7 @@ from workflows.selectors.circulation import (
     STATE_LABELS,
     circulation_panel,
     circulation_rows,
+    incoming_detail_url,
     is_clerk,
     may_track_circulation,
     read_state,

@@ -29,13 +29,13 @@ from workflows.actions.issuance import (
     StepInput,
     check_perform_issuance_step,
     check_start_issuance,
-    preview_check,
 )
 from workflows.actions.routing import do_mark_task_opened
 from workflows.issuance.flows import IssuanceFlow, document_of
 from workflows.issuance.steps import STEPS
 from workflows.models import DistributionRecipient
 from workflows.routing import principal_id
+from workflows.selectors.issuance import preview_check
 from workflows.selectors.opinions import phrases_for
 from workflows.selectors.trace import access_task_by_id
 from workflows.views.opinions import opinion_form_field

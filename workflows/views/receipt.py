@@ -41,8 +41,6 @@ from workflows.actions.receipt import (
     StepInput,
     check_perform_receipt_step,
     check_register_paper_incoming,
-    leaders_of,
-    paper_agencies,
 )
 from workflows.actions.routing import do_mark_task_opened
 from workflows.receipt.flows import ReceiptFlow, incoming_of
@@ -59,6 +57,8 @@ from workflows.selectors.receipt import (
     incoming_detail,
     incoming_file,
     incoming_list,
+    leaders_of,
+    paper_agencies,
 )
 from workflows.selectors.trace import access_task_by_id, person_choices
 from workflows.views.opinions import opinion_form_field

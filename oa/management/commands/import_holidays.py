@@ -7,7 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oa.actions.calendar import CalendarFormatError, CalendarImportError, do_import_calendar_text
+from oa.actions.calendar import CalendarImportError, do_import_calendar_text
+from oa.selectors.calendar import CalendarFormatError
 
 
 class Command(BaseCommand):
