@@ -279,3 +279,18 @@ def test_receipt_return_reaches_the_principal_who_never_held_the_step(cast):
     again = receipt_task(incoming, ReceiptFlow.handle)
     assert again.owner == cast.finance04
     assert_opens_incoming(login(cast.finance04, otp=True), again, incoming)
+
+
+def test_routing_flow_assign_after_unassign_grants_too(cast):
+    """viewflow's own assign (a step left without holder, then claimed) goes through on_assign as well."""
+    doc, _ = start_issuance(cast, title="关于开展消防演练的通知")
+    process = RoutingFlow.start.run(
+        title=doc.title, initiator_id=cast.zhangwei.pk, reviewer_id=cast.lina.pk, office_id=cast.liuyang.pk,
+        signer_id=cast.huangjianhua.pk, countersign=[], policy={"policy": "all"}, roles={}, document_id=doc.pk)
+    review = open_task(process, RoutingFlow.review)
+    with review.activation() as activation:
+        activation.unassign()
+        activation.assign(cast.xuli)
+    review.refresh_from_db()
+    assert review.owner == cast.xuli
+    assert login(cast.xuli, otp=True).get(f"/documents/{doc.pk}/").status_code == 200
