@@ -8,6 +8,7 @@ from viewflow.workflow.status import STATUS
 
 from oa.actions.work import do_move_work_items
 from oa.models import Person
+from workflows.actions.assignment import do_on_assign
 
 OPEN_STATUSES = (STATUS.ASSIGNED, STATUS.STARTED, STATUS.ERROR)
 
@@ -29,25 +30,7 @@ class FlowTaskProvider:
         moved = self._open(source).update(owner=target)
         do_move_work_items(source, target, kinds=[self.kind])
         for task in tasks:
-            _grant_what_the_step_needs(task, target)
+            # The successor gets what any new holder of the step gets (the flow's on_assign).
+            task.owner = target
+            do_on_assign(task, target)
         return moved
-
-
-def _grant_what_the_step_needs(task: Task, person: Person) -> None:
-    """The successor must see the 公文 / 收文 the moved step is about, as the flow grants on assignment."""
-    from documents.actions.documents import do_grant_document_access
-    from documents.actions.incoming import do_grant_incoming_access
-    from documents.models import IncomingDocument, OfficialDocument
-    from workflows.issuance.steps import STEPS as ISSUANCE_STEPS
-
-    data = task.process.data or {}
-    node = task.flow_task.name if task.flow_task else ""
-    if data.get("document_id"):
-        document = OfficialDocument.objects.filter(pk=data["document_id"]).first()
-        if document is not None:
-            step = ISSUANCE_STEPS.get(node)
-            do_grant_document_access(document, person, can_edit=bool(step and step.body))
-    if data.get("incoming_id"):
-        incoming = IncomingDocument.objects.filter(pk=data["incoming_id"]).first()
-        if incoming is not None:
-            do_grant_incoming_access(incoming, person, reason="工作交接")

@@ -67,7 +67,17 @@ def spec(node_name: str, token, owner_id: int | None, data: dict | None = None, 
     return {"node": node_name, "token": str(token), "data": body}
 
 
+def _assigned(task) -> None:
+    # The flow's on_assign for the new holder (workflows.actions.assignment; imported late: actions import us).
+    from workflows.actions.assignment import do_on_assign
+
+    do_on_assign(task)
+
+
 class RViewActivation(ViewActivation):
+    """Every way a step gets a holder ends in the flow's ``on_assign``: created with an owner (assignment, 退回,
+    jump-back, 取回, 加签, 委托), assign (claim) and reassign (转办). 工作交接 calls it from workflows.handover."""
+
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
         activation = super().create(flow_task, prev_activation, token, data=data, seed=seed)
@@ -81,7 +91,19 @@ class RViewActivation(ViewActivation):
                 to_person=activation.task.owner, to_node=flow_task.name,
                 data={"delegation_id": routing.get("delegation_id")},
             )
+        if activation.task.owner_id:
+            _assigned(activation.task)
         return activation
+
+    @Activation.status.super()
+    def assign(self, user):
+        super().assign.original(user)
+        _assigned(self.task)
+
+    @Activation.status.super()
+    def reassign(self, user=None):
+        super().reassign.original(user=user)
+        _assigned(self.task)
 
     def _create_spec(self, entry: dict, **extra_routing: Any):
         node = node_by_name(self.flow_class, entry["node"])

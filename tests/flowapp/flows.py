@@ -47,7 +47,8 @@ class MemoFlow(flow.Flow):
 #
 # process.data: {"title", "initiator_id", "reviewer_id", "office_id", "signer_id",
 #                "countersign": [{"dept_id", "signer_id"}, ...], "policy": {"policy": "all"|"n_of_m"|"veto",
-#                "required": N}, "roles": {node name: [person ids allowed for 转办]}, "registered": bool}
+#                "required": N}, "roles": {node name: [person ids allowed for 转办]}, "registered": bool,
+#                "document_id": optional 公文 every holder may read (on_assign)}
 
 from workflows.nodes import DataSplit, PolicyJoin  # noqa: E402
 from workflows.routing import RView  # noqa: E402
@@ -94,6 +95,15 @@ class RoutingFlow(flow.Flow):
     def register_doc(self, activation):
         activation.process.data = {**activation.process.data, "registered": True}
         activation.process.save()
+
+    def on_assign(self, task, owner) -> None:
+        # Like IssuanceFlow.on_assign, read-only: whoever holds a step reads the 公文 the process is about.
+        document_id = (task.process.data or {}).get("document_id")
+        if document_id:
+            from documents.actions.documents import do_grant_document_access
+            from documents.models import OfficialDocument
+
+            do_grant_document_access(OfficialDocument.objects.get(pk=document_id), owner)
 
     def same_role(self, task, person) -> bool:
         roles = (task.process.data or {}).get("roles") or {}

@@ -43,20 +43,16 @@ class StepActivation(RViewActivation):
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
         activation = super().create(flow_task, prev_activation, token, data=data, seed=seed)
-        task = activation.task
-        if task.owner_id and "document_id" in (activation.process.data or {}):
-            # The person now holding the step sees the document; editing only where the step allows it.
-            document = document_of(activation.process)
-            do_grant_document_access(document, task.owner, can_edit=STEPS[flow_task.name].body)
-            if flow_task.name == "seal":
-                from workflows.actions.issuance import do_authorise_seal_step
+        if flow_task.name == "seal" and activation.task.owner_id:
+            # Reaching 用印 authorises one stamping bound to this task (not to its holder: 转办 keeps it).
+            from workflows.actions.issuance import do_authorise_seal_step
 
-                do_authorise_seal_step(activation, document)
+            do_authorise_seal_step(activation, document_of(activation.process))
         return activation
 
 
 class Step(DeadlineStep):
-    """A 发文 step: DeadlineStep + document access on assignment."""
+    """A 发文 step: DeadlineStep + the 用印 authorisation; access comes from IssuanceFlow.on_assign."""
 
     activation_class = StepActivation
     steps = STEPS
@@ -138,6 +134,11 @@ class IssuanceFlow(flow.Flow):
         host = timer.previous.first() if timer else None
         if host is not None and host.status in (STATUS.ASSIGNED, STATUS.STARTED) and host.owner_id:
             do_urge_task(host, by=None, message="已超过办理期限，系统自动催办")
+
+    def on_assign(self, task, owner: Person) -> None:
+        """The holder of a 发文 step sees the 公文; edits it only where the step allows (STEPS[...].body)."""
+        step = STEPS.get(task.flow_task.name)
+        do_grant_document_access(document_of(task.process), owner, can_edit=bool(step and step.body))
 
     def is_sequential(self, activation) -> bool:
         data = activation.process.data

@@ -14,7 +14,6 @@ import datetime as dt
 
 from viewflow import this
 from viewflow.workflow import flow, lock
-from viewflow.workflow.activation import Activation
 from viewflow.workflow.status import STATUS
 
 from documents.actions.incoming import do_grant_incoming_access
@@ -23,7 +22,6 @@ from oa.models import Appointment, Role
 from oa.selectors.directory import people_with_role
 from workflows.nodes import DataSplit, PolicyJoin
 from workflows.receipt.steps import STEPS
-from workflows.routing import RViewActivation
 from workflows.steps import (
     DeadlineStep,
     data_person,
@@ -44,29 +42,9 @@ def step_deadline(node_name: str, start: dt.datetime | None = None) -> dt.dateti
     return deadline_in(STEPS[node_name].limit_days, start)
 
 
-class StepActivation(RViewActivation):
-    @classmethod
-    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        activation = super().create(flow_task, prev_activation, token, data=data, seed=seed)
-        task = activation.task
-        if task.owner_id and "incoming_id" in (activation.process.data or {}):
-            # Whoever the work reaches sees the 收文 (and keeps seeing it: the record shows who had it).
-            do_grant_incoming_access(incoming_of(activation.process), task.owner,
-                                     reason=STEPS.get(flow_task.name, STEPS["addsign"]).label)
-        return activation
-
-    @Activation.status.super()
-    def reassign(self, user=None):
-        # 转办 / handover: the new holder needs to see the 收文 as well.
-        super().reassign.original(user=user)
-        if self.task.owner_id and "incoming_id" in (self.process.data or {}):
-            do_grant_incoming_access(incoming_of(self.process), self.task.owner, reason="转办")
-
-
 class Step(DeadlineStep):
-    """A 收文 step: DeadlineStep + access to the 收文 on assignment."""
+    """A 收文 step: DeadlineStep; access to the 收文 comes from ReceiptFlow.on_assign."""
 
-    activation_class = StepActivation
     steps = STEPS
     step_url_name = "workflows:receipt_step"
 
@@ -110,6 +88,11 @@ class ReceiptFlow(flow.Flow):
         activation.process.data = data
         activation.process.artifact = data.pop("_incoming")
         return activation.process
+
+    def on_assign(self, task, owner) -> None:
+        """Whoever the work reaches sees the 收文 (and keeps seeing it: the record shows who had it)."""
+        step = STEPS.get(task.flow_task.name, STEPS["addsign"])
+        do_grant_incoming_access(incoming_of(task.process), owner, reason=step.label)
 
     def is_paper(self, activation) -> bool:
         return bool(activation.process.data.get("paper"))
