@@ -28,12 +28,6 @@ def active_token(raw: str | None) -> ApiToken | None:
     return token
 
 
-def person_for_token(raw: str | None) -> Person | None:
-    """The active person behind a raw token, or None for unknown, expired, revoked or disabled."""
-    token = active_token(raw)
-    return token.person if token is not None else None
-
-
 def tokens_of(person: Person):
     return ApiToken.objects.filter(person=person, revoked_at__isnull=True).order_by("-id")
 
