@@ -82,7 +82,8 @@ def change_form_data(response) -> dict:
 
 def admin_errors(response) -> list:
     errors = [response.context["adminform"].form.errors]
-    errors += [inline.formset.errors for inline in response.context["inline_admin_formsets"]]
+    for inline in response.context["inline_admin_formsets"]:
+        errors += [inline.formset.errors, inline.formset.non_form_errors()]
     return errors
 
 
@@ -138,6 +139,21 @@ def test_admin_person_page_inline_grant_goes_through_the_action(admin_browser, s
     assert (entry.object_id, entry.actor, entry.changes["via"]) == (str(grant.pk), sysadmin, "admin")
     # Nothing else on the page changed, so nothing else was written or audited.
     assert [e.changes for e in new_audit(since, "directory.person.update")] == []
+
+
+def test_admin_adds_a_person_through_the_create_action(admin_browser, sysadmin):
+    since = last_audit_id()
+    response = admin_browser.post(reverse("admin:oa_person_add"), {
+        "username": "xinren01", "name": "辛仁", "password1": "Qx7!tangerine-Lamp", "password2": "Qx7!tangerine-Lamp",
+        "usable_password": "true",
+        **{f"{prefix}-{k}": v for prefix in ("appointments", "role_assignments")
+           for k, v in {"TOTAL_FORMS": "0", "INITIAL_FORMS": "0"}.items()}})
+    assert response.status_code == 302, admin_errors(response)
+    person = Person.objects.get(username="xinren01")
+    assert person.check_password("Qx7!tangerine-Lamp")
+    entry = new_audit(since, "directory.person.create").get()
+    assert (entry.object_id, entry.actor, entry.changes["via"]) == (str(person.pk), sysadmin, "admin")
+    assert "password" not in entry.changes
 
 
 def test_admin_disabling_a_person_is_the_disable_action(admin_browser, cast):
