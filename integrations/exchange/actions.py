@@ -33,7 +33,7 @@ from documents.selectors.archive import core_metadata, sha256_hex
 from documents.uploads import read_member, sniff_type
 from oa import jsonsafe
 from oa.actions.audit import do_record_audit
-from oa.actions.directory import check_upsert_agency
+from oa.actions.directory import check_upsert_agency, do_update_agency
 from oa.actions.outbox import do_enqueue_outbox
 from oa.models import Agency, OutboxMessage, Person
 from oa.refusals import Refusal
@@ -579,13 +579,15 @@ def check_add_peer(descriptor: Any, *, actor: Person | None = None) -> tuple[Exc
             kind = entry.get("kind") if entry.get("kind") in Agency.Kind.values else Agency.Kind.OTHER
             agency = check_upsert_agency(actor=actor, name=entry["name"],
                                          short_name=str(entry.get("short_name") or entry["name"])[:50],
-                                         doc_code=doc_code, uscc=entry["uscc"], kind=kind, sort_order=900)
-            if agency.exchange_node != code or not agency.is_active:
-                agency.exchange_node, agency.is_active = code, True
-                agency.save(update_fields=["exchange_node", "is_active"])
+                                         doc_code=doc_code, uscc=entry["uscc"], kind=kind, sort_order=900,
+                                         via="exchange")
+            do_update_agency(actor=actor, via="exchange", agency=agency,
+                             fields={"exchange_node": code, "is_active": True})
             agencies.append(agency)
         # Agencies the peer no longer lists can no longer be chosen at 分发.
-        Agency.objects.filter(exchange_node=code).exclude(pk__in=[a.pk for a in agencies]).update(is_active=False)
+        gone = Agency.objects.filter(exchange_node=code, is_active=True).exclude(pk__in=[a.pk for a in agencies])
+        for agency in gone:
+            do_update_agency(actor=actor, via="exchange", agency=agency, fields={"is_active": False})
         do_record_audit(actor=actor, action="exchange.peer.add" if created else "exchange.peer.update", obj=peer,
                         changes={"code": code, "base_url": data["base_url"], "node_key_id": data["node_key_id"],
                                  "agencies": [f"{a.name}（{a.uscc}）" for a in agencies]})

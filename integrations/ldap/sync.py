@@ -25,7 +25,22 @@ from integrations.ldap.client import (
     rdn_value,
 )
 from oa.actions.audit import do_record_audit
-from oa.actions.directory import do_disable_person, do_set_initial_password
+from oa.actions.directory import (
+    check_assign_role,
+    do_appoint,
+    do_create_agency,
+    do_create_department,
+    do_create_person,
+    do_create_post,
+    do_disable_person,
+    do_enable_person,
+    do_end_appointment,
+    do_revoke_role,
+    do_set_initial_password,
+    do_update_agency,
+    do_update_department,
+    do_update_person,
+)
 from oa.models import Agency, Appointment, Department, Person, Post, Role, RoleAssignment
 from oa.selectors.delegation import open_work_counts
 from oa.uscc import validate_uscc
@@ -33,6 +48,7 @@ from oa.uscc import validate_uscc
 logger = logging.getLogger(__name__)
 
 SYNC_DISABLE_REASON = "目录同步：该人员已不在目录中"
+VIA = "ldap"  # the `via` of every directory action the sync calls (docs/architecture.md, 写入路径)
 DEFAULT_POST = "科员"  # for entries without `title`
 NEW_POST_LEVEL = 100  # posts first seen in the directory sort after the known ones
 ROLE_GROUP_PREFIX = "role-"
@@ -232,6 +248,7 @@ class _Ctx:
     departments: dict[DeptKey, Department] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     posts: dict[str, Post] = field(default_factory=dict)
+    actor: Person | None = None  # who runs the sync (None: the scheduled job)
 
 
 Op = Callable[[_Ctx], None]
@@ -322,15 +339,17 @@ class _Planner:
     @staticmethod
     def _create_agency(spec: AgencySpec, fields: dict) -> Op:
         def op(ctx: _Ctx) -> None:
-            ctx.agencies[spec.uuid] = Agency.objects.create(external_id=spec.uuid, **fields)
+            ctx.agencies[spec.uuid] = do_create_agency(actor=ctx.actor, via=VIA,
+                                                       fields={"external_id": spec.uuid, **fields})
         return op
 
     @staticmethod
     def _update(obj: Agency | Department, fields: dict) -> Op:
         def op(ctx: _Ctx) -> None:
-            for name, value in fields.items():
-                setattr(obj, name, value)
-            obj.save(update_fields=list(fields))
+            if isinstance(obj, Agency):
+                do_update_agency(actor=ctx.actor, via=VIA, agency=obj, fields=fields)
+            else:
+                do_update_department(actor=ctx.actor, via=VIA, department=obj, fields=fields)
         return op
 
     def _agency_name(self, uuid: str) -> str:
@@ -385,21 +404,22 @@ class _Planner:
     @staticmethod
     def _create_department(spec: DeptSpec) -> Op:
         def op(ctx: _Ctx) -> None:
-            ctx.departments[spec.uuid] = Department.objects.create(
-                agency=ctx.agencies[spec.agency_uuid],
-                parent=ctx.departments[spec.parent_uuid] if spec.parent_uuid else None,
-                name=spec.name,
-                external_id=spec.uuid,
-            )
+            ctx.departments[spec.uuid] = do_create_department(actor=ctx.actor, via=VIA, fields={
+                "agency": ctx.agencies[spec.agency_uuid],
+                "parent": ctx.departments[spec.parent_uuid] if spec.parent_uuid else None,
+                "name": spec.name,
+                "external_id": spec.uuid,
+            })
         return op
 
     @staticmethod
     def _move_department(dept: Department, spec: DeptSpec) -> Op:
         def op(ctx: _Ctx) -> None:
-            dept.agency = ctx.agencies[spec.agency_uuid]
-            dept.parent = ctx.departments[spec.parent_uuid] if spec.parent_uuid else None
-            dept.name, dept.is_active = spec.name, True
-            dept.save(update_fields=["agency", "parent", "name", "is_active"])
+            do_update_department(actor=ctx.actor, via=VIA, department=dept, fields={
+                "agency": ctx.agencies[spec.agency_uuid],
+                "parent": ctx.departments[spec.parent_uuid] if spec.parent_uuid else None,
+                "name": spec.name, "is_active": True,
+            })
         return op
 
     # People: keyed by entryUUID; a username already used by a local account is a conflict, never a merge.
@@ -459,31 +479,26 @@ class _Planner:
             )
             # They log in through the directory; a local password would be a second, unmanaged secret.
             do_set_initial_password(person, None, must_change=False)
-            person.save()
-            ctx.people[spec.uuid] = person
+            ctx.people[spec.uuid] = do_create_person(actor=ctx.actor, via=VIA, person=person,
+                                                     detail={"dn": spec.dn})
         return op
 
     @staticmethod
     def _update_person(person: Person, fields: dict) -> Op:
         def op(ctx: _Ctx) -> None:
-            for name, value in fields.items():
-                setattr(person, name, value)
-            person.save(update_fields=list(fields))
+            do_update_person(actor=ctx.actor, via=VIA, person=person, fields=fields)
         return op
 
     @staticmethod
     def _enable_person(person: Person) -> Op:
         def op(ctx: _Ctx) -> None:
-            person.is_active, person.disabled_reason = True, ""
-            person.save(update_fields=["is_active", "disabled_reason"])
-            do_record_audit(actor=None, action="directory.person.enable", obj=person,
-                            changes={"reason": "目录同步：重新出现在目录中"})
+            do_enable_person(actor=ctx.actor, via=VIA, person=person, reason="目录同步：重新出现在目录中")
         return op
 
     @staticmethod
     def _disable_person(person: Person) -> Op:
         def op(ctx: _Ctx) -> None:
-            do_disable_person(actor=None, person=person, reason=SYNC_DISABLE_REASON)
+            do_disable_person(actor=ctx.actor, via=VIA, person=person, reason=SYNC_DISABLE_REASON)
         return op
 
     def _resolve_concurrent(self, value: str) -> tuple[DeptKey, str] | None:
@@ -543,7 +558,7 @@ class _Planner:
                 if key not in desired:
                     if not appt.is_primary:
                         self.plan.add(Change("兼职", "删除", label, f"{self.dept_label.get(key[0], '?')} {key[1]}"))
-                    self.plan.ops.append(self._delete(appt))
+                    self.plan.ops.append(self._end_appointment(appt))
             for key, primary in desired.items():
                 if (spec.uuid, *key) in local:
                     continue  # already held as a locally maintained appointment
@@ -558,29 +573,30 @@ class _Planner:
     @staticmethod
     def _create_post(name: str) -> Op:
         def op(ctx: _Ctx) -> None:
-            ctx.posts[name], _ = Post.objects.get_or_create(name=name, defaults={"level": NEW_POST_LEVEL})
+            ctx.posts[name] = Post.objects.filter(name=name).first() or do_create_post(
+                actor=ctx.actor, via=VIA, name=name, level=NEW_POST_LEVEL)
         return op
 
     @staticmethod
-    def _delete(obj: Appointment) -> Op:
+    def _end_appointment(appt: Appointment) -> Op:
         def op(ctx: _Ctx) -> None:
-            obj.delete()
+            do_end_appointment(actor=ctx.actor, via=VIA, appointment=appt)
+        return op
+
+    @staticmethod
+    def _revoke(assignment: RoleAssignment) -> Op:
+        def op(ctx: _Ctx) -> None:
+            do_revoke_role(actor=ctx.actor, via=VIA, assignment=assignment)
         return op
 
     @staticmethod
     def _appoint(person_uuid: str, key: tuple[DeptKey, str], primary: bool, appt: Appointment | None) -> Op:
         def op(ctx: _Ctx) -> None:
-            person = ctx.people[person_uuid]
-            if primary:
-                # One primary per person (a constraint): the previous one has been deleted or is demoted here.
-                person.appointments.filter(is_primary=True).update(is_primary=False)
-            if appt is not None:
-                appt.is_primary = primary
-                appt.save(update_fields=["is_primary"])
-                return
-            post = ctx.posts.get(key[1]) or Post.objects.get(name=key[1])
-            Appointment.objects.create(person=person, department=ctx.departments[key[0]], post=post,
-                                       is_primary=primary, source=Appointment.Source.LDAP)
+            # One primary per person (a constraint): do_appoint demotes the previous one.
+            post = appt.post if appt is not None else ctx.posts.get(key[1]) or Post.objects.get(name=key[1])
+            department = appt.department if appt is not None else ctx.departments[key[0]]
+            do_appoint(actor=ctx.actor, via=VIA, person=ctx.people[person_uuid], department=department, post=post,
+                       primary=primary, source=Appointment.Source.LDAP)
         return op
 
     # Role assignments (source=ldap): one per (member, role group, scope of the OU the group lives in).
@@ -604,7 +620,7 @@ class _Planner:
             self.plan.add(Change("角色", "新建", self._role_label(key)), self._grant(desired[key]))
         for key in sorted(existing.keys() - desired.keys(), key=str):
             ra = existing[key]
-            self.plan.add(Change("角色", "撤销", self._role_label(key)), self._delete(ra))
+            self.plan.add(Change("角色", "撤销", self._role_label(key)), self._revoke(ra))
 
     def _role_label(self, key: tuple) -> str:
         person_uuid, role, agency_uuid, dept_uuid = key
@@ -618,8 +634,9 @@ class _Planner:
     @staticmethod
     def _grant(spec: RoleSpec) -> Op:
         def op(ctx: _Ctx) -> None:
-            RoleAssignment.objects.create(
-                person=ctx.people[spec.person_uuid], role=spec.role, agency=ctx.agencies[spec.agency_uuid],
+            check_assign_role(
+                actor=ctx.actor, via=VIA, person=ctx.people[spec.person_uuid], role=spec.role,
+                agency=ctx.agencies[spec.agency_uuid],
                 department=ctx.departments[spec.dept_uuid] if spec.dept_uuid else None,
                 source=RoleAssignment.Source.LDAP,
             )
@@ -640,17 +657,24 @@ def sync_directory(*, apply: bool, config: LdapConfig | None = None, actor: Pers
     config = config or LdapConfig.from_settings()
     with DirectoryClient(config) as client:
         snap = read_directory(client)
+    return sync_snapshot(snap, apply=apply, actor=actor, base_dn=config.base_dn)
+
+
+def sync_snapshot(snap: Snapshot, *, apply: bool, actor: Person | None = None, base_dn: str = "") -> SyncPlan:
+    """Plan the changes a directory snapshot asks for and (with `apply`) run them in one transaction, each
+    through its directory action (via="ldap"), plus one `directory.sync` summary entry."""
     with transaction.atomic():
         plan = plan_sync(snap)
         if apply and plan.ops:
+            plan.ctx.actor = actor
             for op in plan.ops:
                 op(plan.ctx)
             do_record_audit(
                 actor=actor,
                 action="directory.sync",
                 object_type="integrations.ldap",
-                object_id=config.base_dn[:64],
-                object_repr=f"目录同步 {config.base_dn}",
+                object_id=base_dn[:64],
+                object_repr=f"目录同步 {base_dn}",
                 changes={"counts": plan.counts(), "total": len(plan.changes), "warnings": len(plan.warnings),
                          "disabled": [h.username for h in plan.handover]},
             )
@@ -677,19 +701,12 @@ def upsert_person_from_entry(entry: Entry, config: LdapConfig) -> Person | None:
                 return None
             person = Person(source=Person.Source.LDAP, external_id=entry.uuid, **fields)
             do_set_initial_password(person, None, must_change=False)
-            person.save()
-            do_record_audit(actor=None, action="directory.person.create", obj=person,
-                            changes={"source": "ldap", "via": "login", "dn": entry.dn})
-            return person
+            return do_create_person(actor=None, via="login", person=person, detail={"dn": entry.dn})
         if not person.is_active:
             return person
         if clash:
             fields.pop("username")
-        changed = [name for name, value in fields.items() if getattr(person, name) != value]
-        if changed:
-            for name in changed:
-                setattr(person, name, fields[name])
-            person.save(update_fields=changed)
+        do_update_person(actor=None, via="login", person=person, fields=fields)
     return person
 
 

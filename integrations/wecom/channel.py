@@ -19,7 +19,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from oa.actions.outbox import OutboxSendError, SendResult, do_enqueue_outbox
+from oa.actions.outbox import (
+    OutboxSendError,
+    SendResult,
+    do_cancel_outbox,
+    do_enqueue_outbox,
+    do_mark_delivery_retired,
+    do_queue_delivery,
+)
 from oa.models import Notification, NotificationDelivery, OutboxMessage, Person, WorkItem
 
 from .client import WecomClient, WecomError, WecomSettings, wecom_enabled
@@ -163,10 +170,7 @@ class PlatformChannel:
             userid = userids.get(notification.recipient_id)
             if not userid:
                 continue  # no platform account: the web channel alone carries it
-            NotificationDelivery.objects.get_or_create(
-                notification=notification, channel=DELIVERY_CHANNEL,
-                defaults={"state": NotificationDelivery.State.QUEUED},
-            )
+            do_queue_delivery(notification, DELIVERY_CHANNEL)
             kind, body = card_message(notification, userid, config)
             do_enqueue_outbox(OUTBOX_CHANNEL, kind, card_key(notification.pk), body, notification=notification)
 
@@ -187,11 +191,8 @@ class PlatformChannel:
                 if card is None:
                     continue
                 if card.state != OutboxMessage.State.SENT:
-                    card.state = OutboxMessage.State.DEAD
-                    card.last_error = f"未发送即撤销：{RETIRED_TEXT}"
-                    card.result = {**card.result, "cancelled": True}  # the admin retry skips it
-                    card.save(update_fields=["state", "last_error", "result"])
-                    _mark_retired(delivery)
+                    do_cancel_outbox(card, f"未发送即撤销：{RETIRED_TEXT}")
+                    do_mark_delivery_retired(delivery)
                     continue
                 response_code = card.result.get("response_code")
                 if card.kind == KIND_TEMPLATE_CARD and response_code:
@@ -209,7 +210,7 @@ class PlatformChannel:
                 earlier = follow_ups.get(notification.recipient_id)
                 if earlier is not None:
                     # One "已办理" text covers every card this person got for the item.
-                    _mark_retired(
+                    do_mark_delivery_retired(
                         NotificationDelivery.objects.get(notification=earlier, channel=DELIVERY_CHANNEL)
                     )
                 follow_ups[notification.recipient_id] = notification
@@ -218,12 +219,6 @@ class PlatformChannel:
                 text = truncate_bytes(f"{RETIRED_TEXT}：{notification.title}", TEXT_MAX_BYTES)
                 body = {"touser": card.payload.get("touser", ""), "msgtype": "text", "text": {"content": text}}
                 do_enqueue_outbox(OUTBOX_CHANNEL, KIND_RETIRE_TEXT, retire_key(notification.pk), body, notification)
-
-
-def _mark_retired(delivery: NotificationDelivery) -> None:
-    delivery.state = NotificationDelivery.State.RETIRED
-    delivery.last_error = ""
-    delivery.save(update_fields=["state", "last_error", "updated_at"])
 
 
 PLATFORM_CHANNEL = PlatformChannel()

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from oa.actions.audit import do_record_audit
-from oa.actions.directory import do_set_initial_password
+from oa.actions.directory import do_create_person, do_set_initial_password, do_update_person
 from oa.models import Person
 
 from .client import WecomClient
@@ -117,20 +117,15 @@ def _apply(plan: SyncPlan, users: dict[str, PlatformUser], actor: Person | None)
         for change in plan.changes:
             if change.kind in {"link", "relink"}:
                 person = Person.objects.select_for_update().get(pk=change.person_id)
-                before = person.platform_userid
-                person.platform_userid = change.userid
-                person.save(update_fields=["platform_userid"])
-                do_record_audit(actor=actor, action="wecom.sync.link", obj=person,
-                                changes={"platform_userid": [before, change.userid]})
+                do_update_person(actor=actor, via="wecom", person=person, fields={"platform_userid": change.userid})
             elif change.kind == "create":
                 user = users[change.userid]
                 username = user.userid if not Person.objects.filter(username=user.userid).exists() else f"wecom-{user.userid}"
                 person = Person(username=username[:150], name=user.name[:50], mobile=user.mobile[:20],
                                 email=user.email, platform_userid=user.userid)
                 do_set_initial_password(person, None, must_change=False)  # platform login only, until an admin sets one
-                person.save()
-                do_record_audit(actor=actor, action="wecom.sync.create", obj=person,
-                                changes={"platform_userid": user.userid, "departments": list(user.departments)})
+                do_create_person(actor=actor, via="wecom", person=person,
+                                 detail={"platform_userid": user.userid, "departments": list(user.departments)})
         do_record_audit(actor=actor, action="wecom.sync", object_type="wecom.sync", object_repr="移动平台通讯录同步",
                         changes={"counts": plan.counts(), "unmatched": len(plan.unmatched),
                                  "orphaned": plan.orphaned[:50]})

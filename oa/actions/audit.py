@@ -74,6 +74,18 @@ def do_record_audit(
     return entry
 
 
+def do_record_audit_export(*, actor: Person, filters: dict[str, Any], ip: str | None = None) -> AuditEntry:
+    """The auditor's CSV export is itself audited, with the filters it used."""
+    return do_record_audit(
+        actor=actor,
+        action="audit.export",
+        object_type="oa.auditentry",
+        object_repr="导出审计日志",
+        changes={k: v for k, v in filters.items() if v},
+        ip=ip,
+    )
+
+
 class AuditRetentionError(Exception):
     pass
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
 from oa.models import Delegation, Person
+from oa.selectors.delegation import validate_delegation
 from oa.work import MovedWork, work_providers
 
 
@@ -22,28 +23,13 @@ def check_create_delegation(
     end_date: dt.date,
     flow_types: list[str] | None = None,
     reason: str,
+    via: str = "api",
 ) -> Delegation:
-    if principal.pk == delegate.pk:
-        raise ValidationError("不能委托给本人。", code="delegation_self")
-    if end_date < start_date:
-        raise ValidationError("委托结束日期不能早于开始日期。", code="delegation_dates")
-    if not delegate.is_active:
-        raise ValidationError("受托人“%(n)s”账号已停用。", code="delegation_inactive", params={"n": delegate})
-    if not reason.strip():
-        raise ValidationError("请填写委托事由。", code="delegation_reason")
-    scope = sorted({t.strip() for t in (flow_types or []) if t.strip()})
     with transaction.atomic():
-        overlapping = Delegation.objects.select_for_update().filter(
-            principal=principal, revoked_at__isnull=True, start_date__lte=end_date, end_date__gte=start_date
-        )
-        for other in overlapping:
-            # Two delegations may overlap only if their scopes cannot both match the same work.
-            if not other.flow_types or not scope or set(other.flow_types) & set(scope):
-                raise ValidationError(
-                    "与已有委托（%(d)s，%(s)s至%(e)s）的时间和范围重叠。",
-                    code="delegation_overlap",
-                    params={"d": other.delegate, "s": other.start_date, "e": other.end_date},
-                )
+        # Lock the principal's open delegations, then check: two concurrent grants cannot both pass.
+        list(Delegation.objects.select_for_update().filter(principal=principal, revoked_at__isnull=True))
+        scope = validate_delegation(principal=principal, delegate=delegate, start_date=start_date,
+                                    end_date=end_date, flow_types=flow_types, reason=reason)
         delegation = Delegation.objects.create(
             principal=principal,
             delegate=delegate,
@@ -64,17 +50,18 @@ def check_create_delegation(
                 "start": start_date,
                 "end": end_date,
                 "scope": scope,
+                "via": via,
             },
         )
     return delegation
 
 
-def do_revoke_delegation(*, actor: Person, delegation: Delegation) -> None:
+def do_revoke_delegation(*, actor: Person, delegation: Delegation, via: str = "api") -> None:
     with transaction.atomic():
         delegation.revoked_at = timezone.now()
         delegation.revoked_by = actor
         delegation.save(update_fields=["revoked_at", "revoked_by"])
-        do_record_audit(actor=actor, action="delegation.revoke", obj=delegation)
+        do_record_audit(actor=actor, action="delegation.revoke", obj=delegation, changes={"via": via})
 
 
 def check_handover(

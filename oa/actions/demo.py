@@ -18,6 +18,8 @@ from oa.actions.directory import (
     check_assign_role,
     check_upsert_agency,
     do_appoint,
+    do_create_person,
+    do_update_person,
     do_upsert_department,
     do_upsert_post,
 )
@@ -25,6 +27,7 @@ from oa.models import Agency, Delegation, Person, Role
 from oa.uscc import make_uscc
 
 DEMO_PASSWORD = "Jiedong@2026"
+VIA = "demo"  # the `via` of every directory action the loader calls
 
 POSTS = [
     ("区长", 10), ("副区长", 20), ("主任", 30), ("局长", 30), ("镇长", 30), ("街道办主任", 30),
@@ -160,43 +163,45 @@ def all_members() -> list[Member]:
 @transaction.atomic
 def do_load_demo(*, today: dt.date | None = None) -> dict[str, int]:
     today = today or timezone.localdate()
-    posts = {name: do_upsert_post(name=name, level=level) for name, level in POSTS}
+    posts = {name: do_upsert_post(name=name, level=level, via=VIA) for name, level in POSTS}
     agencies: dict[str, Agency] = {}
     departments = {}
     for order, (key, name, short, code, kind, prefix, dept_names) in enumerate(AGENCIES, start=1):
         parent = agencies.get("gov") if key != "gov" else None
         agencies[key] = check_upsert_agency(
             actor=None, name=name, short_name=short, doc_code=code, uscc=make_uscc(prefix), kind=kind,
-            parent=parent, sort_order=order * 10,
+            parent=parent, sort_order=order * 10, via=VIA,
         )
         for d_order, dept_name in enumerate(dept_names, start=1):
             departments[key, dept_name] = do_upsert_department(
-                agency=agencies[key], name=dept_name, sort_order=d_order * 10
+                agency=agencies[key], name=dept_name, sort_order=d_order * 10, via=VIA
             )
 
     # One hash for the whole cast keeps loading fast; every demo account shares the documented password.
     encoded = make_password(DEMO_PASSWORD)
     people = 0
     for m in all_members():
-        person, created = Person.objects.get_or_create(username=m.username, defaults={"name": m.name})
-        if created:
-            person.password = encoded
-            person.password_changed_at = timezone.now()
-        person.name = m.name
-        person.email = f"{m.username}@jiedong.gov.example"
-        person.mobile = person.mobile or f"139{zlib.crc32(m.username.encode()) % 10**8:08d}"
-        person.is_staff = any(role == R.SYSADMIN for role, _ in m.roles)
-        person.is_superuser = person.is_staff
-        person.save()
+        person = Person.objects.filter(username=m.username).first()
+        is_admin = any(role == R.SYSADMIN for role, _ in m.roles)
+        fields = {"name": m.name, "email": f"{m.username}@jiedong.gov.example",
+                  "mobile": (person.mobile if person else "") or f"139{zlib.crc32(m.username.encode()) % 10**8:08d}",
+                  "is_staff": is_admin, "is_superuser": is_admin}
+        if person is None:
+            person = do_create_person(actor=None, via=VIA, person=Person(
+                username=m.username, password=encoded, password_changed_at=timezone.now(), **fields))
+        else:
+            do_update_person(actor=None, via=VIA, person=person, fields=fields)
         people += 1
         agency = agencies[m.agency]
-        do_appoint(person=person, department=departments[m.agency, m.department], post=posts[m.post], primary=True)
+        do_appoint(person=person, department=departments[m.agency, m.department], post=posts[m.post], primary=True,
+                   via=VIA)
         for c_agency, c_dept, c_post in m.concurrent:
-            do_appoint(person=person, department=departments[c_agency, c_dept], post=posts[c_post], primary=False)
+            do_appoint(person=person, department=departments[c_agency, c_dept], post=posts[c_post], primary=False,
+                       via=VIA)
         for role, dept_name in m.roles:
             check_assign_role(
                 actor=None, person=person, role=role, agency=agency,
-                department=departments[m.agency, dept_name] if dept_name else None,
+                department=departments[m.agency, dept_name] if dept_name else None, via=VIA,
             )
 
     # One active 委托: 区府办副主任王芳 is away; 李娜 handles her 发文 work.
@@ -204,7 +209,7 @@ def do_load_demo(*, today: dt.date | None = None) -> dict[str, int]:
     if not Delegation.objects.filter(principal=wangfang, delegate=lina, revoked_at__isnull=True).exists():
         check_create_delegation(
             actor=wangfang, principal=wangfang, delegate=lina, start_date=today - dt.timedelta(days=1),
-            end_date=today + dt.timedelta(days=30), flow_types=["issuance"], reason="外出学习",
+            end_date=today + dt.timedelta(days=30), flow_types=["issuance"], reason="外出学习", via=VIA,
         )
 
     from oa.actions.calendar import do_load_official_calendars

@@ -97,6 +97,29 @@ def do_enqueue_outbox(
     return message
 
 
+def do_queue_delivery(notification: Notification, channel: str) -> NotificationDelivery:
+    """The per-channel delivery row of a notification, queued (an existing row is returned as it is)."""
+    delivery, _ = NotificationDelivery.objects.get_or_create(
+        notification=notification, channel=channel, defaults={"state": NotificationDelivery.State.QUEUED}
+    )
+    return delivery
+
+
+def do_cancel_outbox(message: OutboxMessage, reason: str) -> None:
+    """Withdraw a message that has not left yet (the work was done elsewhere): dead, marked cancelled so the
+    administrator's 立即重试 skips it."""
+    message.state = OutboxMessage.State.DEAD
+    message.last_error = reason[:300]
+    message.result = {**message.result, "cancelled": True}
+    message.save(update_fields=["state", "last_error", "result"])
+
+
+def do_mark_delivery_retired(delivery: NotificationDelivery) -> None:
+    delivery.state = NotificationDelivery.State.RETIRED
+    delivery.last_error = ""
+    delivery.save(update_fields=["state", "last_error", "updated_at"])
+
+
 def kick_outbox_on_commit(channel: str) -> None:
     if not settings.OA_OUTBOX_KICK:
         return

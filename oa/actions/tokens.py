@@ -45,6 +45,18 @@ def do_revoke_token(*, actor: Person, token: ApiToken, ip: str | None = None) ->
         do_record_audit(actor=actor, action="auth.token_revoke", obj=token, ip=ip)
 
 
+TOUCH_SECONDS = 60
+
+
+def do_use_token(token: ApiToken) -> None:
+    """Record that a bearer token was used (last_used_at), at most once a minute: a busy client must not turn
+    every request into a write."""
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > TOUCH_SECONDS:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
 # --- token login (POST /api/auth/token): the login page's controls, then a token instead of a session --------
 
 

@@ -6,41 +6,143 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from oa.actions.delegation import check_handover
+from oa.actions.directory import (
+    check_assign_role,
+    check_change_role,
+    do_appoint,
+    do_create_agency,
+    do_create_department,
+    do_create_person,
+    do_create_post,
+    do_delete_post,
+    do_disable_person,
+    do_enable_person,
+    do_end_appointment,
+    do_revoke_role,
+    do_update_agency,
+    do_update_department,
+    do_update_person,
+    do_update_post,
+)
 from oa.http import client_ip
 from oa.models import Agency, Appointment, Department, PasswordHistory, Person, Post, RoleAssignment
+from oa.selectors.directory import validate_role_assignment
+
+# The admin writes through the directory actions (docs/architecture.md, 写入路径): every save is audited with
+# "via": "admin" and runs the same checks as any other caller. Agencies, departments and people are never
+# deleted (documents and the audit log keep pointing at them): they are deactivated.
+VIA = "admin"
+
+
+def _adopt(obj, saved) -> None:
+    """The admin goes on with its own instance (redirect, change message): give it the saved row's identity."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+class ActionAdmin(admin.ModelAdmin):
+    """Deletes, single or bulk ("删除所选"), go through delete_model, hence through an action."""
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class NoDeleteAdmin(ActionAdmin):
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(NoDeleteAdmin):
     list_display = ["name", "short_name", "doc_code", "uscc", "kind", "parent", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "short_name", "doc_code", "uscc"]
 
+    def save_model(self, request, obj: Agency, form, change: bool) -> None:
+        if change:
+            do_update_agency(actor=request.user, via=VIA, agency=obj, changed=form.changed_data)
+        else:
+            do_create_agency(actor=request.user, via=VIA, agency=obj)
+
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(NoDeleteAdmin):
     list_display = ["name", "agency", "parent", "sort_order", "is_active"]
     list_filter = ["agency", "is_active"]
     search_fields = ["name", "agency__name"]
     autocomplete_fields = ["agency", "parent"]
 
+    def save_model(self, request, obj: Department, form, change: bool) -> None:
+        if change:
+            do_update_department(actor=request.user, via=VIA, department=obj, changed=form.changed_data)
+        else:
+            do_create_department(actor=request.user, via=VIA, department=obj)
+
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ActionAdmin):
     list_display = ["name", "level"]
     search_fields = ["name"]
+
+    def save_model(self, request, obj: Post, form, change: bool) -> None:
+        if change:
+            do_update_post(actor=request.user, via=VIA, post=obj, changed=form.changed_data)
+        else:
+            do_create_post(actor=request.user, via=VIA, post=obj)
+
+    def delete_model(self, request, obj: Post) -> None:
+        do_delete_post(actor=request.user, via=VIA, post=obj)
+
+
+class RoleAssignmentForm(forms.ModelForm):
+    """Refuses what check_assign_role would refuse, as a form error (the admin cannot show one after saving)."""
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["person", "role", "agency", "department"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("role") and data.get("agency"):
+            validate_role_assignment(role=data["role"], agency=data["agency"], department=data.get("department"))
+        return data
+
+
+def save_role_assignment(request, obj: RoleAssignment, changed: list[str], change: bool) -> None:
+    scope = {"role": obj.role, "agency": obj.agency, "department": obj.department}
+    if not change:
+        _adopt(obj, check_assign_role(actor=request.user, via=VIA, person=obj.person, **scope))
+    elif changed:
+        old = RoleAssignment.objects.get(pk=obj.pk)
+        _adopt(obj, check_change_role(actor=request.user, via=VIA, assignment=old, **scope))
+
+
+def save_appointment(request, obj: Appointment, changed: list[str], change: bool) -> None:
+    if change and {"person", "department", "post"} & set(changed):
+        do_end_appointment(actor=request.user, via=VIA, appointment=Appointment.objects.get(pk=obj.pk))
+        change = False
+    if not change or "is_primary" in changed:
+        _adopt(obj, do_appoint(actor=request.user, via=VIA, person=obj.person, department=obj.department,
+                               post=obj.post, primary=obj.is_primary))
 
 
 class AppointmentInline(admin.TabularInline):
     model = Appointment
     extra = 0
     autocomplete_fields = ["department", "post"]
+    fields = ["department", "post", "is_primary", "source"]
+    readonly_fields = ["source"]
 
 
 class RoleAssignmentInline(admin.TabularInline):
     model = RoleAssignment
+    form = RoleAssignmentForm
     extra = 0
     autocomplete_fields = ["agency", "department"]
+    fields = ["role", "agency", "department", "source"]
+    readonly_fields = ["source"]
 
 
 @admin.register(Person)
@@ -73,6 +175,40 @@ class PersonAdmin(UserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "name", "password1", "password2")}),)
     actions = ["handover"]
+    # Bookkeeping the system keeps; editable, they would be rewritten (seconds only) and audited on every save.
+    readonly_fields = ["last_login", "date_joined", "password_changed_at"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # people are disabled (is_active), never deleted
+
+    def save_model(self, request, obj: Person, form, change: bool) -> None:
+        if not change:
+            do_create_person(actor=request.user, via=VIA, person=obj)
+            return
+        changed = list(form.changed_data)
+        if "is_active" in changed:
+            changed = [n for n in changed if n not in {"is_active", "disabled_reason"}]
+            if obj.is_active:
+                do_enable_person(actor=request.user, via=VIA, person=obj, reason="管理员启用")
+            else:
+                do_disable_person(actor=request.user, via=VIA, person=obj, reason=obj.disabled_reason or "管理员停用")
+        do_update_person(actor=request.user, via=VIA, person=obj, changed=changed)
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        """Inline appointments and role grants: each one through its action (checked and audited)."""
+        save = {Appointment: save_appointment, RoleAssignment: save_role_assignment}.get(formset.model)
+        if save is None:
+            raise NotImplementedError(f"no action for inline {formset.model.__name__}")
+        formset.save(commit=False)  # builds the instances; writes nothing
+        for obj in formset.deleted_objects:
+            if isinstance(obj, Appointment):
+                do_end_appointment(actor=request.user, via=VIA, appointment=obj)
+            else:
+                do_revoke_role(actor=request.user, via=VIA, assignment=obj)
+        for obj in formset.new_objects:
+            save(request, obj, [], False)
+        for obj, changed in formset.changed_objects:
+            save(request, obj, changed, True)
 
     @admin.action(description="工作交接：移交所选人员的全部未办结工作")
     def handover(self, request, queryset):
@@ -114,19 +250,34 @@ class HandoverForm(forms.Form):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ActionAdmin):
     list_display = ["person", "department", "post", "is_primary", "source"]
     list_filter = ["is_primary", "source"]
     search_fields = ["person__name", "department__name"]
     autocomplete_fields = ["person", "department", "post"]
+    readonly_fields = ["source"]
+
+    def save_model(self, request, obj: Appointment, form, change: bool) -> None:
+        save_appointment(request, obj, form.changed_data, change)
+
+    def delete_model(self, request, obj: Appointment) -> None:
+        do_end_appointment(actor=request.user, via=VIA, appointment=obj)
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(ActionAdmin):
+    form = RoleAssignmentForm
     list_display = ["person", "role", "agency", "department", "source"]
     list_filter = ["role", "agency"]
     search_fields = ["person__name"]
     autocomplete_fields = ["person", "agency", "department"]
+    readonly_fields = ["source"]
+
+    def save_model(self, request, obj: RoleAssignment, form, change: bool) -> None:
+        save_role_assignment(request, obj, form.changed_data, change)
+
+    def delete_model(self, request, obj: RoleAssignment) -> None:
+        do_revoke_role(actor=request.user, via=VIA, assignment=obj)
 
 
 @admin.register(PasswordHistory)
@@ -135,4 +286,10 @@ class PasswordHistoryAdmin(admin.ModelAdmin):
     readonly_fields = ["person", "password", "created_at"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # written only by the password actions
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

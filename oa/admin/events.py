@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from oa.admin.base import ActionOnlyAdmin
 from oa.models import Notification, NotificationDelivery, OutboxMessage
 
 
@@ -39,9 +40,12 @@ class NotificationDeliveryInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ActionOnlyAdmin):
     list_display = ["id", "recipient", "event_type", "title", "delivery_states", "created_at", "read_at"]
     list_filter = ["event_type", PlatformDeliveryFilter]
     search_fields = ["recipient__name", "title"]
@@ -60,7 +64,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(admin.ModelAdmin):
+class NotificationDeliveryAdmin(ActionOnlyAdmin):
     list_display = ["notification", "channel", "state", "attempts", "last_error", "external_id", "updated_at"]
     list_filter = ["channel", "state"]
     readonly_fields = ["notification", "channel", "state", "attempts", "last_error", "external_id", "updated_at"]
@@ -78,7 +82,7 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ActionOnlyAdmin):
     list_display = ["id", "channel", "kind", "state", "attempts", "next_attempt_at", "last_error", "sent_at"]
     list_filter = ["channel", "kind", "state"]
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from oa.actions.tokens import do_revoke_token
+from oa.admin.base import ActionOnlyAdmin
 from oa.models import ApiToken, WorkItem
 
 
@@ -19,9 +20,12 @@ class WorkItemAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ActionOnlyAdmin):
     list_display = ["person", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
     search_fields = ["person__name", "name", "prefix"]
     readonly_fields = ["person", "name", "prefix", "key_hash", "created_at", "last_used_at", "expires_at", "revoked_at"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from oa.selectors.tokens import person_for_token
+from oa.actions.tokens import do_use_token
+from oa.selectors.tokens import active_token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -22,9 +23,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("令牌格式不正确。", code="token_invalid") from exc
-        person = person_for_token(raw)
-        if person is None:
+        token = active_token(raw)
+        if token is None:
             raise exceptions.AuthenticationFailed("令牌无效、已过期或已吊销，请重新登录。", code="token_invalid")
+        do_use_token(token)
+        person = token.person
         if person.must_change_password:
             # The login page would force a password change first; a token must not bypass that.
             raise exceptions.AuthenticationFailed("请先在网页端修改初始密码后再使用移动端。", code="password_change_required")

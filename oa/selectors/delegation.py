@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -69,3 +70,41 @@ def current_delegations_of(person: Person) -> QuerySet[Delegation]:
 
 def open_work_counts(person: Person) -> dict[str, int]:
     return {p.label: p.count_open(person) for p in work_providers()}
+
+
+def validate_delegation(
+    *,
+    principal: Person,
+    delegate: Person,
+    start_date: dt.date,
+    end_date: dt.date,
+    flow_types: list[str] | None,
+    reason: str,
+    exclude_id: int | None = None,
+) -> list[str]:
+    """Refuse a 委托 that cannot be granted; returns the normalised scope (sorted flow types, [] = all work).
+
+    Raises ValidationError (Chinese message, stable code): self-delegation, dates reversed, a disabled delegate,
+    no reason, or an overlap with an open delegation of the same principal whose scope could match the same
+    work. The admin form calls it in `clean()`; `check_create_delegation` calls it again under a row lock."""
+    if principal.pk == delegate.pk:
+        raise ValidationError("不能委托给本人。", code="delegation_self")
+    if end_date < start_date:
+        raise ValidationError("委托结束日期不能早于开始日期。", code="delegation_dates")
+    if not delegate.is_active:
+        raise ValidationError("受托人“%(n)s”账号已停用。", code="delegation_inactive", params={"n": delegate})
+    if not reason.strip():
+        raise ValidationError("请填写委托事由。", code="delegation_reason")
+    scope = sorted({t.strip() for t in (flow_types or []) if t.strip()})
+    overlapping = Delegation.objects.filter(
+        principal=principal, revoked_at__isnull=True, start_date__lte=end_date, end_date__gte=start_date
+    ).exclude(pk=exclude_id)
+    for other in overlapping:
+        # Two delegations may overlap only if their scopes cannot both match the same work.
+        if not other.flow_types or not scope or set(other.flow_types) & set(scope):
+            raise ValidationError(
+                "与已有委托（%(d)s，%(s)s至%(e)s）的时间和范围重叠。",
+                code="delegation_overlap",
+                params={"d": other.delegate, "s": other.start_date, "e": other.end_date},
+            )
+    return scope

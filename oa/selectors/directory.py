@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -200,3 +201,16 @@ def appointments_of(person: Person) -> QuerySet[Appointment]:
 
 def role_assignments_of(person: Person) -> QuerySet[RoleAssignment]:
     return person.role_assignments.select_related("agency", "department").order_by("agency__sort_order", "role")
+
+
+def validate_role_assignment(*, role: str, agency: Agency, department: Department | None = None) -> None:
+    """Refuse a grant that cannot be right: an unknown role, or a department of another agency.
+
+    Raises ValidationError (Chinese message, stable code). The admin form calls it in `clean()` so the refusal
+    shows on the form; `check_assign_role` calls it again before writing."""
+    if role not in Role.values:
+        raise ValidationError("未知角色“%(r)s”。", code="role_unknown", params={"r": role})
+    if department is not None and department.agency_id != agency.pk:
+        raise ValidationError(
+            "部门“%(d)s”不属于机关“%(a)s”。", code="role_scope_mismatch", params={"d": department.name, "a": agency}
+        )

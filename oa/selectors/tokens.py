@@ -13,8 +13,9 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def person_for_token(raw: str | None) -> Person | None:
-    """The active person behind a raw token, or None for unknown, expired, revoked or disabled."""
+def active_token(raw: str | None) -> ApiToken | None:
+    """The token row behind a raw bearer token when it is usable: known, not expired or revoked, its person
+    active. Reads only: the caller records the use with oa.actions.tokens.do_use_token."""
     if not raw or len(raw) > 200:
         return None
     token = (
@@ -24,17 +25,11 @@ def person_for_token(raw: str | None) -> Person | None:
     )
     if token is None or not token.person.is_active:
         return None
-    # Touch at most once a minute: a busy client must not turn every request into a write.
-    now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.person
+    return token
 
 
 def tokens_of(person: Person):
     return ApiToken.objects.filter(person=person, revoked_at__isnull=True).order_by("-id")
-
-
 
 
 def token_for_raw(raw: str | None, person: Person) -> ApiToken | None:

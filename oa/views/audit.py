@@ -13,7 +13,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from oa.actions.audit import do_record_audit
+from oa.actions.audit import do_record_audit_export
 from oa.http import client_ip
 from oa.selectors.audit import audit_entries, may_view_audit
 
@@ -64,14 +64,7 @@ class _Echo:
 @login_required
 def audit_export(request) -> StreamingHttpResponse:
     _, filters, qs = _filtered(request)
-    do_record_audit(
-        actor=request.user,
-        action="audit.export",
-        object_type="oa.auditentry",
-        object_repr="导出审计日志",
-        changes={k: v for k, v in filters.items() if v},
-        ip=client_ip(request),
-    )
+    do_record_audit_export(actor=request.user, filters=filters, ip=client_ip(request))
     writer = csv.writer(_Echo())
     header = ["序号", "时间", "操作人", "代谁办理", "操作", "对象类型", "对象标识", "对象", "变更摘要", "IP", "摘要"]
 

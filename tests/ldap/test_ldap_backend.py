@@ -37,7 +37,8 @@ def test_first_login_before_any_sync_creates_the_person(ldap_settings):
     assert person is not None
     assert (person.source, person.name, person.external_dn) == ("ldap", ROW.name, ROW.dn)
     assert person.external_id and not person.has_usable_password()
-    assert AuditEntry.objects.filter(action="directory.person.create", object_id=str(person.pk)).exists()
+    entry = AuditEntry.objects.get(action="directory.person.create", object_id=str(person.pk))
+    assert entry.changes["via"] == "login"  # the same action as the sync's, another caller
     # The sync later recognises the same row by entryUUID and only adds the post.
     sync()
     assert Person.objects.get(username=ROW.uid).pk == person.pk

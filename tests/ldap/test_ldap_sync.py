@@ -131,6 +131,10 @@ def test_apply_imports_the_directory(ldap_settings, cast):
     entry = AuditEntry.objects.get(action="directory.sync")
     assert entry.changes["counts"]["人员.新建"] == PEOPLE
     assert entry.changes["counts"]["部门.新建"] == DEPARTMENT_COUNT
+    # … and one per change, written by the directory actions the admin uses (docs/architecture.md, 写入路径).
+    created = AuditEntry.objects.filter(action="directory.person.create", changes__via="ldap")
+    assert created.count() == PEOPLE and created.filter(object_id=str(head.pk)).exists()
+    assert AuditEntry.objects.filter(action="directory.role.grant", changes__via="ldap").count() == role_count()
 
 
 def test_second_apply_reports_zero_changes(ldap_settings):

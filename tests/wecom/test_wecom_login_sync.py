@@ -131,7 +131,9 @@ def test_apply_links_by_mobile_and_is_audited(members, cast):
     assert "已执行" in output and "link 2" in output
     assert cast.lina.platform_userid == "lina01" and cast.gaojun.platform_userid == "gaojun01"
     assert not Person.objects.filter(platform_userid="newbie01").exists()
-    assert AuditEntry.objects.filter(action="wecom.sync.link").count() == 2
+    # One audit name per operation (docs/architecture.md, 写入路径): linking is a person update, via the platform.
+    linked = AuditEntry.objects.filter(action="directory.person.update", changes__via="wecom")
+    assert sorted(e.changes["platform_userid"][1] for e in linked) == ["gaojun01", "lina01"]
     assert AuditEntry.objects.get(action="wecom.sync").changes["counts"] == {"link": 2}
     assert "无变更" in run("--dry-run")  # applying again would change nothing
 
@@ -140,7 +142,8 @@ def test_create_adds_platform_only_accounts(members):
     run("--apply", "--create")
     newbie = Person.objects.get(platform_userid="newbie01")
     assert newbie.name == "新同事" and not newbie.has_usable_password()
-    assert AuditEntry.objects.filter(action="wecom.sync.create", object_id=str(newbie.pk)).exists()
+    entry = AuditEntry.objects.get(action="directory.person.create", object_id=str(newbie.pk))
+    assert entry.changes["via"] == "wecom" and entry.changes["platform_userid"] == "newbie01"
 
 
 def test_sync_refuses_when_the_adapter_is_off(settings):
