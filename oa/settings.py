@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "oa.middleware.IdleTimeoutMiddleware",
     "oa.middleware.SecurityGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "oa.middleware.RefusalMiddleware",  # a Refusal a page view lets through: its message and status, not 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
