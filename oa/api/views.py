@@ -236,7 +236,7 @@ class TilesView(APIView):
 
     @extend_schema(operation_id="tiles", summary="工作台磁贴", responses={200: s.TileSerializer(many=True), **errors(401)})
     def get(self, request):
-        from frontend.tiles import tiles_for
+        from oa.tiles import tiles_for
 
         return Response([t.as_dict() for t in tiles_for(request.user)])
 
