@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "workflows.apps.WorkflowsConfig",
     "frontend.apps.FrontendConfig",
     "documents.apps.DocumentsConfig",
+    "integrations.ldap.apps.LdapConfig",
     "integrations.wecom.apps.WecomConfig",
     "integrations.exchange.apps.ExchangeConfig",
 ]
