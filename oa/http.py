@@ -15,3 +15,12 @@ def client_ip(request: HttpRequest) -> str | None:
     return client_address(
         request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", ""), settings.OA_TRUSTED_PROXIES
     )
+
+
+# An authentication backend that could not reach its directory (integrations.ldap) marks the request with its
+# Chinese message, so the login refuses with 503 and counts no failure. Here, so the core names no backend.
+BACKEND_UNAVAILABLE_ATTR = "ldap_error"
+
+
+def backend_unavailable(request: HttpRequest | None) -> str | None:
+    return getattr(request, BACKEND_UNAVAILABLE_ATTR, None) if request is not None else None

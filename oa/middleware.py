@@ -6,10 +6,13 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.shortcuts import redirect
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from oa.proxies import is_trusted
+from oa.refusals import Refusal
 
 SESSION_LAST_SEEN = "oa_last_seen"
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT")
@@ -85,3 +88,26 @@ class SecurityGateMiddleware:
         # The PWA files are public and user-independent; the service worker must fetch them in any state.
         allowed = ("/accounts/", "/static/", "/healthz", "/sw.js", "/manifest.webmanifest", "/offline/")
         return path.startswith(allowed)
+
+
+class RefusalMiddleware:
+    """The page side of the one refusal handler (the API side is oa.api.exceptions): a Refusal a view lets
+    through becomes a page with its Chinese message in role="alert" and its status, not a 500. Views that can
+    do better (re-render the bound form) still catch it themselves."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, Refusal):
+            return None
+        if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+            body = {"code": exception.code, "message": exception.message}
+            return JsonResponse(body, status=exception.status, json_dumps_params={"ensure_ascii": False})
+        referer = request.headers.get("Referer", "")
+        back = referer if referer and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()) else ""
+        return render(request, "refusal.html", {"refusal": exception, "back": back}, status=exception.status)

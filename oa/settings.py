@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "workflows.apps.WorkflowsConfig",
     "frontend.apps.FrontendConfig",
     "documents.apps.DocumentsConfig",
+    "integrations.ldap.apps.LdapConfig",
     "integrations.wecom.apps.WecomConfig",
     "integrations.exchange.apps.ExchangeConfig",
 ]
@@ -113,6 +114,7 @@ MIDDLEWARE = [
     "oa.middleware.IdleTimeoutMiddleware",
     "oa.middleware.SecurityGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "oa.middleware.RefusalMiddleware",  # a Refusal a page view lets through: its message and status, not 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]

@@ -424,7 +424,8 @@ def test_archive_page_download_and_refusals_over_http(client, cast, finished):
     assert ArchivePackage.objects.filter(document=doc).count() == 1
 
     client.force_login(cast.zhangwei)
-    assert client.get(download).status_code == 403  # visible and archived, but not a clerk
+    refused = client.get(download)  # visible and archived, but not a clerk: the Refusal page, not a 500
+    assert refused.status_code == 403 and "只有本机关的办公室（文书）人员可以下载归档包" in refused.content.decode()
     listing = client.get("/documents/archive/").content.decode()
     assert "您不是任何机关的文书" in listing and doc.title not in listing
     client.force_login(cast.liuyang)

@@ -81,7 +81,7 @@ def peer(node) -> ExchangePeer:
 
 @pytest.fixture
 def receipt_api(monkeypatch):
-    """The ReceiptFlow entry points the exchange calls (workflows.actions.receipt, helper A's), replaced by
+    """The ReceiptFlow functions behind workflows.inbound (workflows.actions.receipt), replaced by
     recorders so these tests pin the exchange's side of the contract only."""
     try:
         import workflows.actions.receipt as module

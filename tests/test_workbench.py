@@ -18,8 +18,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 
-from frontend.tiles import Tile, register_tile, registered_tiles, tiles_for
 from oa.models import Notification, WorkItem
+from oa.tiles import Tile, register_tile, registered_tiles, tiles_for
 from tests.clients import login
 from tests.test_ui import assert_clean_html, html_of
 
@@ -213,7 +213,7 @@ def test_tiles_registered_by_apps_respect_visibility(cast):
         assert "test-meetings" not in {t.key for t in tiles_for(cast.zhangwei)}
         assert set(lina["toread"].as_dict()) >= {"key", "label", "url", "icon", "box", "count"}
     finally:
-        from frontend import tiles
+        from oa import tiles
 
         tiles._tiles.pop("test-meetings", None)
 

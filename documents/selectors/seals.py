@@ -178,7 +178,7 @@ def check_pdf_upload(data: bytes) -> None:
     if not data:
         raise Refusal("file_required", "请选择要验证的 PDF 文件")
     if len(data) > VERIFY_MAX_BYTES:
-        raise Refusal("file_too_large", f"文件不能超过 {VERIFY_MAX_BYTES // 1024 // 1024} MB")
+        raise Refusal("file_too_large", f"文件不能超过 {VERIFY_MAX_BYTES // 1024 // 1024} MB", status=413)
     if not data.startswith(b"%PDF-"):
         raise Refusal("not_pdf", "文件内容不是 PDF（须以 %PDF- 开头）")
 

@@ -11,7 +11,6 @@ import datetime
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -35,7 +34,6 @@ from documents.selectors.archive import (
 )
 from documents.selectors.documents import access_document_by_id
 from integrations.storage.downloads import download_response
-from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
 from oa.api.views import errors
 from oa.http import client_ip
@@ -92,10 +90,7 @@ def archive_view(request: HttpRequest, document_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def archive_download_view(request: HttpRequest, document_id: int) -> HttpResponse:
-    try:
-        package = access_archive_package(request.user, document_id)
-    except Refusal as exc:
-        raise PermissionDenied(exc.message) from exc
+    package = access_archive_package(request.user, document_id)
     do_record_archive_download(request.user, package, ip=client_ip(request))
     return download_response(package.file, filename=package_filename(package), content_type="application/zip",
                              size=package.file.size)
@@ -164,10 +159,7 @@ class ArchivePackageSerializer(serializers.Serializer):
 
 
 def _api_package(user, document_id: int) -> ArchivePackage:
-    try:
-        return access_archive_package(user, document_id)
-    except Refusal as exc:
-        raise ApiError(exc.code, exc.message, exc.status) from exc
+    return access_archive_package(user, document_id)
 
 
 class ArchiveApiView(APIView):
@@ -186,10 +178,7 @@ class ArchiveApiView(APIView):
         document = access_document_by_id(request.user, document_id)
         body = ArchiveRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            package = check_archive_document(request.user, document, retention=body.validated_data["retention"])
-        except Refusal as exc:
-            raise ApiError(exc.code, exc.message, exc.status) from exc
+        package = check_archive_document(request.user, document, retention=body.validated_data["retention"])
         return Response(ArchivePackageSerializer(package).data, status=status.HTTP_201_CREATED)
 
 

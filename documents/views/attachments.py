@@ -48,7 +48,6 @@ from documents.uploads import (
     upload_limit,
 )
 from integrations.storage.downloads import download_response
-from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
 from oa.refusals import Refusal
 
@@ -356,10 +355,6 @@ def _errors(*codes: int) -> dict:
     return {c: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[c]) for c in codes}
 
 
-def _api_error(exc: Refusal) -> ApiError:
-    return ApiError(exc.code, exc.message, exc.status)
-
-
 class AttachmentsApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
@@ -388,14 +383,11 @@ class AttachmentsApi(APIView):
         document = access_document_by_id(request.user, document_id)
         upload = request.FILES.get("file")
         if getattr(request._request, "oa_upload_too_large", False):
-            raise ApiError("file_too_large", f"文件过大，单个文件不能超过 {human_size(upload_limit())}", 413)
-        try:
-            attachment = check_add_attachment(
-                request.user, document, upload,
-                role=request.data.get("role") or Attachment.Role.ATTACHMENT, title=request.data.get("title", ""),
-            )
-        except Refusal as exc:
-            raise _api_error(exc) from exc
+            raise Refusal("file_too_large", f"文件过大，单个文件不能超过 {human_size(upload_limit())}", 413)
+        attachment = check_add_attachment(
+            request.user, document, upload,
+            role=request.data.get("role") or Attachment.Role.ATTACHMENT, title=request.data.get("title", ""),
+        )
         return Response(attachment_json(attachment), status=status.HTTP_201_CREATED)
 
 
@@ -411,10 +403,7 @@ class AttachmentApi(APIView):
                    responses={204: None, **_errors(401, 403, 404)})
     def delete(self, request, document_id: int, attachment_id: int):
         attachment = access_attachment_by_id(request.user, document_id, attachment_id)
-        try:
-            check_remove_attachment(request.user, attachment)
-        except Refusal as exc:
-            raise _api_error(exc) from exc
+        check_remove_attachment(request.user, attachment)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

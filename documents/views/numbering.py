@@ -39,7 +39,6 @@ from documents.selectors.numbering import (
     numbering_agencies_for,
     years_of,
 )
-from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
 from oa.refusals import Refusal
 
@@ -325,10 +324,6 @@ def _errors(*codes: int) -> dict:
     return {c: OpenApiResponse(ErrorSerializer) for c in codes}
 
 
-def _api_refusal(error: Refusal) -> ApiError:
-    return ApiError(error.code, error.message, error.status)
-
-
 class GapReportApi(APIView):
     @extend_schema(operation_id="numbering_gaps", summary="文号空缺报告（每个机关代字和年份）",
                    responses={200: GapReportSerializer, **_errors(401, 404)})
@@ -367,10 +362,7 @@ class AllocateApi(APIView):
     def post(self, request):
         p = _parsed(AllocateRequestSerializer, request)
         document = access_document_by_id(request.user, p["document"])
-        try:
-            entry = check_allocate_doc_number(request.user, document, code=p.get("code"), year=p.get("year"))
-        except Refusal as error:
-            raise _api_refusal(error) from error
+        entry = check_allocate_doc_number(request.user, document, code=p.get("code"), year=p.get("year"))
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
@@ -379,11 +371,8 @@ class VoidApi(APIView):
                    responses={200: EntrySerializer, **_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         p = _parsed(NumberActRequestSerializer, request)
-        try:
-            number = _api_target(request, p["number"])
-            entry = check_void_doc_number(request.user, entry_for_number(number), p["reason"])
-        except Refusal as error:
-            raise _api_refusal(error) from error
+        number = _api_target(request, p["number"])
+        entry = check_void_doc_number(request.user, entry_for_number(number), p["reason"])
         return Response(EntrySerializer(entry).data)
 
 
@@ -392,11 +381,8 @@ class BlankApi(APIView):
                    responses={201: EntrySerializer, **_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         p = _parsed(NumberActRequestSerializer, request)
-        try:
-            number = _api_target(request, p["number"])
-            entry = check_mark_blank(request.user, number.code, number.year, number.seq, p["reason"])
-        except Refusal as error:
-            raise _api_refusal(error) from error
+        number = _api_target(request, p["number"])
+        entry = check_mark_blank(request.user, number.code, number.year, number.seq, p["reason"])
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
@@ -405,13 +391,10 @@ class BackfillApi(APIView):
                    responses={200: EntrySerializer, **_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         p = _parsed(BackfillRequestSerializer, request)
-        try:
-            number = _api_target(request, p["number"])
-            document = access_document_by_id(request.user, p["document"])
-            entry = check_backfill_doc_number(request.user, document, number.code, number.year, number.seq,
-                                              p["reason"])
-        except Refusal as error:
-            raise _api_refusal(error) from error
+        number = _api_target(request, p["number"])
+        document = access_document_by_id(request.user, p["document"])
+        entry = check_backfill_doc_number(request.user, document, number.code, number.year, number.seq,
+                                          p["reason"])
         return Response(EntrySerializer(entry).data)
 
 

@@ -66,7 +66,6 @@ from documents.selectors.seals import (
 from documents.uploads import MaxSizeUploadHandler
 from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
-from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
 from oa.models import Agency, Role
 from oa.refusals import Refusal
@@ -223,7 +222,7 @@ def _verify_page(request):
             status = 200
         except Refusal as exc:
             form.add_error("file", exc.message)
-            status = 413 if exc.code == "file_too_large" else exc.status
+            status = exc.status
     return render(request, "documents/seals/verify.html", context, status=status)
 
 
@@ -545,24 +544,21 @@ class VerifySealApi(APIView):
     def post(self, request):
         upload = request.FILES.get("file")
         if getattr(request._request, "oa_upload_too_large", False):
-            raise ApiError("file_too_large", TOO_LARGE, 413)
-        try:
-            if upload is not None:
-                data = upload.read(VERIFY_MAX_BYTES + 1)
-                check_pdf_upload(data)
-                report = verify_pdf(data)
-                body = {"source": {"kind": "upload", "name": upload.name}}
-            elif request.data.get("document"):
-                try:
-                    document_id = int(request.data["document"])
-                except (TypeError, ValueError):
-                    raise Refusal("invalid_document", "document 须为公文编号（整数）") from None
-                document, report = verify_document(request.user, document_id)
-                body = {"source": {"kind": "document", "id": document.pk, "title": document.title}}
-            else:
-                raise Refusal("file_required", "请上传 PDF 文件（file）或提供公文编号（document）")
-        except Refusal as exc:
-            raise ApiError(exc.code, exc.message, 413 if exc.code == "file_too_large" else exc.status) from exc
+            raise Refusal("file_too_large", TOO_LARGE, 413)
+        if upload is not None:
+            data = upload.read(VERIFY_MAX_BYTES + 1)
+            check_pdf_upload(data)
+            report = verify_pdf(data)
+            body = {"source": {"kind": "upload", "name": upload.name}}
+        elif request.data.get("document"):
+            try:
+                document_id = int(request.data["document"])
+            except (TypeError, ValueError):
+                raise Refusal("invalid_document", "document 须为公文编号（整数）") from None
+            document, report = verify_document(request.user, document_id)
+            body = {"source": {"kind": "document", "id": document.pk, "title": document.title}}
+        else:
+            raise Refusal("file_required", "请上传 PDF 文件（file）或提供公文编号（document）")
         return Response({**body, **report.as_dict()})
 
 

@@ -19,7 +19,6 @@ from rest_framework.views import APIView
 
 from documents.models import DocType, OfficialDocument
 from documents.selectors.search import MAX_QUERY_LENGTH, present_results, search_documents
-from oa.api.exceptions import ApiError
 from oa.api.views import errors
 from oa.models import Agency
 from oa.refusals import Refusal
@@ -159,11 +158,8 @@ class SearchApiView(APIView):
         query = SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         p = query.validated_data
-        try:
-            found = search_documents(request.user, p.get("q", ""), doc_type=p.get("doc_type"), year=p.get("year"),
-                                     agency_id=p.get("agency"), status=p.get("status"))
-        except Refusal as exc:
-            raise ApiError(exc.code, exc.message, exc.status) from exc
+        found = search_documents(request.user, p.get("q", ""), doc_type=p.get("doc_type"), year=p.get("year"),
+                                 agency_id=p.get("agency"), status=p.get("status"))
         paginator = Paginator(found.results, p["page_size"])
         page = paginator.get_page(p["page"])
         rows = present_results(list(page.object_list), found.terms)

@@ -38,9 +38,8 @@ from oa.actions.outbox import do_enqueue_outbox
 from oa.models import Agency, OutboxMessage, Person
 from oa.refusals import Refusal
 from oa.uscc import validate_uscc
-from workflows.actions.distribution import do_accept_incoming, do_apply_receipt
+from workflows.inbound import package_pdf, receive_package, receive_receipt, receive_withdrawal
 from workflows.models import DistributionRecipient
-from workflows.selectors.distribution import final_pdf_field
 
 from . import protocol as P
 from .client import signed_path
@@ -136,7 +135,7 @@ def do_enqueue_package(document: OfficialDocument, recipients: list[Distribution
         node_identity()
     except P.ProtocolError as exc:
         raise Refusal(exc.code, f"{exc.message}，不能分发到其他系统的机关。", status=409) from None
-    pdf_field = final_pdf_field(document)
+    pdf_field = package_pdf(document)
     if not pdf_field:
         raise Refusal("final_pdf_missing", "公文尚未生成正式 PDF，不能分发。", status=409)
     with pdf_field.open("rb") as fh:
@@ -230,7 +229,7 @@ def do_apply_withdraw_answer(message: OutboxMessage, answer: dict[str, Any]) -> 
     if recipient is None or action not in (P.WITHDRAWN, P.WITHDRAW_REFUSED):
         return False
     receipt = answer.get("receipt") or {}
-    return do_apply_receipt(recipient, action, actor_name=str(receipt.get("actor") or recipient.agency.name)[:50],
+    return receive_receipt(recipient, action, actor_name=str(receipt.get("actor") or recipient.agency.name)[:50],
                             reason=str(message.payload.get("body", {}).get("reason") or ""))
 
 
@@ -414,8 +413,8 @@ def _receive_package(peer: ExchangePeer, body: bytes, ip: str | None) -> tuple[i
         ids = []
         for agency in agencies:
             fields = fields_from_metadata(package.metadata, sender_name=name, sender_uscc=package.sender_uscc)
-            incoming, _ = do_accept_incoming(
-                agency=agency, source=IncomingDocument.Source.EXCHANGE, fields=fields,
+            incoming, _ = receive_package(
+                agency=agency, fields=fields,
                 package_id=package.package_id, pdf_name=pdf_key, pdf_sha256=sha256_hex(package.pdf),
                 attachments=attachments)
             ids.append(incoming.pk)
@@ -442,15 +441,13 @@ def _receive_receipt(peer: ExchangePeer, body: bytes, ip: str | None) -> tuple[i
            .select_related("agency", "document").first())
     if row is None:
         raise P.ProtocolError("unknown_distribution", "本节点没有该公文发往该机关的分发记录", 404)
-    applied = do_apply_receipt(row, receipt.action, actor_name=receipt.actor, reason=receipt.reason,
+    applied = receive_receipt(row, receipt.action, actor_name=receipt.actor, reason=receipt.reason,
                                copies=receipt.copies, at=receipt.timestamp)
     row.refresh_from_db(fields=["status"])
     return 200, {"status": "applied" if applied else "ignored", "recipient_status": row.status}
 
 
 def _receive_withdrawal(peer: ExchangePeer, body: bytes, ip: str | None) -> tuple[int, dict[str, Any]]:
-    from workflows.actions.receipt import do_withdraw_incoming
-
     request = P.parse_withdrawal(_json(body, "withdrawal_invalid"))
     incoming = None
     if InboundPackage.objects.filter(package_id=request.package_id, peer=peer,
@@ -463,7 +460,7 @@ def _receive_withdrawal(peer: ExchangePeer, body: bytes, ip: str | None) -> tupl
     if incoming.status == IncomingDocument.Status.WITHDRAWN:
         done = True  # asked again (our answer was lost): the same answer
     else:
-        done = do_withdraw_incoming(incoming, reason=request.reason)
+        done = receive_withdrawal(incoming, reason=request.reason)
     action = P.WITHDRAWN if done else P.WITHDRAW_REFUSED
     do_record_audit(actor=None, actor_name=f"交换节点 {peer.code}", action="exchange.withdrawal", obj=incoming,
                     ip=ip, changes={"peer": peer.code, "package_id": request.package_id, "result": action,

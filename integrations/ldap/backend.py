@@ -26,17 +26,18 @@ from integrations.ldap.client import (
     LdapConfig,
 )
 from integrations.ldap.sync import PERSON_ATTRS, upsert_person_from_entry
+from oa.http import BACKEND_UNAVAILABLE_ATTR, backend_unavailable
 from oa.models import Person
 
 logger = logging.getLogger(__name__)
 
 LDAP_UNAVAILABLE_MESSAGE = "目录服务器不可用，暂时无法通过统一身份认证登录，请稍后再试或联系系统管理员。"
-REQUEST_ATTR = "ldap_error"
+REQUEST_ATTR = BACKEND_UNAVAILABLE_ATTR  # read by oa.actions.auth through oa.http.backend_unavailable
 
 
 def ldap_error(request: HttpRequest | None) -> str | None:
     """The message to show after a failed login when the directory, not the password, was the problem."""
-    return getattr(request, REQUEST_ATTR, None) if request is not None else None
+    return backend_unavailable(request)
 
 
 def ldap_status() -> str | None:

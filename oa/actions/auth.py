@@ -21,9 +21,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from integrations.ldap.backend import ldap_error
 from oa.actions.audit import do_record_audit
-from oa.http import client_ip  # the one client-address rule (oa/proxies.py)
+from oa.http import (
+    backend_unavailable,
+    client_ip,  # the one client-address rule (oa/proxies.py)
+)
 from oa.middleware import SESSION_LAST_SEEN
 from oa.models import PasswordHistory, Person
 from oa.selectors.auth import confirmed_devices, pending_device
@@ -121,7 +123,7 @@ def check_credentials(request: HttpRequest, *, username: str, password: str) -> 
 
     user = authenticate(request, username=username, password=password)
     if user is None:
-        directory_error = ldap_error(request)
+        directory_error = backend_unavailable(request)
         if directory_error:
             # The directory, not the password, failed: no lockout count, but the attempt is on record.
             do_record_audit(

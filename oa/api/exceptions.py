@@ -26,15 +26,6 @@ DEFAULTS: dict[str, tuple[str, str]] = {
 }
 
 
-class ApiError(exceptions.APIException):
-    """Raised by API views for refusals that are not one of DRF's own (e.g. otp_required)."""
-
-    def __init__(self, code: str, message: str, status_code: int = 400) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.api_code = code
-
-
 def _has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
@@ -64,7 +55,7 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, Refusal):
+    if isinstance(exc, Refusal):  # the one refusal type (oa/refusals.py): its code, message and status as given
         set_rollback()
         return Response(error_body(exc.code, exc.message), status=exc.status)
     if isinstance(exc, DjangoValidationError):
@@ -86,8 +77,6 @@ def api_exception_handler(exc, context):
         headers["Retry-After"] = str(int(exc.wait))
     set_rollback()
 
-    if isinstance(exc, ApiError):
-        return Response(error_body(exc.api_code, str(exc.detail)), status=exc.status_code, headers=headers)
     if isinstance(exc, exceptions.ValidationError):
         return Response(
             error_body("invalid", DEFAULTS["invalid"][1], _field_errors(exc.detail)),

@@ -8,7 +8,7 @@ from rest_framework import exceptions, renderers
 from rest_framework.parsers import BaseParser
 
 from oa import jsonsafe
-from oa.api.exceptions import ApiError
+from oa.refusals import Refusal
 
 
 class SafeJSONParser(BaseParser):
@@ -24,7 +24,7 @@ class SafeJSONParser(BaseParser):
             return jsonsafe.loads(data, max_bytes=limit)
         except jsonsafe.JsonRefused as refused:
             if refused.code == jsonsafe.TOO_LARGE:
-                raise ApiError(refused.code, f"请求体超过上限 {limit} 字节。", 413) from None
+                raise Refusal(refused.code, f"请求体超过上限 {limit} 字节。", 413) from None
             if refused.code == jsonsafe.TOO_DEEP:
-                raise ApiError(refused.code, f"请求体有误：{refused.message}。", 400) from None
+                raise Refusal(refused.code, f"请求体有误：{refused.message}。", 400) from None
             raise exceptions.ParseError(f"请求体有误：{refused.message}。") from None

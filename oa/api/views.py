@@ -17,7 +17,7 @@ from oa.actions.tokens import LoginRefused, check_token_login, do_issue_ws_ticke
 from oa.actions.work import check_perform_work_action, do_open_work_item
 from oa.api import serializers as s
 from oa.api.auth import BearerTokenAuthentication
-from oa.api.exceptions import ApiError
+from oa.refusals import Refusal
 from oa.selectors.directory import agencies_of, requires_two_factor
 from oa.selectors.notifications import events_after, unread_count
 from oa.selectors.tokens import token_for_raw
@@ -74,18 +74,18 @@ class TokenView(APIView):
                 name=data.validated_data["device_name"],
             )
         except LoginRefused as refused:
-            raise ApiError(refused.code, refused.message, refused.status) from refused
+            raise Refusal(refused.code, refused.message, refused.status) from refused
         body = s.TokenSerializer({"token": raw, "expires_at": token.expires_at}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="auth_token_revoke", summary="吊销当前令牌", responses={204: None, **errors(400, 401)})
     def delete(self, request):
         if not request.user.is_authenticated:
-            raise ApiError("not_authenticated", "请先登录或提供有效的访问令牌。", 401)
+            raise Refusal("not_authenticated", "请先登录或提供有效的访问令牌。", 401)
         raw = request.auth if isinstance(request.auth, str) else None  # BearerTokenAuthentication's raw token
         token = token_for_raw(raw, request.user)
         if token is None:
-            raise ApiError("not_token_auth", "当前请求未使用访问令牌，没有可吊销的令牌。", 400)
+            raise Refusal("not_token_auth", "当前请求未使用访问令牌，没有可吊销的令牌。", 400)
         do_revoke_token(actor=request.user, token=token, ip=client_ip(request._request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -211,7 +211,7 @@ class NotificationListView(APIView):
     def get(self, request):
         raw = request.query_params.get("after") or "0"
         if not raw.isdigit():
-            raise ApiError("invalid", "参数 after 必须是非负整数。", 400)
+            raise Refusal("invalid", "参数 after 必须是非负整数。", 400)
         results, more = events_after(request.user, int(raw), self.limit)
         return Response({"results": results, "more": more, "unread": unread_count(request.user)})
 
@@ -236,7 +236,7 @@ class TilesView(APIView):
 
     @extend_schema(operation_id="tiles", summary="工作台磁贴", responses={200: s.TileSerializer(many=True), **errors(401)})
     def get(self, request):
-        from frontend.tiles import tiles_for
+        from oa.tiles import tiles_for
 
         return Response([t.as_dict() for t in tiles_for(request.user)])
 

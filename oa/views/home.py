@@ -1,4 +1,4 @@
-"""工作台: the landing page after login — greeting and the registered tiles with live counts (frontend.tiles)."""
+"""工作台: the landing page after login — greeting and the registered tiles with live counts (oa.tiles)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from frontend.tiles import tiles_for
 from oa.selectors.directory import primary_appointment
 from oa.selectors.work import inbox_counts
+from oa.tiles import tiles_for
 
 
 def _greeting(hour: int) -> str:

@@ -2,7 +2,8 @@
 
 Inside the deployment, 分发 creates the receiving agency's 收文 in the same transaction (``do_deliver_internal``)
 and the receiver's 签收/退回 update the sender's ``DistributionRecipient`` directly. For an agency hosted by another
-deployment (``Agency.exchange_node``) the package and the receipts travel through integrations.exchange's outbox;
+deployment (``Agency.exchange_node``) the package and the receipts travel through the transport registered for
+remote nodes (workflows.transports; integrations.exchange's outbox);
 both roads end in the same two functions here: ``do_accept_incoming`` (receiver) and ``do_apply_receipt`` (sender).
 """
 
@@ -25,6 +26,7 @@ from oa.models import Agency, Person
 from oa.refusals import Refusal
 from workflows.models import DistributionRecipient
 from workflows.selectors.distribution import final_pdf_field, may_manage_distribution
+from workflows.transports import REMOTE, transport_for, transport_named
 
 Status = DistributionRecipient.Status
 
@@ -133,9 +135,7 @@ def do_report_receipt(incoming: IncomingDocument, action: str, *, actor_name: st
         if recipient is not None:
             do_apply_receipt(recipient, action, actor_name=actor_name, reason=reason, copies=copies)
     elif incoming.source == IncomingDocument.Source.EXCHANGE:
-        from integrations.exchange.actions import do_enqueue_receipt
-
-        do_enqueue_receipt(incoming, action, actor_name=actor_name, reason=reason, copies=copies)
+        transport_named(REMOTE).send_receipt(incoming, action, actor_name=actor_name, reason=reason, copies=copies)
 
 
 # ---- sending side -----------------------------------------------------------------------------------------
@@ -195,14 +195,13 @@ def check_withdraw_distribution(actor: Person, recipient: DistributionRecipient,
         if row.status != Status.PENDING:
             raise Refusal("withdraw_not_pending",
                             f"{row.agency.name}的状态为“{row.get_status_display()}”，只有待签收的公文可以取回。", status=409)
-        if row.agency.exchange_node:
+        transport = transport_for(row.agency)
+        if transport is not None:
             if row.withdraw_requested_at is not None:
                 raise Refusal("withdraw_requested", "已向对方申请取回，正在等待对方系统回执。", status=409)
-            from integrations.exchange.actions import do_enqueue_withdraw
-
             row.withdraw_requested_at = timezone.now()
             row.save(update_fields=["withdraw_requested_at"])
-            do_enqueue_withdraw(row, reason=reason)
+            transport.send_withdraw(row, reason=reason)
         else:
             incoming = row.incoming
             if incoming is None or not do_withdraw_incoming(incoming, reason=reason):

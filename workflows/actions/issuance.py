@@ -44,12 +44,11 @@ from workflows.issuance.flows import IssuanceFlow, document_of
 from workflows.issuance.steps import AGREE, CHANGED, CIRCLE, STEPS, VETO
 from workflows.models import DistributionRecipient, Opinion
 from workflows.selectors.issuance import _first, choose_signer, preview_check
+from workflows.transports import REMOTE, is_remote, transport_named
 
 POLICIES = ("all", "n_of_m", "veto")
 
 
-def _error(exc: Refusal) -> Refusal:
-    return Refusal(exc.code, exc.message, status=exc.status)
 
 
 @dataclass
@@ -182,25 +181,22 @@ def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Ta
         if signoff is None:
             raise Refusal("no_signoff", "没有找到签发环节，无法退回重签。", status=409)
         return check_return_task(user, task, signoff.pk, data.opinion, jump_back=True, ip=data.ip)
-    try:
-        with locked_task(task) as activation, transaction.atomic():
-            task = require_open_own(user, activation)
-            document = document_of(task.process)
-            _perform(user, task, node, step, document, data)
-            if task.status == STATUS.ASSIGNED:
-                activation.start(None)
-            task.data = {**(task.data or {}), "outcome": "veto" if data.decision == VETO else "agree",
-                         **({"opinion": data.opinion.strip()} if data.opinion.strip() else {})}
-            activation.execute()
-            # The step is over: its edit right goes (the person keeps seeing the document).
-            do_grant_document_access(document, user, can_edit=False)
-            do_record_audit(actor=user, action="flow.task_complete", obj=task, ip=data.ip,
-                            on_behalf_of=principal_of(task), changes={
-                                "flow": "IssuanceFlow", "process": task.process_id, "node": node,
-                                "decision": data.decision, "opinion": data.opinion.strip(),
-                                "document": document.pk})
-    except Refusal as exc:
-        raise _error(exc) from None
+    with locked_task(task) as activation, transaction.atomic():
+        task = require_open_own(user, activation)
+        document = document_of(task.process)
+        _perform(user, task, node, step, document, data)
+        if task.status == STATUS.ASSIGNED:
+            activation.start(None)
+        task.data = {**(task.data or {}), "outcome": "veto" if data.decision == VETO else "agree",
+                     **({"opinion": data.opinion.strip()} if data.opinion.strip() else {})}
+        activation.execute()
+        # The step is over: its edit right goes (the person keeps seeing the document).
+        do_grant_document_access(document, user, can_edit=False)
+        do_record_audit(actor=user, action="flow.task_complete", obj=task, ip=data.ip,
+                        on_behalf_of=principal_of(task), changes={
+                            "flow": "IssuanceFlow", "process": task.process_id, "node": node,
+                            "decision": data.decision, "opinion": data.opinion.strip(),
+                            "document": document.pk})
     return task
 
 
@@ -281,15 +277,13 @@ def _distribute(user: Person, task: Task, document: OfficialDocument, data: Step
     do_set_document_status(document, OfficialDocument.Status.DISTRIBUTED, actor=user)
     # Same deployment: the receiver's 收文 exists when this commits. Another deployment: one signed package per
     # peer goes into the exchange outbox, written in this same transaction.
-    local = [row for row in rows if not row.agency.exchange_node]
+    local = [row for row in rows if not is_remote(row.agency)]
     if local:
         content = delivery_content(document)
         for row in local:
             do_deliver_internal(row, actor=user, content=content)
-    remote = [row for row in rows if row.agency.exchange_node]
+    remote = [row for row in rows if is_remote(row.agency)]
     if remote:
-        from integrations.exchange.actions import do_enqueue_package
-
-        do_enqueue_package(document, remote, actor=user)
+        transport_named(REMOTE).send_package(document, remote, actor=user)
     do_record_audit(actor=user, action="issuance.distribute", obj=document,
                     changes={"recipients": [f"{r.agency.name}（{r.get_kind_display()}）" for r in rows]})

@@ -64,10 +64,6 @@ READERS_MAX = 100
 REPLY_DOC_TYPES = (DocType.LETTER, DocType.REPLY, DocType.OPINION, DocType.NOTICE)
 
 
-def _error(exc: Refusal) -> Refusal:
-    return Refusal(exc.code, exc.message, status=exc.status)
-
-
 def _first(people) -> Person | None:
     return next(iter(people), None)
 
@@ -180,24 +176,21 @@ def check_perform_receipt_step(user: Person, task: Task, data: StepInput) -> Tas
         raise Refusal("not_receipt_step", "这不是收文办理环节。", status=400)
     if data.decision not in dict(decisions_for(node, (task.data or {}).get("role", ""))):
         raise Refusal("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
-    try:
-        with transaction.atomic():
-            _lock_for_step(task)
-            with locked_task(task) as activation:
-                task = require_open_own(user, activation)
-                incoming = incoming_of(activation.process)
-                _perform(user, task, activation.process, node, incoming, data)
-                if task.status == STATUS.ASSIGNED:
-                    activation.start(None)
-                opinion = data.opinion.strip()
-                task.data = {**(task.data or {}), "outcome": data.decision, **({"opinion": opinion} if opinion else {})}
-                activation.execute()
-                do_record_audit(actor=user, action="flow.task_complete", obj=task, ip=data.ip,
-                                on_behalf_of=principal_of(task), changes={
-                                    "flow": "ReceiptFlow", "process": task.process_id, "node": node,
-                                    "decision": data.decision, "opinion": opinion, "incoming": incoming.pk})
-    except Refusal as exc:
-        raise _error(exc) from None
+    with transaction.atomic():
+        _lock_for_step(task)
+        with locked_task(task) as activation:
+            task = require_open_own(user, activation)
+            incoming = incoming_of(activation.process)
+            _perform(user, task, activation.process, node, incoming, data)
+            if task.status == STATUS.ASSIGNED:
+                activation.start(None)
+            opinion = data.opinion.strip()
+            task.data = {**(task.data or {}), "outcome": data.decision, **({"opinion": opinion} if opinion else {})}
+            activation.execute()
+            do_record_audit(actor=user, action="flow.task_complete", obj=task, ip=data.ip,
+                            on_behalf_of=principal_of(task), changes={
+                                "flow": "ReceiptFlow", "process": task.process_id, "node": node,
+                                "decision": data.decision, "opinion": opinion, "incoming": incoming.pk})
     return task
 
 
@@ -411,15 +404,12 @@ def check_register_paper_incoming(actor: Person, agency: Agency, fields: Incomin
     signed by them at once and the flow starts at 登记. Refused input leaves nothing (no row, no file)."""
     if not may_register_paper(actor, agency):
         raise PermissionDenied("只有本机关的文书可以登记纸质来文")
-    try:
-        clean_register_fields({"title": fields.title, "sender_name": fields.sender_name,
-                               "doc_number": fields.doc_number, "secrecy": fields.secrecy,
-                               "urgency": fields.urgency, "signed_date": fields.signed_date,
-                               "main_recipients": fields.main_recipients, "copies": fields.copies,
-                               "attachment_note": fields.attachment_note})
-        data, digest = check_incoming_scan(scan)
-    except Refusal as exc:
-        raise _error(exc) from None
+    clean_register_fields({"title": fields.title, "sender_name": fields.sender_name,
+                           "doc_number": fields.doc_number, "secrecy": fields.secrecy,
+                           "urgency": fields.urgency, "signed_date": fields.signed_date,
+                           "main_recipients": fields.main_recipients, "copies": fields.copies,
+                           "attachment_note": fields.attachment_note})
+    data, digest = check_incoming_scan(scan)
     stored = do_store_incoming_pdf(data)
     try:
         with transaction.atomic():

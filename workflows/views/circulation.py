@@ -150,7 +150,7 @@ def unread_list(request: HttpRequest) -> HttpResponse:
 
 def connect() -> None:
     """Called from WorkflowsConfig.ready(): the 传阅 work kind (阅知 on the workbench) and the 未阅清单 tile."""
-    from frontend.tiles import Tile, register_tile
+    from oa.tiles import Tile, register_tile
 
     register_circulation_kind()
     register_tile(Tile("circulation_unread", "未阅清单", "workflows:circulation_unread", "toread", order=30,

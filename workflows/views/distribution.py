@@ -21,7 +21,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oa.actions.auth import client_ip
-from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
 from oa.refusals import Refusal
 from workflows.actions.distribution import check_withdraw_distribution
@@ -112,11 +111,8 @@ class WithdrawApi(APIView):
         row = access_recipient_by_id(request.user, recipient_id)
         body = DistributionWithdrawRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            row = check_withdraw_distribution(request.user, row, reason=body.validated_data.get("reason", ""),
-                                              ip=client_ip(request))
-        except Refusal as exc:
-            raise ApiError(exc.code, exc.message, status_code=exc.status) from None
+        row = check_withdraw_distribution(request.user, row, reason=body.validated_data.get("reason", ""),
+                                          ip=client_ip(request))
         return Response(_row_json(row))
 
 

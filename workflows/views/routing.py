@@ -34,7 +34,6 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from oa.actions.auth import client_ip
-from oa.api.exceptions import ApiError
 from oa.api.serializers import ErrorSerializer
 from oa.models import Person
 from oa.refusals import Refusal
@@ -380,7 +379,7 @@ def task_body(task: Task) -> dict[str, Any]:
 def _active_person(person_id: int) -> Person:
     person = Person.objects.filter(pk=person_id, is_active=True).first()
     if person is None:
-        raise ApiError("person_not_found", "找不到该人员，或其账号已停用。", 400)
+        raise Refusal("person_not_found", "找不到该人员，或其账号已停用。", 400)
     return person
 
 
