@@ -77,7 +77,7 @@ CSRF_TRUSTED_ORIGINS = env_list("OA_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "oa.apps.OaAdminConfig",  # django.contrib.admin whose login is ours (oa/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
