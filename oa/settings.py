@@ -273,8 +273,14 @@ if LDAP_URL:
 
 # --- 等保三级 login controls (docs/security.md) --------------------------------------------------------
 
+# One login name from one address: THRESHOLD failures within MINUTES lock that pair for MINUTES.
 OA_LOCKOUT_THRESHOLD = env_int("OA_LOCKOUT_THRESHOLD", 5)
 OA_LOCKOUT_MINUTES = env_int("OA_LOCKOUT_MINUTES", 15)
+# One login name from all addresses together (distributed guessing): larger and slower. Addresses the owner
+# logged in from within OA_KNOWN_ADDRESS_DAYS are not shut out by it.
+OA_ACCOUNT_LOCKOUT_THRESHOLD = env_int("OA_ACCOUNT_LOCKOUT_THRESHOLD", 30)
+OA_ACCOUNT_LOCKOUT_MINUTES = env_int("OA_ACCOUNT_LOCKOUT_MINUTES", 60)
+OA_KNOWN_ADDRESS_DAYS = env_int("OA_KNOWN_ADDRESS_DAYS", 30)
 OA_IP_THROTTLE_FAILURES = env_int("OA_IP_THROTTLE_FAILURES", 30)
 OA_IP_THROTTLE_MINUTES = env_int("OA_IP_THROTTLE_MINUTES", 15)
 OA_IDLE_TIMEOUT_MINUTES = env_int("OA_IDLE_TIMEOUT_MINUTES", 30)

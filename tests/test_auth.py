@@ -153,51 +153,61 @@ def test_wrong_password_and_unknown_user_get_the_same_message(client, cast):
         assert "Wrong#pass1" not in str(entry.changes) + entry.object_repr
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(client, cast):
+def test_five_failures_lock_the_account_from_that_address_even_for_the_right_password(client, cast):
     for attempt in range(1, 5):
         response = login(client, "zhangwei", f"Wrong#pass{attempt}")
         assert "用户名或密码错误。" in response.content.decode()
     fifth = login(client, "zhangwei", "Wrong#pass5")
     assert fifth.status_code == 403
-    assert "连续 5 次登录失败，账号已锁定至" in fifth.content.decode()
     person = cast.zhangwei
     assert person.failed_login_count == 5
-    locked_minutes = (person.locked_until - timezone.now()).total_seconds() / 60
-    assert 14 < locked_minutes <= 15
+    assert person.locked_until is None  # the lock is on this address, not on the account everywhere
     lockout = audits("auth.lockout", actor=person).get()
-    assert lockout.changes["failed_count"] == 5
+    assert lockout.changes["scope"] == "address" and lockout.ip == "10.1.1.1"
+    until = dt.datetime.fromisoformat(lockout.changes["locked_until"])
+    assert 14 < (until - timezone.now()).total_seconds() / 60 <= 15
+    shown = timezone.localtime(until).strftime("%Y-%m-%d %H:%M")
+    assert f"连续 5 次登录失败，账号已锁定至 {shown}（仅限本网络地址）" in fifth.content.decode()
 
     right = login(client, "zhangwei")
     assert right.status_code == 403
-    until = timezone.localtime(person.locked_until).strftime("%Y-%m-%d %H:%M")
-    assert f"账号已锁定，请于 {until} 之后再试。" in right.content.decode()
+    assert f"账号已锁定（仅限本网络地址），请于 {shown} 之后再试。" in right.content.decode()
     assert "_auth_user_id" not in client.session
     assert audits("auth.login_failed", actor=person, changes__reason="locked").count() == 1
     assert not audits("auth.login", actor=person).exists()
 
 
-def test_lock_expires_after_fifteen_minutes(client, cast):
+def _lock_from(client, username: str, ip: str, times: int = 5) -> None:
+    for n in range(times):
+        login(client, username, f"Wrong#pass{n}", ip=ip)
+
+
+def test_lock_expires_after_fifteen_minutes(client, cast, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    _lock_from(client, "zhangwei", "10.1.1.1")
+    time_machine.shift(dt.timedelta(minutes=14, seconds=59))
+    assert login(client, "zhangwei").status_code == 403
+    time_machine.shift(dt.timedelta(seconds=2))
+    assert login(client, "zhangwei").status_code == 302
     person = cast.zhangwei
-    person.failed_login_count = 5
-    person.locked_until = timezone.now() - dt.timedelta(seconds=1)  # 15 minutes have passed
-    person.save()
-    response = login(client, "zhangwei")
-    assert response.status_code == 302
     person.refresh_from_db()
     assert person.failed_login_count == 0 and person.locked_until is None
 
 
-def test_counter_restarts_after_an_expired_lock_and_resets_on_success(client, cast):
-    person = cast.zhangwei
-    person.failed_login_count, person.locked_until = 5, timezone.now() - dt.timedelta(minutes=1)
-    person.save()
-    login(client, "zhangwei", "Wrong#pass1")
-    person.refresh_from_db()
-    assert person.failed_login_count == 1 and person.locked_until is None
-    login(client, "zhangwei", "Wrong#pass2")
+def test_counter_restarts_after_an_expired_lock_and_resets_on_success(client, cast, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    _lock_from(client, "zhangwei", "10.1.1.1")
+    time_machine.shift(dt.timedelta(minutes=16))
+    # A new count: one typo after the lock is not another lock.
+    assert "用户名或密码错误。" in login(client, "zhangwei", "Wrong#pass1").content.decode()
     assert login(client, "zhangwei").status_code == 302
+    person = cast.zhangwei
     person.refresh_from_db()
     assert person.failed_login_count == 0
+    client.post(reverse("logout"))
+    for n in range(4):  # success emptied the counter: four more failures do not lock
+        assert login(client, "zhangwei", f"Wrong#again{n}").status_code == 200
+    assert login(client, "zhangwei").status_code == 302
 
 
 def test_per_ip_throttle_answers_429(client, cast, settings):
@@ -213,6 +223,77 @@ def test_per_ip_throttle_answers_429(client, cast, settings):
     # A throttled attempt does not touch the account's counter, and another address is not affected.
     assert cast.zhangwei.failed_login_count == 0
     assert login(client, "zhangwei", ip="10.9.9.10").status_code == 302
+
+
+def _answers(client, username: str, ip: str, attempts: int) -> list[tuple[int, str]]:
+    """(status, message) of each attempt; the messages carry times, so the clock must stand still."""
+    out = []
+    for n in range(attempts):
+        response = login(client, username, f"Wrong#pass{n}", ip=ip)
+        out.append((response.status_code, response.context["error"]))
+    return out
+
+
+def test_unknown_names_and_wrong_passwords_get_identical_answers_throughout(client, cast, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    real = _answers(client, "zhangwei", "10.5.0.1", 7)
+    ghost = _answers(client, "no_such_person", "10.5.0.2", 7)
+    assert real == ghost  # the same message and status at every step, the lock included
+    assert [status for status, _ in real] == [200] * 4 + [403] * 3
+
+
+def test_the_password_hasher_runs_for_unknown_names_too(client, cast, monkeypatch):
+    from django.contrib.auth.hashers import get_hasher
+
+    hasher_class = type(get_hasher())
+    calls = []
+    original = hasher_class.encode
+    monkeypatch.setattr(hasher_class, "encode", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    login(client, "zhangwei", "Wrong#pass1")
+    known = len(calls)
+    login(client, "no_such_person", "Wrong#pass1")
+    assert known >= 1 and len(calls) - known == known
+
+
+def test_a_stranger_locking_a_name_from_his_address_does_not_lock_its_owner(client, cast):
+    _lock_from(client, "zhangwei", "10.66.0.1")
+    assert login(client, "zhangwei", ip="10.66.0.1").status_code == 403
+    assert login(client, "zhangwei", ip="10.1.1.1").status_code == 302
+    # Case does not make a fresh name: LDAP would accept ZhangWei for zhangwei.
+    assert login(client, "ZhangWei", "Wrong#x1", ip="10.66.0.1").status_code == 403
+
+
+def test_the_account_wide_limit_stops_guessing_from_many_addresses(client, cast, settings, time_machine):
+    settings.OA_ACCOUNT_LOCKOUT_THRESHOLD, settings.OA_ACCOUNT_LOCKOUT_MINUTES = 8, 60
+    time_machine.move_to(timezone.now(), tick=False)
+    assert login(client, "zhangwei", ip="10.1.1.1").status_code == 302  # the owner's own desk
+    client.post(reverse("logout"))
+    ghost = []
+    for n, ip in enumerate(["10.8.0.1", "10.8.0.2", "10.8.0.3", "10.8.0.4"]):
+        answers = _answers(client, "zhangwei", ip, 2)
+        ghost += _answers(client, "no_such_person", ip.replace("10.8", "10.9"), 2)
+        assert [status for status, _ in answers] == ([200, 200] if n < 3 else [200, 403])
+    assert answers == ghost[-2:]  # an unknown name is locked the same way
+    person = cast.zhangwei
+    assert 59 < (person.locked_until - timezone.now()).total_seconds() / 60 <= 60
+    assert audits("auth.lockout", actor=person, changes__scope="account").count() == 1
+    # A fresh address meets the lock even with the right password; the owner's known address does not.
+    refused = login(client, "zhangwei", ip="10.8.0.9")
+    assert refused.status_code == 403 and "该账号登录失败次数过多，已暂停登录至" in refused.context["error"]
+    assert login(client, "zhangwei", ip="10.1.1.1").status_code == 302
+    client.post(reverse("logout"))
+    # Her login lifted it; a new round from many addresses must start over.
+    assert login(client, "zhangwei", ip="10.8.0.9").status_code == 302
+
+
+def test_the_account_wide_lock_runs_out(client, cast, settings, time_machine):
+    settings.OA_ACCOUNT_LOCKOUT_THRESHOLD, settings.OA_ACCOUNT_LOCKOUT_MINUTES = 4, 60
+    time_machine.move_to(timezone.now(), tick=False)
+    for ip in ("10.8.1.1", "10.8.1.2"):
+        _lock_from(client, "zhangwei", ip, times=2)
+    assert login(client, "zhangwei", ip="10.8.1.3").status_code == 403
+    time_machine.shift(dt.timedelta(minutes=61))
+    assert login(client, "zhangwei", ip="10.8.1.3").status_code == 302
 
 
 def test_forwarded_for_is_used_only_behind_a_configured_proxy(client, cast, settings):
@@ -427,10 +508,7 @@ def test_every_auth_event_is_in_the_audit_log(client, cast, settings):
     for _ in range(4):
         login(client, "lina", "Wrong#pass1")
     cast_lina = cast.lina
-    cast_lina.locked_until = None
-    cast_lina.failed_login_count = 0
-    cast_lina.save()
-    login(client, "lina")
+    login(client, "lina", ip="10.1.1.2")  # the lock is on 10.1.1.1 only
     client.post(reverse("logout"))
     check_change_password(None, cast_lina, "Qz7!harbour")
     actions = set(AuditEntry.objects.filter(actor=cast_lina).values_list("action", flat=True))
