@@ -285,6 +285,8 @@ OA_IP_THROTTLE_FAILURES = env_int("OA_IP_THROTTLE_FAILURES", 30)
 OA_IP_THROTTLE_MINUTES = env_int("OA_IP_THROTTLE_MINUTES", 15)
 OA_IDLE_TIMEOUT_MINUTES = env_int("OA_IDLE_TIMEOUT_MINUTES", 30)
 OA_PASSWORD_HISTORY = env_int("OA_PASSWORD_HISTORY", 5)
+# Local words a password may not be built from (agency abbreviations in pinyin), comma-separated.
+OA_COMMON_PASSWORD_WORDS = tuple(w.strip() for w in env("OA_COMMON_PASSWORD_WORDS", "").split(",") if w.strip())
 OA_AUDIT_RETENTION_DAYS = env_int("OA_AUDIT_RETENTION_DAYS", 180)
 if OA_AUDIT_RETENTION_DAYS < 180:
     raise ImproperlyConfigured("OA_AUDIT_RETENTION_DAYS 不得少于 180 天（网络安全法第二十一条）")
@@ -296,6 +298,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "oa.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "oa.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
     {"NAME": "oa.passwords.NoUsernameValidator"},
+    {"NAME": "oa.passwords.CommonPasswordValidator"},  # Django's list + oa/password_data/common-zh.txt
     {"NAME": "oa.passwords.HistoryValidator"},
 ]
 

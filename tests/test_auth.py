@@ -80,6 +80,57 @@ def test_password_rules_each_validator_directly(cast):
     validate_password("Qz7!harbour", zhangwei)  # 3+ classes, long enough: accepted
 
 
+COMMON_MESSAGE = "密码过于常见，容易被猜中（如 123456abc、woaini1314、姓名或单位拼音加年份），请换一个。"
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Woaini@1314", "Zhengfu@2026", "Jieyang@2025", "Liwei#19900315", "Qq123456!", "Abc@123456", "1qaz@WSX",
+     "5201314Aa!", "Wangfang888!", "Trustno1"],  # the last one only Django's English list has
+)
+def test_common_passwords_are_refused_with_a_chinese_message(cast, password):
+    with pytest.raises(ValidationError) as exc:
+        validate_password(password, cast.lina)
+    assert exc.value.messages == [COMMON_MESSAGE]  # every other rule is met: this one alone refuses
+
+
+def test_the_published_demo_password_cannot_be_chosen(cast):
+    # The demo loader stores its hash directly (no validators); as a password someone picks it is refused.
+    with pytest.raises(ValidationError) as exc:
+        validate_password(DEMO_PASSWORD, cast.lina)
+    assert COMMON_MESSAGE in exc.value.messages
+
+
+@pytest.mark.parametrize("password", ["Qz7!harbour", "Zhang@7391q", "Jiedong@7Hq2", "Tx9#mRv2pq"])
+def test_uncommon_passwords_pass(cast, password):
+    validate_password(password, cast.lina)
+
+
+def test_local_words_can_be_added(cast, settings):
+    validate_password("Jdqzfb@2026", cast.lina)
+    settings.OA_COMMON_PASSWORD_WORDS = ("jdqzfb",)
+    with pytest.raises(ValidationError, match="密码过于常见"):
+        validate_password("Jdqzfb@2026", cast.lina)
+
+
+def test_the_change_pages_refuse_a_common_chinese_password(client, cast):
+    zhangwei = cast.zhangwei
+    client.force_login(zhangwei)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": DEMO_PASSWORD, "new_password1": "Woaini@1314", "new_password2": "Woaini@1314"},
+    )
+    assert response.status_code == 200 and COMMON_MESSAGE in response.content.decode()
+    zhangwei.must_change_password = True
+    zhangwei.save(update_fields=["must_change_password"])
+    forced = client.post(
+        reverse("password_change_forced"), {"new_password1": "Zhengfu@2026", "new_password2": "Zhengfu@2026"}
+    )
+    assert forced.status_code == 200 and COMMON_MESSAGE in forced.content.decode()
+    zhangwei.refresh_from_db()
+    assert zhangwei.check_password(DEMO_PASSWORD) and not audits("auth.password_change").exists()
+
+
 def test_voluntary_change_checks_current_password_and_confirmation(client, cast):
     client.force_login(cast.zhangwei)
     wrong_old = client.post(
@@ -107,6 +158,8 @@ def test_voluntary_change_checks_current_password_and_confirmation(client, cast)
 def test_last_five_passwords_cannot_be_reused(cast):
     person = cast.zhangwei
     before = person.password_changed_at
+    first = "Origin#42zk"  # not the demo password, which no one may choose (it is common and published)
+    check_change_password(None, person, first)
     new = [f"Harbour#{n}{n}x" for n in range(1, 6)]
     for pw in new:
         check_change_password(None, person, pw)
@@ -118,12 +171,12 @@ def test_last_five_passwords_cannot_be_reused(cast):
         with pytest.raises(ValidationError) as exc:
             check_change_password(None, person, pw)
         assert exc.value.messages == ["不能使用最近 5 次用过的密码。"]
-    # The demo password is six changes back: allowed again.
-    check_change_password(None, person, DEMO_PASSWORD)
+    # The first one is six changes back: allowed again.
+    check_change_password(None, person, first)
     for pw in ("Later#77aa", "Later#88bb", "Later#99cc"):
         check_change_password(None, person, pw)
     assert PasswordHistory.objects.filter(person=person).count() == 5
-    assert audits("auth.password_change", actor=person).count() == 9
+    assert audits("auth.password_change", actor=person).count() == 10
 
 
 # --- login, lockout, IP throttle --------------------------------------------------------------------------------
