@@ -77,3 +77,24 @@ def test_admin_logout_and_password_change_are_the_platform_ones(cast):
     assert client.get("/admin/password_change/")["Location"] == reverse("password_change")
     assert client.post("/admin/logout/")["Location"] == reverse("login")
     assert AuditEntry.objects.filter(action="auth.logout", actor=cast.sunhao).count() == 1
+
+
+def test_only_the_login_controls_call_authenticate():
+    """A password checked anywhere else would skip throttle, lockout and audit (as the stock admin login did)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    callers = set()
+    for package in ("oa", "integrations", "frontend", "documents", "workflows"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    if isinstance(func, ast.Name) and func.id == "authenticate":
+                        callers.add(str(path.relative_to(root)))
+                    # A backend's super().authenticate() is the backend chain itself, not another login path.
+                    elif isinstance(func, ast.Attribute) and func.attr == "authenticate":
+                        if not isinstance(func.value, ast.Call):
+                            callers.add(str(path.relative_to(root)))
+    assert callers == {"oa/actions/auth.py"}
