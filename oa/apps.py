@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class OaConfig(AppConfig):
@@ -12,3 +13,9 @@ class OaConfig(AppConfig):
         from oa import scheduling
 
         scheduling.autodiscover()
+
+
+class OaAdminConfig(AdminConfig):
+    """django.contrib.admin with our site: its login is the platform's login (oa/admin_site.py)."""
+
+    default_site = "oa.admin_site.OaAdminSite"

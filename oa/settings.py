@@ -77,7 +77,7 @@ CSRF_TRUSTED_ORIGINS = env_list("OA_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "oa.apps.OaAdminConfig",  # django.contrib.admin whose login is ours (oa/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -275,12 +275,20 @@ if LDAP_URL:
 
 # --- 等保三级 login controls (docs/security.md) --------------------------------------------------------
 
+# One login name from one address: THRESHOLD failures within MINUTES lock that pair for MINUTES.
 OA_LOCKOUT_THRESHOLD = env_int("OA_LOCKOUT_THRESHOLD", 5)
 OA_LOCKOUT_MINUTES = env_int("OA_LOCKOUT_MINUTES", 15)
+# One login name from all addresses together (distributed guessing): larger and slower. Addresses the owner
+# logged in from within OA_KNOWN_ADDRESS_DAYS are not shut out by it.
+OA_ACCOUNT_LOCKOUT_THRESHOLD = env_int("OA_ACCOUNT_LOCKOUT_THRESHOLD", 30)
+OA_ACCOUNT_LOCKOUT_MINUTES = env_int("OA_ACCOUNT_LOCKOUT_MINUTES", 60)
+OA_KNOWN_ADDRESS_DAYS = env_int("OA_KNOWN_ADDRESS_DAYS", 30)
 OA_IP_THROTTLE_FAILURES = env_int("OA_IP_THROTTLE_FAILURES", 30)
 OA_IP_THROTTLE_MINUTES = env_int("OA_IP_THROTTLE_MINUTES", 15)
 OA_IDLE_TIMEOUT_MINUTES = env_int("OA_IDLE_TIMEOUT_MINUTES", 30)
 OA_PASSWORD_HISTORY = env_int("OA_PASSWORD_HISTORY", 5)
+# Local words a password may not be built from (agency abbreviations in pinyin), comma-separated.
+OA_COMMON_PASSWORD_WORDS = tuple(w.strip() for w in env("OA_COMMON_PASSWORD_WORDS", "").split(",") if w.strip())
 OA_AUDIT_RETENTION_DAYS = env_int("OA_AUDIT_RETENTION_DAYS", 180)
 if OA_AUDIT_RETENTION_DAYS < 180:
     raise ImproperlyConfigured("OA_AUDIT_RETENTION_DAYS 不得少于 180 天（网络安全法第二十一条）")
@@ -292,6 +300,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "oa.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "oa.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
     {"NAME": "oa.passwords.NoUsernameValidator"},
+    {"NAME": "oa.passwords.CommonPasswordValidator"},  # Django's list + oa/password_data/common-zh.txt
     {"NAME": "oa.passwords.HistoryValidator"},
 ]
 

@@ -42,6 +42,3 @@ urlpatterns = [
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
 ]
-
-admin.site.site_header = "一网协同办公平台管理"
-admin.site.site_title = "平台管理"

@@ -85,6 +85,18 @@ def test_wrong_password_lockout_and_audit(client, cast, settings):
     assert not ApiToken.objects.filter(person=cast.zhangwei).exists()
 
 
+def test_token_login_locks_per_name_and_address_and_answers_alike_for_unknown_names(client, cast, settings, time_machine):
+    settings.OA_LOCKOUT_THRESHOLD = 3
+    time_machine.move_to(timezone.now(), tick=False)
+    real = [get_token(client, "zhangwei", "wrong-Password1", ip="10.2.7.1").json() for _ in range(4)]
+    ghost = [get_token(client, "no_such_person", "wrong-Password1", ip="10.2.7.2").json() for _ in range(4)]
+    assert real == ghost
+    assert [body["code"] for body in real] == ["invalid_credentials"] * 2 + ["account_locked"] * 2
+    # The stranger's address is locked for the name; the owner's is not.
+    assert_error(get_token(client, "zhangwei", ip="10.2.7.1"), 403, "account_locked")
+    assert get_token(client, "zhangwei", ip="10.2.0.1").status_code == 201
+
+
 def test_ip_throttle_is_429(client, cast, settings):
     settings.OA_IP_THROTTLE_FAILURES = 2
     for _ in range(2):

@@ -80,6 +80,57 @@ def test_password_rules_each_validator_directly(cast):
     validate_password("Qz7!harbour", zhangwei)  # 3+ classes, long enough: accepted
 
 
+COMMON_MESSAGE = "密码过于常见，容易被猜中（如 123456abc、woaini1314、姓名或单位拼音加年份），请换一个。"
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Woaini@1314", "Zhengfu@2026", "Jieyang@2025", "Liwei#19900315", "Qq123456!", "Abc@123456", "1qaz@WSX",
+     "5201314Aa!", "Wangfang888!", "Trustno1"],  # the last one only Django's English list has
+)
+def test_common_passwords_are_refused_with_a_chinese_message(cast, password):
+    with pytest.raises(ValidationError) as exc:
+        validate_password(password, cast.lina)
+    assert exc.value.messages == [COMMON_MESSAGE]  # every other rule is met: this one alone refuses
+
+
+def test_the_published_demo_password_cannot_be_chosen(cast):
+    # The demo loader stores its hash directly (no validators); as a password someone picks it is refused.
+    with pytest.raises(ValidationError) as exc:
+        validate_password(DEMO_PASSWORD, cast.lina)
+    assert COMMON_MESSAGE in exc.value.messages
+
+
+@pytest.mark.parametrize("password", ["Qz7!harbour", "Zhang@7391q", "Jiedong@7Hq2", "Tx9#mRv2pq"])
+def test_uncommon_passwords_pass(cast, password):
+    validate_password(password, cast.lina)
+
+
+def test_local_words_can_be_added(cast, settings):
+    validate_password("Jdqzfb@2026", cast.lina)
+    settings.OA_COMMON_PASSWORD_WORDS = ("jdqzfb",)
+    with pytest.raises(ValidationError, match="密码过于常见"):
+        validate_password("Jdqzfb@2026", cast.lina)
+
+
+def test_the_change_pages_refuse_a_common_chinese_password(client, cast):
+    zhangwei = cast.zhangwei
+    client.force_login(zhangwei)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": DEMO_PASSWORD, "new_password1": "Woaini@1314", "new_password2": "Woaini@1314"},
+    )
+    assert response.status_code == 200 and COMMON_MESSAGE in response.content.decode()
+    zhangwei.must_change_password = True
+    zhangwei.save(update_fields=["must_change_password"])
+    forced = client.post(
+        reverse("password_change_forced"), {"new_password1": "Zhengfu@2026", "new_password2": "Zhengfu@2026"}
+    )
+    assert forced.status_code == 200 and COMMON_MESSAGE in forced.content.decode()
+    zhangwei.refresh_from_db()
+    assert zhangwei.check_password(DEMO_PASSWORD) and not audits("auth.password_change").exists()
+
+
 def test_voluntary_change_checks_current_password_and_confirmation(client, cast):
     client.force_login(cast.zhangwei)
     wrong_old = client.post(
@@ -107,6 +158,8 @@ def test_voluntary_change_checks_current_password_and_confirmation(client, cast)
 def test_last_five_passwords_cannot_be_reused(cast):
     person = cast.zhangwei
     before = person.password_changed_at
+    first = "Origin#42zk"  # not the demo password, which no one may choose (it is common and published)
+    check_change_password(None, person, first)
     new = [f"Harbour#{n}{n}x" for n in range(1, 6)]
     for pw in new:
         check_change_password(None, person, pw)
@@ -118,12 +171,12 @@ def test_last_five_passwords_cannot_be_reused(cast):
         with pytest.raises(ValidationError) as exc:
             check_change_password(None, person, pw)
         assert exc.value.messages == ["不能使用最近 5 次用过的密码。"]
-    # The demo password is six changes back: allowed again.
-    check_change_password(None, person, DEMO_PASSWORD)
+    # The first one is six changes back: allowed again.
+    check_change_password(None, person, first)
     for pw in ("Later#77aa", "Later#88bb", "Later#99cc"):
         check_change_password(None, person, pw)
     assert PasswordHistory.objects.filter(person=person).count() == 5
-    assert audits("auth.password_change", actor=person).count() == 9
+    assert audits("auth.password_change", actor=person).count() == 10
 
 
 # --- login, lockout, IP throttle --------------------------------------------------------------------------------
@@ -153,51 +206,61 @@ def test_wrong_password_and_unknown_user_get_the_same_message(client, cast):
         assert "Wrong#pass1" not in str(entry.changes) + entry.object_repr
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(client, cast):
+def test_five_failures_lock_the_account_from_that_address_even_for_the_right_password(client, cast):
     for attempt in range(1, 5):
         response = login(client, "zhangwei", f"Wrong#pass{attempt}")
         assert "用户名或密码错误。" in response.content.decode()
     fifth = login(client, "zhangwei", "Wrong#pass5")
     assert fifth.status_code == 403
-    assert "连续 5 次登录失败，账号已锁定至" in fifth.content.decode()
     person = cast.zhangwei
     assert person.failed_login_count == 5
-    locked_minutes = (person.locked_until - timezone.now()).total_seconds() / 60
-    assert 14 < locked_minutes <= 15
+    assert person.locked_until is None  # the lock is on this address, not on the account everywhere
     lockout = audits("auth.lockout", actor=person).get()
-    assert lockout.changes["failed_count"] == 5
+    assert lockout.changes["scope"] == "address" and lockout.ip == "10.1.1.1"
+    until = dt.datetime.fromisoformat(lockout.changes["locked_until"])
+    assert 14 < (until - timezone.now()).total_seconds() / 60 <= 15
+    shown = timezone.localtime(until).strftime("%Y-%m-%d %H:%M")
+    assert f"连续 5 次登录失败，账号已锁定至 {shown}（仅限本网络地址）" in fifth.content.decode()
 
     right = login(client, "zhangwei")
     assert right.status_code == 403
-    until = timezone.localtime(person.locked_until).strftime("%Y-%m-%d %H:%M")
-    assert f"账号已锁定，请于 {until} 之后再试。" in right.content.decode()
+    assert f"账号已锁定（仅限本网络地址），请于 {shown} 之后再试。" in right.content.decode()
     assert "_auth_user_id" not in client.session
     assert audits("auth.login_failed", actor=person, changes__reason="locked").count() == 1
     assert not audits("auth.login", actor=person).exists()
 
 
-def test_lock_expires_after_fifteen_minutes(client, cast):
+def _lock_from(client, username: str, ip: str, times: int = 5) -> None:
+    for n in range(times):
+        login(client, username, f"Wrong#pass{n}", ip=ip)
+
+
+def test_lock_expires_after_fifteen_minutes(client, cast, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    _lock_from(client, "zhangwei", "10.1.1.1")
+    time_machine.shift(dt.timedelta(minutes=14, seconds=59))
+    assert login(client, "zhangwei").status_code == 403
+    time_machine.shift(dt.timedelta(seconds=2))
+    assert login(client, "zhangwei").status_code == 302
     person = cast.zhangwei
-    person.failed_login_count = 5
-    person.locked_until = timezone.now() - dt.timedelta(seconds=1)  # 15 minutes have passed
-    person.save()
-    response = login(client, "zhangwei")
-    assert response.status_code == 302
     person.refresh_from_db()
     assert person.failed_login_count == 0 and person.locked_until is None
 
 
-def test_counter_restarts_after_an_expired_lock_and_resets_on_success(client, cast):
-    person = cast.zhangwei
-    person.failed_login_count, person.locked_until = 5, timezone.now() - dt.timedelta(minutes=1)
-    person.save()
-    login(client, "zhangwei", "Wrong#pass1")
-    person.refresh_from_db()
-    assert person.failed_login_count == 1 and person.locked_until is None
-    login(client, "zhangwei", "Wrong#pass2")
+def test_counter_restarts_after_an_expired_lock_and_resets_on_success(client, cast, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    _lock_from(client, "zhangwei", "10.1.1.1")
+    time_machine.shift(dt.timedelta(minutes=16))
+    # A new count: one typo after the lock is not another lock.
+    assert "用户名或密码错误。" in login(client, "zhangwei", "Wrong#pass1").content.decode()
     assert login(client, "zhangwei").status_code == 302
+    person = cast.zhangwei
     person.refresh_from_db()
     assert person.failed_login_count == 0
+    client.post(reverse("logout"))
+    for n in range(4):  # success emptied the counter: four more failures do not lock
+        assert login(client, "zhangwei", f"Wrong#again{n}").status_code == 200
+    assert login(client, "zhangwei").status_code == 302
 
 
 def test_per_ip_throttle_answers_429(client, cast, settings):
@@ -213,6 +276,77 @@ def test_per_ip_throttle_answers_429(client, cast, settings):
     # A throttled attempt does not touch the account's counter, and another address is not affected.
     assert cast.zhangwei.failed_login_count == 0
     assert login(client, "zhangwei", ip="10.9.9.10").status_code == 302
+
+
+def _answers(client, username: str, ip: str, attempts: int) -> list[tuple[int, str]]:
+    """(status, message) of each attempt; the messages carry times, so the clock must stand still."""
+    out = []
+    for n in range(attempts):
+        response = login(client, username, f"Wrong#pass{n}", ip=ip)
+        out.append((response.status_code, response.context["error"]))
+    return out
+
+
+def test_unknown_names_and_wrong_passwords_get_identical_answers_throughout(client, cast, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    real = _answers(client, "zhangwei", "10.5.0.1", 7)
+    ghost = _answers(client, "no_such_person", "10.5.0.2", 7)
+    assert real == ghost  # the same message and status at every step, the lock included
+    assert [status for status, _ in real] == [200] * 4 + [403] * 3
+
+
+def test_the_password_hasher_runs_for_unknown_names_too(client, cast, monkeypatch):
+    from django.contrib.auth.hashers import get_hasher
+
+    hasher_class = type(get_hasher())
+    calls = []
+    original = hasher_class.encode
+    monkeypatch.setattr(hasher_class, "encode", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    login(client, "zhangwei", "Wrong#pass1")
+    known = len(calls)
+    login(client, "no_such_person", "Wrong#pass1")
+    assert known >= 1 and len(calls) - known == known
+
+
+def test_a_stranger_locking_a_name_from_his_address_does_not_lock_its_owner(client, cast):
+    _lock_from(client, "zhangwei", "10.66.0.1")
+    assert login(client, "zhangwei", ip="10.66.0.1").status_code == 403
+    assert login(client, "zhangwei", ip="10.1.1.1").status_code == 302
+    # Case does not make a fresh name: LDAP would accept ZhangWei for zhangwei.
+    assert login(client, "ZhangWei", "Wrong#x1", ip="10.66.0.1").status_code == 403
+
+
+def test_the_account_wide_limit_stops_guessing_from_many_addresses(client, cast, settings, time_machine):
+    settings.OA_ACCOUNT_LOCKOUT_THRESHOLD, settings.OA_ACCOUNT_LOCKOUT_MINUTES = 8, 60
+    time_machine.move_to(timezone.now(), tick=False)
+    assert login(client, "zhangwei", ip="10.1.1.1").status_code == 302  # the owner's own desk
+    client.post(reverse("logout"))
+    ghost = []
+    for n, ip in enumerate(["10.8.0.1", "10.8.0.2", "10.8.0.3", "10.8.0.4"]):
+        answers = _answers(client, "zhangwei", ip, 2)
+        ghost += _answers(client, "no_such_person", ip.replace("10.8", "10.9"), 2)
+        assert [status for status, _ in answers] == ([200, 200] if n < 3 else [200, 403])
+    assert answers == ghost[-2:]  # an unknown name is locked the same way
+    person = cast.zhangwei
+    assert 59 < (person.locked_until - timezone.now()).total_seconds() / 60 <= 60
+    assert audits("auth.lockout", actor=person, changes__scope="account").count() == 1
+    # A fresh address meets the lock even with the right password; the owner's known address does not.
+    refused = login(client, "zhangwei", ip="10.8.0.9")
+    assert refused.status_code == 403 and "该账号登录失败次数过多，已暂停登录至" in refused.context["error"]
+    assert login(client, "zhangwei", ip="10.1.1.1").status_code == 302
+    client.post(reverse("logout"))
+    # Her login lifted it; a new round from many addresses must start over.
+    assert login(client, "zhangwei", ip="10.8.0.9").status_code == 302
+
+
+def test_the_account_wide_lock_runs_out(client, cast, settings, time_machine):
+    settings.OA_ACCOUNT_LOCKOUT_THRESHOLD, settings.OA_ACCOUNT_LOCKOUT_MINUTES = 4, 60
+    time_machine.move_to(timezone.now(), tick=False)
+    for ip in ("10.8.1.1", "10.8.1.2"):
+        _lock_from(client, "zhangwei", ip, times=2)
+    assert login(client, "zhangwei", ip="10.8.1.3").status_code == 403
+    time_machine.shift(dt.timedelta(minutes=61))
+    assert login(client, "zhangwei", ip="10.8.1.3").status_code == 302
 
 
 def test_forwarded_for_is_used_only_behind_a_configured_proxy(client, cast, settings):
@@ -427,10 +561,7 @@ def test_every_auth_event_is_in_the_audit_log(client, cast, settings):
     for _ in range(4):
         login(client, "lina", "Wrong#pass1")
     cast_lina = cast.lina
-    cast_lina.locked_until = None
-    cast_lina.failed_login_count = 0
-    cast_lina.save()
-    login(client, "lina")
+    login(client, "lina", ip="10.1.1.2")  # the lock is on 10.1.1.1 only
     client.post(reverse("logout"))
     check_change_password(None, cast_lina, "Qz7!harbour")
     actions = set(AuditEntry.objects.filter(actor=cast_lina).values_list("action", flat=True))

@@ -15,53 +15,51 @@ from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from oa.actions.audit import do_record_audit
+from oa.actions.login_limits import (
+    account_address_limit,
+    account_limit,
+    address_limit,
+    do_clear,
+    do_count_failure,
+    locked_until,
+    login_name_key,
+)
 from oa.http import (
     backend_unavailable,
     client_ip,  # the one client-address rule (oa/proxies.py)
 )
 from oa.middleware import SESSION_LAST_SEEN
 from oa.models import PasswordHistory, Person
-from oa.selectors.auth import confirmed_devices, pending_device
+from oa.selectors.auth import confirmed_devices, has_signed_in_from, pending_device
 
 GENERIC_FAILURE = "用户名或密码错误。"
-IP_THROTTLE_KEY = "oa:auth:ip-failures:{ip}"
-
-
-# --- helpers -----------------------------------------------------------------------------------------------
-
-
-def _ip_key(ip: str | None) -> str:
-    return IP_THROTTLE_KEY.format(ip=ip or "unknown")
-
-
-def ip_failure_count(ip: str | None) -> int:
-    return int(cache.get(_ip_key(ip), 0) or 0)
-
-
-def _ip_throttled(ip: str | None) -> bool:
-    return ip_failure_count(ip) >= settings.OA_IP_THROTTLE_FAILURES
-
-
-def _count_ip_failure(ip: str | None) -> int:
-    """A fixed window of OA_IP_THROTTLE_MINUTES that starts with the first failure from this address."""
-    key = _ip_key(ip)
-    cache.add(key, 0, timeout=settings.OA_IP_THROTTLE_MINUTES * 60)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.OA_IP_THROTTLE_MINUTES * 60)
-        return 1
 
 
 def _local(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _throttled_message() -> str:
+    return f"该网络地址登录失败次数过多，已暂停登录，请 {settings.OA_IP_THROTTLE_MINUTES} 分钟后再试。"
+
+
+def _address_locked_message(until: dt.datetime, *, now_locked: bool) -> str:
+    if now_locked:
+        return (
+            f"连续 {settings.OA_LOCKOUT_THRESHOLD} 次登录失败，账号已锁定至 {_local(until)}（仅限本网络地址），"
+            "请稍后再试。"
+        )
+    return f"账号已锁定（仅限本网络地址），请于 {_local(until)} 之后再试。"
+
+
+def _account_locked_message(until: dt.datetime) -> str:
+    return f"该账号登录失败次数过多，已暂停登录至 {_local(until)}；如非本人操作，请联系系统管理员。"
 
 
 # --- password login ------------------------------------------------------------------------------------------
@@ -91,84 +89,92 @@ def check_login(request: HttpRequest, *, username: str, password: str) -> LoginR
     return result
 
 
+def _audit_attempt(person: Person | None, username: str, ip: str | None, action: str, changes: dict) -> None:
+    if person is not None:
+        do_record_audit(actor=person, action=action, obj=person, ip=ip, changes=changes)
+    else:
+        do_record_audit(
+            actor=None, actor_name="匿名", action=action, object_type="oa.person",
+            object_repr=f"未知账号 {username[:100]}", changes=changes, ip=ip,
+        )
+
+
 def check_credentials(request: HttpRequest, *, username: str, password: str) -> LoginResult:
     """check_login without starting a session: the same throttle, lockout and audit. The API's token
-    endpoint uses it directly and issues a bearer token instead of a session."""
+    endpoint uses it directly and issues a bearer token instead of a session.
+
+    The answer never depends on whether the name exists: an unknown name is counted and locked like a real
+    one, and the backend runs the password hasher for it too (ModelBackend does), so the time is alike.
+    """
     ip = client_ip(request)
+    address = ip or "unknown"
     username = username.strip()
-    if _ip_throttled(ip):
+    name = login_name_key(username)
+    if locked_until(address_limit(), address):
         do_record_audit(
             actor=None, actor_name="匿名", action="auth.ip_throttled", object_type="auth.ip",
             object_id=ip or "", object_repr=f"来自 {ip} 的登录尝试", changes={"username": username[:150]}, ip=ip,
         )
-        return LoginResult(
-            error=(
-                f"该网络地址登录失败次数过多，已暂停登录，请 {settings.OA_IP_THROTTLE_MINUTES} 分钟后再试。"
-            ),
-            status=429,
-        )
+        return LoginResult(error=_throttled_message(), status=429)
 
     person = Person.objects.filter(username=username).first()
-    now = timezone.now()
-    if person is not None and person.locked_until is not None:
-        if person.locked_until > now:
-            _count_ip_failure(ip)
-            do_record_audit(
-                actor=person, action="auth.login_failed", obj=person, ip=ip,
-                changes={"reason": "locked", "locked_until": person.locked_until},
-            )
-            return LoginResult(error=f"账号已锁定，请于 {_local(person.locked_until)} 之后再试。", status=403)
-        # The lock has run out: start counting afresh.
-        Person.objects.filter(pk=person.pk).update(locked_until=None, failed_login_count=0)
+    until = locked_until(account_address_limit(), name, address)
+    if until is not None:
+        do_count_failure(address_limit(), address)
+        _audit_attempt(person, username, ip, "auth.login_failed", {"reason": "locked", "scope": "address"})
+        return LoginResult(error=_address_locked_message(until, now_locked=False), status=403)
+    until = _account_locked_until(person, name)
+    if until is not None and not (person is not None and has_signed_in_from(person, ip)):
+        do_count_failure(address_limit(), address)
+        _audit_attempt(person, username, ip, "auth.login_failed", {"reason": "locked", "scope": "account"})
+        return LoginResult(error=_account_locked_message(until), status=403)
 
     user = authenticate(request, username=username, password=password)
     if user is None:
         directory_error = backend_unavailable(request)
         if directory_error:
             # The directory, not the password, failed: no lockout count, but the attempt is on record.
-            do_record_audit(
-                actor=person, actor_name="" if person else "匿名", action="auth.login_failed",
-                object_type="oa.person", object_id=person.pk if person else "",
-                object_repr=str(person) if person else f"账号 {username[:100]}",
-                changes={"reason": "directory_unavailable"}, ip=ip,
-            )
+            _audit_attempt(person, username, ip, "auth.login_failed", {"reason": "directory_unavailable"})
             return LoginResult(error=directory_error, status=503)
         return _login_failed(person, username=username, ip=ip)
+    do_clear(account_address_limit(), name, address)
+    do_clear(account_limit(), name)
     return LoginResult(user=user)
 
 
-def _login_failed(person: Person | None, *, username: str, ip: str | None) -> LoginResult:
-    _count_ip_failure(ip)
+def _account_locked_until(person: Person | None, name: str) -> dt.datetime | None:
+    """The lock over all addresses. For a real account Person.locked_until decides (the admin shows it and
+    can lift it; WeCom login honours it); for an unknown name the cache, which holds the same lock."""
     if person is None:
-        do_record_audit(
-            actor=None, actor_name="匿名", action="auth.login_failed", object_type="oa.person",
-            object_repr=f"未知账号 {username[:100]}", changes={"reason": "unknown_user"}, ip=ip,
-        )
-        return LoginResult(error=GENERIC_FAILURE, status=200)
+        return locked_until(account_limit(), name)
+    if person.locked_until is not None and person.locked_until > timezone.now():
+        return person.locked_until
+    return None
+
+
+def _login_failed(person: Person | None, *, username: str, ip: str | None) -> LoginResult:
+    address, name = ip or "unknown", login_name_key(username)
+    do_count_failure(address_limit(), address)
+    address_lock = do_count_failure(account_address_limit(), name, address)
+    account_lock = do_count_failure(account_limit(), name)
     with transaction.atomic():
-        person = Person.objects.select_for_update().get(pk=person.pk)
-        person.failed_login_count += 1
-        locked = person.failed_login_count >= settings.OA_LOCKOUT_THRESHOLD
-        if locked:
-            person.locked_until = timezone.now() + dt.timedelta(minutes=settings.OA_LOCKOUT_MINUTES)
-        person.save(update_fields=["failed_login_count", "locked_until"])
-        do_record_audit(
-            actor=person, action="auth.login_failed", obj=person, ip=ip,
-            changes={"reason": "bad_credentials", "failed_count": person.failed_login_count},
-        )
-        if locked:
-            do_record_audit(
-                actor=person, action="auth.lockout", obj=person, ip=ip,
-                changes={"failed_count": person.failed_login_count, "locked_until": person.locked_until},
-            )
-    if locked:
-        return LoginResult(
-            error=(
-                f"连续 {settings.OA_LOCKOUT_THRESHOLD} 次登录失败，账号已锁定至 {_local(person.locked_until)}，"
-                "请稍后再试。"
-            ),
-            status=403,
-        )
+        if person is not None:
+            person = Person.objects.select_for_update().get(pk=person.pk)
+            person.failed_login_count += 1  # 连续登录失败次数, every address: shown in the admin
+            if account_lock is not None:
+                person.locked_until = account_lock
+            person.save(update_fields=["failed_login_count", "locked_until"])
+            failed = {"reason": "bad_credentials", "failed_count": person.failed_login_count}
+        else:
+            failed = {"reason": "unknown_user"}
+        _audit_attempt(person, username, ip, "auth.login_failed", failed)
+        for scope, until in (("address", address_lock), ("account", account_lock)):
+            if until is not None:
+                _audit_attempt(person, username, ip, "auth.lockout", {"scope": scope, "locked_until": until})
+    if account_lock is not None:
+        return LoginResult(error=_account_locked_message(account_lock), status=403)
+    if address_lock is not None:
+        return LoginResult(error=_address_locked_message(address_lock, now_locked=True), status=403)
     return LoginResult(error=GENERIC_FAILURE, status=200)
 
 

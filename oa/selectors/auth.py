@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from oa.models import Person
+from oa.models import AuditEntry, Person
 from oa.selectors.directory import requires_two_factor
 
 
@@ -27,3 +31,12 @@ def confirmed_devices(person: Person) -> list[TOTPDevice]:
 
 def pending_device(person: Person) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=person, confirmed=False).order_by("-pk").first()
+
+
+def has_signed_in_from(person: Person, ip: str | None) -> bool:
+    """Did `person` log in from this address within OA_KNOWN_ADDRESS_DAYS? Such an address is the owner's
+    own: the lock over all addresses (guessing from many places) does not shut it out."""
+    if not ip or settings.OA_KNOWN_ADDRESS_DAYS <= 0:
+        return False
+    since = timezone.now() - dt.timedelta(days=settings.OA_KNOWN_ADDRESS_DAYS)
+    return AuditEntry.objects.filter(action="auth.login", actor=person, ip=ip, at__gte=since).exists()
