@@ -8,6 +8,7 @@ from documents.body import body_to_blocks
 from documents.models import Layout, OfficialDocument
 from documents.numbering import format_doc_number
 from documents.rendering.spec import DocumentSpec
+from documents.rendering.text import clean_spec
 from oa.refusals import Refusal
 
 
@@ -37,7 +38,8 @@ def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
     co_agencies = [c.agency for c in doc.coissuer_set.select_related("agency").order_by("position", "id")]
     joint = bool(co_agencies) and doc.layout == Layout.STANDARD
     try:
-        return DocumentSpec(
+        # Cleaned inside the try: a 要素 that is nothing but control characters is refused here, not in the renderer.
+        return clean_spec(DocumentSpec(
             issuer_mark=_issuer_mark(doc),
             doc_number=doc.doc_number,
             title=doc.title,
@@ -60,7 +62,7 @@ def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
             urgency=doc.get_urgency_display() if doc.urgency else "",
             issuer_names=[doc.agency.name, *(a.name for a in co_agencies)] if joint else [],
             co_signatures=[a.name for a in co_agencies] if joint else [],
-        )
+        ))
     except ValueError as exc:  # the spec's own validation, already in Chinese
         raise Refusal("elements_invalid", str(exc)) from None
 

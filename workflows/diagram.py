@@ -8,7 +8,8 @@ Layout is a small layered (Sugiyama-style) drawing, top to bottom:
 - within a layer, steps are ordered by the mean position of their predecessors (fewer crossings).
 The SVG has a viewBox and width="100%", so it scales down to a 390 px phone. Status is shown by colour and by text
 (✓ 已完成, ● 当前, ↩ 已退回), and the whole picture has role="img", an aria-label, <title> and <desc>.
-Every label goes through xml escaping; the output is well-formed XML.
+Every label goes through documents.rendering.text (cleaned of control characters, xml-escaped); the output is
+well-formed XML.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape, quoteattr
+
+from documents.rendering.text import xml_attr, xml_text
 
 KINDS = frozenset({"task", "gateway", "start", "end"})
 
@@ -233,10 +235,10 @@ def render_flow_svg(steps: list[DiagramStep], edges: list[tuple[str, str]], *, d
     summary = _summary(steps, nodes)
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {view_w:.0f} {view_h:.0f}" width="100%"'
-        f' preserveAspectRatio="xMidYMin meet" role="img" aria-label={quoteattr(f"{title}。{summary}")}'
-        f' class="oa-flow-diagram" font-family={quoteattr(FONT_FAMILY)} font-size="{FONT}">',
-        f"<title>{escape(title)}</title>",
-        f"<desc>{escape(summary)}</desc>",
+        f' preserveAspectRatio="xMidYMin meet" role="img" aria-label={xml_attr(f"{title}。{summary}")}'
+        f' class="oa-flow-diagram" font-family={xml_attr(FONT_FAMILY)} font-size="{FONT}">',
+        f"<title>{xml_text(title)}</title>",
+        f"<desc>{xml_text(summary)}</desc>",
         '<g class="oa-flow-edges" fill="none">',
     ]
     for a, b, oa, ob in hops:
@@ -294,7 +296,7 @@ def _back_edge(a: _Node, b: _Node, lane: float, a_label: str, b_label: str) -> s
     y1, y2 = a.y + a.h / 2, b.y + b.h / 2
     pts = [(a.x + a.w, y1), (lane, y1), (lane, y2), (b.x + b.w, y2)]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-    return (f'<g class="oa-flow-back"><title>{escape(f"{a_label} → {b_label}（返回）")}</title>'
+    return (f'<g class="oa-flow-back"><title>{xml_text(f"{a_label} → {b_label}（返回）")}</title>'
             f'<polyline points="{path}" stroke="{EDGE}" stroke-width="1.5" stroke-dasharray="5 4"/>'
             f"{_arrow(b.x + b.w, y2, -1, 0, EDGE)}</g>")
 
@@ -315,19 +317,19 @@ def _node(n: _Node) -> str:
         shape = f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{rx:.1f}"'
     dash = ' stroke-dasharray="4 3"' if main == "pending" else ""
     parts = [
-        f'<g class="oa-flow-node oa-flow-{main}" data-key={quoteattr(step.key)} data-status="{" ".join(n.status)}">',
-        f"<title>{escape(f'{step.label}：{words}')}</title>",
+        f'<g class="oa-flow-node oa-flow-{main}" data-key={xml_attr(step.key)} data-status="{" ".join(n.status)}">',
+        f"<title>{xml_text(f'{step.label}：{words}')}</title>",
         f'{shape} fill="{fill}" stroke="{stroke}" stroke-width="{sw}"{dash}/>',
     ]
     top = y + PAD_Y + (PAD_Y if step.kind == "gateway" else 0)
     for i, line in enumerate(n.lines):
         baseline = top + LINE * i + FONT
-        prefix = f'<tspan class="oa-flow-icon" fill="{stroke}">{escape(icons)}</tspan> ' if i == 0 and icons else ""
+        prefix = f'<tspan class="oa-flow-icon" fill="{stroke}">{xml_text(icons)}</tspan> ' if i == 0 and icons else ""
         parts.append(f'<text x="{x + w / 2:.1f}" y="{baseline:.1f}" text-anchor="middle" fill="{TEXT}"'
-                     f' class="oa-flow-label">{prefix}{escape(line)}</text>')
+                     f' class="oa-flow-label">{prefix}{xml_text(line)}</text>')
     status_y = top + LINE * len(n.lines) + SMALL
     parts.append(f'<text x="{x + w / 2:.1f}" y="{status_y:.1f}" text-anchor="middle" font-size="{SMALL}"'
-                 f' fill="{MUTED if main == "pending" else stroke}" class="oa-flow-status">{escape(words)}</text>')
+                 f' fill="{MUTED if main == "pending" else stroke}" class="oa-flow-status">{xml_text(words)}</text>')
     parts.append("</g>")
     return "".join(parts)
 
@@ -341,6 +343,6 @@ def _legend(view_w: float, y: float) -> str:
         fill, stroke, _, icon, word = STATUS_STYLE[st]
         ix = x + i * step_w
         parts.append(f'<rect x="{ix:.1f}" y="{y:.1f}" width="14" height="14" rx="3" fill="{fill}" stroke="{stroke}"/>'
-                     f'<text x="{ix + 20:.1f}" y="{y + 12:.1f}" fill="{TEXT}">{escape(f"{icon} {word}")}</text>')
+                     f'<text x="{ix + 20:.1f}" y="{y + 12:.1f}" fill="{TEXT}">{xml_text(f"{icon} {word}")}</text>')
     parts.append("</g>")
     return "".join(parts)

@@ -19,7 +19,9 @@ from documents.models import (
     Secrecy,
     Urgency,
 )
+from documents.rendering.spec import MAX_CC_CHARS
 from documents.selectors.documents import can_edit_document
+from documents.validators import CONTROL_CHARS_CODE, CONTROL_CHARS_MESSAGE, has_control_chars
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Department, Person
 from oa.refusals import Refusal
@@ -31,11 +33,32 @@ EDITABLE_FIELDS = (
     "written_date", "seal_required", "notes", "cc", "printing_org", "printing_date",
 )
 LIST_FIELDS = ("signers", "main_recipients", "attachment_note", "cc")
+MAX_NAME_CHARS = 200  # one name in a list 要素 (an agency's full name is far shorter)
 
 
 def default_issuer_mark(agency: Agency) -> str:
     """发文机关标志: 全称 + "文件" (GB/T 9704 §7.2.4)."""
     return f"{agency.name}文件"
+
+
+def _label(field: str) -> str:
+    return str(OfficialDocument._meta.get_field(field).verbose_name)
+
+
+def _check_text(field: str, value: Any) -> None:
+    """Text a renderer will print: no control/bidi characters, within the column's length (else a 500 later)."""
+    if has_control_chars(value):
+        raise Refusal(CONTROL_CHARS_CODE, f"“{_label(field)}”{CONTROL_CHARS_MESSAGE}")
+    if field in LIST_FIELDS:
+        if any(len(v) > MAX_NAME_CHARS for v in value):
+            raise Refusal("name_too_long", f"“{_label(field)}”中每个名称不能超过{MAX_NAME_CHARS}字")
+        if field == "cc" and len("，".join(value)) > MAX_CC_CHARS:
+            raise Refusal("cc_too_long", f"抄送机关合计不能超过{MAX_CC_CHARS}字（版记须排在一页内），"
+                                               "请精简或改用“各……”统称")
+        return
+    limit = getattr(OfficialDocument._meta.get_field(field), "max_length", None)
+    if isinstance(value, str) and limit and len(value) > limit:
+        raise Refusal("text_too_long", f"“{_label(field)}”不能超过{limit}字")
 
 
 def _clean(field: str, value: Any) -> Any:
@@ -45,7 +68,11 @@ def _clean(field: str, value: Any) -> Any:
             value = [v.strip() for v in value.replace("，", ",").replace("、", ",").split(",")]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise Refusal("invalid_field", f"{field} 须为名称列表")
-        return [v.strip() for v in value if v.strip()]
+        value = [v.strip() for v in value if v.strip()]
+        _check_text(field, value)
+        return value
+    if isinstance(value, str) and has_control_chars(value):
+        raise Refusal(CONTROL_CHARS_CODE, f"“{_label(field)}”{CONTROL_CHARS_MESSAGE}")
     if field == "title":
         value = (value or "").strip()
         if not value:
@@ -76,7 +103,9 @@ def _clean(field: str, value: Any) -> Any:
         return None
     if field in ("is_upward", "is_important", "seal_required"):
         return bool(value)
-    return value.strip() if isinstance(value, str) else value
+    value = value.strip() if isinstance(value, str) else value
+    _check_text(field, value)
+    return value
 
 
 def _check_consistency(doc: OfficialDocument) -> None:

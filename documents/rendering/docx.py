@@ -7,7 +7,6 @@ by name on the style, including w:eastAsia (python-docx's font.name sets only as
 from __future__ import annotations
 
 import io
-from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.section import WD_SECTION
@@ -33,6 +32,7 @@ from documents.rendering.spec import (
     heading_prefix,
     numbered_blocks,
 )
+from documents.rendering.text import clean_spec, xml_attr, xml_text
 
 __all__ = ["cn_ordinal", "heading_prefix", "render_docx"]  # ordinals re-exported for existing imports
 
@@ -291,7 +291,7 @@ class _Shapes:
    <wp:extent cx="{cx}" cy="{cy}"/>
    <wp:effectExtent l="0" t="0" r="0" b="0"/>
    {wrap}
-   <wp:docPr id="{shape_id}" name="{escape(name)}"/>
+   <wp:docPr id="{shape_id}" name={xml_attr(name)}/>
    <wp:cNvGraphicFramePr/>
    <a:graphic><a:graphicData uri="{_WPS_URI}">{wsp}</a:graphicData></a:graphic>
   </wp:anchor></w:drawing></w:r>"""
@@ -329,7 +329,7 @@ def _mark_paragraph_xml(runs: list[tuple[str, float]], size: float, align: str) 
     half_points = round(size * 2)
     rs = "".join(
         f'<w:r><w:rPr><w:spacing w:val="{round(sp * 20)}"/><w:sz w:val="{half_points}"/>'
-        f'<w:szCs w:val="{half_points}"/></w:rPr><w:t xml:space="preserve">{escape(text)}</w:t></w:r>'
+        f'<w:szCs w:val="{half_points}"/></w:rPr><w:t xml:space="preserve">{xml_text(text)}</w:t></w:r>'
         for text, sp in runs if text
     )
     return (f'<w:p {_NS}><w:pPr><w:pStyle w:val="{STYLE_MARK.replace(" ", "")}"/><w:snapToGrid w:val="0"/>'
@@ -395,6 +395,7 @@ def render_docx(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
     When there is a 版记, the page it lands on (and whether a blank page must precede it, §7.5) is decided by laying
     the document out with the PDF renderer, which uses the same geometry; `fonts` is passed on to it.
     """
+    spec = clean_spec(spec)  # no control characters for lxml, no bidi overrides (documents.rendering.text)
     doc = Document()
     body_el = doc.element.body
     for p in list(body_el.iterchildren(qn("w:p"))):  # start from an empty body (the template may carry a paragraph)
@@ -402,7 +403,7 @@ def render_docx(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
     _setup_defaults(doc)
     _setup_section(doc)
     _setup_footers(doc, no_first_page_number=spec.layout == "letter")
-    doc.core_properties.title = spec.title
+    doc.core_properties.title = spec.title[:255]  # the core property's limit; the 标题 itself is printed whole
     doc.core_properties.category = UPWARD_CATEGORY if spec.upward else "公文"
     doc.core_properties.keywords = layout_keywords(spec.layout, spec.is_sealed)
     doc.core_properties.language = "zh-CN"

@@ -11,7 +11,6 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from reportlab.lib import textsplit
 from reportlab.lib.colors import Color, black
@@ -39,6 +38,7 @@ from documents.rendering.layout import (
     seal_center_from_line_top,
 )
 from documents.rendering.spec import DocumentSpec, TableBlock, format_cn_date, numbered_blocks
+from documents.rendering.text import clean_spec, paragraph, styled_paragraph
 
 PAGE_W, PAGE_H = A4
 PITCH = g.LINE_PITCH_TWIPS / 20  # 28.95 pt
@@ -147,7 +147,13 @@ class _GridTable(Flowable):
         return self.width, self.height
 
     def split(self, avail_w: float, avail_h: float) -> list[Flowable]:
-        return [_GridTable(part) for part in self.table.split(avail_w, avail_h)]
+        parts = self.table.split(avail_w, avail_h)
+        if not parts and avail_h >= FRAME_H and not self.table.splitInRow:
+            # A row taller than a whole page (a very long cell) would stop the build: split inside it, as LO does.
+            self.table.splitInRow = 1
+            self.table.repeatRows = 0  # a header row that tall cannot be repeated on every page
+            parts = self.table.split(avail_w, avail_h)
+        return [_GridTable(part) for part in parts]
 
     def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:
         self.table.drawOn(canvas, x, y + FRAME_SHIFT, _sW)
@@ -190,7 +196,7 @@ class _Colophon(Flowable):
                 style = ParagraphStyle("oa-colophon-cc", fontName=font, fontSize=size, leading=PITCH,
                                        leftIndent=4 * size, firstLineIndent=-3 * size, rightIndent=size,
                                        wordWrap="CJK", alignment=TA_LEFT)
-                self._cc = Paragraph(text, style)
+                self._cc = paragraph(text, style)  # 抄送 is user text: never markup
                 _, h = self._cc.wrap(WIDTH, 10 * PAGE_H)
                 self._heights.append(max(h, PITCH))
             else:
@@ -301,6 +307,7 @@ def plan_colophon(spec: DocumentSpec, fonts: FontSet | None = None) -> ColophonP
 
 
 def _render_planned(spec: DocumentSpec, fonts: FontSet) -> tuple[RenderedPdf, ColophonPlan]:
+    spec = clean_spec(spec)  # every string printed as plain text (documents.rendering.text)
     rendered, probe = _build(spec, fonts, blank_before_colophon=False, unnumbered=frozenset())
     if not probe.colophon_page:
         return rendered, ColophonPlan("", probe.content_end_page)
@@ -332,8 +339,7 @@ def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
         return ParagraphStyle(name, fontName=font, fontSize=size, leading=PITCH, wordWrap="CJK",
                               allowOrphans=1, allowWidows=1, **kw)  # orphan control left 21-line pages
 
-    def para(text: str, st: ParagraphStyle) -> Paragraph:
-        return Paragraph(escape(text), st)
+    para = paragraph  # user text, escaped: see documents.rendering.text
 
     header_marks = spec.header_marks()
 
@@ -505,8 +511,7 @@ def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
         hang = g.ATTENDANCE_LABEL_CHARS * ADV
         att_style = style("oa-attendance", fs, leftIndent=2 * ADV + hang, firstLineIndent=-hang)
         for label, names in spec.attendance:
-            flow_body.append(Paragraph(f'<font face="{hei}">{escape(label)}：</font>{escape("、".join(names))}',
-                                       att_style))
+            flow_body.append(styled_paragraph([(hei, f"{label}："), (None, "、".join(names))], att_style))
 
     # 署名 + 成文日期 (§7.3.5): kept on one page with the last paragraph so a seal never sits on a page without 正文.
     anchors: list[SealAnchor] = []

@@ -14,7 +14,6 @@ import datetime
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from reportlab.lib.colors import black
@@ -33,6 +32,7 @@ from documents.rendering import geometry as g
 from documents.rendering.fonts import FontSet, resolve_fonts
 from documents.rendering.pdf import _patch_line_breaking, _register
 from documents.rendering.spec import format_cn_date
+from documents.rendering.text import paragraph, plain
 
 # Which box an opinion is printed in.
 KIND_SIGN = "sign"  # 签发
@@ -91,6 +91,7 @@ class ProcessingSlip:
 PAGE_W, PAGE_H = A4
 LEFT, RIGHT, TOP, BOTTOM = 22 * mm, 18 * mm, 18 * mm, 20 * mm
 WIDTH = PAGE_W - LEFT - RIGHT
+FRAME_H = PAGE_H - TOP - BOTTOM
 LABEL_W = 24 * mm
 VALUE_W = (WIDTH - 2 * LABEL_W) / 2
 TEXT_SIZE = 12
@@ -159,7 +160,7 @@ class _Styles:
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(text), style)
+    return paragraph(text, style)  # user text (要素, 意见, names): printed literally, never as markup
 
 
 class _Section(Flowable):
@@ -244,6 +245,17 @@ def _opinion_rows(op: SlipOpinion, section_label: str, styles: _Styles) -> list[
     return rows
 
 
+class _FieldsTable(Table):
+    """The 要素 table; a row taller than a whole page (a very long 主送 list) is split inside, not refused."""
+
+    def split(self, availWidth: float, availHeight: float) -> list:  # reportlab's argument names
+        parts = super().split(availWidth, availHeight)
+        if not parts and availHeight >= FRAME_H - 1 and not self.splitInRow:
+            self.splitInRow = 1
+            parts = super().split(availWidth, availHeight)
+        return parts
+
+
 def _fields_table(slip: ProcessingSlip, styles: _Styles) -> Table:
     def v(text: str) -> Paragraph:
         return _p(text or EMPTY, styles.value)
@@ -284,7 +296,7 @@ def _fields_table(slip: ProcessingSlip, styles: _Styles) -> Table:
         ("BOTTOMPADDING", (0, 0), (-1, -1), PAD),
     ]
     style += [("SPAN", (1, r), (3, r)) for r in range(first_wide, len(data))]
-    return Table(data, colWidths=[LABEL_W, VALUE_W, LABEL_W, VALUE_W], style=TableStyle(style), splitByRow=1)
+    return _FieldsTable(data, colWidths=[LABEL_W, VALUE_W, LABEL_W, VALUE_W], style=TableStyle(style), splitByRow=1)
 
 
 def render_processing_slip(slip: ProcessingSlip, fonts: FontSet | None = None) -> bytes:
@@ -303,7 +315,8 @@ def render_processing_slip(slip: ProcessingSlip, fonts: FontSet | None = None) -
 def _build(slip: ProcessingSlip, fonts: FontSet, rl: dict[str, str], *, total_pages: int) -> tuple[bytes, int]:
     styles = _Styles(rl)
     note = fonts.note()
-    header_text = f"{slip.agency}发文稿纸"
+    header_text = plain(f"{slip.agency}发文稿纸")  # also drawn on the canvas and put in the metadata
+    doc_number = plain(slip.doc_number)
 
     story: list[Flowable] = [_p(header_text, styles.header), Spacer(WIDTH, 4 * mm)]
     for kind, label in SECTIONS:
@@ -324,8 +337,8 @@ def _build(slip: ProcessingSlip, fonts: FontSet, rl: dict[str, str], *, total_pa
         if doc.page > 1:  # context on continuation pages
             c.setFont(styles.hei, 10.5)
             c.drawString(LEFT, PAGE_H - TOP + 3 * mm, f"{header_text}（续）")
-            if slip.doc_number:
-                c.drawRightString(LEFT + WIDTH, PAGE_H - TOP + 3 * mm, slip.doc_number)
+            if doc_number:
+                c.drawRightString(LEFT + WIDTH, PAGE_H - TOP + 3 * mm, doc_number)
         c.restoreState()
         if note:
             para = _p(note, styles.note)
@@ -334,14 +347,14 @@ def _build(slip: ProcessingSlip, fonts: FontSet, rl: dict[str, str], *, total_pa
 
     buf = io.BytesIO()
     doc = BaseDocTemplate(
-        buf, pagesize=A4, title=f"{header_text}：{slip.title}", author=slip.agency,
+        buf, pagesize=A4, title=plain(f"{header_text}：{slip.title}"), author=plain(slip.agency),
         creator="OA documents.rendering.slip", subject=note or "发文稿纸",
         keywords=["发文稿纸"] + ([note] if note else []), lang="zh-CN", invariant=1,
         initialFontName=styles.fangsong,  # else every page starts with an unembedded Helvetica
         leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP, bottomMargin=BOTTOM,
     )
     # The continuation header and the page number sit in the margins, so every page has the same frame.
-    frame = Frame(LEFT, BOTTOM, WIDTH, PAGE_H - TOP - BOTTOM, leftPadding=0, rightPadding=0, topPadding=0,
+    frame = Frame(LEFT, BOTTOM, WIDTH, FRAME_H, leftPadding=0, rightPadding=0, topPadding=0,
                   bottomPadding=0, id="slip")
     doc.addPageTemplates([PageTemplate("slip", [frame], onPage=decorate)])
     doc.build(story)

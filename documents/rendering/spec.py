@@ -52,6 +52,8 @@ URGENCY_LEVELS = ("特急", "加急")  # 公文; 电报的“特提”“平急�
 ATTENDANCE_LABELS = ("出席", "请假", "列席")
 _COPY_NUMBER_RE = re.compile(r"^[0-9]{6}$")  # ASCII digits only: \d would accept full-width ones
 _PERIOD_RE = re.compile(r"^(长期|[1-9][0-9]*(年|个月))$")
+# The 版记 must fit on one page (it is never split): 400 字 of 抄送 take at most 16 of the 22 lines.
+MAX_CC_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class DocumentSpec:
             raise ValueError("涉密公文应当标注份号（6位阿拉伯数字）")
         if self.urgency and self.urgency not in URGENCY_LEVELS:
             raise ValueError(f"紧急程度须为 {'、'.join(URGENCY_LEVELS)} 之一，而不是 {self.urgency!r}")
+        if len("，".join(self.cc)) > MAX_CC_CHARS:
+            raise ValueError(f"抄送机关合计不能超过{MAX_CC_CHARS}字（版记须排在一页内），请精简或改用“各……”统称")
         if len(self.issuer_names) == 1:
             raise ValueError("联合行文须列出至少两个发文机关（只有一个机关时用 issuer_mark）")
         if self.issuer_names and len(self.co_signatures) != len(self.issuer_names) - 1:

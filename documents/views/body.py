@@ -107,7 +107,7 @@ class _DocumentAPIView(APIView):
         if isinstance(exc, VersionConflict):
             headers = {"ETag": etag(exc.current.number)} if exc.current else {}
             return Response(_conflict_body(exc), status=409, headers=headers)
-        return super().handle_exception(exc)  # other DocumentErrors: oa.api.exceptions gives {code, message}
+        return super().handle_exception(exc)  # other refusals: oa.api.exceptions gives {code, message}
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -32,6 +32,7 @@ from documents.models import (
 )
 from documents.selectors.body import body_diff, body_versions, current_number, display_blocks, markup_range
 from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
+from documents.validators import refuse_control_chars
 from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
 from oa.refusals import Refusal
@@ -79,6 +80,14 @@ class ElementsForm(forms.Form):
     notes = forms.CharField(label="附注", max_length=500, required=False, help_text="如：此件公开发布")
     written_date = forms.DateField(label="成文日期", required=False, widget=DateInput(),
                                    help_text="一般为签发日期；可在签发时填写")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Text that will be typeset: refused inline when it carries control or bidi characters (step forms copy
+        # these fields, validators included).
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators.append(refuse_control_chars)
 
 
 class CreateForm(ElementsForm):

@@ -141,7 +141,12 @@ def _step_context(request: HttpRequest, task: Task, form: StepForm, error: str =
     step = STEPS[node]
     document = document_of(task.process)
     principal = principal_id(task)
-    checks = preview_check(document) if node == "office_check" else None
+    checks, checks_error = None, ""
+    if node == "office_check":
+        try:
+            checks = preview_check(document)
+        except Refusal as exc:  # 要素 the typesetter refuses: say so on the page, the step stays usable
+            checks, checks_error = [], exc.message
     panel = routing_panel_context(request.user, task)  # 退回、转办、加签、催办 (workflows/_routing_panel.html)
     panel.pop("step", None)
     return {
@@ -150,7 +155,8 @@ def _step_context(request: HttpRequest, task: Task, form: StepForm, error: str =
         "element_fields": [form[name] for name in step.fields if name in form.fields],
         "on_behalf_of": Person.objects.filter(pk=principal).first() if principal != task.owner_id else None,
         "phrases": phrases_for(request.user, step.label),
-        "checks": checks, "checks_failed": checks is not None and not all(c.passed for c in checks),
+        "checks": checks, "checks_error": checks_error,
+        "checks_failed": checks is not None and (bool(checks_error) or not all(c.passed for c in checks)),
         "deadline": (task.data or {}).get("deadline"),
         "recipients": DistributionRecipient.objects.filter(document=document).select_related("agency"),
         "otp_verified": request.user.is_verified(),

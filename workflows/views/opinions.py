@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from documents.validators import refuse_control_chars_multiline
 from oa.refusals import Refusal
 from workflows.actions.opinions import OPINION_MAX, check_add_phrase, check_move_phrase, check_remove_phrase
 from workflows.models import CommonPhrase
@@ -36,6 +37,7 @@ def opinion_form_field(label: str = "意见", *, required: bool = False, help_te
         max_length=OPINION_MAX,
         help_text=help_text,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": OPINION_MAX, "data-opinion-input": ""}),
+        validators=[refuse_control_chars_multiline],  # the opinion is printed on the 处理笺
     )
 
 

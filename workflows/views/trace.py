@@ -20,6 +20,7 @@ from viewflow.workflow.models import Process
 from viewflow.workflow.status import PROCESS
 
 from documents.rendering.slip import render_processing_slip
+from documents.rendering.text import plain
 from workflows.routing import routing_of
 from workflows.selectors.opinions import opinions_for_process
 from workflows.selectors.routing import process_history
@@ -97,7 +98,7 @@ def process_slip(request, process_id: int):
         return render(request, "workflows/slip_missing.html", context, status=404)
     pdf = render_processing_slip(slip)
     response = HttpResponse(pdf, content_type="application/pdf")
-    name = quote(f"处理笺-{slip.title[:60]}.pdf")
+    name = quote(f"处理笺-{plain(slip.title)[:60]}.pdf")  # plain: no lone surrogate for quote()
     response["Content-Disposition"] = f"inline; filename=\"slip-{process.pk}.pdf\"; filename*=UTF-8''{name}"
     response["Cache-Control"] = "private, no-store"
     return response
