@@ -342,10 +342,9 @@ def test_hostile_elements_through_the_issuance_pages(cast, tmp_path):
 
 @pytest.mark.django_db
 def test_control_characters_are_refused_at_input_in_chinese(cast):
-    from documents.errors import Refusal
-
     from documents.actions.documents import check_update_document
     from documents.models import OfficialDocument
+    from oa.refusals import Refusal
     from tests.clients import login
     from workflows.issuance.flows import IssuanceFlow
 
