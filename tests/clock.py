@@ -12,6 +12,7 @@ Without it the session runs at the real date, which is how CI runs every day.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -25,6 +26,7 @@ LIBFAKETIME = [
     Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
     Path("/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"),
 ]
+CHILD_SITE = Path(__file__).resolve().parent / "faketime_site"
 _OFFSET = re.compile(r"^([+-])(\d+)([dhms]?)$")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1, "": 1}
 
@@ -48,14 +50,40 @@ def target(raw: str | None = None, *, now: float | None = None) -> dt.datetime |
 
 
 def faketime_env(offset_seconds: float) -> dict[str, str]:
-    """Environment that makes a child process see the same shifted clock (empty if libfaketime is absent)."""
+    """Environment that makes a child process see the same shifted clock (empty if libfaketime is absent).
+
+    Wall-clock time only: a faked monotonic clock makes every timed wait in a child (threading.Event.wait,
+    lock timeouts, Chromium's driver) wait for the whole offset. Python children load tests/faketime_site's
+    sitecustomize, which mends time.sleep under that setting (libfaketime 0.9.10 breaks it)."""
     lib = next((p for p in LIBFAKETIME if p.exists()), None)
     if lib is None:
         return {}
     preload = " ".join(filter(None, [os.environ.get("LD_PRELOAD", ""), str(lib)]))
-    # Monotonic clocks stay real: event loops, timeouts and the scheduler's sleeps must not jump.
+    pythonpath = os.pathsep.join(filter(None, [str(CHILD_SITE), os.environ.get("PYTHONPATH", "")]))
     return {"LD_PRELOAD": preload.strip(), "FAKETIME": f"{int(offset_seconds):+d}",
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1", "DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1"}
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1", "DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1",
+            "PYTHONPATH": pythonpath}
+
+
+def child_pythonpath(*paths: str) -> str:
+    """PYTHONPATH for a child Python that needs its own entries: keeps the clock's site directory when moved."""
+    current = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join(filter(None, [*paths, current]))
+
+
+def without_faketime() -> contextlib.AbstractContextManager:
+    """Start a process outside libfaketime (Chromium and its Node driver hang under it): the browser keeps the
+    real clock, which only matters for its own cookies' expiry, and the session only ever moves ahead."""
+    return _unset_env(list(SESSION.child_env))
+
+
+@contextlib.contextmanager
+def _unset_env(keys: list[str]):
+    saved = {k: os.environ.pop(k) for k in keys if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 class SessionClock:
@@ -65,6 +93,7 @@ class SessionClock:
         self.traveller = None
         self.offset = 0.0
         self.child_env: dict[str, str] = {}
+        self._saved: dict[str, str | None] = {}
 
     def start(self) -> dt.datetime | None:
         when = target()
@@ -80,15 +109,19 @@ class SessionClock:
 
     def export_to_children(self) -> None:
         """From now on, processes this one starts see the shifted clock too. Called once tests run, not at
-        configure time: pytest-xdist's workers must not start under libfaketime (time.sleep fails there)."""
+        configure time: pytest-xdist's workers must not start under libfaketime."""
+        self._saved = {k: os.environ.get(k) for k in self.child_env}
         os.environ.update(self.child_env)
 
     def stop(self) -> None:
         if self.traveller is not None:
             self.traveller.stop()
             self.traveller = None
-        for key in self.child_env:
-            os.environ.pop(key, None)
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 SESSION = SessionClock()

@@ -18,6 +18,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from tests.clock import child_pythonpath
+
 ROOT = Path(__file__).resolve().parent.parent
 
 WORKER = r"""
@@ -56,7 +58,7 @@ YEAR_DISTINCT, YEAR_SHARED = 2031, 2032
 
 
 def _run_workers(jobs: list[dict], tmp_path: Path) -> list[list]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": child_pythonpath(str(ROOT))}
     go = tmp_path / "go"
     procs = []
     for i, job in enumerate(jobs):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.clock import without_faketime
 from tests.e2e.test_login_e2e import CHROMIUM, CHROMIUM_ARGS, RESULTS, VIEWPORTS, _login, in_thread
 from tests.e2e.test_workbench_e2e import _orm
 
@@ -45,7 +46,7 @@ def _scenario(base: str) -> None:
 
     document_id = _orm(_make_document)
     url = f"{base}/documents/{document_id}/"
-    with sync_playwright() as pw:
+    with without_faketime(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             problems: list[str] = []

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from oa.actions.demo import DEMO_PASSWORD
+from tests.clock import without_faketime
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +63,7 @@ def _login(page, base: str, username: str) -> None:
 def _drive_zhangwei(base: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
+    with without_faketime(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             for name, viewport in VIEWPORTS.items():
@@ -121,7 +122,7 @@ def _drive_zhangwei(base: str) -> None:
 def _drive_wangfang(base: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
+    with without_faketime(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             context = browser.new_context(viewport=VIEWPORTS["mobile"], locale="zh-CN")

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
+from tests.clock import without_faketime
 from tests.e2e.test_login_e2e import CHROMIUM, CHROMIUM_ARGS, RESULTS, VIEWPORTS, in_thread
 from workflows.selectors.opinions import PhraseOption
 from workflows.views.opinions import opinion_form_field
@@ -25,7 +26,7 @@ class StepForm(forms.Form):
 def _drive(html: str, css: str, script: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
+    with without_faketime(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport=VIEWPORTS["mobile"])

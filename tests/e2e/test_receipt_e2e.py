@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from tests.clients import login
+from tests.clock import without_faketime
 from tests.e2e.test_login_e2e import CHROMIUM, CHROMIUM_ARGS, RESULTS, VIEWPORTS, in_thread
 from tests.test_attachments import make_pdf
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def _drive(base: str, cookies: list[dict], pdf_path: str, png_path: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
+    with without_faketime(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             context = browser.new_context(viewport=VIEWPORTS["mobile"], locale="zh-CN")

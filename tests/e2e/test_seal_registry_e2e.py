@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from documents.models import Seal
 from oa.models import Person
+from tests.clock import without_faketime
 from tests.e2e.test_login_e2e import CHROMIUM, CHROMIUM_ARGS, RESULTS, VIEWPORTS, in_thread
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +22,7 @@ LABELS = ("所属机关", "印章类型", "印章名称（可不填）", "持章
 def _scenario(base: str, cookie: str, seal_id: int) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    with sync_playwright() as pw:
+    with without_faketime(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             for name, viewport in VIEWPORTS.items():

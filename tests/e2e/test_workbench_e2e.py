@@ -13,6 +13,7 @@ import pytest
 from django.db import connections
 
 from oa.models import Person
+from tests.clock import without_faketime
 from tests.e2e.test_login_e2e import CHROMIUM, CHROMIUM_ARGS, RESULTS, VIEWPORTS, _login, in_thread
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +69,7 @@ def _watch(page, problems: list[str]) -> None:
 def _scenario(base: str, start_memo) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    with sync_playwright() as pw:
+    with without_faketime(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             for name, viewport in VIEWPORTS.items():
