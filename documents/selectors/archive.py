@@ -9,6 +9,7 @@ audit excerpt's chain hashes, from nothing but the package bytes. Layout and for
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -414,8 +415,20 @@ _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 
 
 def is_xml_name(name: Any) -> bool:
-    """An element name metadata.xml may use: an NCName not starting with "xml" (reserved by the XML spec)."""
-    return isinstance(name, str) and bool(_XML_NAME.fullmatch(name)) and name[:3].lower() != "xml"
+    """An element name metadata.xml may use: an NCName not starting with "xml" (reserved by the XML spec) that
+    expat, the parser every reader here uses, accepts too (it follows XML 1.0 4th edition: "ϴ", a letter since
+    Unicode 3.1, passes the 5th edition's ranges but not expat)."""
+    return (isinstance(name, str) and bool(_XML_NAME.fullmatch(name)) and name[:3].lower() != "xml"
+            and _expat_accepts(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _expat_accepts(name: str) -> bool:
+    try:
+        ElementTree.fromstring(f"<{name}/>")  # noqa: S314 - our own one-tag string; the regex ruled out markup
+    except ElementTree.ParseError:
+        return False
+    return True
 
 
 def xml_text(text: str) -> str:
