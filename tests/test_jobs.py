@@ -207,6 +207,9 @@ def test_beat_schedule_is_the_registry(probe):
     from oa.celery import app
 
     app.finalize()
+    # What a worker does at start: import every app's tasks module (autodiscovery). Without it, whether
+    # oa.tasks is registered here depends on which test imported it earlier in this process.
+    app.loader.import_default_modules()
     beat = app.conf.beat_schedule
     for name, job in scheduling.registered_jobs().items():
         if name.startswith("tests."):
