@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.core.exceptions import ValidationError
 
+from oa.refusals import Refusal
 from oa.uscc import validate_uscc
 
 SCHEME = "OA-EXCHANGE/1"
@@ -55,14 +56,9 @@ RECEIPT_ACTIONS = (SIGNED, RETURNED, WITHDRAWN, WITHDRAW_REFUSED)
 BEIJING = datetime.timezone(datetime.timedelta(hours=8))
 
 
-class ProtocolError(Exception):
-    """A refused request: ``code`` is stable (API, audit log), ``message`` is Chinese, ``status`` the HTTP one."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class ProtocolError(Refusal):
+    """A refused exchange request: the one refusal type (``code`` for the API and audit log, Chinese ``message``,
+    HTTP ``status``), named apart so the exchange views can audit it as ``exchange.refused``."""
 
 
 # ---- keys ------------------------------------------------------------------------------------------------
