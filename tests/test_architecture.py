@@ -9,6 +9,9 @@ separate apps that must not lean on one another through the domain. The rules:
 - integrations/ does not import frontend/.
 - no cycle between packages: apps meet through registries in the core (oa.tiles, oa.work, oa.actions.outbox)
   and workflows.transports / workflows.inbound, not through each other.
+
+And one rule about refusals: actions and selectors refuse with ``oa.refusals.Refusal``, never Django's
+``ValidationError`` (a form's type), except the modules in VALIDATION_ERROR_ALLOWED, each with its reason.
 """
 
 from __future__ import annotations
@@ -147,6 +150,55 @@ def package_cycles(imports: list[Import], apps: tuple[str, ...] = APPS) -> list[
     return components
 
 
+# Modules of actions/ or selectors/ that may raise django.core.exceptions.ValidationError, and why.
+VALIDATION_ERROR_ALLOWED: dict[str, str] = {
+    "oa/selectors/calendar.py": "check_calendar_day is a validator: the file parser lists its messages line by line "
+                                "and the admin's day forms attach them to the date field",
+}
+DJANGO_VALIDATION_ERROR = {"django.core.exceptions.ValidationError", "django.forms.ValidationError"}
+
+
+def is_layer_module(rel: str) -> bool:
+    """actions/ and selectors/ packages, and single-module actions.py / selectors.py (integrations)."""
+    parts = Path(rel).parts
+    return "actions" in parts[:-1] or "selectors" in parts[:-1] or parts[-1] in ("actions.py", "selectors.py")
+
+
+def validation_error_raises(root: Path, apps: tuple[str, ...] = APPS) -> list[str]:
+    """`path:line` of every `raise` of Django's ValidationError in actions/selectors, however it was imported."""
+    found = []
+    for path, _ in modules_of(root, apps).values():
+        rel = str(path.relative_to(root))
+        if not is_layer_module(rel):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+        names: dict[str, str] = {}  # local name → what it is, e.g. "forms" → "django.forms"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                for alias in node.names:
+                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:  # `import a.b` binds a; `import a.b as c` binds c to a.b
+                    if alias.asname:
+                        names[alias.asname] = alias.name
+                    else:
+                        names[alias.name.partition(".")[0]] = alias.name.partition(".")[0]
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Raise) or node.exc is None:
+                continue
+            target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            dotted = []
+            while isinstance(target, ast.Attribute):
+                dotted.insert(0, target.attr)
+                target = target.value
+            if not isinstance(target, ast.Name):
+                continue
+            full = ".".join([names.get(target.id, target.id), *dotted])
+            if full in DJANGO_VALIDATION_ERROR:
+                found.append(f"{rel}:{node.lineno}")
+    return found
+
+
 # ---- the rules on this repository --------------------------------------------------------------------------
 
 
@@ -172,6 +224,14 @@ def test_the_scan_sees_every_app_and_late_imports(imports):
     assert ("integrations.exchange.apps", "integrations.exchange.transport") in found  # relative
     assert {package_of(i.source) for i in imports} >= {"oa", "documents", "workflows", "frontend",
                                                         "integrations.exchange", "integrations.ldap"}
+
+
+def test_actions_and_selectors_refuse_with_refusal_not_validation_error():
+    raises = validation_error_raises(ROOT)
+    bad = [r for r in raises if r.partition(":")[0] not in VALIDATION_ERROR_ALLOWED]
+    assert not bad, "raise oa.refusals.Refusal(code, message, status) instead (docs/architecture.md):\n" + "\n".join(bad)
+    # The allow-list stays honest: each module on it still raises one (else take it off).
+    assert {r.partition(":")[0] for r in raises} == set(VALIDATION_ERROR_ALLOWED)
 
 
 # ---- the checker itself, on a synthetic tree -----------------------------------------------------------------
@@ -233,3 +293,25 @@ def test_checker_is_quiet_on_a_clean_tree(tmp_path):
     })
     imports = imports_of(tmp_path)
     assert forbidden_imports(imports) == [] and package_cycles(imports) == []
+
+
+def test_validation_error_checker_resolves_imports(tmp_path):
+    _tree(tmp_path, {
+        "oa/__init__.py": "",
+        "oa/actions/__init__.py": "",
+        "oa/actions/a.py": "from django.core.exceptions import ValidationError\ndef f():\n    raise ValidationError('x')\n",
+        "oa/actions/b.py": "from django import forms\ndef f():\n    raise forms.ValidationError('x')\n",
+        "oa/actions/c.py": "import django.core.exceptions\ndef f():\n    raise django.core.exceptions.ValidationError\n",
+        "oa/actions/d.py": "from django.core.exceptions import ValidationError as VE\ndef f():\n    raise VE('x')\n",
+        "oa/selectors/__init__.py": "",
+        "oa/selectors/e.py": "from rest_framework import serializers\ndef f():\n    raise serializers.ValidationError('x')\n",
+        "oa/selectors/f.py": "from oa.refusals import Refusal\ndef f():\n    raise Refusal('c', 'm')\n",
+        "oa/views.py": "from django.core.exceptions import ValidationError\ndef f():\n    raise ValidationError('x')\n",
+        "integrations/__init__.py": "",
+        "integrations/x/__init__.py": "",
+        "integrations/x/actions.py": "from django.forms import ValidationError\ndef f():\n    raise ValidationError('x')\n",
+    })
+    assert sorted(validation_error_raises(tmp_path)) == [
+        "integrations/x/actions.py:3", "oa/actions/a.py:3", "oa/actions/b.py:3", "oa/actions/c.py:3",
+        "oa/actions/d.py:3",
+    ]

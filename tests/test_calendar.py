@@ -12,8 +12,14 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oa.actions.calendar import CalendarImportError, do_import_calendar_text, do_load_official_calendars
+from oa.actions.calendar import (
+    CalendarImportError,
+    do_import_calendar_text,
+    do_load_official_calendars,
+    do_save_calendar_year,
+)
 from oa.models import AuditEntry, CalendarDay, CalendarYear
+from oa.refusals import Refusal
 from oa.selectors.calendar import (
     CalendarFormatError,
     WorkCalendar,
@@ -437,6 +443,17 @@ def test_admin_add_year_with_days_goes_through_the_actions(admin_client):
     # One audit entry for the year and one per day, each naming the administrator.
     new = AuditEntry.objects.filter(action="calendar.edit").order_by("id")[audits:]
     assert [e.actor_id for e in new] == [admin_client.admin.pk] * 3
+
+
+def test_a_year_out_of_range_is_refused_and_shown_on_the_admin_form(admin_client):
+    with pytest.raises(Refusal) as exc:
+        do_save_calendar_year(actor=None, year=1999, source="")
+    assert (exc.value.code, exc.value.message) == ("bad_year", "年份应在2000到2100之间")
+    response = admin_client.post(reverse("admin:oa_calendaryear_add"), {"year": "1999", "source": ""} | _inline(
+        "days", []))
+    assert response.status_code == 200  # the form again, not a refusal page or a 500
+    assert "年份应在2000到2100之间" in response.content.decode()
+    assert not CalendarYear.objects.filter(year=1999).exists()
 
 
 def test_admin_rejects_a_weekday_marked_workday(admin_client):

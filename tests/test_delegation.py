@@ -6,7 +6,6 @@ import datetime as dt
 import io
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -15,7 +14,9 @@ from viewflow.workflow.status import STATUS
 
 from oa.actions.delegation import check_create_delegation, check_handover, do_revoke_delegation
 from oa.models import AuditEntry, Delegation
+from oa.refusals import Refusal
 from oa.selectors.delegation import on_behalf_label, open_work_counts, resolve_assignee
+from tests.clients import login
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 11, 27)
@@ -84,12 +85,24 @@ def test_inactive_delegate_is_skipped(cast):
 )
 def test_bad_delegations_are_refused(cast, kwargs, code):
     args = {"delegate": "gaojun", "end_date": TODAY, "reason": "出差"} | kwargs
-    with pytest.raises(ValidationError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_create_delegation(
             actor=cast.xuli, principal=cast.xuli, delegate=getattr(cast, args["delegate"]), start_date=TODAY,
             end_date=args["end_date"], reason=args["reason"],
         )
-    assert exc.value.code == code
+    assert (exc.value.code, exc.value.status) == (code, 400)
+    assert not Delegation.objects.filter(principal=cast.xuli).exists()
+
+
+def test_a_disabled_delegate_is_refused_by_name(cast):
+    gaojun = cast.gaojun
+    gaojun.is_active = False
+    gaojun.save()
+    with pytest.raises(Refusal) as exc:
+        check_create_delegation(actor=cast.xuli, principal=cast.xuli, delegate=gaojun, start_date=TODAY,
+                                end_date=TODAY, reason="出差")
+    assert exc.value.code == "delegation_inactive"
+    assert exc.value.message == f"受托人“{gaojun}”账号已停用。"
 
 
 def test_overlapping_delegations_with_overlapping_scope_are_refused(cast):
@@ -97,12 +110,16 @@ def test_overlapping_delegations_with_overlapping_scope_are_refused(cast):
         actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=TODAY,
         end_date=TODAY + dt.timedelta(days=5), flow_types=["issuance"], reason="出差",
     )
-    with pytest.raises(ValidationError) as exc:
+    with pytest.raises(Refusal) as exc:
         check_create_delegation(
             actor=cast.xuli, principal=cast.xuli, delegate=cast.zhangwei, start_date=TODAY + dt.timedelta(days=3),
             end_date=TODAY + dt.timedelta(days=8), reason="出差",
         )
-    assert "重叠" in exc.value.messages[0]
+    assert (exc.value.code, exc.value.status) == ("delegation_overlap", 409)
+    # The message names the delegation it collides with, dates as written everywhere else (ISO).
+    assert exc.value.message == (
+        f"与已有委托（{cast.gaojun}，{TODAY.isoformat()}至{(TODAY + dt.timedelta(days=5)).isoformat()}）的时间和范围重叠。"
+    )
     # A disjoint scope in the same window is fine: 收文 to someone else.
     check_create_delegation(
         actor=cast.xuli, principal=cast.xuli, delegate=cast.zhangwei, start_date=TODAY,
@@ -161,8 +178,28 @@ def test_handover_command(cast):
     assert "流程待办：移交 1 项" in out.getvalue()
     with pytest.raises(CommandError, match="找不到用户"):
         call_command("handover", "--from", "nobody", "--to", "gaojun")
-    with pytest.raises(CommandError, match="同一人"):
+    with pytest.raises(CommandError) as refused:
         call_command("handover", "--from", "gaojun", "--to", "gaojun")
+    assert str(refused.value) == "交接双方不能是同一人。"  # the refusal's message, as a clean command error
+    gaojun = cast.gaojun
+    gaojun.is_active = False
+    gaojun.save()
+    with pytest.raises(CommandError) as refused:
+        call_command("handover", "--from", "xuli", "--to", "gaojun")
+    assert str(refused.value) == f"接收人“{gaojun}”账号已停用。"
+
+
+def test_check_handover_refuses_with_codes(cast):
+    with pytest.raises(Refusal) as exc:
+        check_handover(actor=None, source=cast.xuli, target=cast.xuli, reason="调任")
+    assert (exc.value.code, exc.value.status) == ("handover_self", 400)
+    gaojun = cast.gaojun
+    gaojun.is_active = False
+    gaojun.save()
+    with pytest.raises(Refusal) as exc:
+        check_handover(actor=None, source=cast.xuli, target=gaojun, reason="调任")
+    assert exc.value.code == "handover_inactive"
+    assert not AuditEntry.objects.filter(action="handover.execute").exists()
 
 
 def test_handover_admin_action(client, cast):
@@ -186,3 +223,16 @@ def test_handover_admin_action(client, cast):
     assert done.status_code == 200
     assert Task.objects.filter(owner=cast.gaojun, status=STATUS.ASSIGNED).count() == 2
     assert AuditEntry.objects.filter(action="handover.execute", actor=admin).exists()
+
+
+def test_handover_admin_action_reports_a_refusal_and_hands_over_the_others(cast):
+    _open_tasks(cast.xuli, 1)
+    browser = login(cast.sunhao, otp=True)
+    data = {"action": "handover", "_selected_action": [cast.xuli.pk, cast.gaojun.pk], "apply": "1",
+            "target": cast.gaojun.pk, "reason": "调任"}
+    done = browser.post("/admin/oa/person/", data, follow=True)
+    assert done.status_code == 200
+    page = done.content.decode()
+    assert f"{cast.gaojun}：交接双方不能是同一人。" in page  # the refusal as an admin message, not an error page
+    assert Task.objects.filter(owner=cast.gaojun, status=STATUS.ASSIGNED).count() == 1
+    assert AuditEntry.objects.filter(action="handover.execute").count() == 1

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from oa.actions.directory import check_assign_role, check_upsert_agency, do_appoint, do_upsert_department
 from oa.models import Agency, AuditEntry, Department, Person, Post, Role
+from oa.refusals import Refusal
 from oa.selectors import directory as sel
 from oa.uscc import ALPHABET, check_character, make_uscc, validate_uscc
 
@@ -63,12 +64,21 @@ class TestUscc:
 class TestAgencyWrites:
     def test_invalid_uscc_is_rejected_and_nothing_written(self, cast):
         before = Agency.objects.count()
-        with pytest.raises(ValidationError) as exc:
+        with pytest.raises(Refusal) as exc:
             check_upsert_agency(
                 actor=cast.sunhao, name="揭阳市揭东区测试局", short_name="测试局", doc_code="揭东测",
                 uscc="11445203007190I012",
             )
-        assert "第15位的字符“I”不合法" in exc.value.messages[0]
+        assert (exc.value.code, exc.value.status) == ("uscc_char", 400)  # the validator's code, as a refusal
+        assert "第15位的字符“I”不合法" in exc.value.message
+        assert Agency.objects.count() == before
+
+    def test_empty_doc_code_is_refused(self, cast):
+        before = Agency.objects.count()
+        with pytest.raises(Refusal) as exc:
+            check_upsert_agency(actor=cast.sunhao, name="揭阳市揭东区测试局", short_name="测试局", doc_code="  ",
+                                uscc=make_uscc("11445203007190998"))
+        assert (exc.value.code, exc.value.message) == ("doc_code_required", "机关代字不能为空。")
         assert Agency.objects.count() == before
 
     def test_model_validation_uses_the_same_rule(self):
@@ -88,9 +98,16 @@ class TestAgencyWrites:
     def test_role_scope_must_be_inside_agency(self, cast):
         finance = Agency.objects.get(doc_code="揭东财")
         office_dept = Department.objects.get(agency__doc_code="揭东府办", name="秘书科")
-        with pytest.raises(ValidationError) as exc:
+        with pytest.raises(Refusal) as exc:
             check_assign_role(actor=None, person=cast.zhangwei, role=Role.REVIEWER, agency=finance, department=office_dept)
         assert exc.value.code == "role_scope_mismatch"
+        assert exc.value.message == f"部门“{office_dept.name}”不属于机关“{finance}”。"
+
+    def test_unknown_role_is_refused(self, cast):
+        finance = Agency.objects.get(doc_code="揭东财")
+        with pytest.raises(Refusal) as exc:
+            check_assign_role(actor=None, person=cast.zhangwei, role="emperor", agency=finance)
+        assert (exc.value.code, exc.value.message) == ("role_unknown", "未知角色“emperor”。")
 
 
 class TestDemoDirectory:

@@ -16,12 +16,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
 from oa.models import CalendarDay, CalendarYear, Person
+from oa.refusals import Refusal
 from oa.selectors.calendar import (
     HOLIDAY,
     MAX_YEAR,
@@ -169,7 +169,7 @@ def do_save_calendar_year(
 ) -> CalendarYear:
     """Create a year (or change its 依据) by hand, audited as calendar.edit."""
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValidationError(f"年份应在{MIN_YEAR}到{MAX_YEAR}之间", code="bad_year")
+        raise Refusal("bad_year", f"年份应在{MIN_YEAR}到{MAX_YEAR}之间")
     with transaction.atomic():
         cy, created = CalendarYear.objects.get_or_create(year=year, defaults={"source": source})
         if not created and cy.source != source:

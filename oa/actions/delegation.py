@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
 from oa.models import Delegation, Person
+from oa.refusals import Refusal
 from oa.selectors.delegation import validate_delegation
 from oa.work import MovedWork, work_providers
 
@@ -72,9 +72,9 @@ def check_handover(
     One transaction: either everything moves and the audit entry says what, or nothing does.
     """
     if source.pk == target.pk:
-        raise ValidationError("交接双方不能是同一人。", code="handover_self")
+        raise Refusal("handover_self", "交接双方不能是同一人。")
     if not target.is_active:
-        raise ValidationError("接收人“%(n)s”账号已停用。", code="handover_inactive", params={"n": target})
+        raise Refusal("handover_inactive", f"接收人“{target}”账号已停用。")
     with transaction.atomic():
         moved = [MovedWork(p.kind, p.label, p.move_open(source, target)) for p in work_providers()]
         # Delegations that point at the leaver would route new work to them: end them.

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Appointment, Department, Person, Post, RoleAssignment
+from oa.refusals import Refusal
 from oa.selectors.directory import validate_role_assignment
 from oa.uscc import validate_uscc
 
@@ -112,11 +113,17 @@ def check_upsert_agency(
     ordinary_signoff: str = Agency.OrdinarySignoff.PRINCIPAL_OR_RESPONSIBLE_DEPUTY,
     via: str = "api",
 ) -> Agency:
-    """Create or update an agency keyed by its 统一社会信用代码, which is validated first."""
+    """Create or update an agency keyed by its 统一社会信用代码, which is validated first.
+
+    Refuses (Refusal, 400) a bad code with the validator's own code (`uscc_check`, `uscc_char`, …) and message,
+    and an empty 机关代字 (`doc_code_required`)."""
     uscc = uscc.strip().upper()
-    validate_uscc(uscc)
+    try:
+        validate_uscc(uscc)  # a model-field validator, so it speaks ValidationError; the action speaks Refusal
+    except ValidationError as exc:
+        raise Refusal(exc.code or "uscc_invalid", exc.messages[0]) from exc
     if not doc_code.strip():
-        raise ValidationError("机关代字不能为空。", code="doc_code_required")
+        raise Refusal("doc_code_required", "机关代字不能为空。")
     fields = {"name": name, "short_name": short_name, "doc_code": doc_code.strip(), "kind": kind, "parent": parent,
               "sort_order": sort_order, "ordinary_signoff": ordinary_signoff}
     with transaction.atomic():

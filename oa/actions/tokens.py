@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
 from oa.models import ApiToken, Person
+from oa.refusals import Refusal
 from oa.selectors.auth import login_gate
 from oa.selectors.tokens import token_digest
 
@@ -60,14 +61,6 @@ def do_use_token(token: ApiToken) -> None:
 # --- token login (POST /api/auth/token): the login page's controls, then a token instead of a session --------
 
 
-class LoginRefused(Exception):
-    """Why a token login was refused: stable `code`, Chinese `message`, HTTP `status`."""
-
-    def __init__(self, code: str, message: str, status: int) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
 _PASSWORD_STATUS_CODES = {429: "throttled", 403: "account_locked", 503: "directory_unavailable"}
 
 
@@ -75,7 +68,9 @@ def check_token_login(
     request: HttpRequest, *, username: str, password: str, otp: str = "", name: str = ""
 ) -> tuple[str, ApiToken]:
     """Same lockout, IP throttle and audit as the login page (oa.actions.auth), 2FA roles must pass TOTP in
-    the same request; a forced password change must happen on the web first. Returns (raw token, token)."""
+    the same request; a forced password change must happen on the web first. Returns (raw token, token);
+    raises Refusal (invalid_credentials 400, account_locked 403, throttled 429, directory_unavailable 503,
+    otp_setup_required 403, otp_required/otp_invalid 400, password_change_required 403)."""
     from oa.actions.auth import OTP_THROTTLED, check_credentials, check_otp_code, client_ip
     from oa.selectors.auth import has_confirmed_device
     from oa.selectors.directory import requires_two_factor
@@ -83,20 +78,20 @@ def check_token_login(
     result = check_credentials(request, username=username, password=password)
     if not result.ok:
         code = _PASSWORD_STATUS_CODES.get(result.status, "invalid_credentials")
-        raise LoginRefused(code, result.error, result.status if result.status != 200 else 400)
+        raise Refusal(code, result.error, result.status if result.status != 200 else 400)
     person = result.user
     if requires_two_factor(person):
         if not has_confirmed_device(person):
-            raise LoginRefused("otp_setup_required", "您的岗位须使用手机令牌，请先在网页端完成绑定。", 403)
+            raise Refusal("otp_setup_required", "您的岗位须使用手机令牌，请先在网页端完成绑定。", 403)
         if not otp.strip():
-            raise LoginRefused("otp_required", "您的岗位须进行二次验证，请填写手机令牌上的 6 位验证码。", 400)
+            raise Refusal("otp_required", "您的岗位须进行二次验证，请填写手机令牌上的 6 位验证码。", 400)
         error, device = check_otp_code(request, person, otp.strip())
         if device is None:
             if error == OTP_THROTTLED:
-                raise LoginRefused("throttled", error, 429)
-            raise LoginRefused("otp_invalid", error, 400)
+                raise Refusal("throttled", error, 429)
+            raise Refusal("otp_invalid", error, 400)
     if person.must_change_password:
-        raise LoginRefused("password_change_required", "请先在网页端修改初始密码。", 403)
+        raise Refusal("password_change_required", "请先在网页端修改初始密码。", 403)
     ip = client_ip(request)
     with transaction.atomic():
         Person.objects.filter(pk=person.pk).update(failed_login_count=0, locked_until=None)

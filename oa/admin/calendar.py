@@ -27,6 +27,8 @@ from oa.actions.calendar import (
 from oa.http import client_ip
 from oa.models import CalendarDay, CalendarYear
 from oa.selectors.calendar import (
+    MAX_YEAR,
+    MIN_YEAR,
     CalendarFormatError,
     YearSchedule,
     check_calendar_day,
@@ -58,6 +60,20 @@ class CalendarDayInlineFormSet(forms.BaseInlineFormSet):
                     form.add_error("date", exc)
 
 
+class CalendarYearForm(forms.ModelForm):
+    """The year range do_save_calendar_year refuses, as a form error before anything is saved."""
+
+    class Meta:
+        model = CalendarYear
+        fields = ["year", "source"]
+
+    def clean_year(self):
+        year = self.cleaned_data.get("year")
+        if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+            raise ValidationError(f"年份应在{MIN_YEAR}到{MAX_YEAR}之间", code="bad_year")
+        return year
+
+
 class CalendarDayInline(admin.TabularInline):
     model = CalendarDay
     formset = CalendarDayInlineFormSet
@@ -67,6 +83,7 @@ class CalendarDayInline(admin.TabularInline):
 
 @admin.register(CalendarYear)
 class CalendarYearAdmin(admin.ModelAdmin):
+    form = CalendarYearForm
     list_display = ["year", "source", "holiday_count", "workday_count", "updated_at"]
     search_fields = ["source"]
     inlines = [CalendarDayInline]

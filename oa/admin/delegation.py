@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 
 from oa.actions.delegation import check_create_delegation, do_revoke_delegation
 from oa.models import Delegation
+from oa.refusals import Refusal
 from oa.selectors.delegation import validate_delegation
 
 VIA = "admin"
@@ -20,10 +21,14 @@ class DelegationForm(forms.ModelForm):
         data = super().clean()
         needed = ("principal", "delegate", "start_date", "end_date")
         if self.instance.pk is None and all(data.get(k) for k in needed):
-            validate_delegation(
-                principal=data["principal"], delegate=data["delegate"], start_date=data["start_date"],
-                end_date=data["end_date"], flow_types=data.get("flow_types") or [], reason=data.get("reason") or "",
-            )
+            try:
+                validate_delegation(
+                    principal=data["principal"], delegate=data["delegate"], start_date=data["start_date"],
+                    end_date=data["end_date"], flow_types=data.get("flow_types") or [],
+                    reason=data.get("reason") or "",
+                )
+            except Refusal as exc:  # shown on the form, with what was typed, instead of a refusal page
+                raise forms.ValidationError(exc.message, code=exc.code) from exc
         return data
 
 

@@ -2,7 +2,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from oa.actions.delegation import check_handover
@@ -26,6 +25,7 @@ from oa.actions.directory import (
 )
 from oa.http import client_ip
 from oa.models import Agency, Appointment, Department, PasswordHistory, Person, Post, RoleAssignment
+from oa.refusals import Refusal
 from oa.selectors.directory import validate_role_assignment
 
 # The admin writes through the directory actions (docs/architecture.md, 写入路径): every save is audited with
@@ -106,7 +106,10 @@ class RoleAssignmentForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if data.get("role") and data.get("agency"):
-            validate_role_assignment(role=data["role"], agency=data["agency"], department=data.get("department"))
+            try:
+                validate_role_assignment(role=data["role"], agency=data["agency"], department=data.get("department"))
+            except Refusal as exc:  # shown on the form (or the person page's inline row), not as a refusal page
+                raise forms.ValidationError(exc.message, code=exc.code) from exc
         return data
 
 
@@ -224,8 +227,8 @@ class PersonAdmin(UserAdmin):
                         reason=form.cleaned_data["reason"],
                         ip=client_ip(request),
                     )
-                except ValidationError as exc:
-                    self.message_user(request, f"{source}：{'；'.join(exc.messages)}", messages.ERROR)
+                except Refusal as exc:  # the others in the selection are still handed over
+                    self.message_user(request, f"{source}：{exc.message}", messages.ERROR)
                     continue
                 summary = "，".join(f"{m.label} {m.moved} 项" for m in moved) or "无未办结工作"
                 self.message_user(request, f"{source} → {target}：{summary}")

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from oa.actions.auth import client_ip
 from oa.actions.notifications import do_mark_read
-from oa.actions.tokens import LoginRefused, check_token_login, do_issue_ws_ticket, do_revoke_token
+from oa.actions.tokens import check_token_login, do_issue_ws_ticket, do_revoke_token
 from oa.actions.work import check_perform_work_action, do_open_work_item
 from oa.api import serializers as s
 from oa.api.auth import BearerTokenAuthentication
@@ -65,16 +65,13 @@ class TokenView(APIView):
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            raw, token = check_token_login(
-                request._request,
-                username=data.validated_data["username"],
-                password=data.validated_data["password"],
-                otp=data.validated_data["otp"],
-                name=data.validated_data["device_name"],
-            )
-        except LoginRefused as refused:
-            raise Refusal(refused.code, refused.message, refused.status) from refused
+        raw, token = check_token_login(  # a Refusal is rendered by oa.api.exceptions
+            request._request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+            otp=data.validated_data["otp"],
+            name=data.validated_data["device_name"],
+        )
         body = s.TokenSerializer({"token": raw, "expires_at": token.expires_at}).data
         return Response(body, status=status.HTTP_201_CREATED)
 

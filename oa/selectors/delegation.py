@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from oa.models import Delegation, Person
+from oa.refusals import Refusal
 from oa.work import work_providers
 
 
@@ -84,17 +84,17 @@ def validate_delegation(
 ) -> list[str]:
     """Refuse a 委托 that cannot be granted; returns the normalised scope (sorted flow types, [] = all work).
 
-    Raises ValidationError (Chinese message, stable code): self-delegation, dates reversed, a disabled delegate,
-    no reason, or an overlap with an open delegation of the same principal whose scope could match the same
-    work. The admin form calls it in `clean()`; `check_create_delegation` calls it again under a row lock."""
+    Raises Refusal (stable code, Chinese message): self-delegation, dates reversed, a disabled delegate, no
+    reason (400), or an overlap with an open delegation of the same principal whose scope could match the same
+    work (409). The admin form calls it in `clean()`; `check_create_delegation` calls it again under a row lock."""
     if principal.pk == delegate.pk:
-        raise ValidationError("不能委托给本人。", code="delegation_self")
+        raise Refusal("delegation_self", "不能委托给本人。")
     if end_date < start_date:
-        raise ValidationError("委托结束日期不能早于开始日期。", code="delegation_dates")
+        raise Refusal("delegation_dates", "委托结束日期不能早于开始日期。")
     if not delegate.is_active:
-        raise ValidationError("受托人“%(n)s”账号已停用。", code="delegation_inactive", params={"n": delegate})
+        raise Refusal("delegation_inactive", f"受托人“{delegate}”账号已停用。")
     if not reason.strip():
-        raise ValidationError("请填写委托事由。", code="delegation_reason")
+        raise Refusal("delegation_reason", "请填写委托事由。")
     scope = sorted({t.strip() for t in (flow_types or []) if t.strip()})
     overlapping = Delegation.objects.filter(
         principal=principal, revoked_at__isnull=True, start_date__lte=end_date, end_date__gte=start_date
@@ -102,9 +102,9 @@ def validate_delegation(
     for other in overlapping:
         # Two delegations may overlap only if their scopes cannot both match the same work.
         if not other.flow_types or not scope or set(other.flow_types) & set(scope):
-            raise ValidationError(
-                "与已有委托（%(d)s，%(s)s至%(e)s）的时间和范围重叠。",
-                code="delegation_overlap",
-                params={"d": other.delegate, "s": other.start_date, "e": other.end_date},
+            raise Refusal(
+                "delegation_overlap",
+                f"与已有委托（{other.delegate}，{other.start_date}至{other.end_date}）的时间和范围重叠。",
+                409,
             )
     return scope

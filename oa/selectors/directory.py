@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from oa.models import TWO_FACTOR_ROLES, Agency, Appointment, Department, Person, Role, RoleAssignment
+from oa.refusals import Refusal
 
 
 def active_people() -> QuerySet[Person]:
@@ -206,11 +206,9 @@ def role_assignments_of(person: Person) -> QuerySet[RoleAssignment]:
 def validate_role_assignment(*, role: str, agency: Agency, department: Department | None = None) -> None:
     """Refuse a grant that cannot be right: an unknown role, or a department of another agency.
 
-    Raises ValidationError (Chinese message, stable code). The admin form calls it in `clean()` so the refusal
+    Raises Refusal (stable code, Chinese message, 400). The admin form calls it in `clean()` so the refusal
     shows on the form; `check_assign_role` calls it again before writing."""
     if role not in Role.values:
-        raise ValidationError("未知角色“%(r)s”。", code="role_unknown", params={"r": role})
+        raise Refusal("role_unknown", f"未知角色“{role}”。")
     if department is not None and department.agency_id != agency.pk:
-        raise ValidationError(
-            "部门“%(d)s”不属于机关“%(a)s”。", code="role_scope_mismatch", params={"d": department.name, "a": agency}
-        )
+        raise Refusal("role_scope_mismatch", f"部门“{department.name}”不属于机关“{agency}”。")

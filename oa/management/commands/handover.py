@@ -1,8 +1,8 @@
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from oa.actions.delegation import check_handover
 from oa.models import Person
+from oa.refusals import Refusal
 
 
 class Command(BaseCommand):
@@ -22,8 +22,8 @@ class Command(BaseCommand):
             moved = check_handover(
                 actor=None, source=people[options["source"]], target=people[options["target"]], reason=options["reason"]
             )
-        except ValidationError as exc:
-            raise CommandError("；".join(exc.messages)) from exc
+        except Refusal as exc:
+            raise CommandError(exc.message) from exc
         for item in moved:
             self.stdout.write(f"{item.label}：移交 {item.moved} 项")
         self.stdout.write(f"交接完成：{options['source']} → {options['target']}")
