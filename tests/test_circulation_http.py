@@ -88,6 +88,19 @@ def test_too_long_comment_comes_back_with_the_text_and_a_chinese_error(cast):
     assert row_of(incoming, cast.zhangwei).acknowledged_at is None
 
 
+def test_acknowledge_refuses_control_chars_in_the_comment(cast):
+    incoming = circulated(cast, "zhangwei")
+    api = f"/api/flows/incoming/{incoming.pk}/circulation/acknowledge"
+    refused = login(cast.zhangwei).post(api, {"comment": "已阅\u202e。阅已"}, content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["code"] == "text_control_chars"
+    assert refused.json()["message"].startswith("阅知意见含有控制字符")
+    page = login(cast.zhangwei).post(f"{page_url(incoming)}acknowledge", {"comment": "已阅\x08。"})
+    assert page.status_code == 400 and "阅知意见含有控制字符" in text(page)
+    assert row_of(incoming, cast.zhangwei).acknowledged_at is None
+    done = login(cast.zhangwei).post(api, {"comment": "已阅。\n同意。"}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["comment"] == "已阅。\n同意。"
+
+
 def test_outsiders_get_404_and_a_non_reader_who_may_see_the_incoming_gets_403(cast):
     incoming = circulated(cast, "zhangwei")
     outsider = login(cast.gaojun)  # 综合科 科员: no role over 收文, not on the list

@@ -147,6 +147,25 @@ def test_recheck_substantive_change_goes_back_to_the_signer(cast, seals):
     assert open_task(process, IssuanceFlow.recheck).owner == cast.lina  # jump back to 复核
 
 
+def test_step_opinions_with_control_chars_are_refused_by_the_action(cast, seals):
+    """The step form checks the opinion box; the action does too, so no other caller gets round it — including
+    复核's “实质性修改” which hands the opinion to 退回 without recording an Opinion."""
+    doc = draft(cast, doc_type="qingshi", title="关于申请专项经费的请示")
+    process = check_start_issuance(cast.zhangwei, doc)
+    with pytest.raises(Refusal) as err:
+        do(cast.lina, process, IssuanceFlow.dept_review, opinion="同意\u202e。意同不")
+    assert err.value.code == "text_control_chars" and err.value.message.startswith("办理意见含有控制字符")
+    assert open_task(process, IssuanceFlow.dept_review).owner == cast.lina
+    assert not Opinion.objects.filter(process=process).exists()
+    for user, node in [(cast.lina, IssuanceFlow.dept_review), (cast.lina, IssuanceFlow.office_check),
+                       (cast.huangjianhua, IssuanceFlow.signoff)]:
+        do(user, process, node)
+    with pytest.raises(Refusal) as err:
+        do(cast.lina, process, IssuanceFlow.recheck, decision="changed", opinion="数额调整\u2066，请重新签发。")
+    assert err.value.code == "text_control_chars"
+    assert open_task(process, IssuanceFlow.recheck).owner == cast.lina
+
+
 def test_start_refusals(cast):
     doc = draft(cast)
     with pytest.raises(PermissionDenied):

@@ -138,6 +138,10 @@ def test_circle_read_may_be_empty_and_counts_as_approval(cast):
         ({"kind": "return", "text": ""}, "return_reason_required", "退回须填写理由"),
         ({"kind": "agree", "text": "同" * (OPINION_MAX + 1)}, "opinion_too_long", "不能超过 2000 字"),
         ({"kind": "approve", "text": "同意。"}, "opinion_kind_invalid", "意见类型不正确"),
+        # Control and bidi characters are refused by the action itself, whatever path the text came by.
+        ({"kind": "agree", "text": "同意\u202e。意同不"}, "text_control_chars", "意见含有控制字符或不可见的文字方向符"),
+        ({"kind": "agree", "text": "同意\x07"}, "text_control_chars", "意见含有控制字符"),
+        ({"kind": "return", "text": "请修改\u2066第二段"}, "text_control_chars", "意见含有控制字符"),
         ({"kind": "agree", "text": "同意。", "step": " "}, "opinion_step_invalid", "环节名称不能为空"),
         ({"kind": "agree", "text": "同意。", "signed_date": "tomorrow"}, "opinion_date_invalid", "不能晚于今天"),
         ({"kind": "agree", "text": "同意。", "signed_date": "long ago"}, "opinion_date_invalid", "不能早于流程发起日期"),
@@ -158,6 +162,44 @@ def test_invalid_opinions_are_refused_in_chinese_and_nothing_is_written(cast, kw
     assert caught.value.code == code and caught.value.status == 400
     assert words in caught.value.message
     assert (Opinion.objects.count(), opinion_audits().count()) == (opinions, audits)
+
+
+def test_opinion_may_span_lines(cast):
+    opinion = do_record_opinion(actor=cast.wangfang, process=start_memo(cast), step="签发", kind=Opinion.Kind.AGREE,
+                                text="同意。\r\n请办公室印发。\n（限本周内）")
+    assert opinion.text == "同意。\n请办公室印发。\n（限本周内）"
+
+
+def bearer(person) -> Client:
+    from oa.actions.tokens import do_issue_token
+
+    raw, _ = do_issue_token(person, name="测试")
+    return Client(headers={"Authorization": f"Bearer {raw}"})
+
+
+def test_work_api_and_workbench_refuse_control_chars_in_the_opinion(cast):
+    """办理完成 through /api/work/… and the workbench page bypass the opinion form: the action refuses."""
+    from oa.models import WorkItem
+    from workflows.actions import check_complete_task
+
+    process = start_memo(cast)
+    task = review_task(process)
+    item = WorkItem.objects.get(owner=cast.lina, ref__endswith=f":{task.pk}", box=WorkItem.Box.TODO)
+    hostile = "同意\u202e。意同不"
+    answer = bearer(cast.lina).post(f"/api/work/{item.pk}/actions/complete", {"opinion": hostile},
+                                    content_type="application/json")
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["code"] == "text_control_chars"
+    assert answer.json()["message"].startswith("办理意见含有控制字符")
+    page = login(cast.lina, otp=True).post(f"/work/{item.pk}/actions/complete/", {"opinion": "已阅\x0b。"})
+    assert page.status_code == 400 and "办理意见含有控制字符" in page.content.decode()
+    task.refresh_from_db()
+    item.refresh_from_db()
+    assert task.status == STATUS.ASSIGNED and item.state == WorkItem.State.OPEN and "opinion" not in (task.data or {})
+    assert not AuditEntry.objects.filter(action="flow.task_complete").exists()
+    # Line breaks are fine, and the task completes.
+    done = check_complete_task(cast.lina, task, "同意。\n请周敏办理。")
+    assert done.data["opinion"] == "同意。\n请周敏办理。"
 
 
 def test_opinion_of_a_task_from_another_process_is_refused(cast):

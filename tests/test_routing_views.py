@@ -323,6 +323,28 @@ def test_api_return_and_its_refusals(cast):
     assert_api_error(post_json(lina, url, {"target_task": target, "reason": "再退"}), 409, "work_closed")
 
 
+def test_api_and_page_refuse_control_chars_in_reasons(cast):
+    """退回/转办 reasons are printed in the trace like opinions: the action refuses control and bidi characters."""
+    process = start(cast, roles={"review": [cast.lina.pk, cast.zhoumin.pk]})
+    review = one(process, RoutingFlow.review)
+    target = start_task(process).pk
+    lina = api_client(cast.lina)
+    body = assert_api_error(post_json(lina, f"/api/flows/tasks/{review.pk}/return",
+                                      {"target_task": target, "reason": "请补充\u202e依据。"}), 400, "text_control_chars")
+    assert body["message"].startswith("退回理由含有控制字符")
+    assert_api_error(post_json(lina, f"/api/flows/tasks/{review.pk}/reassign",
+                               {"person": cast.zhoumin.pk, "reason": "出差\x1b"}), 400, "text_control_chars")
+    page = login(cast.lina, otp=True).post(f"/flows/tasks/{review.pk}/return",
+                                           {"target": target, "reason": "请补充\u2067依据。"})
+    assert page.status_code == 400 and "退回理由含有控制字符" in text(page)
+    assert not events(process, "return").exists() and not events(process, "reassign").exists()
+    review.refresh_from_db()
+    assert review.owner == cast.lina and review.status == STATUS.ASSIGNED
+    # A reason over several lines is fine.
+    ok = post_json(lina, f"/api/flows/tasks/{review.pk}/return", {"target_task": target, "reason": "请补充依据。\n另附表格。"})
+    assert ok.status_code == 200, ok.content
+
+
 def test_api_reassign_addsign_urge(cast):
     process = start(cast, roles={"review": [cast.lina.pk, cast.zhoumin.pk]})
     review = one(process, RoutingFlow.review)

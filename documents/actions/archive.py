@@ -23,6 +23,7 @@ from documents.selectors.archive import (
     verify_stored_package,
 )
 from oa.actions.audit import do_record_audit
+from oa.csvsafe import csv_row
 from oa.models import Agency, Person
 from oa.refusals import Refusal
 
@@ -160,5 +161,5 @@ def _csv_text(rows: list[list[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(INDEX_HEADER)
-    writer.writerows(rows)
+    writer.writerows(csv_row(row) for row in rows)  # titles, names: no cell may start a formula
     return buffer.getvalue()

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from oa.actions.audit import do_record_audit_export
+from oa.csvsafe import csv_row
 from oa.http import client_ip
 from oa.selectors.audit import audit_entries, may_view_audit
 
@@ -73,7 +74,7 @@ def audit_export(request) -> StreamingHttpResponse:
         yield writer.writerow(header)
         for e in qs.order_by("id").iterator(chunk_size=2000):
             yield writer.writerow(
-                [
+                csv_row([
                     e.pk,
                     timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S"),
                     e.actor_name,
@@ -85,7 +86,7 @@ def audit_export(request) -> StreamingHttpResponse:
                     e.changes,
                     e.ip or "",
                     e.hash,
-                ]
+                ])
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

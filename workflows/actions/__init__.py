@@ -14,6 +14,7 @@ from viewflow.workflow.status import STATUS
 from oa.actions.audit import do_record_audit
 from oa.models import Person
 from oa.refusals import Refusal
+from workflows.actions.opinions import refuse_control_chars_in
 
 OPINION_MAX = 2000
 
@@ -34,6 +35,7 @@ def check_complete_task(user: Person, task: Task, opinion: str = "", *, ip: str 
     opinion = (opinion or "").strip()
     if len(opinion) > OPINION_MAX:
         raise Refusal("opinion_too_long", f"办理意见不能超过 {OPINION_MAX} 字。", status=400)
+    refuse_control_chars_in(opinion, "办理意见")
     try:
         with task.activation() as activation:  # process lock + transaction + refresh_from_db
             task = activation.task

@@ -27,6 +27,7 @@ from oa.events import make_work_urged, send_event_on_commit
 from oa.models import Person, WorkItem
 from oa.refusals import Refusal
 from oa.work import WorkAction, WorkKind, register_work_kind
+from workflows.actions.opinions import refuse_control_chars_in
 from workflows.models import CirculationRead
 from workflows.selectors.circulation import COMMENT_MAX, incoming_detail_url, may_urge_circulation
 
@@ -137,6 +138,7 @@ def _clean_comment(comment: str) -> str:
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise Refusal("comment_too_long", f"阅知意见不能超过 {COMMENT_MAX} 字（现有 {len(comment)} 字）。", status=400)
+    refuse_control_chars_in(comment, "阅知意见")
     return comment
 
 

@@ -38,7 +38,7 @@ from oa.selectors.directory import (
     principals,
 )
 from workflows.actions.distribution import delivery_content, do_deliver_internal
-from workflows.actions.opinions import do_record_opinion
+from workflows.actions.opinions import do_record_opinion, refuse_control_chars_in
 from workflows.actions.routing import check_return_task, locked_task, principal_of, require_open_own
 from workflows.issuance.flows import IssuanceFlow, document_of
 from workflows.issuance.steps import AGREE, CHANGED, CIRCLE, STEPS, VETO
@@ -175,6 +175,7 @@ def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Ta
         raise Refusal("not_issuance_step", "这不是发文环节。", status=400)
     if data.decision not in dict(step.decisions):
         raise Refusal("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
+    refuse_control_chars_in(data.opinion, "签发意见" if node == "signoff" else "办理意见")
     if data.decision == CHANGED:
         # 复核 found a substantive change: back to the signer, who re-signs and comes straight back here.
         signoff = task.process.task_set.filter(flow_task=IssuanceFlow.signoff, status=STATUS.DONE).order_by("pk").last()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Process, Task
 
 from documents.models import OfficialDocument
+from documents.validators import CONTROL_CHARS_CODE, CONTROL_CHARS_MESSAGE, has_control_chars
 from oa.actions.audit import do_record_audit
 from oa.models import Person
 from oa.refusals import Refusal
@@ -28,6 +29,14 @@ STEP_MAX = Opinion._meta.get_field("step").max_length
 def clean_opinion_text(text: str | None) -> str:
     # Browsers send \r\n; keep one newline convention so equal opinions compare equal (and match phrases).
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def refuse_control_chars_in(text: str | None, what: str = "意见") -> None:
+    """Opinions, reasons and comments are printed on the 处理笺 and shown in the trace: no control or bidi
+    characters (line breaks are fine). Checked here, in the actions, so the API and every step path are covered,
+    not only the opinion form (docs/security.md §10)."""
+    if text and has_control_chars(text, allow_newlines=True):
+        raise Refusal(CONTROL_CHARS_CODE, f"{what}{CONTROL_CHARS_MESSAGE}", status=400)
 
 
 def do_record_opinion(
@@ -55,6 +64,7 @@ def do_record_opinion(
         raise Refusal("opinion_kind_invalid", "意见类型不正确，请选择同意、不同意、圈阅等类型。", status=400)
     if not step or len(step) > STEP_MAX:
         raise Refusal("opinion_step_invalid", f"意见所属环节名称不能为空，且不超过 {STEP_MAX} 字。", status=400)
+    refuse_control_chars_in(text)
     if not text and kind != Opinion.Kind.CIRCLE:
         if kind == Opinion.Kind.RETURN:
             raise Refusal("return_reason_required", "退回须填写理由，请说明需要修改的地方。", status=400)

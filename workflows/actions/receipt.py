@@ -44,7 +44,7 @@ from oa.models import Agency, Department, Person, Role
 from oa.refusals import Refusal
 from oa.selectors.calendar import add_working_days
 from oa.selectors.directory import head_of_department, people_with_role
-from workflows.actions.opinions import do_record_opinion
+from workflows.actions.opinions import do_record_opinion, refuse_control_chars_in
 from workflows.actions.routing import locked_task, principal_of, require_open_own
 from workflows.models import DistributionRecipient, Opinion
 from workflows.receipt.flows import ReceiptFlow, incoming_of
@@ -176,6 +176,7 @@ def check_perform_receipt_step(user: Person, task: Task, data: StepInput) -> Tas
         raise Refusal("not_receipt_step", "这不是收文办理环节。", status=400)
     if data.decision not in dict(decisions_for(node, (task.data or {}).get("role", ""))):
         raise Refusal("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
+    refuse_control_chars_in(data.opinion, f"“{step.label}”环节的意见")
     with transaction.atomic():
         _lock_for_step(task)
         with locked_task(task) as activation:

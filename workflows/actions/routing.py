@@ -24,6 +24,7 @@ from oa.actions.audit import do_record_audit
 from oa.events import make_work_returned, make_work_urged, send_event_on_commit
 from oa.models import Person, WorkItem
 from oa.refusals import Refusal
+from workflows.actions.opinions import refuse_control_chars_in
 from workflows.models import TaskEvent, TaskOpened
 from workflows.routing import OPEN, business_data, node_by_name, principal_id, routing_of, spec
 from workflows.selectors.routing import (
@@ -48,6 +49,7 @@ def _reason(reason: str, *, required: bool, what: str) -> str:
         raise Refusal("reason_required", f"{what}必须填写理由。", status=400)
     if len(reason) > REASON_MAX:
         raise Refusal("reason_too_long", f"{what}理由不能超过 {REASON_MAX} 字。", status=400)
+    refuse_control_chars_in(reason, f"{what}理由")
     return reason
 
 

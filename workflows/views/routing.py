@@ -71,7 +71,8 @@ MODE_SHORT = {"before": "前加签", "after": "后加签", "parallel": "并加�
 
 # Which form field a refusal belongs to, so the message sits beside the control it is about.
 ERROR_FIELDS = {
-    "reason_required": "reason", "reason_too_long": "reason", "return_target_invalid": "target",
+    "reason_required": "reason", "reason_too_long": "reason", "text_control_chars": "reason",
+    "return_target_invalid": "target",
     "reassign_not_same_role": "person", "reassign_inactive": "person", "reassign_same": "person",
     "addsign_inactive": "person", "addsign_self": "person", "addsign_mode": "mode",
 }
