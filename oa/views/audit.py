@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -90,6 +89,6 @@ def audit_export(request) -> StreamingHttpResponse:
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = dt.datetime.now().strftime("%Y%m%d%H%M%S")
+    stamp = timezone.localtime().strftime("%Y%m%d%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     return response
