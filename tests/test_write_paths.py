@@ -14,14 +14,27 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations.ldap.sync import AgencySpec, DeptSpec, PersonSpec, RoleSpec, Snapshot, sync_snapshot
 from integrations.wecom.sync import sync_platform
+from oa.actions.directory import check_reset_password
 from oa.actions.tokens import do_issue_token
-from oa.models import Agency, AuditEntry, Delegation, Department, Person, Role, RoleAssignment
+from oa.models import (
+    Agency,
+    AuditEntry,
+    Delegation,
+    Department,
+    PasswordHistory,
+    Person,
+    Role,
+    RoleAssignment,
+)
 from oa.selectors.tokens import active_token
 from oa.uscc import make_uscc
 from tests import write_paths
@@ -154,6 +167,107 @@ def test_admin_adds_a_person_through_the_create_action(admin_browser, sysadmin):
     entry = new_audit(since, "directory.person.create").get()
     assert (entry.object_id, entry.actor, entry.changes["via"]) == (str(person.pk), sysadmin, "admin")
     assert "password" not in entry.changes
+    # The administrator typed it: a temporary password, changed by its owner at the first login.
+    assert person.must_change_password and entry.changes["must_change_password"] is True
+
+
+def test_admin_add_person_refuses_a_common_password(admin_browser):
+    since = last_audit_id()
+    response = admin_browser.post(reverse("admin:oa_person_add"), {
+        "username": "xinren02", "name": "辛仁", "password1": "Jiedong@2026", "password2": "Jiedong@2026",
+        "usable_password": "true",
+        **{f"{prefix}-{k}": v for prefix in ("appointments", "role_assignments")
+           for k, v in {"TOTAL_FORMS": "0", "INITIAL_FORMS": "0"}.items()}})
+    assert response.status_code == 200 and COMMON_PASSWORD in response.content.decode()
+    assert not Person.objects.filter(username="xinren02").exists()
+    assert not AuditEntry.objects.filter(pk__gt=since).exists()
+
+
+# The message of oa.passwords.CommonPasswordValidator.
+COMMON_PASSWORD = "密码过于常见"
+TEMPORARY = "Qx7!tangerine-Lamp"
+
+
+def test_admin_password_page_resets_through_the_action(admin_browser, sysadmin, cast):
+    """The person admin's "change password" page: the reset action sets the password (validated, the old hash
+    in the history, audited without secrets), lifts the lock and forces a change at the next login."""
+    person = cast.zhangwei
+    Person.objects.filter(pk=person.pk).update(failed_login_count=4,
+                                               locked_until=timezone.now() + dt.timedelta(minutes=30))
+    person.refresh_from_db()
+    old_hash, since = person.password, last_audit_id()
+    url = reverse("admin:auth_user_password_change", args=[person.pk])
+    assert admin_browser.get(url).status_code == 200
+    response = admin_browser.post(url, {"password1": TEMPORARY, "password2": TEMPORARY, "usable_password": "true"})
+    assert response.status_code == 302, response.context and response.context["form"].errors
+    person.refresh_from_db()
+    assert person.check_password(TEMPORARY) and person.must_change_password
+    assert (person.failed_login_count, person.locked_until) == (0, None)
+    assert PasswordHistory.objects.filter(person=person, password=old_hash).exists()
+    entry = new_audit(since, "directory.person.password_reset").get()
+    assert (entry.actor, entry.object_id) == (sysadmin, str(person.pk))
+    assert entry.changes == {"via": "admin", "usable_password": True, "must_change_password": True,
+                             "unlocked": True}
+    recorded = json.dumps(entry.changes, ensure_ascii=False) + entry.object_repr
+    assert TEMPORARY not in recorded and person.password not in recorded and old_hash not in recorded
+    assert not new_audit(since, "directory.person.update").exists()
+    # Its owner signs in with it (the lock is gone) and must choose her own first.
+    signed_in = Client().post(reverse("login"), {"username": person.username, "password": TEMPORARY})
+    assert signed_in.status_code == 302 and signed_in["Location"] == reverse("password_change_forced")
+
+
+def test_admin_password_page_refuses_a_common_password_in_chinese(admin_browser, cast):
+    person = cast.zhangwei
+    old_hash, history, since = person.password, PasswordHistory.objects.count(), last_audit_id()
+    url = reverse("admin:auth_user_password_change", args=[person.pk])
+    response = admin_browser.post(url, {"password1": "Jiedong@2026", "password2": "Jiedong@2026",
+                                        "usable_password": "true"})
+    assert response.status_code == 200 and COMMON_PASSWORD in response.content.decode()
+    person.refresh_from_db()
+    assert person.password == old_hash and not person.must_change_password
+    assert PasswordHistory.objects.count() == history
+    assert not AuditEntry.objects.filter(pk__gt=since).exists()
+
+
+def test_the_reset_action_validates_itself(sysadmin, cast):
+    """Whoever calls it (not only the admin form, which validates first) gets the password rules."""
+    person = cast.zhangwei
+    old_hash, since = person.password, last_audit_id()
+    with pytest.raises(ValidationError, match=COMMON_PASSWORD):
+        check_reset_password(actor=sysadmin, via="admin", person=person, new_password="Jiedong@2026")
+    person.refresh_from_db()
+    assert person.password == old_hash and not AuditEntry.objects.filter(pk__gt=since).exists()
+
+
+def test_admin_disabling_password_login_is_the_reset_action(admin_browser, cast):
+    person = cast.zhangwei
+    since = last_audit_id()
+    url = reverse("admin:auth_user_password_change", args=[person.pk])
+    response = admin_browser.post(url, {"usable_password": "false", "unset-password": "1"})
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert not person.has_usable_password() and not person.must_change_password
+    assert new_audit(since, "directory.person.password_reset").get().changes["usable_password"] is False
+
+
+def test_person_admin_has_no_django_groups_or_permissions(admin_browser, sysadmin, cast):
+    """Access comes from RoleAssignment: Django's groups and user_permissions are not on the page, and posting
+    them writes nothing. The staff flags that are on it go through the update action."""
+    person = cast.xuli
+    url = reverse("admin:oa_person_change", args=[person.pk])
+    page = admin_browser.get(url)
+    assert {"groups", "user_permissions"}.isdisjoint(page.context["adminform"].form.fields)
+    data = change_form_data(page)
+    assert "is_staff" not in data
+    data.update({"is_staff": "on", "groups": [str(Group.objects.create(name="旁路").pk)],
+                 "user_permissions": [str(Permission.objects.get(codename="change_person").pk)]})
+    since = last_audit_id()
+    assert admin_browser.post(url, data).status_code == 302
+    person.refresh_from_db()
+    assert person.is_staff
+    assert not person.groups.exists() and not person.user_permissions.exists()
+    entry = new_audit(since, "directory.person.update").get()
+    assert (entry.actor, entry.changes) == (sysadmin, {"via": "admin", "is_staff": True})
 
 
 def test_admin_disabling_a_person_is_the_disable_action(admin_browser, cast):
@@ -387,7 +501,7 @@ def _overrides(admin_class, method: str) -> bool:
 def test_admins_of_core_tables_write_through_actions(rf, sysadmin):
     """A registered admin of an oa/documents/workflows model either cannot add/change/delete, or overrides
     the hook that would otherwise do the stock write (save_model, delete_model + delete_queryset,
-    save_formset for inlines)."""
+    save_formset for inlines, user_change_password for a UserAdmin)."""
     request = rf.get("/admin/")
     request.user = sysadmin
     sysadmin.is_superuser = True
@@ -409,5 +523,8 @@ def test_admins_of_core_tables_write_through_actions(rf, sysadmin):
                 inline.can_delete and inline.has_delete_permission(request))
             if writes and not _overrides(cls, "save_formset"):
                 stock.append(f"{name}: save_formset ({type(inline).__name__})")
+        # The user admin's own page that writes: "change password" (AdminPasswordChangeForm.save).
+        if isinstance(model_admin, UserAdmin) and cls.user_change_password is UserAdmin.user_change_password:
+            stock.append(f"{name}: user_change_password")
     assert stock == []
     assert {m._meta.model_name for m in admin.site._registry} >= {"person", "roleassignment", "delegation"}

@@ -214,10 +214,10 @@ def check_change_password(request: HttpRequest | None, person: Person, new_passw
     do_change_password(request, person, new_password)
 
 
-@transaction.atomic
-def do_change_password(request: HttpRequest | None, person: Person, new_password: str) -> None:
-    """Push the old hash into the history (keeping OA_PASSWORD_HISTORY), set the new one, clear the force flag."""
-    forced = person.must_change_password
+def do_retire_password(person: Person) -> None:
+    """Push the current hash (if any) into the history before it is replaced, keeping OA_PASSWORD_HISTORY.
+
+    Called by every password write: the person's own change and the administrator's reset."""
     if person.password and person.has_usable_password():
         PasswordHistory.objects.create(person=person, password=person.password)
         stale = list(
@@ -225,6 +225,13 @@ def do_change_password(request: HttpRequest | None, person: Person, new_password
         )
         if stale:
             PasswordHistory.objects.filter(pk__in=stale).delete()
+
+
+@transaction.atomic
+def do_change_password(request: HttpRequest | None, person: Person, new_password: str) -> None:
+    """Push the old hash into the history (keeping OA_PASSWORD_HISTORY), set the new one, clear the force flag."""
+    forced = person.must_change_password
+    do_retire_password(person)
     person.set_password(new_password)
     person.password_changed_at = timezone.now()
     person.must_change_password = False

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
+from oa.actions.auth import do_retire_password
+from oa.actions.login_limits import account_limit, do_clear, login_name_key
 from oa.models import Agency, Appointment, Department, Person, Post, RoleAssignment
 from oa.refusals import Refusal
 from oa.selectors.directory import validate_role_assignment
@@ -275,6 +278,39 @@ def do_enable_person(*, actor: Person | None, person: Person, reason: str, via: 
         person.save(update_fields=["is_active", "disabled_reason"])
         do_record_audit(actor=actor, action="directory.person.enable", obj=person,
                         changes={"via": via, "reason": reason})
+
+
+def check_reset_password(*, actor: Person | None, via: str, person: Person, new_password: str | None) -> None:
+    """An administrator sets someone's password (`None`: password login disabled).
+
+    Validated like any new password (AUTH_PASSWORD_VALIDATORS: raises ValidationError with the Chinese
+    messages of oa/passwords.py, nothing written), then do_reset_password."""
+    if new_password is not None:
+        validate_password(new_password, person)
+    do_reset_password(actor=actor, person=person, new_password=new_password, via=via)
+
+
+def do_reset_password(*, actor: Person | None, via: str, person: Person, new_password: str | None) -> None:
+    """Set a password the administrator knows: a temporary one, so the person must choose their own at the next
+    login (must_change_password). The old hash joins the history; the account lock is lifted (the usual reason
+    for a reset). The audit entry never holds the password or its hash."""
+    with transaction.atomic():
+        unlocked = person.failed_login_count > 0 or person.locked_until is not None
+        do_retire_password(person)
+        if new_password is None:
+            person.set_unusable_password()
+            person.must_change_password = False  # nothing to change; LDAP/platform login only
+        else:
+            person.set_password(new_password)
+            person.must_change_password = True
+        person.password_changed_at = timezone.now()
+        person.failed_login_count, person.locked_until = 0, None
+        person.save(update_fields=["password", "password_changed_at", "must_change_password",
+                                   "failed_login_count", "locked_until"])
+        do_record_audit(actor=actor, action="directory.person.password_reset", obj=person, changes={
+            "via": via, "usable_password": new_password is not None,
+            "must_change_password": person.must_change_password, "unlocked": unlocked})
+    do_clear(account_limit(), login_name_key(person.username))  # the lock over all addresses (cache side)
 
 
 # --- appointments ------------------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
+import copy
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.template.response import TemplateResponse
 
 from oa.actions.delegation import check_handover
 from oa.actions.directory import (
     check_assign_role,
     check_change_role,
+    check_reset_password,
     do_appoint,
     do_create_agency,
     do_create_department,
@@ -148,6 +153,20 @@ class RoleAssignmentInline(admin.TabularInline):
     readonly_fields = ["source"]
 
 
+class PersonPasswordForm(AdminPasswordChangeForm):
+    """The stock "change password" form of the person admin; saving is the reset action (audited, old hash kept
+    in the history, a change forced at the next login). clean() already ran the same validators."""
+
+    def __init__(self, user: Person, *args, actor: Person, **kwargs) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.actor = actor
+
+    def save(self, commit: bool = True) -> Person:
+        password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        check_reset_password(actor=self.actor, via=VIA, person=self.user, new_password=password)
+        return self.user
+
+
 @admin.register(Person)
 class PersonAdmin(UserAdmin):
     list_display = ["username", "name", "mobile", "source", "is_active", "locked_until"]
@@ -173,10 +192,12 @@ class PersonAdmin(UserAdmin):
                 )
             },
         ),
-        ("权限", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
+        # Not Django's groups/user_permissions: access comes from RoleAssignment (the inline below).
+        ("权限", {"fields": ("is_staff", "is_superuser")}),
         ("时间", {"fields": ("last_login", "date_joined", "password_changed_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "name", "password1", "password2")}),)
+    filter_horizontal = ()
     actions = ["handover"]
     # Bookkeeping the system keeps; editable, they would be rewritten (seconds only) and audited on every save.
     readonly_fields = ["last_login", "date_joined", "password_changed_at"]
@@ -184,9 +205,19 @@ class PersonAdmin(UserAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # people are disabled (is_active), never deleted
 
+    def user_change_password(self, request, id, form_url=""):
+        """The stock page, its form bound to the administrator who saves it. The admin instance is shared by
+        every request, so the binding goes on a copy made for this one."""
+        bound = copy.copy(self)
+        bound.change_password_form = functools.partial(PersonPasswordForm, actor=request.user)
+        return super(PersonAdmin, bound).user_change_password(request, id, form_url)
+
     def save_model(self, request, obj: Person, form, change: bool) -> None:
         if not change:
-            do_create_person(actor=request.user, via=VIA, person=obj)
+            # The add form set the password the administrator typed: a temporary one, like a reset.
+            obj.must_change_password = obj.has_usable_password()
+            do_create_person(actor=request.user, via=VIA, person=obj,
+                             detail={"must_change_password": obj.must_change_password})
             return
         changed = list(form.changed_data)
         if "is_active" in changed:
