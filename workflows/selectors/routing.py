@@ -73,12 +73,23 @@ def _refuse(code: str, message: str, status: int = 409) -> WithdrawPlan:
     return WithdrawPlan(refusal=(code, message, status))
 
 
+def handler_id(task: Task) -> int | None:
+    """Who did the step: its owner. A flow's start (StartHandle, run in code for the drafter's 送审) has no owner,
+    so it is the process's initiator — the person who may 取回 the 送审."""
+    if task.owner_id:
+        return task.owner_id
+    if task.flow_task_type in ("START", "HUMAN_START"):
+        initiator = (task.process.data or {}).get("initiator_id")
+        return int(initiator) if str(initiator or "").isdigit() else None
+    return None
+
+
 def plan_withdraw(user: Person, task: Task) -> WithdrawPlan:
     """What 取回 of `task` would cancel, or why it is refused (STACK.md §12: walk through gateways to the next human
     tasks; refuse once any of them is done or opened, or a Function/End already ran)."""
     if task.flow_task_type not in HUMAN_TYPES:
         return _refuse("withdraw_invalid", "只能取回人工办理的环节。", 400)
-    if task.owner_id != user.pk:
+    if handler_id(task) != user.pk:
         return _refuse("not_owner", "只有该环节的办理人可以取回。", 403)
     if task.status != STATUS.DONE:
         return _refuse("withdraw_not_done", "该环节尚未办结，无需取回。")

@@ -119,7 +119,11 @@ def can_urge(user: Person, task: Task) -> bool:
 
 def withdrawable_tasks(user: Person, process: Process) -> list[Task]:
     """The user's own DONE steps of the process that 取回 would accept now."""
-    mine = Task.objects.filter(process=process, owner=user, status=STATUS.DONE, flow_task_type__in=HUMAN_TYPES)
+    mine = Task.objects.filter(process=process, status=STATUS.DONE, flow_task_type__in=HUMAN_TYPES)
+    if str((process.data or {}).get("initiator_id") or "") == str(user.pk):  # the 送审 (start) has no owner
+        mine = mine.filter(Q(owner=user) | Q(owner__isnull=True, flow_task_type__in=("START", "HUMAN_START")))
+    else:
+        mine = mine.filter(owner=user)
     return [t for t in mine.select_related("process").order_by("-finished", "-pk") if plan_withdraw(user, t).refusal
             is None]
 

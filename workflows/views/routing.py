@@ -48,7 +48,7 @@ from workflows.actions.routing import (
     do_mark_task_opened,
 )
 from workflows.routing import routing_of
-from workflows.selectors.routing import HUMAN_TYPES, can_withdraw, returnable_tasks
+from workflows.selectors.routing import HUMAN_TYPES, can_withdraw, handler_id, returnable_tasks
 from workflows.selectors.trace import (
     access_task_by_id,
     addsign_candidates,
@@ -165,7 +165,7 @@ def routing_panel_context(user: Person, task: Task, bound: dict[str, forms.Form]
         if supports_addsign(task):
             ctx["addsign_form"] = bound.get("addsign") or AddSignForm(people=addsign_candidates(user, task),
                                                                      person_label="加签人")
-    if task.status == STATUS.DONE and task.owner_id == user.pk and can_withdraw(user, task):
+    if task.status == STATUS.DONE and handler_id(task) == user.pk and can_withdraw(user, task):
         ctx["can_withdraw"] = True
     if can_urge(user, task) or "urge" in bound:
         ctx["urge_form"] = bound.get("urge") or UrgeForm()
@@ -279,10 +279,10 @@ def task_withdraw(request, task_id: int):
     task = access_task_by_id(request.user, task_id)
     form = forms.Form(request.POST)
     try:
-        check_withdraw_task(request.user, task, ip=client_ip(request))
+        new = check_withdraw_task(request.user, task, ip=client_ip(request))
     except (Refusal, PermissionDenied) as exc:
         return _refused(request, task, form, "withdraw", exc)
-    return _done(request, task, f"已取回「{step_label(task.flow_task)}」，事项回到您的待办。")
+    return _done(request, task, f"已取回“{step_label(task.flow_task)}”，“{step_label(new.flow_task)}”已回到您的待办。")
 
 
 @login_required

@@ -1,0 +1,105 @@
+"""退回 and 取回 as the drafter and the handlers meet them on 发文 (issue 12 point 3), through HTTP as the demo cast:
+the drafter 取回s a 送审 until the next handler opens it (page and API), the returned item says who returned it and
+why (待办 page and API, the 修改稿件 page), the trace marks the returning step 已退回, and 已办 does not call a
+returned step 办结."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from oa.actions.tokens import do_issue_token
+from oa.models import AuditEntry, WorkItem
+from tests.clients import login
+from tests.test_issuance_http import _started, act, open_task
+from workflows.issuance.flows import IssuanceFlow
+from workflows.models import TaskEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def api_client(person) -> Client:
+    raw, _ = do_issue_token(person, name="测试")
+    return Client(headers={"Authorization": f"Bearer {raw}"})
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def start_task(process_id: int) -> Task:
+    return Task.objects.get(process_id=process_id, flow_task=IssuanceFlow.start)
+
+
+def tasks_state(process_id: int) -> list[tuple[int, str, str, int | None]]:
+    return [(t.pk, t.flow_task.name, t.status, t.owner_id)
+            for t in Task.objects.filter(process_id=process_id).order_by("pk")]
+
+
+# --- 取回 after 送审 ------------------------------------------------------------------------------------------------
+
+
+def test_drafter_withdraws_the_submission_before_the_reviewer_opens_it(cast):
+    _doc, process_id = _started(cast)
+    review = open_task(process_id, IssuanceFlow.dept_review)
+    zhang = login(cast.zhangwei)
+    trace = text(zhang.get(f"/flows/processes/{process_id}/"))
+    send = start_task(process_id)
+    assert f'action="/flows/tasks/{send.pk}/withdraw"' in trace and "确认取回“拟稿送审”" in trace
+    response = zhang.post(f"/flows/tasks/{send.pk}/withdraw")
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert review.status == STATUS.CANCELED
+    redraft = open_task(process_id, IssuanceFlow.redraft)
+    assert redraft.owner == cast.zhangwei
+    # the reviewer's 待办 is withdrawn, the drafter has 修改稿件 in his
+    assert WorkItem.objects.get(ref=f"viewflow.task:{review.pk}", owner=cast.lina).state == WorkItem.State.CANCELLED
+    assert WorkItem.objects.get(ref=f"viewflow.task:{redraft.pk}", owner=cast.zhangwei).state == WorkItem.State.OPEN
+    assert AuditEntry.objects.filter(action="flow.task_withdraw", actor=cast.zhangwei, object_id=str(send.pk)).exists()
+    # the confirmation names the steps in Chinese
+    page = text(zhang.get(f"/flows/processes/{process_id}/"))
+    assert "已取回“拟稿送审”，“修改稿件”已回到您的待办。" in page
+    # 修改完毕 → 审核 again
+    act(zhang, redraft, "done", "已修改。")
+    assert open_task(process_id, IssuanceFlow.dept_review).owner == cast.lina
+
+
+def test_drafter_withdraw_over_the_api(cast):
+    _doc, process_id = _started(cast)
+    send = start_task(process_id)
+    response = api_client(cast.zhangwei).post(f"/api/flows/tasks/{send.pk}/withdraw", "{}",
+                                              content_type="application/json")
+    assert response.status_code == 200, response.content
+    body = response.json()["task"]
+    assert body["node"] == "redraft" and body["step"] == "修改稿件" and body["owner"]["name"] == "张伟"
+
+
+def test_withdraw_refused_once_the_reviewer_opened_the_step(cast):
+    _doc, process_id = _started(cast)
+    review = open_task(process_id, IssuanceFlow.dept_review)
+    assert login(cast.lina).get(f"/flows/issuance/tasks/{review.pk}/").status_code == 200  # 李娜 opens 审核
+    send = start_task(process_id)
+    before = tasks_state(process_id)
+    zhang = login(cast.zhangwei)
+    assert f"/flows/tasks/{send.pk}/withdraw" not in text(zhang.get(f"/flows/processes/{process_id}/"))
+    refused = zhang.post(f"/flows/tasks/{send.pk}/withdraw")
+    assert refused.status_code == 409 and "李娜 已打开该事项，不能取回。" in text(refused)
+    api = api_client(cast.zhangwei).post(f"/api/flows/tasks/{send.pk}/withdraw", "{}", content_type="application/json")
+    assert api.status_code == 409 and api.json()["code"] == "withdraw_opened"
+    assert "李娜 已打开该事项，不能取回。" in json.dumps(api.json(), ensure_ascii=False)
+    assert tasks_state(process_id) == before
+    assert not TaskEvent.objects.filter(process_id=process_id, op=TaskEvent.Op.WITHDRAW).exists()
+    assert not AuditEntry.objects.filter(action="flow.task_withdraw").exists()
+
+
+def test_someone_else_cannot_withdraw_the_submission(cast):
+    _doc, process_id = _started(cast)
+    send = start_task(process_id)
+    refused = login(cast.lina).post(f"/flows/tasks/{send.pk}/withdraw")
+    assert refused.status_code == 403 and "只有该环节的办理人可以取回。" in text(refused)
+    assert open_task(process_id, IssuanceFlow.dept_review).status == STATUS.ASSIGNED
+
