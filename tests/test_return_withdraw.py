@@ -6,6 +6,7 @@ returned step 办结."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -13,7 +14,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from oa.actions.tokens import do_issue_token
-from oa.models import AuditEntry, WorkItem
+from oa.models import AuditEntry, Notification, WorkItem
 from tests.clients import login
 from tests.test_issuance_http import _started, act, open_task
 from workflows.issuance.flows import IssuanceFlow
@@ -103,3 +104,42 @@ def test_someone_else_cannot_withdraw_the_submission(cast):
     assert refused.status_code == 403 and "只有该环节的办理人可以取回。" in text(refused)
     assert open_task(process_id, IssuanceFlow.dept_review).status == STATUS.ASSIGNED
 
+
+
+# --- 退回 seen by everyone --------------------------------------------------------------------------------------------
+
+
+def _returned_at_signoff(cast) -> tuple[int, Task, Task]:
+    """李娜 审核 and 核稿, then at 签发 returns the draft to 张伟 with a reason (over HTTP)."""
+    _doc, process_id = _started(cast)
+    lina = login(cast.lina, otp=True)
+    act(lina, open_task(process_id, IssuanceFlow.dept_review), "agree", "同意。")
+    act(lina, open_task(process_id, IssuanceFlow.office_check), "agree", "同意。")
+    signoff = open_task(process_id, IssuanceFlow.signoff)
+    start = start_task(process_id)
+    assert lina.get(f"/flows/issuance/tasks/{signoff.pk}/").status_code == 200
+    response = lina.post(f"/flows/tasks/{signoff.pk}/return",
+                         {"target": start.pk, "reason": "第二部分请补充值班电话。", "jump_back": "on"})
+    assert response.status_code == 302
+    page = text(lina.get(response["Location"]))
+    assert "已退回：“签发”退回到“修改稿件”（张伟），理由已记入流转记录。" in page  # the confirmation names the steps
+    redraft = open_task(process_id, IssuanceFlow.redraft)
+    # the log and the drafter's notice point at 修改稿件, not at 签发's deadline timer (which also follows 签发)
+    event = TaskEvent.objects.get(process_id=process_id, op=TaskEvent.Op.RETURN)
+    assert event.new_task == redraft and event.to_person == cast.zhangwei and event.to_node == "redraft"
+    assert Notification.objects.filter(recipient=cast.zhangwei, event_type="work.returned").count() == 1
+    return process_id, signoff, redraft
+
+
+def test_trace_marks_the_returning_step_returned_not_done(cast):
+    process_id, signoff, _redraft = _returned_at_signoff(cast)
+    html = text(login(cast.zhangwei).get(f"/flows/processes/{process_id}/"))
+    svg = re.search(r"<svg\b[^>]*oa-flow-diagram.*?</svg>", html, re.S).group(0)
+    node = re.search(r'<g class="oa-flow-node[^"]*" data-key="signoff" data-status="([^"]*)">(.*?)</g>', svg, re.S)
+    assert node.group(1) == "returned"
+    assert "已退回" in node.group(2) and "已完成" not in node.group(2) and "✓" not in node.group(2)
+    assert re.search(r'data-key="redraft" data-status="current"', svg)
+    assert "第二部分请补充值班电话。" in html  # the 流转记录 carries the reason
+    # the task page of the returned 签发 says 已退回, not 已办结
+    task_page = text(login(cast.lina, otp=True).get(f"/flows/tasks/{signoff.pk}/"))
+    assert "状态：<strong>已退回</strong>" in task_page and "已办结" not in task_page

@@ -65,10 +65,12 @@ def test_trace_page_diagram_marks_done_current_and_returned(cast):
     st = statuses(svg)
     assert "addsign" not in st  # never used in this process
     assert st["start"] == "done"
-    assert set(st["review"].split()) == {"current", "returned", "done"}  # returned to, open again, done before
-    assert st["office"] == "done" and st["signoff"] == "pending" and st["end"] == "pending"
+    assert set(st["review"].split()) == {"current", "done"}  # returned to: open again, done before
+    assert st["office"] == "returned"  # 核稿 sent it back: not 已完成
+    assert st["signoff"] == "pending" and st["end"] == "pending"
     labels = {g.get("data-key"): "".join(g.itertext()) for g in svg.iter(f"{SVG}g") if g.get("data-key")}
-    assert "部门负责人审核" in labels["review"] and "当前" in labels["review"] and "已退回" in labels["review"]
+    assert "部门负责人审核" in labels["review"] and "当前" in labels["review"]
+    assert "已退回" in labels["office"] and "已完成" not in labels["office"]
     assert "发起" in labels["start"] and "汇合" in labels["join"]  # Chinese for viewflow's default titles
     html = text(response)
     assert "当前环节：部门负责人审核" in html

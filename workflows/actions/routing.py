@@ -98,8 +98,10 @@ def _complete_with_route(activation, route: dict) -> list[Task]:
     routing = routing_of(task)
     routing["route"] = route
     task.data = {**(task.data or {}), "routing": routing}
+    # The step's own deadline timer (OnTimeout) also has it as previous and existed before: not a next task.
+    before = set(Task.objects.filter(previous=task).values_list("pk", flat=True))
     activation.execute()
-    return list(Task.objects.filter(previous=task).order_by("pk"))
+    return list(Task.objects.filter(previous=task).exclude(pk__in=before).order_by("pk"))
 
 
 def _cancel(task: Task) -> None:

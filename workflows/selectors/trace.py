@@ -33,7 +33,7 @@ from documents.selectors.incoming import access_incoming_by_id
 from oa.models import Appointment, Person
 from workflows.diagram import DiagramStep, render_flow_svg
 from workflows.models import Opinion, TaskEvent
-from workflows.routing import OPEN
+from workflows.routing import OPEN, routing_of
 from workflows.selectors.opinions import opinions_for_process
 from workflows.selectors.routing import HUMAN_TYPES, addsign_node_name, plan_withdraw
 
@@ -219,17 +219,19 @@ def process_diagram(process: Process) -> dict[str, Any]:
     flow_class = process.flow_class
     nodes, edges = flow_graph(flow_class)
     shown = {n.name for n in nodes}
-    tasks = [(t.flow_task.name, t.status) for t in Task.objects.filter(process=process).only("flow_task", "status")
+    tasks = [t for t in Task.objects.filter(process=process).only("flow_task", "status", "data").order_by("pk")
              if t.flow_task is not None and t.flow_task.name in shown]
-    used = {name for name, _ in tasks}
-    done = {name for name, status in tasks if status == STATUS.DONE}
-    current = {name for name, status in tasks if status in OPEN}
+    used = {t.flow_task.name for t in tasks}
+    current = {t.flow_task.name for t in tasks if t.status in OPEN}
+    # A step's last finished task decides ✓ or ↩: a 签发 that sent the draft back is not 已完成.
+    last_done = {t.flow_task.name: t for t in tasks if t.status == STATUS.DONE}
+    returned = {name for name, t in last_done.items() if (routing_of(t).get("route") or {}).get("op") == "return"}
+    done = set(last_done) - returned
     reachable = {a for a, _ in edges} | {b for _, b in edges} | {
         n.name for n in nodes if n.task_type in ("START", "HUMAN_START")}
     steps = [DiagramStep(n.name, step_label(n), _KIND.get(n.task_type, "task")) for n in nodes
              if n.name in reachable or n.name in used]
     keys = {s.key for s in steps}
-    returned = set(TaskEvent.objects.filter(process=process, op=TaskEvent.Op.RETURN).values_list("to_node", flat=True))
     svg = render_flow_svg(
         steps, edges, done=done & keys, current=current & keys, returned=returned & keys,
         title=f"{flow_class.process_title}流程图",

@@ -179,7 +179,9 @@ def task_facts(task: Task) -> dict[str, Any]:
     principal = Person.objects.filter(pk=routing["on_behalf_of"]).first() if routing.get("on_behalf_of") else None
     return {
         "process_title": process_title(task.process),
-        "status_label": STATUS_LABELS.get(task.status, task.status),
+        # A step finished by 退回 did not pass: say so, not 已办结.
+        "status_label": "已退回" if (routing.get("route") or {}).get("op") == "return" else STATUS_LABELS.get(
+            task.status, task.status),
         "principal": principal,
         "urged": (routing.get("urged") or {}).get("count") or 0,
         "returned": routing.get("returned"),
@@ -236,8 +238,9 @@ def task_return(request, task_id: int):
                                 ip=client_ip(request))
     except (Refusal, PermissionDenied) as exc:
         return _refused(request, task, form, "return", exc)
-    who = new.owner.get_full_name() if new.owner_id else ""
-    return _done(request, task, f"已退回到「{step_label(new.flow_task)}」{who}，理由已记入流转记录。")
+    who = f"（{new.owner.get_full_name()}）" if new.owner_id else ""
+    return _done(request, task, f"已退回：“{step_label(task.flow_task)}”退回到“{step_label(new.flow_task)}”{who}，"
+                                "理由已记入流转记录。")
 
 
 @login_required
