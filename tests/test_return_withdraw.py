@@ -143,3 +143,43 @@ def test_trace_marks_the_returning_step_returned_not_done(cast):
     # the task page of the returned 签发 says 已退回, not 已办结
     task_page = text(login(cast.lina, otp=True).get(f"/flows/tasks/{signoff.pk}/"))
     assert "状态：<strong>已退回</strong>" in task_page and "已办结" not in task_page
+
+
+def test_the_returned_item_says_who_and_why_in_todo_page_api_and_redraft_page(cast):
+    process_id, _signoff, redraft = _returned_at_signoff(cast)
+    zhang = login(cast.zhangwei)
+    item = WorkItem.objects.get(ref=f"viewflow.task:{redraft.pk}", owner=cast.zhangwei)
+    assert item.note == "被 李娜 退回：第二部分请补充值班电话。"
+    todo = text(zhang.get("/work/?box=todo"))
+    assert "被 李娜 退回：第二部分请补充值班电话。" in todo
+    api = api_client(cast.zhangwei).get("/api/work?box=todo").json()
+    row = next(r for r in api["results"] if r["id"] == item.pk)
+    assert row["note"] == "被 李娜 退回：第二部分请补充值班电话。" and row["step"] == "修改稿件"
+    # the 修改稿件 page says it at the top, before the 公文 card
+    page = text(zhang.get(f"/flows/issuance/tasks/{redraft.pk}/"))
+    notice = page.index("被 李娜 退回：第二部分请补充值班电话。")
+    assert notice < page.index('<h2 class="card-title">公文</h2>')
+    # done again: the note belongs to the returned work, not to what comes next
+    act(zhang, redraft, "done", "已补充。")
+    again = open_task(process_id, IssuanceFlow.signoff)
+    assert WorkItem.objects.get(ref=f"viewflow.task:{again.pk}", owner=cast.lina).note == ""
+
+
+def test_done_box_lists_a_returned_signoff_as_returned_not_done(cast):
+    _process_id, signoff, _redraft = _returned_at_signoff(cast)
+    item = WorkItem.objects.get(ref=f"viewflow.task:{signoff.pk}", owner=cast.lina)
+    assert item.state == WorkItem.State.DONE and item.outcome == "returned"
+    assert item.note == "退回到“修改稿件”：第二部分请补充值班电话。"
+    lina = login(cast.lina, otp=True)
+    done_page = text(lina.get("/work/?box=done"))
+    row = done_page[done_page.index(f'href="/work/{item.pk}/"'):]
+    row = row[:row.index("</li>")]
+    assert "已退回" in row and "退回到“修改稿件”：第二部分请补充值班电话。" in row and "办结" not in row
+    api = api_client(cast.lina).get("/api/work?box=done").json()
+    body = next(r for r in api["results"] if r["id"] == item.pk)
+    assert body["outcome"] == "returned" and body["outcome_label"] == "已退回"
+    detail = text(lina.get(f"/work/{item.pk}/"))
+    assert "已退回" in detail and "已办结" not in detail and "退回时间" in detail
+    # the 审核 李娜 passed is still plainly 办结
+    review = Task.objects.get(process_id=_process_id, flow_task=IssuanceFlow.dept_review)
+    assert WorkItem.objects.get(ref=f"viewflow.task:{review.pk}", owner=cast.lina).outcome == ""

@@ -24,6 +24,7 @@ from oa.actions.work import do_assign_work, do_close_work
 from oa.models import Agency, Person, WorkItem
 from oa.work import WorkAction, WorkKind, register_work_kind
 from workflows.actions import check_complete_task, on_behalf_of_id
+from workflows.selectors.routing import arrival_note, return_note
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ def sync_task(task: Task) -> None:
             # Steps with a page of their own (发文 …) open there; the rest on the workbench's item page.
             link=node.step_url(task) if hasattr(node, "step_url") else "",
             deadline=_deadline(task.data or {}, process.data or {}),
+            note=arrival_note(task),  # 被 李娜 退回：理由
             **_common(process),
         )
         # 我发起 shows where the work is now.
@@ -138,7 +140,9 @@ def sync_task(task: Task) -> None:
             step=step[:100]
         )
     elif task.status == STATUS.DONE:
-        do_close_work(ref=ref, box=WorkItem.Box.TODO, state=WorkItem.State.DONE, by=task.owner)
+        returned = return_note(task)  # a 退回 did not pass the step: 已办 says 已退回, not 办结
+        do_close_work(ref=ref, box=WorkItem.Box.TODO, state=WorkItem.State.DONE, by=task.owner,
+                      outcome="returned" if returned else "", note=returned)
     elif task.status in (STATUS.CANCELED, STATUS.REVIVED, STATUS.NEW):
         # NEW again means unassigned: back in a queue, no longer anybody's 待办.
         do_close_work(ref=ref, box=WorkItem.Box.TODO, state=WorkItem.State.CANCELLED)

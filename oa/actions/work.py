@@ -56,6 +56,7 @@ def do_assign_work(
     urgency: int = WorkItem.Urgency.NORMAL,
     deadline: dt.datetime | None = None,
     link: str = "",
+    note: str = "",
     notify: bool = True,
 ) -> WorkItem:
     """Upsert the open item of (ref, owner, box). A new (or re-opened) 待办/待阅 notifies its owner.
@@ -73,6 +74,8 @@ def do_assign_work(
         "step": step[:100],
         "urgency": int(urgency),
         "deadline": deadline,
+        "note": note[:300],
+        "outcome": "",
     }
     with transaction.atomic():
         item = WorkItem.objects.select_for_update().filter(ref=ref, owner=owner, box=box).first()
@@ -113,9 +116,12 @@ def do_close_work(
     owner: Person | None = None,
     exclude_owner_id: int | None = None,
     by: Person | None = None,
+    outcome: str = "",
+    note: str = "",
 ) -> list[WorkItem]:
     """Finish (done) or withdraw (cancelled) the open items of `ref`: their notifications are retired on every
-    channel and the owners' counts refresh. An initiator's 我发起 item is told with a work.completed event."""
+    channel and the owners' counts refresh. An initiator's 我发起 item is told with a work.completed event.
+    `outcome` ("returned") and `note` say how done work ended when it was not plainly 办结 (已办 shows them)."""
     if state not in (State.DONE, State.CANCELLED):
         raise ValueError(f"bad closing state {state!r}")
     with transaction.atomic():
@@ -130,9 +136,10 @@ def do_close_work(
         if not closed:
             return []
         now = timezone.now()
-        WorkItem.objects.filter(pk__in=[i.pk for i in closed]).update(state=state, completed_at=now)
+        WorkItem.objects.filter(pk__in=[i.pk for i in closed]).update(state=state, completed_at=now, outcome=outcome,
+                                                                      note=note[:300])
         for item in closed:
-            item.state, item.completed_at = state, now
+            item.state, item.completed_at, item.outcome, item.note = state, now, outcome, note[:300]
             if item.box == Box.INITIATED:
                 send_event_on_commit(make_work_completed(item, by=by), [item.owner_id], work_item=item)
             else:

@@ -82,13 +82,16 @@ class WorkItemSerializer(serializers.ModelSerializer):
     agency = serializers.SerializerMethodField()
     handled_by = serializers.SerializerMethodField(help_text="办理人显示：“李娜 代 王芳 办理”或“李娜”")
     overdue = serializers.SerializerMethodField()
+    note = serializers.CharField(help_text="提示：退回的事项为“被 李娜 退回：理由”；退回他人的已办为“退回到“修改稿件”：理由”")
+    outcome = serializers.CharField(help_text="已办的办理结果：空为办结，returned 为已退回")
+    outcome_label = serializers.CharField(help_text="“已退回”或空")
 
     class Meta:
         model = WorkItem
         fields = [
             "id", "kind", "kind_label", "box", "box_label", "state", "state_label", "title", "doc_number", "step",
             "urgency", "urgency_label", "deadline", "overdue", "owner", "on_behalf_of", "handled_by", "initiator",
-            "agency", "link", "created_at", "opened_at", "completed_at",
+            "agency", "link", "created_at", "opened_at", "completed_at", "note", "outcome", "outcome_label",
         ]
 
     def to_representation(self, item: WorkItem) -> dict:
@@ -120,6 +123,9 @@ class WorkItemSerializer(serializers.ModelSerializer):
             "created_at": local(item.created_at).isoformat(),
             "opened_at": local(item.opened_at).isoformat() if item.opened_at else None,
             "completed_at": local(item.completed_at).isoformat() if item.completed_at else None,
+            "note": item.note,
+            "outcome": item.outcome,
+            "outcome_label": item.get_outcome_display() if item.outcome else "",
         }
 
     def get_kind_label(self, item: WorkItem) -> str:

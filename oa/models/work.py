@@ -50,6 +50,9 @@ class WorkItem(models.Model):
     deadline = models.DateTimeField("办理期限", null=True, blank=True)
     state = models.CharField("状态", max_length=16, choices=State.choices, default=State.OPEN)
     link = models.CharField("链接", max_length=500)
+    # What the holder should know first (被 李娜 退回：理由); on finished work, how it ended when not plainly 办结.
+    note = models.CharField("提示", max_length=300, blank=True, default="")
+    outcome = models.CharField("办理结果", max_length=16, blank=True, default="", choices=[("returned", "已退回")])
     created_at = models.DateTimeField("到达时间", auto_now_add=True)
     opened_at = models.DateTimeField("首次打开", null=True, blank=True)
     completed_at = models.DateTimeField("办结时间", null=True, blank=True)

@@ -127,6 +127,39 @@ def can_withdraw(user: Person, task: Task) -> bool:
     return plan_withdraw(user, Task.objects.select_related("process").get(pk=task.pk)).refusal is None
 
 
+# --- why a task is here (退回 / 取回) ----------------------------------------------------------------------------
+
+
+def _person_name(pk: Any) -> str:
+    person = Person.objects.filter(pk=int(pk)).first() if str(pk or "").isdigit() else None
+    return person.get_full_name() if person else ""
+
+
+def arrival_note(task: Task) -> str:
+    """What the holder of an open task should read first: "被 李娜 退回：理由" for a 退回, a line for a 取回, else ""."""
+    routing = routing_of(task)
+    returned = routing.get("returned")
+    if returned:
+        who = _person_name(returned.get("by"))
+        reason = str(returned.get("reason") or "").strip()
+        return f"被 {who} 退回：{reason}" if who else f"被退回：{reason}"
+    if routing.get("withdrawn"):
+        return "您已取回本环节，修改后可重新提交。"
+    return ""
+
+
+def return_note(task: Task) -> str:
+    """For a step finished by 退回: "退回到“修改稿件”：理由" (the returner's 已办 row); else ""."""
+    route = routing_of(task).get("route") or {}
+    if route.get("op") != "return":
+        return ""
+    nxt = (route.get("next") or [{}])[0]
+    node = task.process.flow_class.instance.node(nxt.get("node") or "", no_obsolete=True) if nxt.get("node") else None
+    target = _step(node) if node is not None else ""
+    reason = str(route.get("reason") or "").strip()
+    return f"退回到“{target}”：{reason}" if target else f"已退回：{reason}"
+
+
 # --- history (流转记录) -----------------------------------------------------------------------------------------
 
 OP_LABELS = {

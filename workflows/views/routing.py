@@ -48,7 +48,7 @@ from workflows.actions.routing import (
     do_mark_task_opened,
 )
 from workflows.routing import routing_of
-from workflows.selectors.routing import HUMAN_TYPES, can_withdraw, handler_id, returnable_tasks
+from workflows.selectors.routing import HUMAN_TYPES, arrival_note, can_withdraw, handler_id, returnable_tasks
 from workflows.selectors.trace import (
     access_task_by_id,
     addsign_candidates,
@@ -150,7 +150,10 @@ def routing_panel_context(user: Person, task: Task, bound: dict[str, forms.Form]
     bound = bound or {}
     ctx: dict[str, Any] = {"task": task, "step": step_label(task.flow_task), "return_form": None,
                            "reassign_form": None, "addsign_form": None, "urge_form": None, "can_withdraw": False,
-                           "no_return_targets": False}
+                           "no_return_targets": False,
+                           # 被 李娜 退回：理由 — shown at the top of the step page (the holder only)
+                           "arrival_note": arrival_note(task) if task.owner_id == user.pk and task.status in (
+                               STATUS.ASSIGNED, STATUS.STARTED) else ""}
     if is_open_owner(user, task):
         targets = returnable_tasks(task)
         if targets or "return" in bound:
