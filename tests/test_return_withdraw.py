@@ -117,7 +117,8 @@ def _returned_at_signoff(cast) -> tuple[int, Task, Task]:
     act(lina, open_task(process_id, IssuanceFlow.office_check), "agree", "同意。")
     signoff = open_task(process_id, IssuanceFlow.signoff)
     start = start_task(process_id)
-    assert lina.get(f"/flows/issuance/tasks/{signoff.pk}/").status_code == 200
+    step_page = text(lina.get(f"/flows/issuance/tasks/{signoff.pk}/"))
+    assert "确认退回？“签发”将就此结束" in step_page  # the confirmation names the step
     response = lina.post(f"/flows/tasks/{signoff.pk}/return",
                          {"target": start.pk, "reason": "第二部分请补充值班电话。", "jump_back": "on"})
     assert response.status_code == 302
