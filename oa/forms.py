@@ -105,3 +105,53 @@ class DirectorySearchForm(forms.Form):
         required=False,
         widget=forms.SearchInput(attrs={"placeholder": "输入姓名，如：张伟"}),
     )
+
+
+class _PersonIdField(forms.TypedChoiceField):
+    """A <select> of people that accepts any id as typed: whether that person may be chosen is the action's rule
+    (so a forged id meets the same Chinese refusal, by name, as in the API)."""
+
+    def valid_value(self, value) -> bool:
+        return str(value).isdigit()
+
+
+class DelegationForm(forms.Form):
+    """我的 → 委托: what a person types to hand their work to a colleague while away.
+
+    Only the shape is checked here; every rule (overlap, agency, dates, scope) is validate_delegation's, and its
+    refusal is shown beside the field it is about (REFUSAL_FIELDS)."""
+
+    delegate = _PersonIdField(
+        label="代理人", coerce=int, empty_value=None, error_messages={"required": "请选择代理人。"}
+    )
+    start_date = forms.DateField(
+        label="开始日期", error_messages={"required": "请选择开始日期。", "invalid": "请输入有效的日期。"},
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    end_date = forms.DateField(
+        label="结束日期", error_messages={"required": "请选择结束日期。", "invalid": "请输入有效的日期。"},
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    flow_types = forms.MultipleChoiceField(
+        label="委托范围", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="不勾选即委托全部工作。",
+        error_messages={"invalid_choice": "委托范围无效：%(value)s。"},
+    )
+    reason = forms.CharField(
+        label="委托事由", max_length=200, error_messages={"required": "请填写委托事由。"},
+        widget=forms.TextInput(attrs={"placeholder": "如：外出学习、休假"}),
+    )
+
+    REFUSAL_FIELDS = {
+        "delegation_self": "delegate", "delegation_inactive": "delegate", "delegation_agency": "delegate",
+        "delegation_dates": "end_date", "delegation_past": "start_date", "delegation_overlap": "start_date",
+        "delegation_reason": "reason", "delegation_scope": "flow_types",
+    }
+
+    def __init__(self, *args, candidates: list[Person], scopes: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].choices = [("", "请选择")] + [(p.pk, p.get_full_name()) for p in candidates]
+        self.fields["flow_types"].choices = scopes
+
+    def add_refusal(self, code: str, message: str) -> None:
+        self.add_error(self.REFUSAL_FIELDS.get(code), message)

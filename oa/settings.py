@@ -354,6 +354,8 @@ USE_TZ = True
 OA_SITE_NAME = env("OA_SITE_NAME", "揭东区一网协同办公平台")
 # Shown as the account issuer in the authenticator app after scanning the 2FA enrolment QR code.
 OTP_TOTP_ISSUER = OA_SITE_NAME
+# Defence in depth: django_otp hides keys and QR codes in its own admin pages (ours replace them, oa/admin/auth.py).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LOGGING = {
     "version": 1,

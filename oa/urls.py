@@ -27,6 +27,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include(accounts)),
     path("profile/", auth_views.profile, name="profile"),
+    path("profile/delegations/", auth_views.delegation_create, name="delegation_create"),
+    path("profile/delegations/<int:delegation_id>/revoke/", auth_views.delegation_revoke, name="delegation_revoke"),
     path("directory/", directory_views.directory, name="directory"),
     path("directory/departments/<int:department_id>/", directory_views.department_detail, name="department"),
     path("directory/people/<int:person_id>/", directory_views.person_detail, name="person"),

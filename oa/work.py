@@ -82,3 +82,27 @@ def work_kinds() -> list[WorkKind]:
 
 def work_kind(key: str) -> WorkKind | None:
     return _kinds.get(key)
+
+
+# --- 委托范围: the kinds of work a 委托 can be limited to ------------------------------------------------------
+#
+# A flow routes its steps through resolve_assignee(owner, <its delegation kind>); the app owning the flow registers
+# that kind here with its Chinese name, so 我的 → 委托 offers exactly the kinds a 委托 can actually move.
+
+
+@dataclass(frozen=True)
+class DelegationScope:
+    key: str  # the value stored in Delegation.flow_types, e.g. "issuance"
+    label: str  # 发文
+
+
+_scopes: dict[str, DelegationScope] = {}
+
+
+def register_delegation_scope(key: str, label: str) -> DelegationScope:
+    scope = _scopes[key] = DelegationScope(key, label)
+    return scope
+
+
+def delegation_scopes() -> list[DelegationScope]:
+    return list(_scopes.values())

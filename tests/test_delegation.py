@@ -19,7 +19,12 @@ from oa.selectors.delegation import on_behalf_label, open_work_counts, resolve_a
 from tests.clients import login
 
 pytestmark = pytest.mark.django_db
-TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture
+def today():
+    """The test clock's date: validate_delegation refuses a 委托 that starts before it."""
+    return timezone.localdate()
 
 
 def test_demo_delegation_resolves_for_issuance_only(cast):
@@ -32,101 +37,101 @@ def test_demo_delegation_resolves_for_issuance_only(cast):
     assert resolve_assignee(cast.wangfang, "receipt", today).assignee == cast.wangfang
 
 
-def test_delegation_window_is_inclusive(cast):
+def test_delegation_window_is_inclusive(cast, today):
     d = check_create_delegation(
-        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=TODAY,
-        end_date=TODAY + dt.timedelta(days=2), reason="休假",
+        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=today,
+        end_date=today + dt.timedelta(days=2), reason="休假",
     )
-    assert resolve_assignee(cast.xuli, "anything", TODAY - dt.timedelta(days=1)).assignee == cast.xuli
+    assert resolve_assignee(cast.xuli, "anything", today - dt.timedelta(days=1)).assignee == cast.xuli
     for offset in range(3):
-        r = resolve_assignee(cast.xuli, "anything", TODAY + dt.timedelta(days=offset))
+        r = resolve_assignee(cast.xuli, "anything", today + dt.timedelta(days=offset))
         assert r.assignee == cast.gaojun and r.delegation == d
-    assert resolve_assignee(cast.xuli, "anything", TODAY + dt.timedelta(days=3)).assignee == cast.xuli
+    assert resolve_assignee(cast.xuli, "anything", today + dt.timedelta(days=3)).assignee == cast.xuli
 
 
-def test_revoked_delegation_no_longer_applies_and_is_audited(cast):
+def test_revoked_delegation_no_longer_applies_and_is_audited(cast, today):
     d = check_create_delegation(
-        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=TODAY, end_date=TODAY, reason="会议",
+        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=today, end_date=today, reason="会议",
     )
     do_revoke_delegation(actor=cast.xuli, delegation=d)
-    assert resolve_assignee(cast.xuli, "issuance", TODAY).assignee == cast.xuli
+    assert resolve_assignee(cast.xuli, "issuance", today).assignee == cast.xuli
     assert AuditEntry.objects.filter(action="delegation.revoke", object_id=str(d.pk)).exists()
     assert AuditEntry.objects.filter(action="delegation.create", object_id=str(d.pk)).exists()
 
 
-def test_delegation_is_not_transitive(cast):
+def test_delegation_is_not_transitive(cast, today):
     check_create_delegation(
-        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=TODAY, end_date=TODAY, reason="出差",
+        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=today, end_date=today, reason="出差",
     )
     check_create_delegation(
-        actor=cast.gaojun, principal=cast.gaojun, delegate=cast.zhangwei, start_date=TODAY, end_date=TODAY,
+        actor=cast.gaojun, principal=cast.gaojun, delegate=cast.zhangwei, start_date=today, end_date=today,
         reason="出差",
     )
-    assert resolve_assignee(cast.xuli, "issuance", TODAY).assignee == cast.gaojun
+    assert resolve_assignee(cast.xuli, "issuance", today).assignee == cast.gaojun
 
 
-def test_inactive_delegate_is_skipped(cast):
+def test_inactive_delegate_is_skipped(cast, today):
     check_create_delegation(
-        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=TODAY, end_date=TODAY, reason="出差",
+        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=today, end_date=today, reason="出差",
     )
     gaojun = cast.gaojun
     gaojun.is_active = False
     gaojun.save()
-    assert resolve_assignee(cast.xuli, "issuance", TODAY).assignee == cast.xuli
+    assert resolve_assignee(cast.xuli, "issuance", today).assignee == cast.xuli
 
 
 @pytest.mark.parametrize(
     ("kwargs", "code"),
     [
         ({"delegate": "xuli"}, "delegation_self"),
-        ({"end_date": TODAY - dt.timedelta(days=1)}, "delegation_dates"),
+        ({"end_days": -1}, "delegation_dates"),
         ({"reason": "  "}, "delegation_reason"),
     ],
 )
-def test_bad_delegations_are_refused(cast, kwargs, code):
-    args = {"delegate": "gaojun", "end_date": TODAY, "reason": "出差"} | kwargs
+def test_bad_delegations_are_refused(cast, kwargs, code, today):
+    args = {"delegate": "gaojun", "end_days": 0, "reason": "出差"} | kwargs
     with pytest.raises(Refusal) as exc:
         check_create_delegation(
-            actor=cast.xuli, principal=cast.xuli, delegate=getattr(cast, args["delegate"]), start_date=TODAY,
-            end_date=args["end_date"], reason=args["reason"],
+            actor=cast.xuli, principal=cast.xuli, delegate=getattr(cast, args["delegate"]), start_date=today,
+            end_date=today + dt.timedelta(days=args["end_days"]), reason=args["reason"],
         )
     assert (exc.value.code, exc.value.status) == (code, 400)
     assert not Delegation.objects.filter(principal=cast.xuli).exists()
 
 
-def test_a_disabled_delegate_is_refused_by_name(cast):
+def test_a_disabled_delegate_is_refused_by_name(cast, today):
     gaojun = cast.gaojun
     gaojun.is_active = False
     gaojun.save()
     with pytest.raises(Refusal) as exc:
-        check_create_delegation(actor=cast.xuli, principal=cast.xuli, delegate=gaojun, start_date=TODAY,
-                                end_date=TODAY, reason="出差")
+        check_create_delegation(actor=cast.xuli, principal=cast.xuli, delegate=gaojun, start_date=today,
+                                end_date=today, reason="出差")
     assert exc.value.code == "delegation_inactive"
     assert exc.value.message == f"受托人“{gaojun}”账号已停用。"
 
 
-def test_overlapping_delegations_with_overlapping_scope_are_refused(cast):
+def test_overlapping_delegations_with_overlapping_scope_are_refused(cast, today):
     check_create_delegation(
-        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=TODAY,
-        end_date=TODAY + dt.timedelta(days=5), flow_types=["issuance"], reason="出差",
+        actor=cast.xuli, principal=cast.xuli, delegate=cast.gaojun, start_date=today,
+        end_date=today + dt.timedelta(days=5), flow_types=["issuance"], reason="出差",
     )
     with pytest.raises(Refusal) as exc:
         check_create_delegation(
-            actor=cast.xuli, principal=cast.xuli, delegate=cast.zhangwei, start_date=TODAY + dt.timedelta(days=3),
-            end_date=TODAY + dt.timedelta(days=8), reason="出差",
+            actor=cast.xuli, principal=cast.xuli, delegate=cast.zhangwei, start_date=today + dt.timedelta(days=3),
+            end_date=today + dt.timedelta(days=8), reason="出差",
         )
     assert (exc.value.code, exc.value.status) == ("delegation_overlap", 409)
     # The message names the delegation it collides with, dates as written everywhere else (ISO).
     assert exc.value.message == (
-        f"与已有委托（{cast.gaojun}，{TODAY.isoformat()}至{(TODAY + dt.timedelta(days=5)).isoformat()}）的时间和范围重叠。"
+        f"与已有委托（{cast.gaojun}，{today.isoformat()}至{(today + dt.timedelta(days=5)).isoformat()}）的时间和范围重叠。"
     )
     # A disjoint scope in the same window is fine: 收文 to someone else.
     check_create_delegation(
-        actor=cast.xuli, principal=cast.xuli, delegate=cast.zhangwei, start_date=TODAY,
-        end_date=TODAY + dt.timedelta(days=5), flow_types=["receipt"], reason="出差",
+        actor=cast.xuli, principal=cast.xuli, delegate=cast.zhangwei, start_date=today,
+        end_date=today + dt.timedelta(days=5), flow_types=["receipt"], reason="出差",
     )
-    assert resolve_assignee(cast.xuli, "receipt", TODAY).assignee == cast.zhangwei
-    assert resolve_assignee(cast.xuli, "issuance", TODAY).assignee == cast.gaojun
+    assert resolve_assignee(cast.xuli, "receipt", today).assignee == cast.zhangwei
+    assert resolve_assignee(cast.xuli, "issuance", today).assignee == cast.gaojun
 
 
 def test_on_behalf_label_for_oneself(cast):

@@ -45,7 +45,7 @@ def text(response) -> str:
 
 def field_errors(response, field: str) -> str:
     """The inline error list rendered under one control (frontend/templates/includes/field.html)."""
-    match = re.search(rf'<ul class="field-errors" id="id_{field}_error">(.*?)</ul>', text(response))
+    match = re.search(rf'<ul class="field-errors" id="id_{field}_error"[^>]*>(.*?)</ul>', text(response))
     return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
 
 

@@ -114,7 +114,7 @@ def test_inline_form_errors_are_linked_to_their_field(client):
     html = client.post(reverse("login"), {"username": "", "password": ""}).content.decode()
     assert 'aria-invalid="true"' in html
     assert 'aria-describedby="id_username_error"' in html
-    assert '<ul class="field-errors" id="id_username_error">' in html
+    assert '<ul class="field-errors" id="id_username_error" role="alert">' in html
 
 
 def test_anonymous_users_are_sent_to_login(client, cast):

@@ -15,5 +15,10 @@ class WorkflowsConfig(AppConfig):
         from workflows.views import circulation
 
         circulation.connect()  # 传阅: work kind "circulation" (阅知) and the 未阅清单 tile
-        from workflows.issuance import flows  # noqa: F401 - flows are imported so their permissions exist
-        from workflows.receipt import flows as receipt_flows  # noqa: F401 - ReceiptFlow (收文) likewise
+        from oa.work import register_delegation_scope
+        from workflows.issuance import flows  # flows are imported so their permissions exist
+        from workflows.receipt import flows as receipt_flows  # ReceiptFlow (收文) likewise
+
+        # 委托范围 offered on 我的: the kinds these flows route through resolve_assignee.
+        register_delegation_scope(flows.IssuanceFlow.delegation_kind, "发文")
+        register_delegation_scope(receipt_flows.ReceiptFlow.delegation_kind, "收文")

@@ -255,6 +255,16 @@ def do_get_or_create_pending_device(person: Person) -> TOTPDevice:
     return device
 
 
+def do_reset_two_factor(*, actor: Person, person: Person, via: str = "admin") -> int:
+    """重置二次验证: delete every TOTP device of `person` (lost phone, new phone). Their next login enrols a new one;
+    a session verified with a deleted device is no longer verified (django_otp finds no device). The secret itself
+    is never shown to the administrator: only its owner sees it, once, while enrolling. Returns devices removed."""
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=person).delete()
+        do_record_audit(actor=actor, action="auth.otp_reset", obj=person, changes={"devices": removed, "via": via})
+    return removed
+
+
 OTP_BAD_CODE = "验证码不正确或已使用过，请输入验证器中当前显示的 6 位数字。"
 OTP_THROTTLED = "验证码错误次数过多，请稍候片刻再试。"
 

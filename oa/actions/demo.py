@@ -208,7 +208,7 @@ def do_load_demo(*, today: dt.date | None = None) -> dict[str, int]:
     wangfang, lina = Person.objects.get(username="wangfang"), Person.objects.get(username="lina")
     if not Delegation.objects.filter(principal=wangfang, delegate=lina, revoked_at__isnull=True).exists():
         check_create_delegation(
-            actor=wangfang, principal=wangfang, delegate=lina, start_date=today - dt.timedelta(days=1),
+            actor=wangfang, principal=wangfang, delegate=lina, start_date=today,
             end_date=today + dt.timedelta(days=30), flow_types=["issuance"], reason="外出学习", via=VIA,
         )
 

@@ -1,1 +1,1 @@
-from oa.admin import audit, calendar, delegation, directory, events, work  # noqa: F401 - registers the ModelAdmins
+from oa.admin import audit, auth, calendar, delegation, directory, events, work  # noqa: F401 - registers the ModelAdmins

@@ -28,6 +28,7 @@ from oa.actions.directory import (
     do_update_person,
     do_update_post,
 )
+from oa.admin.auth import reset_two_factor
 from oa.http import client_ip
 from oa.models import Agency, Appointment, Department, PasswordHistory, Person, Post, RoleAssignment
 from oa.refusals import Refusal
@@ -198,7 +199,7 @@ class PersonAdmin(UserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "name", "password1", "password2")}),)
     filter_horizontal = ()
-    actions = ["handover"]
+    actions = ["handover", "reset_two_factor"]
     # Bookkeeping the system keeps; editable, they would be rewritten (seconds only) and audited on every save.
     readonly_fields = ["last_login", "date_joined", "password_changed_at"]
 
@@ -243,6 +244,10 @@ class PersonAdmin(UserAdmin):
             save(request, obj, [], False)
         for obj, changed in formset.changed_objects:
             save(request, obj, changed, True)
+
+    @admin.action(description="重置二次验证：删除所选人员的验证设备，下次登录重新绑定")
+    def reset_two_factor(self, request, queryset) -> None:
+        reset_two_factor(self, request, queryset)
 
     @admin.action(description="工作交接：移交所选人员的全部未办结工作")
     def handover(self, request, queryset):

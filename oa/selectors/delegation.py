@@ -6,11 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from oa.models import Delegation, Person
 from oa.refusals import Refusal
-from oa.work import work_providers
+from oa.work import delegation_scopes, work_providers
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,35 @@ def open_work_counts(person: Person) -> dict[str, int]:
     return {p.label: p.count_open(person) for p in work_providers()}
 
 
+def _shares_an_agency(principal: Person, delegate: Person) -> bool:
+    """Both hold a post (主职 or 兼职) in at least one common agency."""
+    agencies = principal.appointments.values("department__agency_id")
+    return delegate.appointments.filter(department__agency_id__in=agencies).exists()
+
+
+def delegate_candidates(principal: Person) -> QuerySet[Person]:
+    """Whom `principal` may choose as 代理人 on 我的: active colleagues of any agency they serve in."""
+    agencies = principal.appointments.values("department__agency_id")
+    return (
+        Person.objects.filter(is_active=True, appointments__department__agency_id__in=agencies)
+        .exclude(pk=principal.pk)
+        .distinct()
+        .order_by("name", "pk")
+    )
+
+
+def access_own_delegation_by_id(person: Person, delegation_id: int) -> Delegation:
+    """A 委托 `person` gave that is still open (not revoked, not over); 404 for anything else."""
+    delegation = (
+        Delegation.objects.select_related("delegate")
+        .filter(pk=delegation_id, principal=person, revoked_at__isnull=True, end_date__gte=timezone.localdate())
+        .first()
+    )
+    if delegation is None:
+        raise Http404
+    return delegation
+
+
 def validate_delegation(
     *,
     principal: Person,
@@ -84,18 +114,29 @@ def validate_delegation(
 ) -> list[str]:
     """Refuse a 委托 that cannot be granted; returns the normalised scope (sorted flow types, [] = all work).
 
-    Raises Refusal (stable code, Chinese message): self-delegation, dates reversed, a disabled delegate, no
-    reason (400), or an overlap with an open delegation of the same principal whose scope could match the same
-    work (409). The admin form calls it in `clean()`; `check_create_delegation` calls it again under a row lock."""
+    Raises Refusal (stable code, Chinese message): self-delegation, dates reversed, a start before today, a
+    disabled delegate, a delegate outside every agency the principal serves in, an unknown scope, no reason
+    (400), or an overlap with an open delegation of the same principal whose scope could match the same work
+    (409). The admin form and 我的 → 委托 call it first; `check_create_delegation` calls it again under a row
+    lock."""
     if principal.pk == delegate.pk:
         raise Refusal("delegation_self", "不能委托给本人。")
     if end_date < start_date:
         raise Refusal("delegation_dates", "委托结束日期不能早于开始日期。")
+    if start_date < timezone.localdate():
+        # Work already assigned is not moved by a 委托: a start in the past would only misstate the record.
+        raise Refusal("delegation_past", "委托开始日期不能早于今天。")
     if not delegate.is_active:
         raise Refusal("delegation_inactive", f"受托人“{delegate}”账号已停用。")
+    if not _shares_an_agency(principal, delegate):
+        raise Refusal("delegation_agency", f"受托人“{delegate}”不在委托人所在机关，只能委托本机关人员。")
     if not reason.strip():
         raise Refusal("delegation_reason", "请填写委托事由。")
     scope = sorted({t.strip() for t in (flow_types or []) if t.strip()})
+    known = {s.key for s in delegation_scopes()}
+    unknown = [t for t in scope if t not in known]
+    if unknown:
+        raise Refusal("delegation_scope", f"委托范围无效：{'、'.join(unknown)}。")
     overlapping = Delegation.objects.filter(
         principal=principal, revoked_at__isnull=True, start_date__lte=end_date, end_date__gte=start_date
     ).exclude(pk=exclude_id)

@@ -10,10 +10,12 @@ from functools import wraps
 
 import qrcode
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -28,13 +30,15 @@ from oa.actions.auth import (
     do_get_or_create_pending_device,
     do_logout,
 )
-from oa.forms import LoginForm, OtpCodeForm, PasswordChangeForm, SetPasswordForm
+from oa.actions.delegation import check_create_delegation, do_revoke_delegation
+from oa.forms import DelegationForm, LoginForm, OtpCodeForm, PasswordChangeForm, SetPasswordForm
+from oa.refusals import Refusal
 from oa.selectors.auth import confirmed_devices, login_gate, pending_device
-from oa.selectors.delegation import current_delegations_of
-from oa.selectors.directory import appointments_of, requires_two_factor, role_assignments_of
+from oa.selectors.delegation import access_own_delegation_by_id, current_delegations_of, delegate_candidates
+from oa.selectors.directory import appointments_of, persons_by_ids, requires_two_factor, role_assignments_of
+from oa.work import delegation_scopes
 
 
-# Work kinds a 委托 can be limited to, as shown to people (Delegation.flow_types holds the codes).
 def _safe_next(request: HttpRequest) -> str | None:
     target = request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(
@@ -218,9 +222,14 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "auth/otp_verify.html", {"form": form})
 
 
+def _delegation_form(person, data=None) -> DelegationForm:
+    scopes = [(s.key, s.label) for s in delegation_scopes()]
+    return DelegationForm(data, candidates=list(delegate_candidates(person)), scopes=scopes)
+
+
 @never_cache
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: HttpRequest, delegation_form: DelegationForm | None = None, status: int = 200) -> HttpResponse:
     person = request.user
     delegations = list(current_delegations_of(person))
     context = {
@@ -229,7 +238,47 @@ def profile(request: HttpRequest) -> HttpResponse:
         "roles": role_assignments_of(person),
         "delegations_given": [d for d in delegations if d.principal_id == person.pk],
         "delegations_taken": [d for d in delegations if d.delegate_id == person.pk],
+        "delegation_form": delegation_form or _delegation_form(person),
         "otp_required": requires_two_factor(person),
         "otp_enabled": bool(confirmed_devices(person)),
     }
-    return render(request, "auth/profile.html", context)
+    return render(request, "auth/profile.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_http_methods(["POST"])
+def delegation_create(request: HttpRequest) -> HttpResponse:
+    """我的 → 委托 → 设置: the person delegates their own work. A refusal is shown beside its field, form kept."""
+    person = request.user
+    form = _delegation_form(person, request.POST)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        delegate = persons_by_ids([data["delegate"]]).get(data["delegate"])
+        if delegate is None:
+            form.add_error("delegate", "请选择代理人。")
+        else:
+            try:
+                check_create_delegation(
+                    actor=person, principal=person, delegate=delegate, start_date=data["start_date"],
+                    end_date=data["end_date"], flow_types=data["flow_types"], reason=data["reason"], via="profile",
+                )
+            except Refusal as exc:
+                form.add_refusal(exc.code, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, f"已委托 {delegate.get_full_name()} 代为办理。")
+                return redirect(f"{reverse('profile')}#deleg-title")
+    return profile(request, delegation_form=form, status=status)
+
+
+@never_cache
+@login_required
+@require_http_methods(["POST"])
+def delegation_revoke(request: HttpRequest, delegation_id: int) -> HttpResponse:
+    """我的 → 委托 → 撤销: only one's own open 委托 (404 for anyone else's)."""
+    delegation = access_own_delegation_by_id(request.user, delegation_id)
+    do_revoke_delegation(actor=request.user, delegation=delegation, via="profile")
+    messages.success(request, f"已撤销对 {delegation.delegate.get_full_name()} 的委托。")
+    return redirect(f"{reverse('profile')}#deleg-title")
