@@ -1,4 +1,5 @@
-"""处理笺 / 发文稿纸: a printable A4 PDF of one 发文's 要素 and every opinion (issue 5 point 4).
+"""处理笺 / 发文稿纸: a printable A4 PDF of one 发文's 要素 and every opinion (issue 5 point 4); and the 收文处理单
+(阅办单) of one 收文 with the same machinery (``render_receipt_slip``, issue 12 point 6).
 
 A pure function of a ProcessingSlip: no database, no viewflow; the 发文 pages build the slip from the document
 and its opinions. The layout is the traditional ruled form: 签发 on top (条例 第二十二条: 意见、姓名和完整日期; 圈阅
@@ -304,30 +305,48 @@ def render_processing_slip(slip: ProcessingSlip, fonts: FontSet | None = None) -
     for op in slip.opinions:
         if op.kind not in OPINION_KINDS:
             raise ValueError(f"意见类别 {op.kind!r} 无效：须为 {'、'.join(sorted(OPINION_KINDS))} 之一")
-    fonts = fonts or resolve_fonts()
-    _patch_line_breaking()
-    rl = {name: _register(f.path, f.subfont_index) for name, f in fonts.fonts.items()}
-    data, pages = _build(slip, fonts, rl, total_pages=0)
-    data, _ = _build(slip, fonts, rl, total_pages=pages)  # second pass knows the total for "共 M 页"
-    return data
+
+    def story(styles: _Styles) -> list[Flowable]:
+        out = _opinion_sections(slip.opinions, SECTIONS, styles, min_box=MIN_BOX, optional=(KIND_OTHER,))
+        return [*out, _fields_table(slip, styles)]
+
+    return _render(header=f"{slip.agency}发文稿纸", doc_number=slip.doc_number, title=slip.title, author=slip.agency,
+                   kind_name="发文稿纸", story=story, fonts=fonts)
 
 
-def _build(slip: ProcessingSlip, fonts: FontSet, rl: dict[str, str], *, total_pages: int) -> tuple[bytes, int]:
-    styles = _Styles(rl)
-    note = fonts.note()
-    header_text = plain(f"{slip.agency}发文稿纸")  # also drawn on the canvas and put in the metadata
-    doc_number = plain(slip.doc_number)
-
-    story: list[Flowable] = [_p(header_text, styles.header), Spacer(WIDTH, 4 * mm)]
-    for kind, label in SECTIONS:
-        ops = [op for op in slip.opinions if op.kind == kind]
-        if kind == KIND_OTHER and not ops:
+def _opinion_sections(opinions: Sequence[SlipOpinion], sections: tuple[tuple[str, str], ...], styles: _Styles, *,
+                      min_box: dict[str, float], optional: tuple[str, ...]) -> list[Flowable]:
+    """One ruled box per section, its opinions in order; an empty box keeps its writing space (except ``optional``)."""
+    story: list[Flowable] = []
+    for kind, label in sections:
+        ops = [op for op in opinions if op.kind == kind]
+        if kind in optional and not ops:
             continue
         rows: list[list[Flowable]] = [row for op in ops for row in _opinion_rows(op, label, styles)]
         if not rows:
             rows = [_Cell([_p("", styles.empty)])]
-        story.append(_Section(label, rows, styles, min_height=MIN_BOX.get(kind, 0) if not ops else 0))
-    story.append(_fields_table(slip, styles))
+        story.append(_Section(label, rows, styles, min_height=min_box.get(kind, 0) if not ops else 0))
+    return story
+
+
+def _render(*, header: str, doc_number: str, title: str, author: str, kind_name: str, story, fonts: FontSet | None) -> bytes:
+    fonts = fonts or resolve_fonts()
+    _patch_line_breaking()
+    rl = {name: _register(f.path, f.subfont_index) for name, f in fonts.fonts.items()}
+    args = {"header": header, "doc_number": doc_number, "title": title, "author": author, "kind_name": kind_name,
+            "story": story}
+    data, pages = _build(fonts, rl, total_pages=0, **args)
+    data, _ = _build(fonts, rl, total_pages=pages, **args)  # second pass knows the total for "共 M 页"
+    return data
+
+
+def _build(fonts: FontSet, rl: dict[str, str], *, total_pages: int, header: str, doc_number: str, title: str,
+           author: str, kind_name: str, story) -> tuple[bytes, int]:
+    styles = _Styles(rl)
+    note = fonts.note()
+    header_text = plain(header)  # also drawn on the canvas and put in the metadata
+    doc_number = plain(doc_number)
+    flowables: list[Flowable] = [_p(header_text, styles.header), Spacer(WIDTH, 4 * mm), *story(styles)]
 
     def decorate(c: Canvas, doc: BaseDocTemplate) -> None:
         c.saveState()
@@ -347,9 +366,9 @@ def _build(slip: ProcessingSlip, fonts: FontSet, rl: dict[str, str], *, total_pa
 
     buf = io.BytesIO()
     doc = BaseDocTemplate(
-        buf, pagesize=A4, title=plain(f"{header_text}：{slip.title}"), author=plain(slip.agency),
-        creator="OA documents.rendering.slip", subject=note or "发文稿纸",
-        keywords=["发文稿纸"] + ([note] if note else []), lang="zh-CN", invariant=1,
+        buf, pagesize=A4, title=plain(f"{header_text}：{title}"), author=plain(author),
+        creator="OA documents.rendering.slip", subject=note or kind_name,
+        keywords=[kind_name] + ([note] if note else []), lang="zh-CN", invariant=1,
         initialFontName=styles.fangsong,  # else every page starts with an unembedded Helvetica
         leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP, bottomMargin=BOTTOM,
     )
@@ -357,5 +376,110 @@ def _build(slip: ProcessingSlip, fonts: FontSet, rl: dict[str, str], *, total_pa
     frame = Frame(LEFT, BOTTOM, WIDTH, FRAME_H, leftPadding=0, rightPadding=0, topPadding=0,
                   bottomPadding=0, id="slip")
     doc.addPageTemplates([PageTemplate("slip", [frame], onPage=decorate)])
-    doc.build(story)
+    doc.build(flowables)
     return buf.getvalue(), doc.page
+
+
+# ---- 收文处理单（阅办单） ---------------------------------------------------------------------------------------
+
+KIND_PROPOSE = "propose"  # 拟办
+KIND_INSTRUCT = "instruct"  # 领导批办
+KIND_HANDLE = "handle"  # 承办（主办、协办）
+RECEIPT_SECTIONS: tuple[tuple[str, str], ...] = (
+    (KIND_PROPOSE, "拟办意见"),
+    (KIND_INSTRUCT, "领导批示"),
+    (KIND_HANDLE, "承办情况"),
+    (KIND_OTHER, "其他意见"),
+)
+RECEIPT_OPINION_KINDS = frozenset(k for k, _ in RECEIPT_SECTIONS)
+RECEIPT_MIN_BOX = {KIND_PROPOSE: 18 * mm, KIND_INSTRUCT: 28 * mm, KIND_HANDLE: 24 * mm}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptSlip:
+    agency: str  # 收文机关全称: the header reads "{agency}收文处理单"
+    title: str
+    sender: str  # 来文单位
+    doc_number: str = ""  # 来文字号
+    receipt_number: str = ""  # 收文号; "" until 登记
+    received_date: datetime.date | None = None  # 收文日期 (签收, else arrival), in the deployment's zone
+    signed_date: datetime.date | None = None  # 成文日期
+    secrecy: str = ""
+    urgency: str = ""
+    copies: int | None = None
+    attachments: str = ""  # 附件说明 as registered
+    host_department: str = ""
+    assist_departments: Sequence[str] = ()
+    due_date: datetime.date | None = None  # 办理时限
+    result: str = ""  # 办理结果
+    closed_date: datetime.date | None = None
+    opinions: Sequence[SlipOpinion] = field(default_factory=tuple)
+
+
+def _receipt_fields(slip: ReceiptSlip, styles: _Styles) -> Table:
+    def v(text: str) -> Paragraph:
+        return _p(text or EMPTY, styles.value)
+
+    def lab(text: str) -> Paragraph:
+        return _p(text, styles.label)
+
+    def day(value: datetime.date | None) -> str:
+        return format_cn_date(value) if value else ""
+
+    pairs: list[tuple[str, str, str, str]] = [
+        ("收文号", slip.receipt_number or "（登记时编号）", "收文日期", day(slip.received_date)),
+        ("来文字号", slip.doc_number, "成文日期", day(slip.signed_date)),
+        ("紧急程度", slip.urgency, "密级", slip.secrecy),
+        ("份数", f"{slip.copies}份" if slip.copies is not None else "", "办理时限",
+         f"{day(slip.due_date)}前" if slip.due_date else ""),
+    ]
+    data: list[list[object]] = [[lab("来文单位"), v(slip.sender), "", ""]]
+    data += [[lab(a), v(b), lab(c), v(d)] for a, b, c, d in pairs]
+    wide = [
+        ("标题", slip.title),
+        ("附件", slip.attachments),
+        ("主办部门", slip.host_department),
+        ("协办部门", "、".join(d for d in slip.assist_departments if d)),
+    ]
+    first_wide = len(data)
+    data += [[lab(a), v(b), "", ""] for a, b in wide]
+    style = [
+        ("FONTNAME", (0, 0), (-1, -1), styles.fangsong),  # the spanned-over "" cells would set Helvetica
+        ("GRID", (0, 0), (-1, -1), RULE, black),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), PAD),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), PAD),
+        ("SPAN", (1, 0), (3, 0)),
+    ]
+    style += [("SPAN", (1, r), (3, r)) for r in range(first_wide, len(data))]
+    return _FieldsTable(data, colWidths=[LABEL_W, VALUE_W, LABEL_W, VALUE_W], style=TableStyle(style), splitByRow=1)
+
+
+def _result_section(slip: ReceiptSlip, styles: _Styles) -> Flowable:
+    rows: list[list[Flowable]] = []
+    chunks = _chunks(slip.result) if slip.result.strip() else []
+    for i, text in enumerate(chunks):
+        cell = _Cell([_p(text, styles.opinion)])
+        cell._slip_opinion_end = i == len(chunks) - 1
+        rows.append(cell)
+    if rows and slip.closed_date:
+        rows[-1].append(_p(f"办结日期　{format_cn_date(slip.closed_date)}", styles.sign_line))
+    if not rows:
+        rows = [_Cell([_p("", styles.empty)])]
+    return _Section("办理结果", rows, styles, min_height=0 if chunks else 16 * mm)
+
+
+def render_receipt_slip(slip: ReceiptSlip, fonts: FontSet | None = None) -> bytes:
+    """The 收文处理单（阅办单） of `slip` as PDF bytes: 登记 facts on top, then 拟办、批示、承办 and other opinions,
+    each with the signer's name and full date, then the 办理结果; same page furniture as the 发文稿纸."""
+    for op in slip.opinions:
+        if op.kind not in RECEIPT_OPINION_KINDS:
+            raise ValueError(f"意见类别 {op.kind!r} 无效：须为 {'、'.join(sorted(RECEIPT_OPINION_KINDS))} 之一")
+
+    def story(styles: _Styles) -> list[Flowable]:
+        sections = _opinion_sections(slip.opinions, RECEIPT_SECTIONS, styles, min_box=RECEIPT_MIN_BOX,
+                                     optional=(KIND_OTHER,))
+        return [_receipt_fields(slip, styles), Spacer(WIDTH, 3 * mm), *sections, _result_section(slip, styles)]
+
+    return _render(header=f"{slip.agency}收文处理单", doc_number=slip.receipt_number, title=slip.title,
+                   author=slip.agency, kind_name="收文处理单", story=story, fonts=fonts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import Http404
@@ -52,9 +54,56 @@ def can_manage_attachments(user: Person, document: OfficialDocument, role: str) 
     return False
 
 
+# After 用印 the sealed PDF is the 正式文件; before, the typeset PDF is only a draft and says so wherever it is shown.
+SEALED, PARTLY_SEALED, UNSEALED, NO_SEAL = "sealed", "partly_sealed", "unsealed", "no_seal"
+_AFTER_SEALING = frozenset({OfficialDocument.Status.SEALED, OfficialDocument.Status.DISTRIBUTED,
+                            OfficialDocument.Status.RECEIVED, OfficialDocument.Status.ARCHIVED})
+_OFFICIAL_LABELS = {
+    SEALED: "正式文件（已盖章）",
+    PARTLY_SEALED: "正式文件（尚未全部盖章）",
+    UNSEALED: "排版稿（未盖章）",
+    NO_SEAL: "正式文件（不加盖印章）",
+}
+# Appended to the downloaded file's name so a saved draft cannot pass for the 正式文件.
+_NAME_SUFFIX = {SEALED: "", NO_SEAL: "", PARTLY_SEALED: "（尚未全部盖章）", UNSEALED: "（未盖章稿）"}
+
+
+@dataclass(frozen=True)
+class OfficialPdf:
+    """The PDF that stands for the document, and whether it is the final (sealed) one."""
+
+    file: FieldFile
+    state: str  # SEALED, PARTLY_SEALED, UNSEALED or NO_SEAL
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in (SEALED, NO_SEAL)
+
+    @property
+    def label(self) -> str:
+        return _OFFICIAL_LABELS[self.state]
+
+    @property
+    def name_suffix(self) -> str:
+        return _NAME_SUFFIX[self.state]
+
+
+def official_pdf(document: OfficialDocument) -> OfficialPdf | None:
+    """The latest sealed PDF once 用印 has happened (co-issuers stamp in turn), else the typeset PDF labelled as an
+    unsealed draft; None before typesetting."""
+    last = document.seal_uses.order_by("-signed_at", "-id").first()
+    if last is not None and last.signed_pdf:
+        state = SEALED if document.status in _AFTER_SEALING else PARTLY_SEALED
+        return OfficialPdf(file=last.signed_pdf, state=state)
+    if not document.final_pdf:
+        return None
+    return OfficialPdf(file=document.final_pdf, state=UNSEALED if document.seal_required else NO_SEAL)
+
+
 def document_preview_file(document: OfficialDocument) -> FieldFile | None:
-    """The PDF that represents the document itself: the final (typeset/sealed) PDF, when there is one."""
-    return document.final_pdf if document.final_pdf else None
+    """The PDF that represents the document itself (``official_pdf``), when there is one."""
+    official = official_pdf(document)
+    return official.file if official else None
 
 
 def pdf_attachments_of(document: OfficialDocument) -> QuerySet[Attachment]:

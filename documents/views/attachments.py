@@ -35,7 +35,7 @@ from documents.selectors.attachments import (
     access_attachment_by_id,
     attachments_of,
     can_manage_attachments,
-    document_preview_file,
+    official_pdf,
     pdf_attachments_of,
 )
 from documents.selectors.documents import access_document_by_id
@@ -92,7 +92,7 @@ def _list_context(request, document: OfficialDocument, form: AttachmentForm) -> 
         "rows": rows,
         "form": form,
         "can_add": bool(form.fields["role"].choices),
-        "has_final_pdf": bool(document_preview_file(document)),
+        "official": official_pdf(document),
     }
 
 
@@ -173,13 +173,15 @@ def attachment_remove(request, document_id: int, attachment_id: int):
 
 
 def _document_source(document: OfficialDocument) -> PreviewSource:
-    pdf = document_preview_file(document)
-    if pdf is None:
+    official = official_pdf(document)
+    if official is None:
         raise Refusal("preview_unavailable", "此公文还没有正式 PDF（排版后生成），暂无可预览的文件；可预览 PDF 附件",
                             status=404)
-    # Storage names are not reused while the file exists; updated_at also moves whenever final_pdf is replaced.
+    pdf = official.file
+    # Storage names are not reused while the file exists (each 用印 stores a new one); updated_at also moves
+    # whenever final_pdf is replaced.
     key = f"final:{pdf.name}:{document.updated_at.timestamp() if document.updated_at else ''}"
-    return PreviewSource(key=key, file=pdf, label=f"{document.title}（正式文件）")
+    return PreviewSource(key=key, file=pdf, label=f"{document.title}（{official.label}）")
 
 
 def _attachment_source(attachment: Attachment) -> PreviewSource:
@@ -194,8 +196,9 @@ def _attachment_source(attachment: Attachment) -> PreviewSource:
                          label=attachment.title or attachment.name)
 
 
-def _preview_page(request, document: OfficialDocument, make_source, page_url, download_url: str = ""):
-    context: dict = {"document": document, "download_url": download_url, "limit": max_pages()}
+def _preview_page(request, document: OfficialDocument, make_source, page_url, download_url: str = "",
+                  official=None):
+    context: dict = {"document": document, "download_url": download_url, "limit": max_pages(), "official": official}
     try:
         source = make_source()
         info = source_info(source)
@@ -232,9 +235,11 @@ def _png(make_source, request, page: int) -> HttpResponse:
 @require_GET
 def document_preview(request, document_id: int):
     document = access_document_by_id(request.user, document_id)
+    official = official_pdf(document)
     return _preview_page(
         request, document, lambda: _document_source(document),
         lambda n: reverse("documents:preview_page", args=[document.pk, n]),
+        official=official,
     )
 
 

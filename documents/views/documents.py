@@ -30,6 +30,7 @@ from documents.models import (
     Secrecy,
     Urgency,
 )
+from documents.selectors.attachments import official_pdf
 from documents.selectors.body import body_diff, body_versions, current_number, display_blocks, markup_range
 from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
 from documents.validators import refuse_control_chars
@@ -211,6 +212,7 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "diff_from": lo if lo is not None else (versions[-1].number if versions else None),
         "diff_to": hi if hi is not None else number,
         "attachments": document.attachments.filter(role=Attachment.Role.ATTACHMENT),
+        "official": official_pdf(document),
         "level_names": LEVEL_NAMES,
         "limits": {"blocks": MAX_BLOCKS, "chars": MAX_BODY_CHARS, "rows": MAX_TABLE_ROWS, "cols": MAX_TABLE_COLS,
                    "upload_mb": max_upload_bytes() // (1024 * 1024)},
@@ -238,22 +240,26 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     }, status=400 if form.errors else 200)
 
 
-FINAL_TYPES = {
-    "pdf": ("final_pdf", "application/pdf"),
-    "docx": ("final_docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-}
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @login_required
 @require_GET
 def final_download(request: HttpRequest, document_id: str, ext: str) -> HttpResponse:
-    """The 正式文件 as typeset (before 用印; the sealed PDF is on the 用印 page), after the access check."""
+    """The 正式文件 after the access check: the sealed PDF once 用印 is done, before that the typeset PDF named as an
+    unsealed draft. The DOCX is the typeset layout and never carries the seal, so it is always named so."""
     document = access_document_by_id(request.user, int(document_id))
-    field, content_type = FINAL_TYPES[ext]
-    file = getattr(document, field)
-    if not file:
+    stem = document.doc_number or document.title
+    if ext == "pdf":
+        official = official_pdf(document)
+        if official is None:
+            raise Http404("尚未排版，没有正式文件")
+        return download_response(official.file, filename=f"{stem}{official.name_suffix}.pdf",
+                                 content_type="application/pdf")
+    if not document.final_docx:
         raise Http404("尚未排版，没有正式文件")
-    return download_response(file, filename=f"{document.doc_number or document.title}.{ext}", content_type=content_type)
+    suffix = "（排版稿，不含印章）" if document.seal_required else ""
+    return download_response(document.final_docx, filename=f"{stem}{suffix}.docx", content_type=DOCX_TYPE)
 
 
 urlpatterns = [

@@ -1,6 +1,6 @@
 """收文 pages in Debian chromium at phone width (390 px): 纸质来文 uploaded through the progress script
 (workflows/static/workflows/receipt.js) lands on the new 收文; a refused file comes back with its Chinese message; the
-list, detail and step pages do not overflow sideways. Screenshots go to test-results/."""
+list, detail, 在线阅读 and step pages do not overflow sideways. Screenshots go to test-results/."""
 
 from __future__ import annotations
 
@@ -51,6 +51,20 @@ def _drive(base: str, cookies: list[dict], pdf_path: str, png_path: str) -> None
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"收文详情横向溢出 {width}px"
             page.screenshot(path=str(RESULTS / "receipt-detail-mobile.png"), full_page=True)
+
+            # 在线阅读: the scan as watermarked page images, fitting the phone
+            detail_url = page.url
+            page.get_by_role("link", name="在线阅读正文（带水印）").click()
+            page.wait_for_url(re.compile(r"/flows/incoming/\d+/preview/$"))
+            image = page.locator("img.preview-img").first
+            image.scroll_into_view_if_needed()
+            page.wait_for_function("() => { const i = document.querySelector('img.preview-img');"
+                                   " return i && i.complete && i.naturalWidth > 0; }")
+            assert page.evaluate("document.querySelector('img.preview-img').getBoundingClientRect().width") <= 390
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"收文预览横向溢出 {width}px"
+            page.screenshot(path=str(RESULTS / "receipt-preview-mobile.png"), full_page=True)
+            page.goto(detail_url)
 
             # its 登记 step page and the list
             page.get_by_role("link", name="去办理“登记”").click()

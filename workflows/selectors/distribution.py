@@ -8,6 +8,7 @@ from typing import Any
 from django.http import Http404
 
 from documents.models import OfficialDocument
+from documents.selectors.attachments import official_pdf
 from documents.selectors.documents import access_document_by_id, documents_visible_to
 from frontend.charts import stacked_segments
 from oa.models import Person, Role
@@ -37,9 +38,10 @@ def distribution_summary(user: Person, document_id: int) -> dict[str, Any]:
 
 
 def final_pdf_field(document: OfficialDocument):
-    """The file a receiver gets: the last stamped PDF, else the typeset one."""
-    last = document.seal_uses.order_by("-signed_at", "-id").first()
-    return last.signed_pdf if last else document.final_pdf
+    """The file a receiver gets: the 正式文件 as ``official_pdf`` picks it (the last stamped PDF, else the typeset one);
+    an empty field before typesetting."""
+    official = official_pdf(document)
+    return official.file if official else document.final_pdf
 
 
 def may_manage_distribution(person: Person, document: OfficialDocument) -> bool:

@@ -18,6 +18,7 @@ from viewflow.workflow.status import STATUS
 
 from documents.actions.documents import EDITABLE_FIELDS
 from documents.models import OfficialDocument
+from documents.selectors.attachments import official_pdf
 from documents.selectors.documents import access_document_by_id
 from documents.views.documents import EditElementsForm
 from frontend.widgets import DateInput
@@ -160,6 +161,7 @@ def _step_context(request: HttpRequest, task: Task, form: StepForm, error: str =
         "deadline": (task.data or {}).get("deadline"),
         "recipients": DistributionRecipient.objects.filter(document=document).select_related("agency"),
         "otp_verified": request.user.is_verified(),
+        "official": official_pdf(document),  # the sealed PDF after 用印, else the draft labelled 未盖章
     }
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET
 from viewflow.workflow.models import Process
@@ -92,6 +92,9 @@ def process_detail(request, process_id: int):
 def process_slip(request, process_id: int):
     process = access_process_by_id(request.user, process_id)
     slip = processing_slip(request.user, process)
+    if slip is None and (process.data or {}).get("incoming_id"):
+        # A 收文 flow's 处理笺 is its 收文处理单 (which checks access to the 收文 itself).
+        return redirect("workflows:incoming_slip", int(process.data["incoming_id"]))
     if slip is None:
         # A page that says why, not a bare "Not Found": the process exists and the user may see it.
         context = {"process": process, "title": process_title(process)}
