@@ -35,6 +35,7 @@ from workflows.issuance.flows import IssuanceFlow, document_of
 from workflows.issuance.steps import STEPS
 from workflows.models import DistributionRecipient
 from workflows.routing import principal_id
+from workflows.selectors.distribution import agency_named_in
 from workflows.selectors.issuance import preview_check
 from workflows.selectors.opinions import phrases_for
 from workflows.selectors.trace import access_task_by_id
@@ -116,14 +117,16 @@ class StepForm(forms.Form):
                 label="签发日期", initial=timezone.localdate(), required=False, widget=DateInput(),
                 help_text="签发人签署的完整日期，作为成文日期（不填为今天）")
         if node == "distribute":
+            # The 分发 checkboxes are named main_agencies/cc_agencies: "main_recipients"/"cc" are the document's
+            # 主送/抄送 要素 (text), a different field that 分发 may not change.
             agencies = Agency.objects.filter(is_active=True).exclude(pk=document.agency_id).order_by("sort_order", "pk")
-            wanted = set(document.main_recipients) | set(document.cc)
-            self.fields["main"] = forms.ModelMultipleChoiceField(
+            main = [a.pk for a in agencies if agency_named_in(a, document.main_recipients)]
+            self.fields["main_agencies"] = forms.ModelMultipleChoiceField(
                 label="主送机关", queryset=agencies, required=False, widget=forms.CheckboxSelectMultiple,
-                initial=[a.pk for a in agencies if a.name in document.main_recipients or a.short_name in wanted])
-            self.fields["cc"] = forms.ModelMultipleChoiceField(
+                initial=main)
+            self.fields["cc_agencies"] = forms.ModelMultipleChoiceField(
                 label="抄送机关", queryset=agencies, required=False, widget=forms.CheckboxSelectMultiple,
-                initial=[a.pk for a in agencies if a.name in document.cc])
+                initial=[a.pk for a in agencies if agency_named_in(a, document.cc) and a.pk not in main])
         if node == "archive":
             self.fields["retention"] = forms.ChoiceField(label="保管期限", choices=RETENTIONS, initial="30y")
         self.fields["opinion"] = opinion_form_field("办理意见" if node != "signoff" else "签发意见")
@@ -185,7 +188,8 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "workflows/issuance/step.html", _step_context(request, task, form), status=400)
     data = form.cleaned_data
-    recipients = [(a.pk, "main") for a in data.get("main", [])] + [(a.pk, "cc") for a in data.get("cc", [])]
+    recipients = [(a.pk, "main") for a in data.get("main_agencies", [])] + \
+        [(a.pk, "cc") for a in data.get("cc_agencies", [])]
     try:
         check_perform_issuance_step(request.user, task, StepInput(
             decision=request.POST.get("decision", ""), opinion=data.get("opinion", ""),
