@@ -7,17 +7,24 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
 
 import pytest
 from django.test import Client
 from viewflow.workflow.models import Task
+from viewflow.workflow.status import PROCESS
 
-from documents.models import OfficialDocument
-from oa.models import Agency
+from documents.models import IncomingDocument, OfficialDocument
+from oa.models import Agency, Department
 from tests.clients import login
 from tests.test_issuance_http import open_task, seals  # noqa: F401  (fixture)
+from tests.test_receipt import open_task as receipt_task
+from tests.test_receipt import process_of as receipt_process
+from tests.test_receipt import register_fields
+from tests.test_receipt import step as receipt_step
 from workflows.issuance.flows import IssuanceFlow
-from workflows.models import DistributionRecipient
+from workflows.models import CirculationRead, DistributionRecipient
+from workflows.receipt.flows import ReceiptFlow
 
 pytestmark = pytest.mark.django_db
 
@@ -75,8 +82,10 @@ def _draft_with_cc(cast, title: str = "关于做好2027年元旦春节期间值�
 def test_cc_document_walks_every_step_page_and_distributes_to_its_cc_agencies(cast, seals):  # noqa: F811
     doc = _draft_with_cc(cast)
     zhang = login(cast.zhangwei)
-    started = zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel",
-                                                               "countersign_policy": "all", "jump_back": "on"})
+    zonghe = Department.objects.get(agency=doc.agency, name="综合科")
+    started = zhang.post(f"/flows/issuance/start/{doc.pk}/", {
+        "countersign_departments": [zonghe.pk], "countersign_mode": "parallel", "countersign_policy": "all",
+        "jump_back": "on"})
     assert started.status_code == 302
     process_id = Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
     lina = login(cast.lina)
@@ -85,6 +94,8 @@ def test_cc_document_walks_every_step_page_and_distributes_to_its_cc_agencies(ca
     assert submit(lina, open_task(process_id, IssuanceFlow.office_check), "agree", opinion="核稿通过。").status_code == 302
     doc.refresh_from_db()
     assert doc.cc == ["区审计局", "区教育局", "中共揭阳市揭东区委办公室"]
+    assert submit(login(cast.xuli), open_task(process_id, IssuanceFlow.countersign), "agree",
+                  opinion="同意。").status_code == 302
     # 签发 → 退回 to the drafter → 修改稿件 (edits 抄送) → straight back to 签发
     signoff = open_task(process_id, IssuanceFlow.signoff)
     start = Task.objects.get(process_id=process_id, flow_task=IssuanceFlow.start)
@@ -101,6 +112,12 @@ def test_cc_document_walks_every_step_page_and_distributes_to_its_cc_agencies(ca
     liuyang = login(cast.liuyang)
     assert submit(liuyang, open_task(process_id, IssuanceFlow.register), "done").status_code == 302
     assert submit(liuyang, open_task(process_id, IssuanceFlow.typeset), "done").status_code == 302
+    # the typeset 版记 prints 抄送 as the 要素 lists it: directory agencies and free text, in order
+    doc.refresh_from_db()
+    with doc.final_pdf.open("rb") as pdf:
+        printed = subprocess.run(["pdftotext", "-", "-"], input=pdf.read(), capture_output=True,
+                                 check=True).stdout.decode()
+    assert "抄送：区审计局，区教育局，中共揭阳市揭东区委办公室，区应急管理局。" in re.sub(r"\s+", "", printed)
     zhoumin = login(cast.zhoumin, otp=True)
     assert submit(zhoumin, open_task(process_id, IssuanceFlow.seal), "done").status_code == 302
 
@@ -111,7 +128,45 @@ def test_cc_document_walks_every_step_page_and_distributes_to_its_cc_agencies(ca
     ids = {key: str(Agency.objects.get(doc_code=code).pk) for key, code in names.items()}
     assert sorted(form["cc_agencies"]) == sorted([ids["审"], ids["教"], ids["应急"]])
     assert form["main_agencies"] == ids["财"]  # "各镇人民政府" names no single agency: the clerk ticks them
+    # the same agency ticked as 主送 and 抄送 is refused beside the 抄送 boxes, and nothing is sent
+    both = submit(liuyang, distribute, "done", main_agencies=[ids["财"], ids["审"]])
+    assert both.status_code == 400
+    assert re.search(r'id="id_cc_agencies_error">.*“揭阳市揭东区审计局”已勾选为主送机关，不能同时抄送',
+                     both.content.decode(), re.S)
+    assert not DistributionRecipient.objects.filter(document=doc).exists()
     assert submit(liuyang, distribute, "done").status_code == 302
     kinds = {r.agency.doc_code: r.kind for r in DistributionRecipient.objects.filter(document=doc)
              .select_related("agency")}
     assert kinds == {"揭东财": "main", "揭东审": "cc", "揭东教": "cc", "揭东应急": "cc"}
+    assert submit(liuyang, open_task(process_id, IssuanceFlow.archive), "done").status_code == 302
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.ARCHIVED
+
+    # 收文 side: 区审计局 gets a 抄送件 — 签收 → 登记 → 初审 → 传阅（阅知，办结）→ 归档, no 拟办/批办/承办/办结
+    audit = Agency.objects.get(doc_code="揭东审")
+    incoming = DistributionRecipient.objects.get(document=doc, agency=audit).incoming
+    assert incoming.kind == IncomingDocument.Kind.CC
+    clerk, office, leader = login(cast.audit05, otp=True), login(cast.audit03), login(cast.audit01, otp=True)
+    assert receipt_step(clerk, receipt_task(incoming, ReceiptFlow.sign), "sign", copies=1).status_code == 302
+    assert receipt_step(clerk, receipt_task(incoming, ReceiptFlow.register), "register",
+                        **register_fields(incoming)).status_code == 302
+    review = receipt_task(incoming, ReceiptFlow.review)
+    assert "抄送件" in office.get(f"/flows/receipt/tasks/{review.pk}/").content.decode()
+    assert receipt_step(office, review, "accept").status_code == 302
+    circulate = receipt_task(incoming, ReceiptFlow.circulate)
+    page = office.get(f"/flows/receipt/tasks/{circulate.pk}/").content.decode()
+    assert "本文为抄送件，仅供阅知" in page and "阅知（抄送件办结）" in page
+    assert receipt_step(office, circulate, "circulate", readers=[cast.audit01.pk]).status_code == 302
+    incoming.refresh_from_db()
+    assert incoming.status == IncomingDocument.Status.CLOSED and incoming.result.startswith("抄送件，已阅知")
+    # the leader it was passed to reads it and 阅知s it
+    assert leader.get(f"/flows/incoming/{incoming.pk}/").status_code == 200
+    assert leader.post(f"/flows/incoming/{incoming.pk}/circulation/acknowledge", {"comment": "已阅。"}).status_code == 302
+    assert CirculationRead.objects.get(incoming=incoming, reader=cast.audit01).acknowledged_at is not None
+    assert receipt_step(clerk, receipt_task(incoming, ReceiptFlow.archive), "archive").status_code == 302
+    incoming.refresh_from_db()
+    assert incoming.status == IncomingDocument.Status.ARCHIVED
+    process = receipt_process(incoming)
+    assert process.status == PROCESS.DONE
+    visited = {t.flow_task.name for t in process.task_set.all()}
+    assert not visited & {"propose", "instruct", "handle", "close"}

@@ -36,6 +36,7 @@ class IncomingFields:
     copies: int = 1
     attachment_note: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    kind: str = "main"  # IncomingDocument.Kind: this agency was 主送 or 抄送
 
 
 def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, package_id: uuid.UUID | None,
@@ -49,6 +50,7 @@ def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
             return existing, False
     row = IncomingDocument(
         agency=agency, source=source, package_id=package_id, document=document,
+        kind=fields.kind if fields.kind in IncomingDocument.Kind.values else IncomingDocument.Kind.MAIN,
         title=fields.title[:300], doc_number=fields.doc_number[:64], doc_type=fields.doc_type[:20],
         sender_name=fields.sender_name[:200], sender_uscc=fields.sender_uscc[:18], secrecy=fields.secrecy,
         urgency=fields.urgency, signed_date=fields.signed_date, main_recipients=fields.main_recipients[:500],
@@ -65,7 +67,7 @@ def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
         return IncomingDocument.objects.get(agency=agency, package_id=package_id), False
     do_record_audit(actor=actor, action="incoming.create", obj=row, changes={
         "source": source, "package_id": str(package_id or ""), "title": row.title, "sender": row.sender_name,
-        "doc_number": row.doc_number})
+        "doc_number": row.doc_number, "kind": row.kind})
     return row, True
 
 

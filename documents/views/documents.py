@@ -118,7 +118,7 @@ _ERROR_FIELDS = {
     "title_required": "title", "title_too_long": "title", "invalid_doc_type": "doc_type", "invalid_layout": "layout",
     "invalid_publicity": "publicity", "invalid_secrecy": "secrecy", "invalid_urgency": "urgency",
     "invalid_copy_number": "copy_number", "copy_number_required": "copy_number",
-    "secrecy_period_without_level": "secrecy_period",
+    "secrecy_period_without_level": "secrecy_period", "cc_overlaps_main": "cc",
     "template_doc_type": "template", "unknown_template": "template",
 }
 

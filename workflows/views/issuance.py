@@ -42,6 +42,8 @@ from workflows.selectors.trace import access_task_by_id
 from workflows.views.opinions import opinion_form_field
 from workflows.views.routing import routing_panel_context
 
+# Refusal code → the field its message is shown beside, on a 要素 step (False) and at 分发 (True).
+_ERROR_FIELDS = {"cc_overlaps_main": {False: "cc", True: "cc_agencies"}}
 RETENTIONS = (("permanent", "永久"), ("30y", "30年"), ("10y", "10年"))
 
 
@@ -196,7 +198,11 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
             fields=form.element_changes(step), signed_date=data.get("signed_date"), recipients=recipients,
             retention=data.get("retention", ""), otp_verified=request.user.is_verified(), ip=client_ip(request)))
     except Refusal as exc:
-        return render(request, "workflows/issuance/step.html", _step_context(request, task, form, exc.message),
+        field = _ERROR_FIELDS.get(exc.code, {}).get(node == "distribute")
+        if field in form.fields:  # said beside the field it is about, the form kept as posted
+            form.add_error(field, exc.message)
+        return render(request, "workflows/issuance/step.html",
+                      _step_context(request, task, form, "" if field in form.fields else exc.message),
                       status=exc.status)
     messages.success(request, f"“{step.label}”已办理")
     return redirect(reverse("workflows:process", args=[task.process_id]))
