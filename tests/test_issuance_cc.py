@@ -170,3 +170,34 @@ def test_cc_document_walks_every_step_page_and_distributes_to_its_cc_agencies(ca
     assert process.status == PROCESS.DONE
     visited = {t.flow_task.name for t in process.task_set.all()}
     assert not visited & {"propose", "instruct", "handle", "close"}
+
+
+def test_cc_that_is_also_main_is_refused_beside_the_field_and_nothing_changes(cast):
+    zhang = login(cast.zhangwei)
+    # 拟稿: the same body by 简称 in 主送 and by 全称 in 抄送
+    refused = zhang.post("/documents/new", {"doc_type": "tongzhi", "title": "关于抄送重复的通知",
+                                            "publicity": "not_public", "main_recipients": "区财政局",
+                                            "cc": "中共揭阳市揭东区委办公室\n揭阳市揭东区财政局"})
+    assert refused.status_code == 400
+    assert re.search(r'id="id_cc_error">.*“揭阳市揭东区财政局”已是主送机关，不能同时抄送', refused.content.decode(), re.S)
+    assert not OfficialDocument.objects.filter(title="关于抄送重复的通知").exists()
+    # 审核: adding a 主送 body to 抄送 is refused beside 抄送, the 要素 and the step unchanged
+    doc = _draft_with_cc(cast)
+    zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel", "countersign_policy": "all"})
+    task = open_task(Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id,
+                     IssuanceFlow.dept_review)
+    response = submit(login(cast.lina), task, "agree", opinion="同意。", cc=CC_TEXT + "\n区财政局")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert re.search(r'id="id_cc_error">.*“区财政局”已是主送机关，不能同时抄送', page, re.S)
+    assert "区财政局</textarea>" in page  # the form is kept as posted
+    doc.refresh_from_db()
+    task.refresh_from_db()
+    assert doc.cc == ["区审计局", "区教育局", "中共揭阳市揭东区委办公室"] and task.status == "ASSIGNED"
+    # the API says it with its code (a draft still with its drafter)
+    other = _draft_with_cc(cast, title="关于抄送重复的函")
+    api = zhang.patch(f"/api/documents/{other.pk}", {"main_recipients": ["区审计局"]},
+                      content_type="application/json")
+    assert api.status_code == 400 and api.json()["code"] == "cc_overlaps_main"
+    other.refresh_from_db()
+    assert other.main_recipients == ["各镇人民政府", "区财政局"]
