@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,22 @@ def fields_from_metadata(core: dict[str, Any], *, sender_name: str, sender_uscc:
         attachment_note=str(core.get("附件说明") or ""),
         metadata={"核心元数据": core},
     )
+
+
+def kind_from_metadata(core: dict[str, Any], agency: Agency) -> str:
+    """主送 or 抄送 for one addressee of an exchange package: 抄送 when the metadata's 抄送机关 names the agency (全称
+    or 简称) and its 主送机关 does not. A package is addressed to several agencies at once, so this is per agency."""
+
+    def names(key: str) -> set[str]:
+        value = core.get(key) or []
+        if isinstance(value, list | tuple):
+            return {str(v).strip() for v in value}
+        return {part.strip() for part in re.split(r"[，、,;；\n]+", str(value))}
+
+    own = {agency.name, agency.short_name} - {""}
+    if own & names("抄送机关") and not own & names("主送机关"):
+        return IncomingDocument.Kind.CC
+    return IncomingDocument.Kind.MAIN
 
 
 # ---- 收文办理: the writes each ReceiptFlow step makes (workflows.actions.receipt decides when) ----------------
