@@ -512,3 +512,12 @@ async def test_through_the_asgi_handler(demo_tx, settings, monkeypatch):
         assert await IncomingDocument.objects.filter(package_id=package_id).acount() == 1
     finally:
         await sync_to_async(lambda: connection.close())()  # the handler's thread keeps a connection otherwise
+
+
+def test_an_addressee_named_in_the_cc_metadata_gets_a_cc_incoming(client, peer, receipt_api):
+    office = make_uscc("11445203007190010")  # 区府办: 主送 (by 全称); 区财政局: 抄送 (by 简称)
+    metadata = {**METADATA, "主送机关": ["揭阳市揭东区人民政府办公室"], "抄送机关": "区委办、区财政局"}
+    response = signed_post(client, P.PACKAGES, make_package(recipients=[FINANCE_USCC, office], metadata=metadata))
+    assert response.status_code == 200
+    kinds = dict(IncomingDocument.objects.values_list("agency__uscc", "kind"))
+    assert kinds == {FINANCE_USCC: IncomingDocument.Kind.CC, office: IncomingDocument.Kind.MAIN}

@@ -120,7 +120,7 @@ def test_ordinary_notice_through_http(cast, seals):
     finance = Agency.objects.get(doc_code="揭东财")
     towns = Agency.objects.filter(kind=Agency.Kind.TOWN)
     assert act(liuyang, open_task(process_id, IssuanceFlow.distribute), "done",
-               main=[finance.pk, *[t.pk for t in towns]]).status_code == 302
+               main_agencies=[finance.pk, *[t.pk for t in towns]]).status_code == 302
     assert DistributionRecipient.objects.filter(document=doc).count() == 1 + towns.count()
     assert act(liuyang, open_task(process_id, IssuanceFlow.archive), "done", retention="30y").status_code == 302
     doc.refresh_from_db()
@@ -268,7 +268,7 @@ def test_upward_request_through_http_signed_by_the_principal_with_2fa(cast, seal
     assert doc.seal_uses.count() == 0
     act(login(cast.zhoumin, otp=True), seal_task, "done")
     government = Agency.objects.get(doc_code="揭东府")
-    act(liuyang, open_task(process_id, IssuanceFlow.distribute), "done", main=[government.pk])
+    act(liuyang, open_task(process_id, IssuanceFlow.distribute), "done", main_agencies=[government.pk])
     act(liuyang, open_task(process_id, IssuanceFlow.archive), "done", retention="permanent")
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.ARCHIVED and doc.archive.retention == "permanent"

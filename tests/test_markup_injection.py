@@ -276,7 +276,7 @@ def test_hostile_elements_through_the_issuance_pages(cast, tmp_path):
     doc_id = created.json()["id"]
     elements = {
         "title": "关于" + values[0][:120] + values[1] + "的通知",
-        "main_recipients": values, "cc": values[:3], "attachment_note": values[3:8],
+        "main_recipients": values[3:], "cc": values[:3], "attachment_note": values[3:8],  # 主送 ∩ 抄送 is refused
         "notes": " ".join(values[3:9])[:500],  # (署名 stays the agency's: the seal must match it)
         "printing_org": "揭阳市揭东区人民政府办公室" + values[4],
     }

@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from documents.actions.search import do_index_document
 from documents.models import (
@@ -120,6 +121,24 @@ def _check_consistency(doc: OfficialDocument) -> None:
         doc.seal_required = False  # 纪要不加盖印章 (GB/T 9704 §10.3)
 
 
+def _refuse_cc_overlap(doc: OfficialDocument) -> None:
+    """抄送 is for bodies that are not 主送: the same body in both lists (same name, or one directory agency by
+    全称 and 简称) is refused with the 抄送 name, and nothing changes."""
+    main, cc = list(doc.main_recipients or []), list(doc.cc or [])
+    if not main or not cc:
+        return
+    same = next((name for name in cc if name in main), None)
+    if same is None:
+        listed = main + cc
+        for agency in Agency.objects.filter(Q(name__in=listed) | Q(short_name__in=listed)):
+            names = {agency.name, agency.short_name} - {""}
+            if names & set(main) and names & set(cc):
+                same = next(name for name in cc if name in names)
+                break
+    if same is not None:
+        raise Refusal("cc_overlaps_main", f"“{same}”已是主送机关，不能同时抄送，请从抄送机关中删去。")
+
+
 @transaction.atomic
 def do_create_document(
     *,
@@ -143,6 +162,7 @@ def do_create_document(
     doc.signature = doc.signature or agency.name
     doc.printing_org = doc.printing_org or agency.name
     _check_consistency(doc)
+    _refuse_cc_overlap(doc)
     doc.save()
     do_index_document(doc)
     do_record_audit(
@@ -169,6 +189,8 @@ def check_update_document(actor: Person, document: OfficialDocument, changes: di
             diff[name] = [old, new]
             setattr(doc, name, new)
     _check_consistency(doc)
+    if "cc" in diff or "main_recipients" in diff:
+        _refuse_cc_overlap(doc)
     if diff:
         doc.save()
         if "title" in diff:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ class IncomingFields:
     copies: int = 1
     attachment_note: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    kind: str = "main"  # IncomingDocument.Kind: this agency was 主送 or 抄送
 
 
 def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, package_id: uuid.UUID | None,
@@ -49,6 +51,7 @@ def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
             return existing, False
     row = IncomingDocument(
         agency=agency, source=source, package_id=package_id, document=document,
+        kind=fields.kind if fields.kind in IncomingDocument.Kind.values else IncomingDocument.Kind.MAIN,
         title=fields.title[:300], doc_number=fields.doc_number[:64], doc_type=fields.doc_type[:20],
         sender_name=fields.sender_name[:200], sender_uscc=fields.sender_uscc[:18], secrecy=fields.secrecy,
         urgency=fields.urgency, signed_date=fields.signed_date, main_recipients=fields.main_recipients[:500],
@@ -65,7 +68,7 @@ def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
         return IncomingDocument.objects.get(agency=agency, package_id=package_id), False
     do_record_audit(actor=actor, action="incoming.create", obj=row, changes={
         "source": source, "package_id": str(package_id or ""), "title": row.title, "sender": row.sender_name,
-        "doc_number": row.doc_number})
+        "doc_number": row.doc_number, "kind": row.kind})
     return row, True
 
 
@@ -105,6 +108,22 @@ def fields_from_metadata(core: dict[str, Any], *, sender_name: str, sender_uscc:
         attachment_note=str(core.get("附件说明") or ""),
         metadata={"核心元数据": core},
     )
+
+
+def kind_from_metadata(core: dict[str, Any], agency: Agency) -> str:
+    """主送 or 抄送 for one addressee of an exchange package: 抄送 when the metadata's 抄送机关 names the agency (全称
+    or 简称) and its 主送机关 does not. A package is addressed to several agencies at once, so this is per agency."""
+
+    def names(key: str) -> set[str]:
+        value = core.get(key) or []
+        if isinstance(value, list | tuple):
+            return {str(v).strip() for v in value}
+        return {part.strip() for part in re.split(r"[，、,;；\n]+", str(value))}
+
+    own = {agency.name, agency.short_name} - {""}
+    if own & names("抄送机关") and not own & names("主送机关"):
+        return IncomingDocument.Kind.CC
+    return IncomingDocument.Kind.MAIN
 
 
 # ---- 收文办理: the writes each ReceiptFlow step makes (workflows.actions.receipt decides when) ----------------

@@ -28,6 +28,10 @@ class IncomingDocument(models.Model):
         EXCHANGE = "exchange", "跨系统交换"
         PAPER = "paper", "纸质来文"
 
+    class Kind(models.TextChoices):
+        MAIN = "main", "主送"
+        CC = "cc", "抄送"  # 阅知 only: 签收 → 登记 → 初审 → 传阅（阅知）→ 归档, no 拟办/批办/承办
+
     class Status(models.TextChoices):
         PENDING = "pending", "待签收"
         SIGNED = "signed", "已签收"
@@ -42,6 +46,7 @@ class IncomingDocument(models.Model):
     agency = models.ForeignKey("oa.Agency", verbose_name="收文机关", on_delete=models.PROTECT, related_name="+")
     source = models.CharField("来源", max_length=10, choices=Source.choices)
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.PENDING)
+    kind = models.CharField("收文类别", max_length=4, choices=Kind.choices, default=Kind.MAIN)
     # Exchange package id (internal delivery: a deterministic id per document and recipient): the idempotency key.
     package_id = models.UUIDField("交换包标识", null=True, blank=True)
     document = models.ForeignKey(

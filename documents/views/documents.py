@@ -76,7 +76,8 @@ class ElementsForm(forms.Form):
                                   widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
     urgency = forms.ChoiceField(label="紧急程度", choices=Urgency.choices, required=False)
     main_recipients = ListField(label="主送机关", required=False, help_text="每行一个，或用顿号、逗号分隔")
-    cc = ListField(label="抄送机关", required=False, help_text="每行一个，或用顿号、逗号分隔")
+    cc = ListField(label="抄送机关", required=False,
+                   help_text="每行一个，按版记顺序；本区机关写全称或简称（分发时自动勾选），其他单位照写；不得与主送重复")
     publicity = forms.ChoiceField(label="发布层次", choices=Publicity.choices, initial=Publicity.NOT_PUBLIC)
     notes = forms.CharField(label="附注", max_length=500, required=False, help_text="如：此件公开发布")
     written_date = forms.DateField(label="成文日期", required=False, widget=DateInput(),
@@ -119,7 +120,7 @@ _ERROR_FIELDS = {
     "title_required": "title", "title_too_long": "title", "invalid_doc_type": "doc_type", "invalid_layout": "layout",
     "invalid_publicity": "publicity", "invalid_secrecy": "secrecy", "invalid_urgency": "urgency",
     "invalid_copy_number": "copy_number", "copy_number_required": "copy_number",
-    "secrecy_period_without_level": "secrecy_period",
+    "secrecy_period_without_level": "secrecy_period", "cc_overlaps_main": "cc",
     "template_doc_type": "template", "unknown_template": "template",
 }
 

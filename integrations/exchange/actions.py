@@ -26,7 +26,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from documents.actions.incoming import fields_from_metadata
+from documents.actions.incoming import fields_from_metadata, kind_from_metadata
 from documents.models import IncomingDocument, OfficialDocument
 from documents.seals.keys import decrypt, encrypt, keyring_from_settings
 from documents.selectors.archive import core_metadata, sha256_hex
@@ -413,6 +413,7 @@ def _receive_package(peer: ExchangePeer, body: bytes, ip: str | None) -> tuple[i
         ids = []
         for agency in agencies:
             fields = fields_from_metadata(package.metadata, sender_name=name, sender_uscc=package.sender_uscc)
+            fields.kind = kind_from_metadata(package.metadata, agency)  # 抄送件 ends in 阅知 (docs/receipt.md)
             incoming, _ = receive_package(
                 agency=agency, fields=fields,
                 package_id=package.package_id, pdf_name=pdf_key, pdf_sha256=sha256_hex(package.pdf),

@@ -10,7 +10,7 @@ both roads end in the same two functions here: ``do_accept_incoming`` (receiver)
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied
@@ -118,7 +118,8 @@ def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person,
     document = recipient.document
     content = content or delivery_content(document)
     incoming, _ = do_accept_incoming(
-        agency=recipient.agency, source=IncomingDocument.Source.INTERNAL, fields=content.fields,
+        agency=recipient.agency, source=IncomingDocument.Source.INTERNAL,
+        fields=replace(content.fields, kind=recipient.kind),
         package_id=internal_package_id(document, recipient.agency), pdf_name=content.pdf_name,
         pdf_sha256=content.pdf_sha256, attachments=list(content.attachments), document=document, actor=actor)
     recipient.incoming = incoming

@@ -272,6 +272,10 @@ def _distribute(user: Person, task: Task, document: OfficialDocument, data: Step
         raise Refusal("recipient_invalid", "收文机关不存在或已停用。", status=400)
     if document.agency_id in agencies:
         raise Refusal("recipient_is_sender", "不能分发给发文机关自己。", status=400)
+    main = {pk for pk, kind in data.recipients if kind == DistributionRecipient.Kind.MAIN}
+    both = [agencies[pk].name for pk, kind in data.recipients if kind == DistributionRecipient.Kind.CC and pk in main]
+    if both:
+        raise Refusal("cc_overlaps_main", f"“{both[0]}”已勾选为主送机关，不能同时抄送，请取消其中一项。", status=400)
     rows = [DistributionRecipient(document=document, process=task.process, agency=agencies[pk], kind=kind,
                                   sent_by=user) for pk, kind in dict(data.recipients).items()]
     DistributionRecipient.objects.bulk_create(rows)

@@ -95,6 +95,7 @@ def _start(incoming: IncomingDocument, *, paper_clerk: Person | None = None) -> 
         "clerk_id": (paper_clerk or clerk).pk,
         "office_id": office.pk,
         "paper": paper_clerk is not None,
+        "cc": incoming.kind == IncomingDocument.Kind.CC,  # 抄送件: 阅知 only (ReceiptFlow.kind_gate)
         "_incoming": incoming,
     }
     return ReceiptFlow.start.run(**data)
@@ -263,7 +264,7 @@ def _perform(user: Person, task: Task, process: Process, node: str, incoming: In
     elif node == "handle":
         _handle(user, task, process, data)
     elif node == "circulate":
-        _circulate(user, process, incoming, data)
+        _circulate(user, process, incoming, data, principal)
     elif node == "close":
         _close(user, process, incoming, data, principal)
     elif node == "archive":
@@ -370,14 +371,19 @@ def _handle(user: Person, task: Task, process: Process, data: StepInput) -> None
     _save_data(process, host_handler_id=user.pk)  # who handled it writes the 办结
 
 
-def _circulate(user: Person, process: Process, incoming: IncomingDocument, data: StepInput) -> None:
+def _circulate(user: Person, process: Process, incoming: IncomingDocument, data: StepInput,
+               principal: Person | None) -> None:
     readers = _readers(handling_agencies(incoming), data.reader_ids) if data.reader_ids else []
-    if not readers:
-        return  # nobody to read it: 传阅 is skipped
-    from workflows.actions.circulation import do_circulate
+    if readers:  # nobody to read it: 传阅 is skipped
+        from workflows.actions.circulation import do_circulate
 
-    do_circulate(incoming, readers, by=user, note=data.note)
-    _save_data(process, circulated=[p.pk for p in readers])
+        do_circulate(incoming, readers, by=user, note=data.note)
+        _save_data(process, circulated=[p.pk for p in readers])
+    if incoming.kind == IncomingDocument.Kind.CC:
+        # 抄送件: read by the office (and sent on to the readers chosen) — that is its whole handling.
+        sent = "、".join(p.name for p in readers)
+        do_close_incoming(incoming, actor=user, result=f"抄送件，已阅知{f'，已送{sent}传阅' if sent else ''}。",
+                          on_behalf_of=principal, ip=data.ip)
 
 
 def _close(user: Person, process: Process, incoming: IncomingDocument, data: StepInput,

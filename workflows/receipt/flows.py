@@ -1,4 +1,5 @@
 """ReceiptFlow (收文办理): 签收 → 登记 → 初审 (退回来文单位 ends it) → 拟办 → 批办 → 承办 (主办 ∥ 协办) → 传阅 → 办结 → 归档.
+A 抄送件 (IncomingDocument.kind cc, process.data["cc"]) is for 阅知: 签收 → 登记 → 初审 → 传阅（阅知，办结）→ 归档.
 
 Modelled on IssuanceFlow: every human step is a Step(RView) (退回/取回/转办/加签/委托/催办 work as on 发文) with a
 deadline in working days and a non-interrupting timer that urges the holder when it passes. The flow only
@@ -69,14 +70,17 @@ class ReceiptFlow(flow.Flow):
     sign = Step(redirect_view()).Annotation(title="签收").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("clerk_id")).Next(this.register)
     register = Step(redirect_view()).Annotation(title="登记").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("clerk_id")).Next(this.review)
     review = Step(redirect_view()).Annotation(title="初审").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("office_id")).Next(this.review_gate)
-    review_gate = flow.If(this.is_returned).Then(this.returned).Else(this.propose)
+    review_gate = flow.If(this.is_returned).Then(this.returned).Else(this.kind_gate)
+    # 抄送件 is for 阅知: straight to 传阅 (the office reads it and may pass it on), no 拟办/批办/承办/办结.
+    kind_gate = flow.If(this.is_cc).Then(this.circulate).Else(this.propose)
     returned = flow.End()  # 退回来文单位: the 收文 is not handled here
     propose = Step(redirect_view()).Annotation(title="拟办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("office_id")).Next(this.instruct)
     instruct = Step(redirect_view()).Annotation(title="批办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("leader_id")).Next(this.handle_split)
     handle_split = DataSplit().Next(this.handle, data_source=_handlers).Empty(this.circulate)
     handle = Step(redirect_view()).Annotation(title="承办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(task_person("handler_id")).Next(this.handle_join)
     handle_join = PolicyJoin(policy="all").Next(this.circulate)
-    circulate = Step(redirect_view()).Annotation(title="传阅").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("office_id")).Next(this.close)
+    circulate = Step(redirect_view()).Annotation(title="传阅").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("office_id")).Next(this.close_gate)
+    close_gate = flow.If(this.is_cc).Then(this.archive).Else(this.close)
     close = Step(redirect_view()).Annotation(title="办结").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("host_handler_id")).Next(this.archive)
     archive = Step(redirect_view()).Annotation(title="归档").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("clerk_id")).Next(this.end)
     end = flow.End()
@@ -96,6 +100,9 @@ class ReceiptFlow(flow.Flow):
 
     def is_paper(self, activation) -> bool:
         return bool(activation.process.data.get("paper"))
+
+    def is_cc(self, activation) -> bool:
+        return bool(activation.process.data.get("cc"))
 
     def is_returned(self, activation) -> bool:
         return bool(activation.process.data.get("returned_to_sender"))

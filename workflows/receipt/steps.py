@@ -41,7 +41,13 @@ STEPS: dict[str, Step] = {
 ASSIST_DECISIONS = ((ASSIST, "提交协办意见"),)
 
 
-def decisions_for(node: str, role: str = "") -> tuple[tuple[str, str], ...]:
+# 传阅 of a 抄送件: the office's 阅知 ends its handling.
+CC_CIRCULATE_DECISIONS = ((CIRCULATE, "阅知（抄送件办结）"),)
+
+
+def decisions_for(node: str, role: str = "", *, cc: bool = False) -> tuple[tuple[str, str], ...]:
     if node == "handle" and role == "assist":
         return ASSIST_DECISIONS
+    if node == "circulate" and cc:
+        return CC_CIRCULATE_DECISIONS
     return STEPS[node].decisions

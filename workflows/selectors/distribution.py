@@ -11,7 +11,7 @@ from documents.models import OfficialDocument
 from documents.selectors.attachments import official_pdf
 from documents.selectors.documents import access_document_by_id, documents_visible_to
 from frontend.charts import stacked_segments
-from oa.models import Person, Role
+from oa.models import Agency, Person, Role
 from oa.selectors.directory import people_with_role
 from workflows.models import DistributionRecipient
 
@@ -47,3 +47,8 @@ def final_pdf_field(document: OfficialDocument):
 def may_manage_distribution(person: Person, document: OfficialDocument) -> bool:
     """The sending agency's 文书 (who did 分发) may follow and 取回 its recipients."""
     return people_with_role(Role.CLERK, agency=document.agency).filter(pk=person.pk).exists()
+
+
+def agency_named_in(agency: Agency, names: list[str]) -> bool:
+    """Whether a 主送/抄送 list (names as typed on the document) names this agency, by 全称 or 简称."""
+    return agency.name in names or (bool(agency.short_name) and agency.short_name in names)

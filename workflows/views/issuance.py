@@ -36,12 +36,15 @@ from workflows.issuance.flows import IssuanceFlow, document_of
 from workflows.issuance.steps import STEPS
 from workflows.models import DistributionRecipient
 from workflows.routing import principal_id
+from workflows.selectors.distribution import agency_named_in
 from workflows.selectors.issuance import preview_check
 from workflows.selectors.opinions import phrases_for
 from workflows.selectors.trace import access_task_by_id
 from workflows.views.opinions import opinion_form_field
 from workflows.views.routing import routing_panel_context
 
+# Refusal code → the field its message is shown beside, on a 要素 step (False) and at 分发 (True).
+_ERROR_FIELDS = {"cc_overlaps_main": {False: "cc", True: "cc_agencies"}}
 RETENTIONS = (("permanent", "永久"), ("30y", "30年"), ("10y", "10年"))
 
 
@@ -117,14 +120,16 @@ class StepForm(forms.Form):
                 label="签发日期", initial=timezone.localdate(), required=False, widget=DateInput(),
                 help_text="签发人签署的完整日期，作为成文日期（不填为今天）")
         if node == "distribute":
+            # The 分发 checkboxes are named main_agencies/cc_agencies: "main_recipients"/"cc" are the document's
+            # 主送/抄送 要素 (text), a different field that 分发 may not change.
             agencies = Agency.objects.filter(is_active=True).exclude(pk=document.agency_id).order_by("sort_order", "pk")
-            wanted = set(document.main_recipients) | set(document.cc)
-            self.fields["main"] = forms.ModelMultipleChoiceField(
+            main = [a.pk for a in agencies if agency_named_in(a, document.main_recipients)]
+            self.fields["main_agencies"] = forms.ModelMultipleChoiceField(
                 label="主送机关", queryset=agencies, required=False, widget=forms.CheckboxSelectMultiple,
-                initial=[a.pk for a in agencies if a.name in document.main_recipients or a.short_name in wanted])
-            self.fields["cc"] = forms.ModelMultipleChoiceField(
+                initial=main)
+            self.fields["cc_agencies"] = forms.ModelMultipleChoiceField(
                 label="抄送机关", queryset=agencies, required=False, widget=forms.CheckboxSelectMultiple,
-                initial=[a.pk for a in agencies if a.name in document.cc])
+                initial=[a.pk for a in agencies if agency_named_in(a, document.cc) and a.pk not in main])
         if node == "archive":
             self.fields["retention"] = forms.ChoiceField(label="保管期限", choices=RETENTIONS, initial="30y")
         self.fields["opinion"] = opinion_form_field("办理意见" if node != "signoff" else "签发意见")
@@ -187,14 +192,19 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "workflows/issuance/step.html", _step_context(request, task, form), status=400)
     data = form.cleaned_data
-    recipients = [(a.pk, "main") for a in data.get("main", [])] + [(a.pk, "cc") for a in data.get("cc", [])]
+    recipients = [(a.pk, "main") for a in data.get("main_agencies", [])] + \
+        [(a.pk, "cc") for a in data.get("cc_agencies", [])]
     try:
         check_perform_issuance_step(request.user, task, StepInput(
             decision=request.POST.get("decision", ""), opinion=data.get("opinion", ""),
             fields=form.element_changes(step), signed_date=data.get("signed_date"), recipients=recipients,
             retention=data.get("retention", ""), otp_verified=request.user.is_verified(), ip=client_ip(request)))
     except Refusal as exc:
-        return render(request, "workflows/issuance/step.html", _step_context(request, task, form, exc.message),
+        field = _ERROR_FIELDS.get(exc.code, {}).get(node == "distribute")
+        if field in form.fields:  # said beside the field it is about, the form kept as posted
+            form.add_error(field, exc.message)
+        return render(request, "workflows/issuance/step.html",
+                      _step_context(request, task, form, "" if field in form.fields else exc.message),
                       status=exc.status)
     messages.success(request, f"“{step.label}”已办理")
     return redirect(reverse("workflows:process", args=[task.process_id]))

@@ -187,7 +187,7 @@ def _step_context(request: HttpRequest, task: Task, form: StepForm, error: str =
     return {
         **panel,
         "task": task, "node": node, "step": step, "incoming": incoming, "form": form, "error": error,
-        "decisions": decisions_for(node, role), "role": role, "dept": (task.data or {}).get("dept", ""),
+        "decisions": decisions_for(node, role, cc=incoming.kind == IncomingDocument.Kind.CC), "role": role, "dept": (task.data or {}).get("dept", ""),
         "on_behalf_of": Person.objects.filter(pk=principal).first() if principal != task.owner_id else None,
         "phrases": phrases_for(request.user, step.label),
         "deadline": (task.data or {}).get("deadline"),
