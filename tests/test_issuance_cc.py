@@ -131,7 +131,7 @@ def test_cc_document_walks_every_step_page_and_distributes_to_its_cc_agencies(ca
     # the same agency ticked as 主送 and 抄送 is refused beside the 抄送 boxes, and nothing is sent
     both = submit(liuyang, distribute, "done", main_agencies=[ids["财"], ids["审"]])
     assert both.status_code == 400
-    assert re.search(r'id="id_cc_agencies_error">.*“揭阳市揭东区审计局”已勾选为主送机关，不能同时抄送',
+    assert re.search(r'id="id_cc_agencies_error"[^>]*>.*“揭阳市揭东区审计局”已勾选为主送机关，不能同时抄送',
                      both.content.decode(), re.S)
     assert not DistributionRecipient.objects.filter(document=doc).exists()
     assert submit(liuyang, distribute, "done").status_code == 302
@@ -179,7 +179,7 @@ def test_cc_that_is_also_main_is_refused_beside_the_field_and_nothing_changes(ca
                                             "publicity": "not_public", "main_recipients": "区财政局",
                                             "cc": "中共揭阳市揭东区委办公室\n揭阳市揭东区财政局"})
     assert refused.status_code == 400
-    assert re.search(r'id="id_cc_error">.*“揭阳市揭东区财政局”已是主送机关，不能同时抄送', refused.content.decode(), re.S)
+    assert re.search(r'id="id_cc_error"[^>]*>.*“揭阳市揭东区财政局”已是主送机关，不能同时抄送', refused.content.decode(), re.S)
     assert not OfficialDocument.objects.filter(title="关于抄送重复的通知").exists()
     # 审核: adding a 主送 body to 抄送 is refused beside 抄送, the 要素 and the step unchanged
     doc = _draft_with_cc(cast)
@@ -189,7 +189,7 @@ def test_cc_that_is_also_main_is_refused_beside_the_field_and_nothing_changes(ca
     response = submit(login(cast.lina), task, "agree", opinion="同意。", cc=CC_TEXT + "\n区财政局")
     assert response.status_code == 400
     page = response.content.decode()
-    assert re.search(r'id="id_cc_error">.*“区财政局”已是主送机关，不能同时抄送', page, re.S)
+    assert re.search(r'id="id_cc_error"[^>]*>.*“区财政局”已是主送机关，不能同时抄送', page, re.S)
     assert "区财政局</textarea>" in page  # the form is kept as posted
     doc.refresh_from_db()
     task.refresh_from_db()
