@@ -36,3 +36,8 @@ if _worker.startswith("gw") and os.environ.get("OA_REDIS_URL"):
 from oa.settings import *  # noqa: E402, F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.flowapp.apps.FlowAppConfig"]  # noqa: F405
+
+if _worker.startswith("gw"):
+    # Each xdist worker its own media directory: tests that list the storage (nothing left behind after a
+    # refusal) must not see files another worker is writing at that moment.
+    MEDIA_ROOT = str(Path(MEDIA_ROOT) / _worker)  # noqa: F405
