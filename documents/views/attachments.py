@@ -14,7 +14,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -218,7 +218,8 @@ def _preview_page(request, document: OfficialDocument, make_source, page_url, do
     return response
 
 
-def _png(make_source, request, page: int) -> HttpResponse:
+def page_png_response(request: HttpRequest, make_source, page: int) -> HttpResponse:
+    """One watermarked preview page as PNG (shared by the 发文 and 收文 previews)."""
     try:
         png = watermarked_page(make_source(), page, request.user)
     except Refusal as exc:
@@ -247,7 +248,7 @@ def document_preview(request, document_id: int):
 @require_GET
 def document_preview_page(request, document_id: int, page: int):
     document = access_document_by_id(request.user, document_id)
-    return _png(lambda: _document_source(document), request, page)
+    return page_png_response(request, lambda: _document_source(document), page)
 
 
 @login_required
@@ -265,7 +266,7 @@ def attachment_preview(request, document_id: int, attachment_id: int):
 @require_GET
 def attachment_preview_page(request, document_id: int, attachment_id: int, page: int):
     attachment = access_attachment_by_id(request.user, document_id, attachment_id)
-    return _png(lambda: _attachment_source(attachment), request, page)
+    return page_png_response(request, lambda: _attachment_source(attachment), page)
 
 
 urlpatterns = [

@@ -19,10 +19,11 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET
 
-from documents.preview import max_pages, source_info, watermarked_page
+from documents.preview import max_pages, source_info
 from documents.rendering.slip import render_receipt_slip
 from documents.rendering.text import plain
 from documents.selectors.incoming import access_incoming_by_id
+from documents.views.attachments import page_png_response
 from oa.refusals import Refusal
 from workflows.selectors.receipt_files import incoming_attachment_source, incoming_pdf_source, receipt_slip
 
@@ -45,19 +46,6 @@ def _preview(request: HttpRequest, incoming, make_source, page_url, download_url
     return response
 
 
-def _png(request: HttpRequest, make_source, page: int) -> HttpResponse:
-    try:
-        png = watermarked_page(make_source(), page, request.user)
-    except Refusal as exc:
-        response = HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
-    else:
-        response = HttpResponse(png, content_type="image/png")
-    # Each image carries this viewer's name and this minute: never to be reused from any cache.
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @login_required
 @require_GET
 def incoming_preview(request: HttpRequest, incoming_id: int) -> HttpResponse:
@@ -71,7 +59,7 @@ def incoming_preview(request: HttpRequest, incoming_id: int) -> HttpResponse:
 @require_GET
 def incoming_preview_page(request: HttpRequest, incoming_id: int, page: int) -> HttpResponse:
     incoming = access_incoming_by_id(request.user, incoming_id)
-    return _png(request, lambda: incoming_pdf_source(incoming), page)
+    return page_png_response(request, lambda: incoming_pdf_source(incoming), page)
 
 
 @login_required
@@ -87,7 +75,7 @@ def incoming_attachment_preview(request: HttpRequest, incoming_id: int, index: i
 @require_GET
 def incoming_attachment_preview_page(request: HttpRequest, incoming_id: int, index: int, page: int) -> HttpResponse:
     incoming = access_incoming_by_id(request.user, incoming_id)
-    return _png(request, lambda: incoming_attachment_source(incoming, index), page)
+    return page_png_response(request, lambda: incoming_attachment_source(incoming, index), page)
 
 
 @login_required
