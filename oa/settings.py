@@ -126,7 +126,8 @@ AUTH_USER_MODEL = "oa.Person"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # First, so our 400/403/404/500 pages win over viewflow's English ones (viewflow precedes our apps).
+        "DIRS": [BASE_DIR / "frontend" / "error_templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -314,6 +315,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 3600
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "oa.views.errors.csrf_failure"  # a Chinese page in the project's shell, not Django's
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
