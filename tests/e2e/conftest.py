@@ -28,6 +28,7 @@ def asgi_server(demo_tx):
     if not shutil.which(CHROMIUM):
         pytest.skip("需要 Debian chromium（apt-get install chromium）")
     import uvicorn
+    from channels.layers import channel_layers
 
     call_command("collectstatic", "--noinput", verbosity=0)
     from oa.asgi import application
@@ -35,6 +36,10 @@ def asgi_server(demo_tx):
     # Each request/consumer call then closes its connection, so none outlives the test (flush, DROP DATABASE).
     db = connections.settings["default"]
     max_age, db["CONN_MAX_AGE"] = db.get("CONN_MAX_AGE", 0), 0
+    # A fresh channel layer for this server's event loop: channels_redis binds a layer's receive to the loop
+    # that first used it, and an earlier test's loop in this worker would make every consumer here fail
+    # ("Two event loops are trying to receive() on one channel layer at once!").
+    channel_layers.backends.clear()
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -58,4 +63,5 @@ def asgi_server(demo_tx):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        channel_layers.backends.clear()
         db["CONN_MAX_AGE"] = max_age
