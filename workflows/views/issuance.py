@@ -39,6 +39,7 @@ from workflows.routing import principal_id
 from workflows.selectors.distribution import agency_named_in
 from workflows.selectors.issuance import preview_check
 from workflows.selectors.opinions import phrases_for
+from workflows.selectors.reading import issuance_reading
 from workflows.selectors.trace import access_task_by_id
 from workflows.views.opinions import opinion_form_field
 from workflows.views.routing import routing_panel_context
@@ -167,6 +168,7 @@ def _step_context(request: HttpRequest, task: Task, form: StepForm, error: str =
         "recipients": DistributionRecipient.objects.filter(document=document).select_related("agency"),
         "otp_verified": request.user.is_verified(),
         "official": official_pdf(document),  # the sealed PDF after 用印, else the draft labelled 未盖章
+        **issuance_reading(task.process, document),  # 正文 + 痕迹, 要素, 附件, earlier opinions (above the box)
     }
 
 

@@ -47,6 +47,7 @@ from workflows.receipt.flows import ReceiptFlow, incoming_of
 from workflows.receipt.steps import STEPS, decisions_for
 from workflows.routing import principal_id
 from workflows.selectors.opinions import phrases_for
+from workflows.selectors.reading import incoming_reading
 from workflows.selectors.receipt import (
     STATUS_FILTERS,
     agency_departments,
@@ -192,8 +193,8 @@ def _step_context(request: HttpRequest, task: Task, form: StepForm, error: str =
         "phrases": phrases_for(request.user, step.label),
         "deadline": (task.data or {}).get("deadline"),
         "assists": assist_opinions(task.process) if node in ("handle", "close") and role != "assist" else [],
-        "detail": incoming_detail(request.user, incoming),
         "register_fields": [form[name] for name in REGISTER_FIELDS if name in form.fields] if node == "register" else [],
+        **incoming_reading(task.process, incoming),  # 正文, 要素, 附件, earlier opinions (above the opinion box)
     }
 
 
