@@ -23,11 +23,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.forms import BOX_LABELS, BOXES, InboxFilterForm, WorkActionForm
-from oa.actions.notifications import do_mark_read
-from oa.actions.work import check_perform_work_action, do_open_work_item
+from oa.actions.work import check_perform_work_action, do_see_work_item
 from oa.http import client_ip
 from oa.refusals import Refusal
-from oa.selectors.notifications import notifications_for
 from oa.selectors.work import access_work_item_by_id, inbox, inbox_counts, work_item_actions
 
 PAGE_SIZE = 20
@@ -84,16 +82,11 @@ def _item_context(request: HttpRequest, item, action_form: WorkActionForm | None
 @require_GET
 def work_item_view(request: HttpRequest, item_id: int) -> HttpResponse:
     item = access_work_item_by_id(request.user, item_id)
-    if item.owner_id == request.user.pk:
-        do_open_work_item(request.user, item)
-        # Seeing the item is reading its notifications (the bell and the person's other tabs update).
-        unread = list(
-            notifications_for(request.user)
-            .filter(work_item=item, read_at__isnull=True)
-            .values_list("pk", flat=True)
-        )
-        if unread:
-            do_mark_read(request.user, unread)
+    if item.owner_id == request.user.pk and item.step_page:
+        # Open work with a step page of its own is done there: old links, the bell and mobile cards land on it
+        # (which stamps the item opened and reads its notifications) with no 事项详情 in between.
+        return redirect(item.step_page)
+    do_see_work_item(request.user, item)
     return render(request, "work/item.html", _item_context(request, item))
 
 

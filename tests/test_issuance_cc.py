@@ -16,7 +16,7 @@ from viewflow.workflow.status import PROCESS
 
 from documents.models import IncomingDocument, OfficialDocument
 from oa.models import Agency, Department
-from tests.clients import login
+from tests.clients import login, totp_code
 from tests.test_issuance_http import open_task, seals  # noqa: F401  (fixture)
 from tests.test_receipt import open_task as receipt_task
 from tests.test_receipt import process_of as receipt_process
@@ -107,7 +107,7 @@ def test_cc_document_walks_every_step_page_and_distributes_to_its_cc_agencies(ca
     assert doc.cc == ["区审计局", "区教育局", "中共揭阳市揭东区委办公室", "区应急管理局"]
     lina_otp = login(cast.lina, otp=True)
     assert submit(lina_otp, open_task(process_id, IssuanceFlow.signoff), "agree",
-                  opinion="同意印发。").status_code == 302
+                  opinion="同意印发。", code=totp_code(cast.lina)).status_code == 302
     assert submit(lina, open_task(process_id, IssuanceFlow.recheck), "agree", opinion="复核无误。").status_code == 302
     liuyang = login(cast.liuyang)
     assert submit(liuyang, open_task(process_id, IssuanceFlow.register), "done").status_code == 302

@@ -14,7 +14,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 from documents.actions.seals import check_create_seal, do_init_seal_authority
 from documents.models import OfficialDocument
 from oa.models import Agency, Department, Notification, WorkItem
-from tests.clients import login
+from tests.clients import login, totp_code
 from workflows.issuance.flows import IssuanceFlow
 from workflows.models import DistributionRecipient, Opinion, TaskOpened
 
@@ -75,7 +75,7 @@ def test_ordinary_notice_through_http(cast, seals):
     task = open_task(process_id, IssuanceFlow.dept_review)
     item = WorkItem.objects.get(ref=f"viewflow.task:{task.pk}", owner=cast.lina)
     assert item.link == f"/flows/issuance/tasks/{task.pk}/"  # the inbox opens the step page
-    assert lina.get(f"/work/{item.pk}/").status_code == 200
+    assert lina.get(f"/work/{item.pk}/")["Location"] == item.link  # old links and cards land there too
     # a reviewer's edit is limited to the step's 要素: a field outside the list is ignored by the form,
     # one inside is changed and audited
     assert act(lina, task, "agree", "审核同意。", notes="此件不公开").status_code == 302
@@ -91,16 +91,22 @@ def test_ordinary_notice_through_http(cast, seals):
     xuli = login(cast.xuli)
     assert act(xuli, open_task(process_id, IssuanceFlow.countersign), "agree", "同意。").status_code == 302
 
-    # 签发: 李娜 代 王芳; without 2FA the step refuses and nothing moves
+    # 签发: 李娜 代 王芳. 签发 asks for a 动态口令 at the moment of signing: without one (or with a wrong one) nothing
+    # moves, and the confirmation carries what was posted.
     task = open_task(process_id, IssuanceFlow.signoff)
-    refused = act(lina, task, "agree", "同意印发。")
-    assert refused.status_code == 403 and "双因素认证" in refused.content.decode()
+    asked = act(lina, task, "agree", "同意印发。")
+    page = asked.content.decode()
+    assert asked.status_code == 200 and "确认签发" in page and "同意印发。" in page
+    assert 'name="opinion" value="同意印发。"' in page and 'name="decision" value="agree"' in page
+    wrong = lina.post(f"/flows/issuance/tasks/{task.pk}/", {"decision": "agree", "opinion": "同意印发。", "code": "000000"})
+    assert wrong.status_code == 400 and "验证码不正确" in wrong.content.decode()
     task.refresh_from_db()
-    assert task.status == STATUS.ASSIGNED
+    assert task.status in (STATUS.ASSIGNED, STATUS.STARTED) and not Opinion.objects.filter(node="signoff").exists()
     lina_otp = login(cast.lina, otp=True)
     # 签发日期 (成文日期) today on the session's clock: a fixed date soon falls before the draft and is refused.
     today = timezone.localdate()
-    assert act(lina_otp, task, "agree", "同意印发。", signed_date=today.isoformat()).status_code == 302
+    assert act(lina_otp, task, "agree", "同意印发。", signed_date=today.isoformat(),
+               code=totp_code(cast.lina)).status_code == 302
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.SIGNED and doc.written_date == today
     assert Opinion.objects.get(process_id=process_id, node="signoff").signer_label == "李娜 代 王芳"
@@ -252,7 +258,7 @@ def test_upward_request_through_http_signed_by_the_principal_with_2fa(cast, seal
     huang = login(cast.huangjianhua)
     assert huang.get(f"/flows/issuance/tasks/{signoff.pk}/").status_code == 302
     huang = login(cast.huangjianhua, otp=True)
-    assert act(huang, signoff, "circle").status_code == 302
+    assert act(huang, signoff, "circle", code=totp_code(cast.huangjianhua)).status_code == 302
     doc.refresh_from_db()
     assert doc.signers == ["黄建华"] and doc.status == OfficialDocument.Status.SIGNED
     act(lina, open_task(process_id, IssuanceFlow.recheck), "agree", "复核无误。")

@@ -258,7 +258,7 @@ def test_hostile_elements_through_the_issuance_pages(cast, tmp_path):
     from documents.actions.seals import check_create_seal, do_init_seal_authority
     from documents.models import OfficialDocument, SealUse
     from oa.models import Agency
-    from tests.clients import login
+    from tests.clients import login, totp_code
     from workflows.issuance.flows import IssuanceFlow
 
     do_init_seal_authority(actor=None, name="揭东区电子印章制章者")
@@ -304,7 +304,12 @@ def test_hostile_elements_through_the_issuance_pages(cast, tmp_path):
         assert page.status_code == 200, f"{node.name}: {page.status_code}"
         html = page.content.decode()
         _no_live_markup(html)
-        done = client.post(url, {"decision": fields.pop("decision", "agree"), "opinion": opinion, **fields})
+        data = {"decision": fields.pop("decision", "agree"), "opinion": opinion, **fields}
+        done = client.post(url, data)
+        if node is IssuanceFlow.signoff:  # 签发确认 echoes the opinion before the 动态口令 signs it
+            assert done.status_code == 200, _main_text(done.content.decode())
+            _no_live_markup(done.content.decode())
+            done = client.post(url, {**data, "code": totp_code(cast.lina)})
         assert done.status_code == 302, _main_text(done.content.decode())
         return html
 

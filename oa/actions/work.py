@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from oa.actions.notifications import do_mark_read
 from oa.events import (
     make_work_assigned,
     make_work_completed,
@@ -22,6 +23,7 @@ from oa.events import (
 )
 from oa.models import Agency, Person, WorkItem
 from oa.refusals import Refusal
+from oa.selectors.notifications import notifications_for
 from oa.selectors.work import work_item_actions
 from oa.work import work_kind
 
@@ -155,6 +157,24 @@ def do_open_work_item(user: Person, item: WorkItem) -> WorkItem:
         if WorkItem.objects.filter(pk=item.pk, opened_at__isnull=True).update(opened_at=now):
             item.opened_at = now
     return item
+
+
+def do_see_work_item(user: Person, item: WorkItem) -> None:
+    """The owner has the work in front of them (its item page or its own step page): stamp opened_at once and
+    read its notifications, so the bell and the person's other tabs update."""
+    if item.owner_id != user.pk:
+        return
+    do_open_work_item(user, item)
+    unread = list(notifications_for(user).filter(work_item=item, read_at__isnull=True).values_list("pk", flat=True))
+    if unread:
+        do_mark_read(user, unread)
+
+
+def do_see_work(user: Person, ref: str) -> None:
+    """The owner opened the page where the work of ``ref`` is done (a flow step page, reached from the inbox row,
+    a notification or a mobile card without passing the item page): the same as opening its open 待办."""
+    for item in WorkItem.objects.filter(ref=ref, owner=user, box=Box.TODO, state=State.OPEN):
+        do_see_work_item(user, item)
 
 
 def check_perform_work_action(user: Person, item: WorkItem, action_key: str, data: dict) -> WorkItem:

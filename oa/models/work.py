@@ -71,3 +71,15 @@ class WorkItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_box_display()} {self.title} → {self.owner}"
+
+    @property
+    def item_page(self) -> str:
+        return f"/work/{self.pk}/"  # the workbench's 事项详情 (url name "work_item")
+
+    @property
+    def step_page(self) -> str:
+        """Where this open 待办 is done when it has a page of its own (a 发文/收文 step page), else "". The inbox row,
+        notifications and mobile cards open it there directly, with no 事项详情 in between."""
+        if self.box == self.Box.TODO and self.state == self.State.OPEN and self.link and self.link != self.item_page:
+            return self.link
+        return ""

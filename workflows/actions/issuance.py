@@ -151,6 +151,7 @@ class StepInput:
     signed_date: dt.date | None = None
     recipients: list[tuple[int, str]] = field(default_factory=list)  # (agency id, "main"|"cc") for 分发
     retention: str = ""  # 归档 保管期限
+    # 2FA proven for this act: a verified session (用印), at 签发 a 动态口令 the step page checked just now.
     otp_verified: bool = False
     ip: str | None = None
 
@@ -167,15 +168,40 @@ def _opinion_kind(node: str, decision: str) -> str:
     return Opinion.Kind.AGREE if decision == AGREE else Opinion.Kind.COMMENT
 
 
-def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Task:
-    """Complete a 发文 step as its holder. Refusals are Refusal/PermissionDenied with nothing changed."""
-    node = task.flow_task.name if not isinstance(task.flow_task, str) else task.flow_task.rsplit(".", 1)[-1]
+def _node_name(task: Task) -> str:
+    return task.flow_task.name if not isinstance(task.flow_task, str) else task.flow_task.rsplit(".", 1)[-1]
+
+
+def check_issuance_step_input(user: Person, task: Task, data: StepInput) -> None:
+    """What can be refused before anything is done (decision, opinion text and whether one is required, who may
+    sign), so the 签发 page says so before it asks for the 动态口令. check_perform_issuance_step runs it again."""
+    node = _node_name(task)
     step = STEPS.get(node)
     if step is None:
         raise Refusal("not_issuance_step", "这不是发文环节。", status=400)
     if data.decision not in dict(step.decisions):
         raise Refusal("decision_invalid", f"“{step.label}”环节没有这个办理选项。", status=400)
     refuse_control_chars_in(data.opinion, "签发意见" if node == "signoff" else "办理意见")
+    needs_text = data.decision == VETO or (node == "signoff" and data.decision != CIRCLE)
+    if needs_text and not data.opinion.strip():
+        what = "不同意会签须说明理由" if data.decision == VETO else "签发须签署意见（或选择圈阅）"
+        raise Refusal("opinion_required", what + "。", status=400)
+    if node == "signoff":
+        _require_signer(principal_of(task) or user, document_of(task.process))
+
+
+def _require_signer(signer: Person, document: OfficialDocument) -> None:
+    if not may_sign_off(signer, document.agency, upward=document.is_upward, important=document.is_important,
+                        department=document.department):
+        rule = "上行文和重要公文只能由主要负责人签发" if (document.is_upward or document.is_important) else "您不是本机关可签发公文的负责人"
+        raise PermissionDenied(rule)
+
+
+def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Task:
+    """Complete a 发文 step as its holder. Refusals are Refusal/PermissionDenied with nothing changed."""
+    node = _node_name(task)
+    step = STEPS.get(node)
+    check_issuance_step_input(user, task, data)
     if data.decision == CHANGED:
         # 复核 found a substantive change: back to the signer, who re-signs and comes straight back here.
         signoff = task.process.task_set.filter(flow_task=IssuanceFlow.signoff, status=STATUS.DONE).order_by("pk").last()
@@ -209,20 +235,13 @@ def _perform(user: Person, task: Task, node: str, step, document: OfficialDocume
         document.refresh_from_db()
     principal = principal_of(task)  # 委托: the step is the principal's, done by the delegate ("代")
     signer = principal or user
-    needs_text = data.decision == VETO or (node == "signoff" and data.decision != CIRCLE)
-    if needs_text and not data.opinion.strip():
-        what = "不同意会签须说明理由" if data.decision == VETO else "签发须签署意见（或选择圈阅）"
-        raise Refusal("opinion_required", what + "。", status=400)
     if node == "office_check":
         failures = [r for r in preview_check(document) if not r.passed]
         if failures:
             listed = "；".join(f"{r.rule}（实测 {r.measured}）" for r in failures[:3])
             raise Refusal("gbt9704_failed", f"核稿未通过 GB/T 9704 检查：{listed}", status=422)
     elif node == "signoff":
-        if not may_sign_off(signer, document.agency, upward=document.is_upward, important=document.is_important,
-                            department=document.department):
-            rule = "上行文和重要公文只能由主要负责人签发" if (document.is_upward or document.is_important) else "您不是本机关可签发公文的负责人"
-            raise PermissionDenied(rule)
+        _require_signer(signer, document)  # again, under the lock
         signed = data.signed_date or timezone.localdate()
         # 签发人 as printed is the principal's name even when signed "代".
         do_record_signoff(document, signer_name=signer.name, signed_on=signed, actor=user)

@@ -21,6 +21,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from oa.actions.audit import do_record_audit
+from oa.actions.work import do_see_work
 from oa.events import make_work_returned, make_work_urged, send_event_on_commit
 from oa.models import Person, WorkItem
 from oa.refusals import Refusal
@@ -414,6 +415,7 @@ def do_mark_task_opened(task: Task, person: Person) -> bool:
     if task.owner_id != person.pk or task.status not in (STATUS.ASSIGNED, STATUS.STARTED):
         return False
     _, created = TaskOpened.objects.get_or_create(task=task, person=person)
+    do_see_work(person, f"viewflow.task:{task.pk}")  # its 待办 is opened and its notifications read
     return created
 
 

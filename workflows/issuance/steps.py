@@ -22,6 +22,8 @@ class Step:
     fields: frozenset[str] = frozenset()  # 要素 this step may change (check_update_document(allowed=…))
     body: bool = False  # may edit the 正文 (its edits are versions attributed to the person: 痕迹)
     needs_otp: bool = False  # 2FA-verified session required (签发, 用印)
+    # 签发: the step page asks for a fresh 动态口令 at the moment of signing (one more tap, after every other check).
+    confirm_code: bool = False
     limit_days: int = 2  # working days before the step is overdue and 催办 automatically
     decisions: tuple[tuple[str, str], ...] = ((AGREE, "同意"),)
     opinion_required: bool = False
@@ -36,7 +38,7 @@ STEPS: dict[str, Step] = {
     "office_check": Step("办公室核稿", fields=_OFFICE_FIELDS, body=True, decisions=((AGREE, "核稿通过"),)),
     "countersign": Step("会签", limit_days=3, decisions=((AGREE, "同意"), (VETO, "不同意")), returnable=True),
     "seq_countersign": Step("会签", limit_days=3, decisions=((AGREE, "同意"),)),
-    "signoff": Step("签发", body=True, needs_otp=True, decisions=((AGREE, "签发"), (CIRCLE, "圈阅（视为同意）"))),
+    "signoff": Step("签发", body=True, needs_otp=True, confirm_code=True, decisions=((AGREE, "签发"), (CIRCLE, "圈阅（视为同意）"))),
     "recheck": Step("复核", body=True, limit_days=1,
                     decisions=((AGREE, "复核无误"), (CHANGED, "有实质性修改，退签发人重签"))),
     "register": Step("登记", limit_days=1, decisions=((DONE, "登记并编号"),), returnable=False),

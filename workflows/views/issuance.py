@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -22,12 +23,16 @@ from documents.selectors.attachments import official_pdf
 from documents.selectors.documents import access_document_by_id
 from documents.views.documents import EditElementsForm
 from frontend.widgets import DateInput
+from oa.actions.auth import check_otp_code
+from oa.forms import OtpCodeForm
 from oa.http import client_ip
 from oa.models import Agency, Department, Person
 from oa.refusals import Refusal
+from oa.selectors.auth import confirmed_devices
 from workflows.actions.issuance import (
     StartOptions,
     StepInput,
+    check_issuance_step_input,
     check_perform_issuance_step,
     check_start_issuance,
 )
@@ -172,6 +177,22 @@ def _step_context(request: HttpRequest, task: Task, form: StepForm, error: str =
     }
 
 
+def _confirm_page(request: HttpRequest, task: Task, code_form: OtpCodeForm, status: int = 200) -> HttpResponse:
+    """签发确认: what is about to be signed, and the 动态口令 that signs it. Everything the step page posted rides
+    along as hidden fields, so 确认签发 completes the step and 返回修改 brings the page back as it was."""
+    step = STEPS[task.flow_task.name]
+    decision = request.POST.get("decision", "")
+    carried = [(name, value) for name in request.POST if name not in ("csrfmiddlewaretoken", "code", "back")
+               for value in request.POST.getlist(name)]
+    return render(request, "workflows/issuance/confirm.html", {
+        "task": task, "step": step, "document": document_of(task.process), "code_form": code_form,
+        "decision_label": dict(step.decisions).get(decision, ""), "opinion": request.POST.get("opinion", ""),
+        "signed_date": request.POST.get("signed_date", ""), "carried": carried,
+        "has_device": bool(confirmed_devices(request.user)),
+    }, status=status)
+
+
+@sensitive_post_parameters("code")
 @login_required
 def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
     task = _task_for_holder(request.user, task_id)
@@ -196,11 +217,26 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
     data = form.cleaned_data
     recipients = [(a.pk, "main") for a in data.get("main_agencies", [])] + \
         [(a.pk, "cc") for a in data.get("cc_agencies", [])]
+    step_input = StepInput(
+        decision=request.POST.get("decision", ""), opinion=data.get("opinion", ""),
+        fields=form.element_changes(step), signed_date=data.get("signed_date"), recipients=recipients,
+        retention=data.get("retention", ""), otp_verified=request.user.is_verified(), ip=client_ip(request))
     try:
-        check_perform_issuance_step(request.user, task, StepInput(
-            decision=request.POST.get("decision", ""), opinion=data.get("opinion", ""),
-            fields=form.element_changes(step), signed_date=data.get("signed_date"), recipients=recipients,
-            retention=data.get("retention", ""), otp_verified=request.user.is_verified(), ip=client_ip(request)))
+        if step.confirm_code:
+            if request.POST.get("back"):  # 返回修改 from the confirmation: the step page with what was posted
+                return render(request, "workflows/issuance/step.html", _step_context(request, task, form))
+            check_issuance_step_input(request.user, task, step_input)  # a missing 签发意见 is said before the code is asked
+            code_form = OtpCodeForm(request.POST if "code" in request.POST else None)
+            if not code_form.is_bound:
+                return _confirm_page(request, task, code_form)
+            if not code_form.is_valid():
+                return _confirm_page(request, task, code_form, status=400)
+            error, device = check_otp_code(request, request.user, code_form.cleaned_data["code"])
+            if device is None:
+                code_form.add_error("code", error)
+                return _confirm_page(request, task, code_form, status=400)
+            step_input.otp_verified = True  # the 动态口令 was checked for this very act
+        check_perform_issuance_step(request.user, task, step_input)
     except Refusal as exc:
         field = _ERROR_FIELDS.get(exc.code, {}).get(node == "distribute")
         if field in form.fields:  # said beside the field it is about, the form kept as posted
