@@ -159,7 +159,7 @@ def test_the_returned_item_says_who_and_why_in_todo_page_api_and_redraft_page(ca
     # the 修改稿件 page says it at the top, before the 公文 card
     page = text(zhang.get(f"/flows/issuance/tasks/{redraft.pk}/"))
     notice = page.index("被 李娜 退回：第二部分请补充值班电话。")
-    assert notice < page.index('<h2 class="card-title">公文</h2>')
+    assert notice < page.index('id="reading-body-title"')
     # done again: the note belongs to the returned work, not to what comes next
     act(zhang, redraft, "done", "已补充。")
     again = open_task(process_id, IssuanceFlow.signoff)
