@@ -78,6 +78,7 @@ class WorkReturned(TypedDict):
     work_item_id: int
     by: str
     step: str  # the step it was returned to
+    reason: str  # the returner's reason (what the receiver must fix); "" when none was given
 
 
 class WorkCompleted(TypedDict):
@@ -188,15 +189,14 @@ def make_work_urged(item: WorkItem, *, count: int, by: Person | None) -> Event:
     )
 
 
-def make_work_returned(item: WorkItem, *, by: Person) -> Event:
-    payload: WorkReturned = {"work_item_id": item.pk, "by": _name(by), "step": item.step}
-    return Event(
-        "work.returned",
-        f"退回：{item.title}",
-        f"{_name(by)} 退回至「{item.step}」",
-        work_item_link(item),
-        dict(payload),
-    )
+def make_work_returned(item: WorkItem, *, by: Person, reason: str = "") -> Event:
+    """"被 李娜 退回：理由" — the same words the 待办 row and the step page show (workflows.selectors.routing). The
+    reason is the returner's own words, not document text; the phone card never carries it (integrations.wecom)."""
+    reason = " ".join((reason or "").split())
+    payload: WorkReturned = {"work_item_id": item.pk, "by": _name(by), "step": item.step, "reason": reason}
+    who = f"被 {_name(by)} 退回" if _name(by) else "被退回"
+    summary = f"{who}：{reason}" if reason else f"{who}至「{item.step}」" if item.step else who
+    return Event("work.returned", f"退回：{item.title}", summary, work_item_link(item), dict(payload))
 
 
 def make_work_completed(item: WorkItem, *, by: Person | None = None) -> Event:

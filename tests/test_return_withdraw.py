@@ -184,3 +184,36 @@ def test_done_box_lists_a_returned_signoff_as_returned_not_done(cast):
     # the 审核 李娜 passed is still plainly 办结
     review = Task.objects.get(process_id=_process_id, flow_task=IssuanceFlow.dept_review)
     assert WorkItem.objects.get(ref=f"viewflow.task:{review.pk}", owner=cast.lina).outcome == ""
+
+
+def test_the_return_notification_says_who_and_why_but_the_phone_card_does_not(cast):
+    from dataclasses import replace
+
+    from integrations.wecom.channel import card_message
+    from integrations.wecom.client import WecomSettings
+    from oa.selectors.notifications import notification_data
+
+    _returned_at_signoff(cast)
+    note = Notification.objects.get(recipient=cast.zhangwei, event_type="work.returned")
+    assert note.title.startswith("退回：") and note.summary == "被 李娜 退回：第二部分请补充值班电话。"
+    assert note.payload["reason"] == "第二部分请补充值班电话。" and note.payload["by"] == "李娜"
+    assert note.payload["step"] == "修改稿件"
+    # what the browser gets (the live toast writes it with textContent, never as markup)
+    assert notification_data(note)["summary"] == "被 李娜 退回：第二部分请补充值班电话。"
+    # the 粤政易 card carries metadata only (docs/wecom.md): the title says 退回, the reason (an opinion) stays home
+    for mode in ("textcard", "template_card"):
+        config = replace(WecomSettings.from_settings(), public_base_url="https://oa.example", card_mode=mode)
+        _kind, body = card_message(note, "zhangwei", config)
+        card = json.dumps(body, ensure_ascii=False)
+        assert "退回：" in card and "第二部分请补充值班电话" not in card
+
+
+def test_a_return_reason_is_one_line_of_text_and_without_one_the_step_is_named(cast):
+    from oa.events import make_work_returned
+    from tests.test_events import work_item
+
+    item = work_item(cast.zhangwei, step="修改稿件")
+    event = make_work_returned(item, by=cast.lina, reason="<b>请改</b>\n  第二段")
+    assert event.summary == "被 李娜 退回：<b>请改</b> 第二段"  # stored as typed, on one line; escaped where shown
+    assert event.payload["reason"] == "<b>请改</b> 第二段"
+    assert make_work_returned(item, by=cast.lina).summary == "被 李娜 退回至「修改稿件」"

@@ -133,6 +133,7 @@ def sync_task(task: Task) -> None:
             link=node.step_url(task) if hasattr(node, "step_url") else "",
             deadline=_deadline(task.data or {}, process.data or {}),
             note=arrival_note(task),  # 被 李娜 退回：理由
+            thread=process_ref(process.pk),  # 已办: one row per process, the last step done
             **_common(process),
         )
         # 我发起 shows where the work is now.

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 from oa.refusals import Refusal
 
 if TYPE_CHECKING:
+    import uuid
+
     from documents.models import IncomingDocument, OfficialDocument
     from oa.models import Agency, Person
     from workflows.models import DistributionRecipient
@@ -22,7 +24,9 @@ REMOTE = "exchange"  # the same word as IncomingDocument.Source.EXCHANGE: a æ”¶æ
 
 class Transport(Protocol):
     def send_package(self, document: OfficialDocument, recipients: list[DistributionRecipient], *,
-                     actor: Person) -> None: ...
+                     actor: Person) -> dict[int, uuid.UUID]:
+        """Enqueue the package(s); returns each recipient row's package id (by pk), which its receipts name."""
+        ...
 
     def send_receipt(self, incoming: IncomingDocument, action: str, *, actor_name: str, reason: str = "",
                      copies: int | None = None) -> None: ...

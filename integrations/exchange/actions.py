@@ -115,11 +115,12 @@ def _document_attachments(document: OfficialDocument) -> list[tuple[str, bytes]]
 
 
 def do_enqueue_package(document: OfficialDocument, recipients: list[DistributionRecipient], *,
-                       actor: Person) -> None:
+                       actor: Person) -> dict[int, uuid.UUID]:
     """分发 to agencies of other deployments: one signed package per peer, stored and put in the outbox, in the
-    caller's transaction. An unknown or inactive peer refuses the whole 分发 (Refusal)."""
+    caller's transaction. An unknown or inactive peer refuses the whole 分发 (Refusal). Returns the package id
+    of each recipient row (by pk)."""
     if not recipients:
-        return
+        return {}
     by_peer: dict[str, list[DistributionRecipient]] = {}
     for row in recipients:
         by_peer.setdefault(row.agency.exchange_node, []).append(row)
@@ -148,10 +149,17 @@ def do_enqueue_package(document: OfficialDocument, recipients: list[Distribution
     except Refusal as exc:  # KEK missing or wrong: the key cannot be used
         raise Refusal(exc.code, exc.message, status=500) from None
     created = timezone.now()
+    sent: dict[int, uuid.UUID] = {}
     for code in sorted(by_peer):
         rows = by_peer[code]
         usccs = sorted({r.agency.uscc for r in rows})
-        package_id = uuid.uuid5(_PACKAGE_NS, f"{document.identifier}:{code}:{','.join(usccs)}")
+        name = f"{document.identifier}:{code}:{','.join(usccs)}"
+        # 补发/改送 (a row replacing a refused one) is a new delivery: a new package even to the same agency.
+        again = sorted(str(r.pk) for r in rows if getattr(r, "replaces_id", None))
+        if again:
+            name += f":{','.join(again)}"
+        package_id = uuid.uuid5(_PACKAGE_NS, name)
+        sent.update({r.pk: package_id for r in rows})
         idempotency_key = f"exchange:package:{package_id}"
         if OutboxMessage.objects.filter(idempotency_key=idempotency_key).exists():
             continue
@@ -174,6 +182,7 @@ def do_enqueue_package(document: OfficialDocument, recipients: list[Distribution
         do_record_audit(actor=actor, action="exchange.package.enqueue", obj=document, changes={
             "peer": code, "package_id": str(package_id), "recipients": usccs, "size": len(data),
             "sha256": sha256_hex(data)})
+    return sent
 
 
 def do_enqueue_receipt(incoming: IncomingDocument, action: str, *, actor_name: str, reason: str = "",
@@ -437,9 +446,12 @@ def _receive_package(peer: ExchangePeer, body: bytes, ip: str | None) -> tuple[i
 
 def _receive_receipt(peer: ExchangePeer, body: bytes, ip: str | None) -> tuple[int, dict[str, Any]]:
     receipt = P.parse_receipt(_json(body, "receipt_invalid"))
-    row = (DistributionRecipient.objects.filter(document__identifier=receipt.document,
-                                                agency__uscc=receipt.receiver_uscc, agency__exchange_node=peer.code)
-           .select_related("agency", "document").first())
+    rows = (DistributionRecipient.objects.filter(document__identifier=receipt.document,
+                                                 agency__uscc=receipt.receiver_uscc, agency__exchange_node=peer.code)
+            .select_related("agency", "document").order_by("id"))
+    # The row of the package the receipt names (after a 补发 one agency has several); rows sent before package ids
+    # were kept have none.
+    row = rows.filter(package_id=receipt.package_id).first() or rows.filter(package_id__isnull=True).first()
     if row is None:
         raise P.ProtocolError("unknown_distribution", "本节点没有该公文发往该机关的分发记录", 404)
     applied = receive_receipt(row, receipt.action, actor_name=receipt.actor, reason=receipt.reason,

@@ -79,6 +79,8 @@ def sent_package_for(recipient: DistributionRecipient) -> OutboxMessage | None:
     rows = OutboxMessage.objects.filter(
         channel=OUTBOX_CHANNEL, kind=KIND_PACKAGE, payload__document=str(recipient.document.identifier),
         payload__peer=recipient.agency.exchange_node).order_by("-id")
+    if recipient.package_id:  # after a 补发 several packages carried this agency's copies: the row's own one
+        return rows.filter(payload__package_id=str(recipient.package_id)).first()
     # Checked in Python: JSON "contains" is not portable to SQLite.
     return next((m for m in rows if recipient.agency.uscc in m.payload.get("recipients", [])), None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from documents.models import IncomingDocument, OfficialDocument
 from oa.models import Person
 from workflows.models import DistributionRecipient
@@ -11,8 +13,8 @@ from . import actions
 
 class ExchangeTransport:
     def send_package(self, document: OfficialDocument, recipients: list[DistributionRecipient], *,
-                     actor: Person) -> None:
-        actions.do_enqueue_package(document, recipients, actor=actor)
+                     actor: Person) -> dict[int, uuid.UUID]:
+        return actions.do_enqueue_package(document, recipients, actor=actor)
 
     def send_receipt(self, incoming: IncomingDocument, action: str, *, actor_name: str, reason: str = "",
                      copies: int | None = None) -> None:

@@ -59,9 +59,13 @@ def do_assign_work(
     deadline: dt.datetime | None = None,
     link: str = "",
     note: str = "",
+    thread: str = "",
     notify: bool = True,
 ) -> WorkItem:
     """Upsert the open item of (ref, owner, box). A new (or re-opened) 待办/待阅 notifies its owner.
+
+    `thread` names the whole piece of work the item is a step of (a flow's process); 已办 lists one row per
+    thread. Without it the item is its own thread.
 
     `link` defaults to the workbench's item page /work/<id>/. Called again for the same work it refreshes
     the denormalised fields (e.g. 委托 was applied, the 文号 was assigned) without a second notification.
@@ -78,6 +82,7 @@ def do_assign_work(
         "deadline": deadline,
         "note": note[:300],
         "outcome": "",
+        "thread": (thread or ref)[:100],
     }
     with transaction.atomic():
         item = WorkItem.objects.select_for_update().filter(ref=ref, owner=owner, box=box).first()

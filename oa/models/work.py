@@ -25,6 +25,9 @@ class WorkItem(models.Model):
 
     kind = models.CharField("工作类型", max_length=32)  # registry key: "flow_task", later "circulation", …
     ref = models.CharField("来源对象", max_length=100)  # e.g. "viewflow.task:123"
+    # The whole piece of work this item is one step of (e.g. "viewflow.process:45"; the ref itself when the item
+    # stands alone). 已办 shows one row per thread: the last step the person did.
+    thread = models.CharField("所属事项", max_length=100, blank=True, default="")
     box = models.CharField("分类", max_length=16, choices=Box.choices)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="办理人", on_delete=models.PROTECT, related_name="work_items"
@@ -67,6 +70,7 @@ class WorkItem(models.Model):
                 fields=["owner", "box", "state", "-urgency", "deadline"], name="workitem_inbox_idx"
             ),
             models.Index(fields=["ref"], name="workitem_ref_idx"),
+            models.Index(fields=["owner", "thread"], name="workitem_owner_thread_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,13 +3,16 @@
 Boxes as the UI and the API name them (`box` parameter):
 todo 待办 (todo, open) · toread 待阅 (toread, open) · done 已办 (todo, done) · read 已阅 (toread, done) ·
 initiated 我发起 (initiated, any state).
+
+已办 shows one row per piece of work (WorkItem.thread: a flow's process), the last step the person did in it:
+one person often handles several steps of one 公文 (审核, 核稿, 签发), and a list of each of them is noise.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -79,8 +82,20 @@ def inbox(
     q = (q or "").strip()
     if q:
         items = items.filter(Q(title__icontains=q) | Q(doc_number__icontains=q))
+    if box == "done":
+        items = items.filter(~Exists(_later_done(person)))
     order = DONE_ORDER if spec.state == State.DONE else OPEN_ORDER
     return items.select_related("owner", "on_behalf_of", "initiator", "agency").order_by(*order)
+
+
+def _later_done(person: Person) -> QuerySet[WorkItem]:
+    """A done item of the same thread finished after the outer one (the outer row is not the last step)."""
+    return (
+        WorkItem.objects.filter(owner=person, box=Box.TODO, state=State.DONE, thread=OuterRef("thread"))
+        .exclude(thread="")  # a row written without a thread stands alone
+        .filter(Q(completed_at__gt=OuterRef("completed_at"))
+                | Q(completed_at=OuterRef("completed_at"), id__gt=OuterRef("id")))
+    )
 
 
 def inbox_counts(person: Person) -> dict[str, int]:
@@ -96,15 +111,18 @@ def inbox_counts(person: Person) -> dict[str, int]:
 
 
 def box_counts(person: Person) -> dict[str, int]:
-    """All five boxes in one grouped query: todo/toread/initiated count open items, done/read finished ones."""
-    rows = WorkItem.objects.filter(owner=person).values("box", "state").annotate(n=Count("id"))
+    """All five boxes in one grouped query: todo/toread/initiated count open items, done/read finished ones
+    (done: pieces of work, one per thread, as 已办 lists them)."""
+    rows = (WorkItem.objects.filter(owner=person).values("box", "state")
+            .annotate(n=Count("id"), threads=Count("thread", distinct=True, filter=~Q(thread=""))
+                      + Count("id", filter=Q(thread=""))))
     counts = dict.fromkeys(BOXES, 0)
     for row in rows:
         box, state, n = row["box"], row["state"], row["n"]
         if state == State.OPEN:
             counts[box] += n
         elif state == State.DONE and box == Box.TODO:
-            counts["done"] += n
+            counts["done"] += row["threads"]
         elif state == State.DONE and box == Box.TOREAD:
             counts["read"] += n
     return counts

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from documents.actions.incoming import IncomingFields, do_create_incoming, fields_from_metadata
@@ -26,7 +26,7 @@ from oa.models import Agency, Person
 from oa.refusals import Refusal
 from workflows.models import DistributionRecipient
 from workflows.selectors.distribution import final_pdf_field, may_manage_distribution
-from workflows.transports import REMOTE, transport_for, transport_named
+from workflows.transports import REMOTE, is_remote, transport_for, transport_named
 
 Status = DistributionRecipient.Status
 
@@ -62,6 +62,14 @@ register_event_type("distribution.receipt", DistributionReceipt)
 
 def internal_package_id(document: OfficialDocument, agency: Agency) -> uuid.UUID:
     return uuid.uuid5(_INTERNAL_NS, f"{document.identifier}:{agency.uscc}")
+
+
+def recipient_package_id(recipient: DistributionRecipient) -> uuid.UUID:
+    """The internal package of one row: stable for the first delivery (retries are one 收文); a 补发/改送 row is a
+    new delivery, so its package (and the receiver's 收文) is new even when the agency is the same."""
+    if recipient.replaces_id is None:
+        return internal_package_id(recipient.document, recipient.agency)
+    return uuid.uuid5(_INTERNAL_NS, f"{recipient.document.identifier}:{recipient.agency.uscc}:{recipient.pk}")
 
 
 # ---- receiving side ---------------------------------------------------------------------------------------
@@ -120,11 +128,24 @@ def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person,
     incoming, _ = do_accept_incoming(
         agency=recipient.agency, source=IncomingDocument.Source.INTERNAL,
         fields=replace(content.fields, kind=recipient.kind),
-        package_id=internal_package_id(document, recipient.agency), pdf_name=content.pdf_name,
+        package_id=recipient_package_id(recipient), pdf_name=content.pdf_name,
         pdf_sha256=content.pdf_sha256, attachments=list(content.attachments), document=document, actor=actor)
     recipient.incoming = incoming
-    recipient.save(update_fields=["incoming"])
+    recipient.package_id = incoming.package_id
+    recipient.save(update_fields=["incoming", "package_id"])
     return incoming
+
+
+def do_send_remote(document: OfficialDocument, recipients: list[DistributionRecipient], *, actor: Person) -> None:
+    """分发 to agencies of other deployments through the remote transport (in the caller's transaction); each row
+    keeps the id of the package that carries it, which the receiver's receipts name."""
+    if not recipients:
+        return
+    sent = transport_named(REMOTE).send_package(document, recipients, actor=actor) or {}
+    for row in recipients:
+        if sent.get(row.pk):
+            row.package_id = sent[row.pk]
+            row.save(update_fields=["package_id"])
 
 
 def do_report_receipt(incoming: IncomingDocument, action: str, *, actor_name: str, reason: str = "",
@@ -212,4 +233,75 @@ def check_withdraw_distribution(actor: Person, recipient: DistributionRecipient,
         do_record_audit(actor=actor, action="distribution.withdraw", obj=row.document, ip=ip,
                         changes={"agency": row.agency.name, "reason": reason,
                                  "remote": bool(row.agency.exchange_node)})
+    return row
+
+
+# ---- 补发 / 改送 after a 退回 -------------------------------------------------------------------------------
+
+
+def _locked_refused_row(actor: Person, recipient: DistributionRecipient) -> DistributionRecipient:
+    row = DistributionRecipient.objects.select_for_update().select_related("agency", "document").get(pk=recipient.pk)
+    if not may_manage_distribution(actor, row.document):
+        raise Refusal("distribution_not_allowed", "只有发文机关的文书可以补发或改送公文。", status=403)
+    if row.status != Status.RETURNED:
+        raise Refusal("redistribute_not_returned",
+                      f"{row.agency.name}的状态为“{row.get_status_display()}”，只有被退回的公文可以补发或改送。",
+                      status=409)
+    return row
+
+
+def _redeliver(actor: Person, old: DistributionRecipient, agency: Agency, new_status: str) -> DistributionRecipient:
+    """Mark the refused row superseded (it keeps its 退回 reason) and deliver a new row to ``agency`` the way the
+    first 分发 did: in-process for an agency of this deployment, through the remote transport otherwise."""
+    old.status = new_status
+    old.save(update_fields=["status"])
+    try:
+        with transaction.atomic():  # savepoint: a concurrent 改送 to the same agency hits the unique live row
+            row = DistributionRecipient.objects.create(document=old.document, process_id=old.process_id,
+                                                       agency=agency, kind=old.kind, sent_by=actor, replaces=old)
+    except IntegrityError:
+        raise Refusal("recipient_exists", f"{agency.name}已是这份公文的收文机关，不能重复分发。", status=409) from None
+    if is_remote(agency):
+        do_send_remote(row.document, [row], actor=actor)
+    else:
+        do_deliver_internal(row, actor=actor)
+    return row
+
+
+def check_reissue_distribution(actor: Person, recipient: DistributionRecipient, *,
+                               ip: str | None = None) -> DistributionRecipient:
+    """补发: send a refused 公文 again to the same agency, as a new 收文 (the refused one stays with its reason)."""
+    with transaction.atomic():
+        old = _locked_refused_row(actor, recipient)
+        if not old.agency.is_active:
+            raise Refusal("recipient_invalid", f"{old.agency.name}已停用，不能补发，请改送其他机关。", status=409)
+        row = _redeliver(actor, old, old.agency, Status.REISSUED)
+        do_record_audit(actor=actor, action="distribution.reissue", obj=row.document, ip=ip,
+                        changes={"agency": row.agency.name, "returned_reason": old.reason,
+                                 "returned_by": old.status_by, "remote": is_remote(row.agency)})
+    return row
+
+
+def check_redirect_distribution(actor: Person, recipient: DistributionRecipient, agency: Agency, *,
+                                ip: str | None = None) -> DistributionRecipient:
+    """改送: send a refused 公文 instead to another agency of the directory; the refused row is marked 已改送."""
+    with transaction.atomic():
+        old = _locked_refused_row(actor, recipient)
+        agency = Agency.objects.filter(pk=agency.pk, is_active=True).first()
+        if agency is None:
+            raise Refusal("recipient_invalid", "改送的收文机关不存在或已停用。", status=400)
+        if agency.pk == old.document.agency_id:
+            raise Refusal("recipient_is_sender", "不能改送给发文机关自己。", status=400)
+        if agency.pk == old.agency_id:
+            raise Refusal("redirect_same_agency", f"改送须选择{old.agency.name}以外的机关；再次发给该机关请用“补发”。",
+                          status=400)
+        live = (DistributionRecipient.objects.select_for_update().filter(document=old.document, agency=agency)
+                .exclude(status__in=DistributionRecipient.SUPERSEDED).first())
+        if live is not None:
+            raise Refusal("recipient_exists", f"{agency.name}已是这份公文的收文机关（{live.get_status_display()}），"
+                                              "不能重复分发。", status=409)
+        row = _redeliver(actor, old, agency, Status.REDIRECTED)
+        do_record_audit(actor=actor, action="distribution.redirect", obj=row.document, ip=ip,
+                        changes={"from": old.agency.name, "to": agency.name, "returned_reason": old.reason,
+                                 "returned_by": old.status_by, "remote": is_remote(agency)})
     return row

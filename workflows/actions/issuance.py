@@ -37,14 +37,14 @@ from oa.selectors.directory import (
     people_with_role,
     principals,
 )
-from workflows.actions.distribution import delivery_content, do_deliver_internal
+from workflows.actions.distribution import delivery_content, do_deliver_internal, do_send_remote
 from workflows.actions.opinions import do_record_opinion, refuse_control_chars_in
 from workflows.actions.routing import check_return_task, locked_task, principal_of, require_open_own
 from workflows.issuance.flows import IssuanceFlow, document_of
 from workflows.issuance.steps import AGREE, CHANGED, CIRCLE, STEPS, VETO
 from workflows.models import DistributionRecipient, Opinion
 from workflows.selectors.issuance import _first, choose_signer, preview_check
-from workflows.transports import REMOTE, is_remote, transport_named
+from workflows.transports import is_remote
 
 POLICIES = ("all", "n_of_m", "veto")
 
@@ -306,8 +306,6 @@ def _distribute(user: Person, task: Task, document: OfficialDocument, data: Step
         content = delivery_content(document)
         for row in local:
             do_deliver_internal(row, actor=user, content=content)
-    remote = [row for row in rows if is_remote(row.agency)]
-    if remote:
-        transport_named(REMOTE).send_package(document, remote, actor=user)
+    do_send_remote(document, [row for row in rows if is_remote(row.agency)], actor=user)
     do_record_audit(actor=user, action="issuance.distribute", obj=document,
                     changes={"recipients": [f"{r.agency.name}（{r.get_kind_display()}）" for r in rows]})

@@ -185,7 +185,8 @@ def check_return_task(
                new_task=new.pk, reason=reason, jump_back=bool(jump_back))
         item = _todo_item(new)
         if item is not None:
-            send_event_on_commit(make_work_returned(item, by=user), [new.owner_id], work_item=item)
+            send_event_on_commit(make_work_returned(item, by=user, reason=reason), [new.owner_id],
+                                  work_item=item)
     return new
 
 

@@ -18,6 +18,9 @@ class DistributionRecipient(models.Model):
         SIGNED = "signed", "已签收"
         RETURNED = "returned", "已退回"
         WITHDRAWN = "withdrawn", "已取回"
+        # The agency refused (退回) and the sender acted on it: a new row carries the new delivery (replaces → this).
+        REISSUED = "reissued", "已补发"  # sent again to the same agency
+        REDIRECTED = "redirected", "已改送"  # sent instead to another agency
 
     document = models.ForeignKey("documents.OfficialDocument", on_delete=models.PROTECT, related_name="recipients")
     process = models.ForeignKey("viewflow.Process", on_delete=models.PROTECT, related_name="+")
@@ -35,11 +38,25 @@ class DistributionRecipient(models.Model):
     copies = models.PositiveIntegerField("签收份数", null=True, blank=True)
     # 取回 asked of another deployment, not yet acknowledged (the receipt "withdrawn" or "withdraw_refused" ends it).
     withdraw_requested_at = models.DateTimeField("申请取回时间", null=True, blank=True)
+    # The package that carried this copy (internal or exchange): receipts from another deployment name it, and a
+    # 补发 to the same agency is a new package, so late receipts of the refused one cannot touch the new row.
+    package_id = models.UUIDField("交换包标识", null=True, blank=True)
+    # 补发/改送: the refused row this one replaces (that row stays, status 已补发/已改送, with its reason).
+    replaces = models.OneToOneField("self", verbose_name="替代", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="replaced_by")
 
     class Meta:
         verbose_name = verbose_name_plural = "分发对象"
         ordering = ["kind", "id"]
-        constraints = [models.UniqueConstraint(fields=["document", "agency"], name="distribution_unique_agency")]
+        # One live row per agency; rows superseded by 补发/改送 stay as history.
+        constraints = [models.UniqueConstraint(fields=["document", "agency"], name="distribution_unique_live_agency",
+                                               condition=~models.Q(status__in=["reissued", "redirected"]))]
+
+    SUPERSEDED = ("reissued", "redirected")
 
     def __str__(self) -> str:
         return f"{self.agency_id} {self.get_status_display()}"
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.status in self.SUPERSEDED

@@ -29,12 +29,27 @@ def distribution_summary(user: Person, document_id: int) -> dict[str, Any]:
     """The document (through access_document_by_id), its recipients and the count per status."""
 
     document: OfficialDocument = access_document_by_id(user, document_id)
-    rows = list(DistributionRecipient.objects.filter(document=document).select_related("agency", "sent_by"))
-    counts = Counter(r.status for r in rows)
+    rows = list(DistributionRecipient.objects.filter(document=document)
+                .select_related("agency", "sent_by", "replaces__agency", "replaced_by__agency"))
+    live = [r for r in rows if not r.is_superseded]  # rows replaced by 补发/改送 are history, not counted
+    counts = Counter(r.status for r in live)
     segments = stacked_segments([(value, label, counts.get(value, 0))
-                                 for value, label in DistributionRecipient.Status.choices])
-    return {"document": document, "recipients": rows, "segments": segments, "total": len(rows),
-            "can_withdraw": may_manage_distribution(user, document)}
+                                 for value, label in DistributionRecipient.Status.choices
+                                 if value not in DistributionRecipient.SUPERSEDED])
+    can_manage = may_manage_distribution(user, document)
+    choices: list[Agency] = []
+    if can_manage and any(r.status == DistributionRecipient.Status.RETURNED for r in live):
+        choices = list(redirect_choices(document))
+    return {"document": document, "recipients": rows, "segments": segments, "total": len(live),
+            "can_withdraw": can_manage, "can_redistribute": can_manage, "redirect_choices": choices}
+
+
+def redirect_choices(document: OfficialDocument):
+    """Agencies a refused copy may be 改送 to: active, not the sender, not already a (live) recipient."""
+    taken = (DistributionRecipient.objects.filter(document=document)
+             .exclude(status__in=DistributionRecipient.SUPERSEDED).values("agency_id"))
+    return (Agency.objects.filter(is_active=True).exclude(pk=document.agency_id).exclude(pk__in=taken)
+            .order_by("sort_order", "pk"))
 
 
 def final_pdf_field(document: OfficialDocument):

@@ -2,8 +2,12 @@
 
   /flows/distribution/<document id>/                         page: per recipient status, who, when, reason
   /flows/distribution/recipients/<id>/withdraw               取回 (POST reason)
+  /flows/distribution/recipients/<id>/reissue                补发 to the agency that returned it (POST)
+  /flows/distribution/recipients/<id>/redirect               改送 to another agency (POST agency)
   /api/flows/distribution/<document id>                      the same list, JSON
   /api/flows/distribution/recipients/<id>/withdraw           取回, JSON
+  /api/flows/distribution/recipients/<id>/reissue            补发, JSON
+  /api/flows/distribution/recipients/<id>/redirect           改送, JSON {"agency": id}
 """
 
 from __future__ import annotations
@@ -22,8 +26,13 @@ from rest_framework.views import APIView
 
 from oa.actions.auth import client_ip
 from oa.api.serializers import ErrorSerializer
+from oa.models import Agency
 from oa.refusals import Refusal
-from workflows.actions.distribution import check_withdraw_distribution
+from workflows.actions.distribution import (
+    check_redirect_distribution,
+    check_reissue_distribution,
+    check_withdraw_distribution,
+)
 from workflows.models import DistributionRecipient
 from workflows.selectors.distribution import access_recipient_by_id, distribution_summary
 
@@ -38,6 +47,7 @@ def _row_json(row: DistributionRecipient) -> dict:
         "status_at": row.status_at.isoformat() if row.status_at else None, "status_by": row.status_by,
         "reason": row.reason, "copies": row.copies,
         "withdraw_requested_at": row.withdraw_requested_at.isoformat() if row.withdraw_requested_at else None,
+        "replaces": row.replaces_id,
     }
 
 
@@ -64,6 +74,41 @@ def withdraw_recipient(request, recipient_id: int):
     return redirect("workflows:distribution", row.document_id)
 
 
+@login_required
+@require_POST
+def reissue_recipient(request, recipient_id: int):
+    row = access_recipient_by_id(request.user, recipient_id)
+    try:
+        new = check_reissue_distribution(request.user, row, ip=client_ip(request))
+    except Refusal as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已向{new.agency.name}补发。" if not new.agency.exchange_node
+                         else f"已向{new.agency.name}补发，交换包已排队发往对方系统。")
+    return redirect("workflows:distribution", row.document_id)
+
+
+def _redirect_target(value) -> Agency:
+    try:
+        return Agency.objects.get(pk=int(value))
+    except (TypeError, ValueError, Agency.DoesNotExist):
+        raise Refusal("recipient_invalid", "请选择改送的收文机关。", status=400) from None
+
+
+@login_required
+@require_POST
+def redirect_recipient(request, recipient_id: int):
+    row = access_recipient_by_id(request.user, recipient_id)
+    try:
+        new = check_redirect_distribution(request.user, row, _redirect_target(request.POST.get("agency")),
+                                          ip=client_ip(request))
+    except Refusal as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已将{row.agency.name}退回的公文改送{new.agency.name}。")
+    return redirect("workflows:distribution", row.document_id)
+
+
 class DistributionRecipientSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     agency = serializers.CharField(help_text="收文机关")
@@ -78,6 +123,7 @@ class DistributionRecipientSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="退回或取回原因")
     copies = serializers.IntegerField(allow_null=True, help_text="签收份数")
     withdraw_requested_at = serializers.DateTimeField(allow_null=True, help_text="已申请取回、等待对方回执")
+    replaces = serializers.IntegerField(allow_null=True, help_text="补发/改送时所替代的（被退回的）分发记录")
 
 
 class DistributionSerializer(serializers.Serializer):
@@ -116,11 +162,55 @@ class WithdrawApi(APIView):
         return Response(_row_json(row))
 
 
+class RedirectRequestSerializer(serializers.Serializer):
+    agency = serializers.IntegerField(help_text="改送的收文机关")
+
+
+_REDISTRIBUTE_ERRORS = {
+    403: OpenApiResponse(ErrorSerializer, description="distribution_not_allowed：不是发文机关的文书"),
+    404: OpenApiResponse(ErrorSerializer, description="not_found：分发记录不存在或无权查看"),
+    409: OpenApiResponse(ErrorSerializer, description="redistribute_not_returned：对方没有退回；recipient_exists："
+                                                      "该机关已是收文机关"),
+}
+
+
+class ReissueApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="distribution_reissue", summary="补发（对方退回后再次发给该机关）", request=None,
+                   responses={201: DistributionRecipientSerializer, **_REDISTRIBUTE_ERRORS})
+    def post(self, request, recipient_id: int):
+        row = access_recipient_by_id(request.user, recipient_id)
+        return Response(_row_json(check_reissue_distribution(request.user, row, ip=client_ip(request))), status=201)
+
+
+class RedirectApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="distribution_redirect", summary="改送（对方退回后改发其他机关）",
+                   request=RedirectRequestSerializer,
+                   responses={201: DistributionRecipientSerializer,
+                              400: OpenApiResponse(ErrorSerializer, description="recipient_invalid、recipient_is_sender、"
+                                                                                "redirect_same_agency"),
+                              **_REDISTRIBUTE_ERRORS})
+    def post(self, request, recipient_id: int):
+        row = access_recipient_by_id(request.user, recipient_id)
+        body = RedirectRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        new = check_redirect_distribution(request.user, row, _redirect_target(body.validated_data["agency"]),
+                                          ip=client_ip(request))
+        return Response(_row_json(new), status=201)
+
+
 urlpatterns = [
     path("distribution/<int:document_id>/", distribution_page, name="distribution"),
     path("distribution/recipients/<int:recipient_id>/withdraw", withdraw_recipient, name="distribution_withdraw"),
+    path("distribution/recipients/<int:recipient_id>/reissue", reissue_recipient, name="distribution_reissue"),
+    path("distribution/recipients/<int:recipient_id>/redirect", redirect_recipient, name="distribution_redirect"),
 ]
 api_urlpatterns = [
     path("distribution/<int:document_id>", DistributionApi.as_view(), name="api_distribution"),
     path("distribution/recipients/<int:recipient_id>/withdraw", WithdrawApi.as_view(), name="api_distribution_withdraw"),
+    path("distribution/recipients/<int:recipient_id>/reissue", ReissueApi.as_view(), name="api_distribution_reissue"),
+    path("distribution/recipients/<int:recipient_id>/redirect", RedirectApi.as_view(), name="api_distribution_redirect"),
 ]
