@@ -3,14 +3,15 @@ from django.utils.functional import SimpleLazyObject
 
 
 def _can_view_audit(request) -> bool:
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return False
-    if user.has_perm("oa.view_auditentry"):
-        return True
-    from oa.models import Role
+    from oa.selectors.audit import may_view_audit
 
-    return user.role_assignments.filter(role=Role.SYSADMIN).exists()
+    return may_view_audit(getattr(request, "user", None))
+
+
+def _can_manage(request) -> bool:
+    from oa.selectors.manage import admin_roles_of
+
+    return bool(admin_roles_of(getattr(request, "user", None)))
 
 
 def _inbox_counts(request) -> dict[str, int]:
@@ -30,6 +31,7 @@ def shell(request) -> dict:
     return {
         "site_name": settings.OA_SITE_NAME,
         "nav_audit": SimpleLazyObject(lambda: _can_view_audit(request)),
+        "nav_manage": SimpleLazyObject(lambda: _can_manage(request)),
         "nav_counts": SimpleLazyObject(lambda: _inbox_counts(request)),
         "nav_unread": SimpleLazyObject(lambda: _unread(request)),
     }

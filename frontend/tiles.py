@@ -41,6 +41,6 @@ def register_platform_tiles() -> None:
 
 
 def _can_view_audit(user: Person) -> bool:
-    from oa.models import Role
+    from oa.selectors.audit import may_view_audit
 
-    return user.has_perm("oa.view_auditentry") or user.role_assignments.filter(role=Role.SYSADMIN).exists()
+    return may_view_audit(user)

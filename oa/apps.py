@@ -13,6 +13,27 @@ class OaConfig(AppConfig):
         from oa import scheduling
 
         scheduling.autodiscover()
+        _chinese_admin_names()
+
+
+def _chinese_admin_names() -> None:
+    """Third-party apps and models whose names the zh-hans catalogues leave in English: in Chinese on the Django
+    admin too (docs/security.md, 三员分立). Headers of the admin index: frontend/templates/admin/app_list.html."""
+    from django.apps import apps
+
+    names = {"otp_totp": "双因素认证", "django_otp": "双因素认证", "viewflow": "流程引擎"}
+    for label, name in names.items():
+        if label in apps.app_configs:
+            apps.app_configs[label].verbose_name = name
+    if "otp_totp" in apps.app_configs:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        TOTPDevice._meta.verbose_name = TOTPDevice._meta.verbose_name_plural = "动态验证码设备"
+    if "viewflow" in apps.app_configs:
+        from viewflow.workflow.models import Process, Task
+
+        Process._meta.verbose_name = Process._meta.verbose_name_plural = "流程实例"
+        Task._meta.verbose_name = Task._meta.verbose_name_plural = "流程任务"
 
 
 class OaAdminConfig(AdminConfig):

@@ -155,3 +155,136 @@ class DelegationForm(forms.Form):
 
     def add_refusal(self, code: str, message: str) -> None:
         self.add_error(self.REFUSAL_FIELDS.get(code), message)
+
+
+# --- the administrators' pages (/manage/, oa/views/manage.py) ---------------------------------------------------
+
+
+class _RefusalForm(forms.Form):
+    """A refusal of the action is shown beside the field it is about (REFUSAL_FIELDS; else above the form)."""
+
+    REFUSAL_FIELDS: dict[str, str] = {}
+
+    def add_refusal(self, code: str, message: str) -> None:
+        self.add_error(self.REFUSAL_FIELDS.get(code), message)
+
+
+class _IdField(forms.TypedChoiceField):
+    """A <select> of objects in the administrator's scope that accepts any id as typed: whether it may be chosen
+    is the action's rule, so a forged id meets the same Chinese refusal as a listed one."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("coerce", int)
+        kwargs.setdefault("empty_value", None)
+        super().__init__(*args, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        return str(value).isdigit()
+
+
+class ManageSearchForm(forms.Form):
+    q = forms.CharField(label="按姓名、用户名或手机号查找", max_length=50, required=False,
+                        widget=forms.SearchInput(attrs={"placeholder": "如：张伟"}))
+
+
+class PersonForm(_RefusalForm):
+    """系统管理员 → 人员: name, primary department and post, mobile (and, for a new person, login name and a
+    temporary password)."""
+
+    username = forms.RegexField(
+        label="用户名", max_length=150, regex=r"^[A-Za-z0-9_.@+-]+$",
+        error_messages={"required": "请填写用户名。", "invalid": "用户名只能包含字母、数字和 _ . @ + -。"},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    name = forms.CharField(label="姓名", max_length=50, error_messages={"required": "请填写姓名。"})
+    department = _IdField(label="部门", error_messages={"required": "请选择部门。"})
+    post = _IdField(label="职务", error_messages={"required": "请选择职务。"})
+    mobile = forms.RegexField(
+        label="手机号码", max_length=20, required=False, regex=r"^\+?[0-9-]{5,20}$",
+        error_messages={"invalid": "请输入有效的电话号码（数字，可带 + 和 -）。"},
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    password = forms.CharField(
+        label="初始密码", strip=False, max_length=256, error_messages={"required": "请设置初始密码。"},
+        help_text="本人首次登录时须修改。", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    REFUSAL_FIELDS = {
+        "person_username_taken": "username", "person_name_required": "name", "person_password": "password",
+        "manage_department_inactive": "department", "manage_out_of_scope": "department",
+    }
+
+    def __init__(self, *args, departments, posts, new: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].choices = [("", "请选择")] + [
+            (d.pk, f"{d.agency.short_name} · {d.name}") for d in departments]
+        self.fields["post"].choices = [("", "请选择")] + [(p.pk, p.name) for p in posts]
+        if not new:
+            del self.fields["username"], self.fields["password"]
+
+
+class ReasonForm(_RefusalForm):
+    reason = forms.CharField(label="原因", max_length=200, error_messages={"required": "请填写原因。"})
+
+    REFUSAL_FIELDS = {
+        "person_reason_required": "reason", "otp_reset_reason": "reason", "unlock_reason": "reason",
+    }
+
+
+class DepartmentForm(_RefusalForm):
+    agency = _IdField(label="所属机关", error_messages={"required": "请选择机关。"})
+    parent = _IdField(label="上级部门", required=False)
+    name = forms.CharField(label="部门名称", max_length=100, error_messages={"required": "请填写部门名称。"})
+    sort_order = forms.IntegerField(label="排序", min_value=0, max_value=100000, initial=100,
+                                    error_messages={"required": "请填写排序号。", "invalid": "排序号应为整数。",
+                                                    "min_value": "排序号不能小于 0。", "max_value": "排序号过大。"})
+    is_active = forms.BooleanField(label="启用", required=False, initial=True)
+
+    REFUSAL_FIELDS = {
+        "department_name_required": "name", "department_name_taken": "name",
+        "department_parent_agency": "parent", "department_parent_cycle": "parent",
+        "department_has_members": "is_active", "manage_out_of_scope": "agency",
+    }
+
+    def __init__(self, *args, agencies, departments, new: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].choices = [("", "请选择")] + [(a.pk, a.name) for a in agencies]
+        self.fields["parent"].choices = [("", "（无，机关下的一级部门）")] + [
+            (d.pk, f"{d.agency.short_name} · {d.name}") for d in departments]
+        if new:
+            del self.fields["is_active"]
+        else:
+            del self.fields["agency"]  # a department does not move to another agency
+
+
+class RoleGrantForm(_RefusalForm):
+    role = forms.ChoiceField(label="角色", error_messages={"required": "请选择角色。",
+                                                        "invalid_choice": "未知角色“%(value)s”。"})
+    agency = _IdField(label="机关", error_messages={"required": "请选择机关。"})
+    department = _IdField(label="部门（不选即全机关）", required=False)
+
+    REFUSAL_FIELDS = {
+        "role_unknown": "role", "role_separation": "role", "role_exists": "role", "role_self": "role",
+        "role_inactive": "role", "role_admin_department": "department", "role_scope_mismatch": "department",
+        "manage_out_of_scope": "agency",
+    }
+
+    def __init__(self, *args, roles, agencies, departments, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [("", "请选择"), *roles]
+        self.fields["agency"].choices = [("", "请选择")] + [(a.pk, a.name) for a in agencies]
+        self.fields["department"].choices = [("", "全机关")] + [
+            (d.pk, f"{d.agency.short_name} · {d.name}") for d in departments]
+
+
+class ManageDelegationForm(DelegationForm):
+    """安全管理员 → 委托管理: the 我的 → 委托 form with the 委托人 chosen too; the same rules and refusals."""
+
+    principal = _PersonIdField(label="委托人", coerce=int, empty_value=None,
+                               error_messages={"required": "请选择委托人。"})
+    field_order = ["principal", "delegate", "start_date", "end_date", "flow_types", "reason"]
+    REFUSAL_FIELDS = {**DelegationForm.REFUSAL_FIELDS, "manage_out_of_scope": "principal"}
+
+    def __init__(self, *args, principals: list[Person], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["principal"].choices = [("", "请选择")] + [(p.pk, p.get_full_name()) for p in principals]

@@ -126,8 +126,9 @@ AUTH_USER_MODEL = "oa.Person"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # First, so our 400/403/404/500 pages win over viewflow's English ones (viewflow precedes our apps).
-        "DIRS": [BASE_DIR / "frontend" / "error_templates"],
+        # First, so our 400/403/404/500 pages win over viewflow's English ones (viewflow precedes our apps), and
+        # our Chinese overrides of Django admin templates over django.contrib.admin's (admin_templates/).
+        "DIRS": [BASE_DIR / "frontend" / "error_templates", BASE_DIR / "frontend" / "admin_templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -34,6 +34,8 @@ urlpatterns = [
     path("directory/people/<int:person_id>/", directory_views.person_detail, name="person"),
     path("audit/", audit_views.audit_list, name="audit"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
+    path("audit/verify/", audit_views.audit_verify, name="audit_verify"),
+    path("manage/", include("oa.manage_urls")),
     path("api/documents/", include("documents.api_urls")),
     path("api/flows/", include("workflows.api_urls")),
     path("api/", include("oa.api.urls")),

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(client, cast):
-    sysadmin = cast.sunhao
+    sysadmin = cast.oaroot  # the Django admin is the superuser's (emergency) tool
     client.force_login(sysadmin)
     device = TOTPDevice.objects.create(user=sysadmin, name="手机", confirmed=True)
     session = client.session

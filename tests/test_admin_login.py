@@ -24,24 +24,24 @@ def admin_post(client, username: str, password: str = DEMO_PASSWORD, ip: str = "
 def test_a_locked_account_gets_no_session_through_the_admin_login(client, cast, settings):
     settings.OA_LOCKOUT_THRESHOLD = 3
     for n in range(3):
-        client.post("/accounts/login/", {"username": "sunhao", "password": f"Wrong#pass{n}"}, REMOTE_ADDR="10.7.0.1")
-    response = admin_post(client, "sunhao")  # the right password, from the address that locked the account
+        client.post("/accounts/login/", {"username": "oaroot", "password": f"Wrong#pass{n}"}, REMOTE_ADDR="10.7.0.1")
+    response = admin_post(client, "oaroot")  # the right password, from the address that locked the account
     assert response.status_code == 403
     assert "已锁定" in response.content.decode()
     assert "_auth_user_id" not in client.session
-    assert not AuditEntry.objects.filter(action="auth.login", actor=cast.sunhao).exists()
+    assert not AuditEntry.objects.filter(action="auth.login", actor=cast.oaroot).exists()
 
 
 def test_every_admin_login_attempt_is_audited(client, cast):
-    admin_post(client, "sunhao", "Wrong#pass1")
+    admin_post(client, "oaroot", "Wrong#pass1")
     admin_post(client, "no_such_admin", "Wrong#pass1")
     failed = AuditEntry.objects.filter(action="auth.login_failed").order_by("id")
     assert [(e.actor_id, e.ip, e.changes["reason"]) for e in failed] == [
-        (cast.sunhao.pk, "10.7.0.1", "bad_credentials"),
+        (cast.oaroot.pk, "10.7.0.1", "bad_credentials"),
         (None, "10.7.0.1", "unknown_user"),
     ]
-    ok = admin_post(client, "sunhao")
-    assert AuditEntry.objects.get(action="auth.login", actor=cast.sunhao).ip == "10.7.0.1"
+    ok = admin_post(client, "oaroot")
+    assert AuditEntry.objects.get(action="auth.login", actor=cast.oaroot).ip == "10.7.0.1"
     # 系统管理员 must pass the second factor before the admin opens, as on the login page.
     assert ok.status_code == 302 and ok["Location"] in (reverse("otp_setup"), reverse("otp_verify"))
     assert client.get("/admin/")["Location"] in (reverse("otp_setup"), reverse("otp_verify"))
@@ -51,7 +51,7 @@ def test_the_address_throttle_applies_to_the_admin_login(client, cast, settings)
     settings.OA_IP_THROTTLE_FAILURES = 3
     for n in range(3):
         admin_post(client, f"ghost{n}", "Wrong#pass1", ip="10.7.9.9")
-    blocked = admin_post(client, "sunhao", ip="10.7.9.9")
+    blocked = admin_post(client, "oaroot", ip="10.7.9.9")
     assert blocked.status_code == 429
     assert "_auth_user_id" not in client.session
     assert AuditEntry.objects.filter(action="auth.ip_throttled", ip="10.7.9.9").count() == 1
@@ -72,11 +72,11 @@ def test_a_signed_in_non_administrator_is_refused_not_looped(cast):
 
 
 def test_admin_logout_and_password_change_are_the_platform_ones(cast):
-    client = logged_in(cast.sunhao, otp=True)
+    client = logged_in(cast.oaroot, otp=True)
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/password_change/")["Location"] == reverse("password_change")
     assert client.post("/admin/logout/")["Location"] == reverse("login")
-    assert AuditEntry.objects.filter(action="auth.logout", actor=cast.sunhao).count() == 1
+    assert AuditEntry.objects.filter(action="auth.logout", actor=cast.oaroot).count() == 1
 
 
 def test_only_the_login_controls_call_authenticate():

@@ -209,7 +209,7 @@ def test_check_handover_refuses_with_codes(cast):
 
 def test_handover_admin_action(client, cast):
     _open_tasks(cast.xuli, 2)
-    admin = cast.sunhao
+    admin = cast.oaroot  # the Django admin's emergency account
     admin.must_change_password = False
     admin.save()
     client.force_login(admin)
@@ -232,7 +232,7 @@ def test_handover_admin_action(client, cast):
 
 def test_handover_admin_action_reports_a_refusal_and_hands_over_the_others(cast):
     _open_tasks(cast.xuli, 1)
-    browser = login(cast.sunhao, otp=True)
+    browser = login(cast.oaroot, otp=True)
     data = {"action": "handover", "_selected_action": [cast.xuli.pk, cast.gaojun.pk], "apply": "1",
             "target": cast.gaojun.pk, "reason": "调任"}
     done = browser.post("/admin/oa/person/", data, follow=True)

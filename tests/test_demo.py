@@ -60,9 +60,14 @@ def test_cast_roles_match_docs(cast):
     assert roles("huangjianhua") == {"principal"}
     assert roles("zhoumin") == {"seal_keeper"}
     assert roles("wujing") == {"dept_head", "supervisor"}
-    assert roles("sunhao") == {"sysadmin"}
-    assert cast.sunhao.is_staff and cast.sunhao.is_superuser
-    assert not cast.zhangwei.is_staff
+    # 三员分立: three people, one role each, for the whole district (granted at 区政府); none a superuser.
+    assert roles("sunhao") == {"sysadmin"} and roles("qianjing") == {"secadmin"} and roles("yanghui") == {"auditadmin"}
+    for username in ("sunhao", "qianjing", "yanghui"):
+        assert RoleAssignment.objects.get(person__username=username).agency.doc_code == "揭东府"
+        assert not Person.objects.get(username=username).is_superuser
+    assert not cast.sunhao.is_staff and not cast.zhangwei.is_staff
+    # The Django admin's emergency account: a superuser with no post and no role.
+    assert cast.oaroot.is_superuser and cast.oaroot.is_staff and not cast.oaroot.appointments.exists()
 
 
 def test_one_active_delegation():

@@ -31,7 +31,7 @@ def assert_no_secret(text: str, secrets: tuple[str, ...], where: str) -> None:
 
 def test_an_administrator_cannot_see_the_secret_in_the_admin(cast, enrolled):
     device, secrets = enrolled
-    admin = login(cast.sunhao, otp=True)
+    admin = login(cast.oaroot, otp=True)
     base = "/admin/otp_totp/totpdevice/"
     changelist = admin.get(base)
     assert changelist.status_code == 200 and "王芳" in changelist.content.decode()
@@ -58,7 +58,7 @@ def test_an_administrator_cannot_see_the_secret_in_the_admin(cast, enrolled):
 
 def test_no_api_serves_the_secret(cast, enrolled):
     _, secrets = enrolled
-    admin = login(cast.sunhao, otp=True)
+    admin = login(cast.oaroot, otp=True)
     for url in ("/api/me", "/api/work", "/api/notifications", "/api/tiles", "/api/schema/"):
         response = admin.get(url)
         assert response.status_code == 200, url
@@ -80,13 +80,13 @@ def test_the_owner_cannot_read_it_again_after_enrolment(cast, enrolled):
 def test_reset_two_factor_from_the_person_admin_is_audited_and_ends_verification(cast, enrolled):
     wangfang = login(cast.wangfang, otp=True)
     assert wangfang.get("/").status_code == 200
-    admin = login(cast.sunhao, otp=True)
+    admin = login(cast.oaroot, otp=True)
     done = admin.post("/admin/oa/person/", {"action": "reset_two_factor", "_selected_action": [cast.wangfang.pk]},
                       follow=True)
     assert done.status_code == 200 and "已重置二次验证" in done.content.decode()
     assert not TOTPDevice.objects.filter(user=cast.wangfang).exists()
     entry = AuditEntry.objects.filter(action="auth.otp_reset").latest("pk")
-    assert (entry.actor, entry.object_id, entry.changes) == (cast.sunhao, str(cast.wangfang.pk),
+    assert (entry.actor, entry.object_id, entry.changes) == (cast.oaroot, str(cast.wangfang.pk),
                                                                {"devices": 1, "via": "admin"})
     # Her session was verified with the deleted device: the next page sends her to enrol a new one.
     response = wangfang.get("/")
@@ -95,7 +95,7 @@ def test_reset_two_factor_from_the_person_admin_is_audited_and_ends_verification
 
 def test_reset_from_the_device_list(cast, enrolled):
     device, _ = enrolled
-    admin = login(cast.sunhao, otp=True)
+    admin = login(cast.oaroot, otp=True)
     admin.post("/admin/otp_totp/totpdevice/", {"action": "reset", "_selected_action": [device.pk]})
     assert not TOTPDevice.objects.filter(user=cast.wangfang).exists()
-    assert AuditEntry.objects.filter(action="auth.otp_reset", actor=cast.sunhao).count() == 1
+    assert AuditEntry.objects.filter(action="auth.otp_reset", actor=cast.oaroot).count() == 1

@@ -164,13 +164,13 @@ def test_audit_link_only_for_those_who_may_see_the_audit_log(client, cast):
     zhangwei = cast.zhangwei
     zhangwei.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
     client.force_login(zhangwei)
-    assert 'href="/audit/"' in html_of(client.get(reverse("home")))
+    assert 'href="/audit/"' not in html_of(client.get(reverse("home")))  # a Django permission is not the role
 
 
-def test_sysadmin_with_verified_session_sees_audit_link_and_2fa_status(client, cast):
-    sunhao = cast.sunhao
-    device = TOTPDevice.objects.create(user=sunhao, name="手机令牌", confirmed=True)
-    client.force_login(sunhao)
+def test_audit_admin_with_verified_session_sees_audit_link_and_2fa_status(client, cast):
+    yanghui = cast.yanghui  # 审计管理员
+    device = TOTPDevice.objects.create(user=yanghui, name="手机令牌", confirmed=True)
+    client.force_login(yanghui)
     assert client.get(reverse("home"))["Location"] == reverse("otp_verify")
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
@@ -178,7 +178,15 @@ def test_sysadmin_with_verified_session_sees_audit_link_and_2fa_status(client, c
     home = html_of(client.get(reverse("home")))
     assert 'href="/audit/"' in home
     profile = html_of(client.get(reverse("profile")))
-    assert "已启用" in profile and "系统管理员" in profile
+    assert "已启用" in profile and "审计管理员" in profile and 'href="/manage/"' in profile
+
+
+def test_sysadmin_sees_no_audit_link(cast):
+    from tests.clients import login
+
+    client = login(cast.sunhao, otp=True)
+    assert 'href="/audit/"' not in html_of(client.get(reverse("home")))
+    assert client.get("/audit/").status_code == 403
 
 
 def test_static_assets_exist_and_are_local():

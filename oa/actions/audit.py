@@ -86,6 +86,19 @@ def do_record_audit_export(*, actor: Person, filters: dict[str, Any], ip: str | 
     )
 
 
+def do_record_audit_verify(*, actor: Person, ok: bool, checked: int, first_broken_id: int | None,
+                           ip: str | None = None) -> AuditEntry:
+    """The 审计管理员 checked the chain from the page: the check and its result are on record too."""
+    return do_record_audit(
+        actor=actor,
+        action="audit.verify",
+        object_type="oa.auditentry",
+        object_repr="校验审计链",
+        changes={"ok": ok, "checked": checked, **({"first_broken_id": first_broken_id} if not ok else {})},
+        ip=ip,
+    )
+
+
 class AuditRetentionError(Exception):
     pass
 

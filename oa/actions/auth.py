@@ -255,14 +255,31 @@ def do_get_or_create_pending_device(person: Person) -> TOTPDevice:
     return device
 
 
-def do_reset_two_factor(*, actor: Person, person: Person, via: str = "admin") -> int:
+def do_reset_two_factor(*, actor: Person, person: Person, via: str = "admin", reason: str = "") -> int:
     """重置二次验证: delete every TOTP device of `person` (lost phone, new phone). Their next login enrols a new one;
     a session verified with a deleted device is no longer verified (django_otp finds no device). The secret itself
     is never shown to the administrator: only its owner sees it, once, while enrolling. Returns devices removed."""
     with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=person).delete()
-        do_record_audit(actor=actor, action="auth.otp_reset", obj=person, changes={"devices": removed, "via": via})
+        changes = {"devices": removed, "via": via, **({"reason": reason} if reason else {})}
+        do_record_audit(actor=actor, action="auth.otp_reset", obj=person, changes=changes)
     return removed
+
+
+def do_unlock_account(*, actor: Person, person: Person, reason: str, via: str = "manage") -> bool:
+    """解除锁定: clear the failure count and the lock over all addresses (Person.locked_until and its cache twin).
+    A lock of one name from one address (account_address) is keyed on that address and simply runs out
+    (OA_LOCKOUT_MINUTES). Returns whether the account was locked. Audited as `auth.unlock`."""
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        was_locked = person.locked_until is not None and person.locked_until > timezone.now()
+        changes = {"via": via, "reason": reason, "failed_count": person.failed_login_count,
+                   "locked_until": person.locked_until, "was_locked": was_locked}
+        person.failed_login_count, person.locked_until = 0, None
+        person.save(update_fields=["failed_login_count", "locked_until"])
+        do_record_audit(actor=actor, action="auth.unlock", obj=person, changes=changes)
+    do_clear(account_limit(), login_name_key(person.username))
+    return was_locked
 
 
 OTP_BAD_CODE = "验证码不正确或已使用过，请输入验证器中当前显示的 6 位数字。"

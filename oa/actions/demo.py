@@ -28,6 +28,7 @@ from oa.uscc import make_uscc
 
 DEMO_PASSWORD = "Jiedong@2026"
 VIA = "demo"  # the `via` of every directory action the loader calls
+EMERGENCY_USERNAME = "oaroot"
 
 POSTS = [
     ("区长", 10), ("副区长", 20), ("主任", 30), ("局长", 30), ("镇长", 30), ("街道办主任", 30),
@@ -70,6 +71,7 @@ class Member:
     post: str
     roles: tuple[tuple[str, str | None], ...] = ()  # (role, department name or None for agency-wide)
     concurrent: tuple[tuple[str, str, str], ...] = ()  # (agency key, department, post) 兼职
+    role_agency: str | None = None  # roles granted for this agency instead of their own (三员: the district)
 
 
 R = Role
@@ -88,7 +90,10 @@ CAST = [
     Member("zhaolei", "赵磊", "office", "督查室", "督查员", ((R.SUPERVISOR, None),)),
     Member("xuli", "徐丽", "office", "综合科", "科长", ((R.DEPT_HEAD, "综合科"),)),
     Member("zhengguodong", "郑国栋", "data", "办公室", "局长", ((R.PRINCIPAL, None), (R.CDO, None))),
-    Member("sunhao", "孙浩", "data", "信息化建设科", "工程师", ((R.SYSADMIN, None),)),
+    # 三员分立 (docs/security.md): three people, each for the whole district (granted at 区政府, the top agency).
+    Member("sunhao", "孙浩", "data", "信息化建设科", "工程师", ((R.SYSADMIN, None),), role_agency="gov"),
+    Member("qianjing", "钱静", "data", "信息化建设科", "工程师", ((R.SECADMIN, None),), role_agency="gov"),
+    Member("yanghui", "杨慧", "data", "办公室", "科员", ((R.AUDITADMIN, None),), role_agency="gov"),
     # 兼职: 政数局 数据资源科 科长 also serves in 区府办 综合科 as 副科长.
     Member("hemei", "何梅", "data", "数据资源科", "科长", ((R.DEPT_HEAD, "数据资源科"),),
            (("office", "综合科", "副科长"),)),
@@ -182,17 +187,16 @@ def do_load_demo(*, today: dt.date | None = None) -> dict[str, int]:
     people = 0
     for m in all_members():
         person = Person.objects.filter(username=m.username).first()
-        is_admin = any(role == R.SYSADMIN for role, _ in m.roles)
+        # Nobody of the cast is a Django superuser: the three administrators work on /manage/ (三员分立).
         fields = {"name": m.name, "email": f"{m.username}@jiedong.gov.example",
                   "mobile": (person.mobile if person else "") or f"139{zlib.crc32(m.username.encode()) % 10**8:08d}",
-                  "is_staff": is_admin, "is_superuser": is_admin}
+                  "is_staff": False, "is_superuser": False}
         if person is None:
             person = do_create_person(actor=None, via=VIA, person=Person(
                 username=m.username, password=encoded, password_changed_at=timezone.now(), **fields))
         else:
             do_update_person(actor=None, via=VIA, person=person, fields=fields)
         people += 1
-        agency = agencies[m.agency]
         do_appoint(person=person, department=departments[m.agency, m.department], post=posts[m.post], primary=True,
                    via=VIA)
         for c_agency, c_dept, c_post in m.concurrent:
@@ -200,9 +204,18 @@ def do_load_demo(*, today: dt.date | None = None) -> dict[str, int]:
                        via=VIA)
         for role, dept_name in m.roles:
             check_assign_role(
-                actor=None, person=person, role=role, agency=agency,
+                actor=None, person=person, role=role, agency=agencies[m.role_agency or m.agency],
                 department=departments[m.agency, dept_name] if dept_name else None, via=VIA,
             )
+
+    # The Django admin's emergency account (docs/security.md): a superuser with no post and no role, 2FA required.
+    root = Person.objects.filter(username=EMERGENCY_USERNAME).first()
+    root_fields = {"name": "平台应急账号", "is_staff": True, "is_superuser": True}
+    if root is None:
+        do_create_person(actor=None, via=VIA, person=Person(
+            username=EMERGENCY_USERNAME, password=encoded, password_changed_at=timezone.now(), **root_fields))
+    else:
+        do_update_person(actor=None, via=VIA, person=root, fields=root_fields)
 
     # One active 委托: 区府办副主任王芳 is away; 李娜 handles her 发文 work.
     wangfang, lina = Person.objects.get(username="wangfang"), Person.objects.get(username="lina")

@@ -360,9 +360,12 @@ def check_assign_role(
     *, actor: Person | None, person: Person, role: str, agency: Agency, department: Department | None = None,
     via: str = "api", source: str = RoleAssignment.Source.LOCAL,
 ) -> RoleAssignment:
-    """Grant a role in a scope (validated: a known role, a department of that agency). Idempotent."""
+    """Grant a role in a scope (validated: a known role, a department of that agency, 三员分立). Idempotent."""
     validate_role_assignment(role=role, agency=agency, department=department)
     with transaction.atomic():
+        # Lock the person, then check 三员分立: two concurrent grants of different admin roles cannot both pass.
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        validate_role_assignment(role=role, agency=agency, department=department, person=person)
         assignment, created = RoleAssignment.objects.get_or_create(
             person=person, role=role, agency=agency, department=department, defaults={"source": source}
         )

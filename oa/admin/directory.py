@@ -113,7 +113,9 @@ class RoleAssignmentForm(forms.ModelForm):
         data = super().clean()
         if data.get("role") and data.get("agency"):
             try:
-                validate_role_assignment(role=data["role"], agency=data["agency"], department=data.get("department"))
+                person = data.get("person") or (self.instance.person if self.instance.person_id else None)
+                validate_role_assignment(role=data["role"], agency=data["agency"], department=data.get("department"),
+                                         person=person, replacing_id=self.instance.pk)
             except Refusal as exc:  # shown on the form (or the person page's inline row), not as a refusal page
                 raise forms.ValidationError(exc.message, code=exc.code) from exc
         return data

@@ -2,6 +2,7 @@ from oa.models.audit import AuditChainHead, AuditEntry
 from oa.models.calendar import CalendarDay, CalendarYear
 from oa.models.delegation import Delegation
 from oa.models.directory import (
+    ADMIN_ROLES,
     TWO_FACTOR_ROLES,
     Agency,
     Appointment,
@@ -16,6 +17,7 @@ from oa.models.security import PasswordHistory
 from oa.models.work import WorkItem
 
 __all__ = [
+    "ADMIN_ROLES",
     "TWO_FACTOR_ROLES",
     "Agency",
     "ApiToken",

@@ -168,10 +168,18 @@ class Role(models.TextChoices):
     SEAL_KEEPER = "seal_keeper", "印章管理员"
     CDO = "cdo", "首席数据官"
     SYSADMIN = "sysadmin", "系统管理员"
+    SECADMIN = "secadmin", "安全管理员"
+    AUDITADMIN = "auditadmin", "审计管理员"
 
+
+# 三员分立 (docs/security.md): the directory, the permissions and the audit log each have their own administrator,
+# and no one person may hold two of these roles (oa.selectors.directory.validate_role_assignment).
+ADMIN_ROLES = (Role.SYSADMIN, Role.SECADMIN, Role.AUDITADMIN)
 
 # Roles whose holders can sign off, use seals or change the system: TOTP is mandatory for them (等保三级).
-TWO_FACTOR_ROLES = frozenset({Role.PRINCIPAL, Role.DEPUTY_LEADER, Role.SEAL_KEEPER, Role.SYSADMIN})
+TWO_FACTOR_ROLES = frozenset(
+    {Role.PRINCIPAL, Role.DEPUTY_LEADER, Role.SEAL_KEEPER, Role.SYSADMIN, Role.SECADMIN, Role.AUDITADMIN}
+)
 
 
 class RoleAssignment(models.Model):

@@ -67,14 +67,12 @@ def audit_entries(
 
 
 def may_view_audit(user) -> bool:
-    """Auditors (Django permission oa.view_auditentry, e.g. via a group 审计员) and 系统管理员."""
-    if not user.is_authenticated:
-        return False
-    if user.has_perm("oa.view_auditentry"):
-        return True
+    """Only the 审计管理员 (三员分立, docs/security.md): not the 系统管理员, not the 安全管理员, and not a Django
+    permission or superuser flag (the emergency admin account reads the log only in the Django admin)."""
     from oa.models import Role
+    from oa.selectors.manage import holds_admin_role
 
-    return user.role_assignments.filter(role=Role.SYSADMIN).exists()
+    return holds_admin_role(user, Role.AUDITADMIN)
 
 
 GENESIS = "0" * 64

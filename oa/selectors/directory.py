@@ -7,7 +7,16 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from oa.models import TWO_FACTOR_ROLES, Agency, Appointment, Department, Person, Role, RoleAssignment
+from oa.models import (
+    ADMIN_ROLES,
+    TWO_FACTOR_ROLES,
+    Agency,
+    Appointment,
+    Department,
+    Person,
+    Role,
+    RoleAssignment,
+)
 from oa.refusals import Refusal
 
 
@@ -123,7 +132,8 @@ def roles_of(person: Person) -> set[str]:
 
 
 def requires_two_factor(person: Person) -> bool:
-    return person.role_assignments.filter(role__in=list(TWO_FACTOR_ROLES)).exists()
+    """Holders of TWO_FACTOR_ROLES, and the superuser (the emergency account of the Django admin)."""
+    return person.is_superuser or person.role_assignments.filter(role__in=list(TWO_FACTOR_ROLES)).exists()
 
 
 def primary_appointment(person: Person) -> Appointment | None:
@@ -203,12 +213,29 @@ def role_assignments_of(person: Person) -> QuerySet[RoleAssignment]:
     return person.role_assignments.select_related("agency", "department").order_by("agency__sort_order", "role")
 
 
-def validate_role_assignment(*, role: str, agency: Agency, department: Department | None = None) -> None:
-    """Refuse a grant that cannot be right: an unknown role, or a department of another agency.
+def validate_role_assignment(
+    *, role: str, agency: Agency, department: Department | None = None, person: Person | None = None,
+    replacing_id: int | None = None,
+) -> None:
+    """Refuse a grant that cannot be right: an unknown role, a department of another agency, one of the three
+    administrator roles scoped to a department, or (with `person`) a second one of them (三员分立).
 
-    Raises Refusal (stable code, Chinese message, 400). The admin form calls it in `clean()` so the refusal
-    shows on the form; `check_assign_role` calls it again before writing."""
+    Raises Refusal (stable code, Chinese message, 400; 409 for 三员分立). The admin form and the 角色管理 page
+    call it first so the refusal shows on the form; `check_assign_role` calls it again under a row lock.
+    `replacing_id`: the grant an edit replaces (it does not count against 三员分立)."""
     if role not in Role.values:
         raise Refusal("role_unknown", f"未知角色“{role}”。")
     if department is not None and department.agency_id != agency.pk:
         raise Refusal("role_scope_mismatch", f"部门“{department.name}”不属于机关“{agency}”。")
+    if role in ADMIN_ROLES and department is not None:
+        raise Refusal("role_admin_department", f"{Role(role).label}须按机关授权，不能只授予某个部门。")
+    if person is not None and role in ADMIN_ROLES:
+        others = person.role_assignments.filter(role__in=ADMIN_ROLES).exclude(role=role).exclude(pk=replacing_id)
+        held = sorted(set(others.values_list("role", flat=True)))
+        if held:
+            raise Refusal(
+                "role_separation",
+                f"“{person}”已担任{'、'.join(Role(r).label for r in held)}，三员分立：系统管理员、安全管理员、"
+                f"审计管理员不得由同一人兼任。",
+                409,
+            )

@@ -244,7 +244,7 @@ def test_dead_after_max_attempts_then_admin_retry(wecom, lina, cast, make_due, s
     make_due()
     assert do_deliver_due_outbox() == {}  # dead rows are left alone
 
-    admin = cast.sunhao
+    admin = cast.oaroot  # the Django admin's emergency account
     client.force_login(admin)
     device = TOTPDevice.objects.create(user=admin, name="手机", confirmed=True)
     session = client.session
@@ -412,7 +412,7 @@ def test_retry_from_the_delivery_list(wecom, lina, cast, client, settings):
     assert do_deliver_due_outbox() == {"dead": 1}
     delivery = platform_delivery(notification)
     assert delivery.state == "failed"
-    admin = cast.sunhao
+    admin = cast.oaroot  # the Django admin's emergency account
     client.force_login(admin)
     device = TOTPDevice.objects.create(user=admin, name="手机", confirmed=True)
     session = client.session
