@@ -14,7 +14,7 @@ from oa.models import Agency
 from tests.clients import login
 from tests.clock import without_faketime
 from tests.e2e.test_login_e2e import CHROMIUM, CHROMIUM_ARGS, RESULTS, VIEWPORTS, in_thread
-from tests.test_checkbox_groups import _at
+from tests.test_checkbox_groups import _at, _draft
 from workflows.issuance.flows import IssuanceFlow
 from workflows.models import DistributionRecipient
 
@@ -28,7 +28,7 @@ def _ticked(group) -> list[str]:
         "labels => labels.filter(l => l.querySelector('input').checked).map(l => l.innerText.trim())")
 
 
-def _drive(base: str, cookies: list[dict], url: str) -> None:
+def _drive(base: str, cookies: list[dict], url: str, drafter: list[dict], start_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with without_faketime(), sync_playwright() as pw:
@@ -106,6 +106,22 @@ def _drive(base: str, cookies: list[dict], url: str) -> None:
 
             page.get_by_role("button", name="分发", exact=True).click()
             page.wait_for_url(re.compile(r"/flows/processes/\d+/$"))
+
+            # 送审 (the drafter): 会签部门 as a group, the radio-free selects and the single 跳回 checkbox fit too
+            context.clear_cookies()
+            context.add_cookies(drafter)
+            page.goto(base + start_url)
+            group = page.locator("#id_countersign_departments_group")
+            group.locator("[data-checkgroup-tools]").wait_for(state="visible")
+            group.get_by_role("button", name="全选").click()
+            assert group.locator("[data-checkgroup-count]").inner_text() == "已选 3 个"
+            assert page.get_by_label("被退回修改后直接送回退回人（不再逐级审核）").is_checked()
+            height = page.get_by_label("被退回修改后直接送回退回人（不再逐级审核）").evaluate(
+                "b => b.closest('.field-check').getBoundingClientRect().height")
+            assert height >= 44, height
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"送审页横向溢出 {width}px"
+            page.screenshot(path=str(RESULTS / "checkbox-group-start-mobile.png"), full_page=True)
             assert problems == [], problems
         finally:
             browser.close()
@@ -121,7 +137,11 @@ def test_checkbox_group_on_a_phone(asgi_server, cast):
                for name, morsel in client.cookies.items() if name == settings.SESSION_COOKIE_NAME]
     assert cookies
     RESULTS.mkdir(exist_ok=True)
-    in_thread(_drive, asgi_server, cookies, f"/flows/issuance/tasks/{task.pk}/")
+    draft = _draft(cast, title="关于开展镇街应急演练的通知")
+    drafter = [{"name": name, "value": morsel.value, "domain": host, "path": "/"}
+               for name, morsel in login(cast.zhangwei).cookies.items() if name == settings.SESSION_COOKIE_NAME]
+    in_thread(_drive, asgi_server, cookies, f"/flows/issuance/tasks/{task.pk}/", drafter,
+              f"/flows/issuance/start/{draft.pk}/")
     sent = set(DistributionRecipient.objects.filter(document=doc).values_list("agency__short_name", flat=True))
     assert sent == set(TOWNS)
     assert Agency.objects.filter(short_name__in=TOWNS).count() == 3
