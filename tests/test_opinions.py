@@ -132,7 +132,8 @@ def test_circle_read_may_be_empty_and_counts_as_approval(cast):
 @pytest.mark.parametrize(
     ("kwargs", "code", "words"),
     [
-        ({"kind": "agree", "text": ""}, "opinion_required", "圈阅"),  # 签发 needs text or 圈阅
+        # 签发 needs text or 圈阅; the hint names 圈阅 only where the page offers it (circle_offered)
+        ({"kind": "agree", "text": "", "circle_offered": True}, "opinion_required", "圈阅"),
         ({"kind": "agree", "text": " \r\n "}, "opinion_required", "请填写签发意见"),
         ({"kind": "disagree", "text": ""}, "opinion_required", "请填写"),
         ({"kind": "return", "text": ""}, "return_reason_required", "退回须填写理由"),

@@ -86,6 +86,29 @@ def head_of_department(department: Department) -> Person | None:
     return heads[0] if heads else None
 
 
+def with_department_head(departments: QuerySet[Department]) -> QuerySet[Department]:
+    """Only the departments that have an active 部门负责人 of their own (the one head_of_department() finds): the
+    ones a task can be given to (会签, 主办, 协办). A department without one is not offered."""
+    heads = RoleAssignment.objects.filter(role=Role.DEPT_HEAD, person__is_active=True).values("department_id")
+    return departments.filter(pk__in=heads)
+
+
+# 分组选择 (checkbox groups): 区直单位 and 镇街 are what a 区 office picks by. Keys are stable (used in the page).
+AGENCY_CATEGORIES = {"district": "区直单位", "town": "镇街", "government": "人民政府"}
+
+
+def agency_category(agency: Agency) -> tuple[str, str]:
+    """(key, label) of the agency's group in a picker: 镇街 (Agency.Kind.TOWN), 人民政府, or 区直单位 (区府办 and
+    the 政府工作部门 and other 区直 agencies)."""
+    if agency.kind == Agency.Kind.TOWN:
+        key = "town"
+    elif agency.kind == Agency.Kind.GOVERNMENT:
+        key = "government"
+    else:
+        key = "district"
+    return key, AGENCY_CATEGORIES[key]
+
+
 def responsible_leaders(department: Department) -> list[Person]:
     """分管领导 of department X: those assigned to X, else to the nearest ancestor department that has one."""
     for node in [department, *department_ancestors(department)]:

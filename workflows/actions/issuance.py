@@ -79,13 +79,14 @@ def check_start_issuance(actor: Person, document: OfficialDocument, options: Sta
         raise Refusal("countersign_policy_invalid", "会签规则只能是全部同意、N 个同意或一票否决。", status=400)
     agency = doc.agency
     countersign = []
-    for dept in Department.objects.filter(pk__in=options.countersign_department_ids, is_active=True):
+    for dept in Department.objects.filter(pk__in=options.countersign_department_ids, agency=agency, is_active=True):
         head = head_of_department(dept)
         if head is None:
-            raise Refusal("no_assignee", f"会签部门“{dept.name}”没有部门负责人。", status=409)
+            raise Refusal("countersign_department_no_head",
+                          f"会签部门“{dept.name}”没有部门负责人，不能会签，请另选或联系系统管理员维护角色。", status=400)
         countersign.append({"dept_id": dept.pk, "dept": dept.name, "signer_id": head.pk})
     if len(countersign) != len(set(options.countersign_department_ids)):
-        raise Refusal("countersign_department_invalid", "会签部门不存在或已停用。", status=400)
+        raise Refusal("countersign_department_invalid", "会签部门须为本机关在用的部门。", status=400)
     # 联合发文由所有联署机关的负责人会签 (条例 第二十二条).
     co_agencies = [c.agency for c in CoIssuer.objects.filter(document=doc).select_related("agency")]
     for co in co_agencies:
@@ -184,7 +185,8 @@ def check_issuance_step_input(user: Person, task: Task, data: StepInput) -> None
     refuse_control_chars_in(data.opinion, "签发意见" if node == "signoff" else "办理意见")
     needs_text = data.decision == VETO or (node == "signoff" and data.decision != CIRCLE)
     if needs_text and not data.opinion.strip():
-        what = "不同意会签须说明理由" if data.decision == VETO else "签发须签署意见（或选择圈阅）"
+        circle = "（或选择圈阅）" if CIRCLE in dict(step.decisions) else ""
+        what = "不同意会签须说明理由" if data.decision == VETO else f"签发须签署意见{circle}"
         raise Refusal("opinion_required", what + "。", status=400)
     if node == "signoff":
         _require_signer(principal_of(task) or user, document_of(task.process))
@@ -269,7 +271,8 @@ def _perform(user: Person, task: Task, node: str, step, document: OfficialDocume
     if node not in ("register", "typeset", "seal", "distribute", "archive") or data.opinion.strip():
         do_record_opinion(actor=user, process=task.process, task=task, document=document, step=step.label,
                           node=node, kind=_opinion_kind(node, data.decision), text=data.opinion,
-                          on_behalf_of=principal, signed_date=data.signed_date, ip=data.ip)
+                          on_behalf_of=principal, signed_date=data.signed_date, ip=data.ip,
+                          circle_offered=CIRCLE in dict(step.decisions))
 
 
 def _stamp(user: Person, task: Task, document: OfficialDocument, data: StepInput) -> None:

@@ -52,6 +52,7 @@ def do_record_opinion(
     on_behalf_of: Person | None = None,
     signed_date: dt.date | None = None,
     ip: str | None = None,
+    circle_offered: bool = False,
 ) -> Opinion:
     """Record one opinion at a flow step. Flow step views call this inside their own transaction (the task
     activation), so the opinion, the audit entry and the task completion commit together or not at all.
@@ -68,9 +69,9 @@ def do_record_opinion(
     if not text and kind != Opinion.Kind.CIRCLE:
         if kind == Opinion.Kind.RETURN:
             raise Refusal("return_reason_required", "退回须填写理由，请说明需要修改的地方。", status=400)
-        raise Refusal(
-            "opinion_required", f"请填写{step}意见；如仅表示同意，可选择“圈阅”（圈阅视为同意）。", status=400,
-        )
+        # The hint names 圈阅 only where the page has a 圈阅 button (``circle_offered``: 签发), not at 复核 or 审核.
+        hint = "；如仅表示同意，可选择“圈阅”（圈阅视为同意）" if circle_offered else ""
+        raise Refusal("opinion_required", f"请填写{step}意见{hint}。", status=400)
     if len(text) > OPINION_MAX:
         raise Refusal("opinion_too_long", f"意见不能超过 {OPINION_MAX} 字（现有 {len(text)} 字）。", status=400)
     if task is not None and task.process_id != process.pk:

@@ -302,7 +302,17 @@ def _department(agencies: list[Agency], pk: int | None, what: str) -> Department
     if dept is None:
         raise Refusal(f"{what}_invalid" if pk else f"{what}_required",
                         "请选择本机关的主办部门。" if what == "host" else "协办部门须为本机关的部门。", status=400)
+    _require_head(dept, what)
     return dept
+
+
+def _require_head(dept: Department, what: str) -> None:
+    """主办/协办 go to the department's 部门负责人: a department without one cannot be chosen (the page does not
+    offer it: workflows.selectors.receipt.choosable_departments)."""
+    if head_of_department(dept) is None:
+        role = "主办" if what == "host" else "协办"
+        raise Refusal(f"{what}_no_head", f"“{dept.name}”没有部门负责人，不能选为{role}部门，请另选或联系系统管理员维护角色。",
+                      status=400)
 
 
 def _propose(process: Process, incoming: IncomingDocument, data: StepInput) -> None:
@@ -339,6 +349,8 @@ def _instruct(user: Person, process: Process, incoming: IncomingDocument, data: 
     if len(assists) != len(assist_ids):
         raise Refusal("assist_invalid", "协办部门须为本机关的部门。", status=400)
     assists.sort(key=lambda d: assist_ids.index(d.pk))
+    for dept in assists:
+        _require_head(dept, "assist")
     days = data.limit_days
     if days is None or not 1 <= int(days) <= LIMIT_DAYS_MAX:
         raise Refusal("limit_days_invalid", f"办理时限须为 1～{LIMIT_DAYS_MAX} 个工作日。", status=400)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import Http404
 from viewflow.workflow.models import Process, Task
@@ -16,7 +16,7 @@ from viewflow.workflow.status import STATUS
 from documents.models import IncomingDocument
 from documents.selectors.incoming import incoming_visible_to
 from oa.models import Agency, Appointment, Department, Person, Role, RoleAssignment
-from oa.selectors.directory import people_with_role, principals
+from oa.selectors.directory import people_with_role, principals, with_department_head
 from workflows.models import Opinion
 from workflows.receipt.flows import ReceiptFlow
 from workflows.routing import OPEN
@@ -138,6 +138,15 @@ def receiving_office(agency: Agency) -> Agency:
     return office or agency
 
 
+def receivable_agencies(agencies: QuerySet[Agency]) -> QuerySet[Agency]:
+    """Of ``agencies``, those a 公文 can be sent to: an agency of another deployment (交换), or one whose receiving
+    office (receiving_office) has an active 文书 to sign it. The others are not offered at 分发."""
+    clerks = set(RoleAssignment.objects.filter(role=Role.CLERK, person__is_active=True)
+                 .values_list("agency_id", flat=True))
+    offices = {a.parent_id for a in Agency.objects.filter(kind=Agency.Kind.OFFICE, is_active=True, pk__in=clerks)}
+    return agencies.filter(Q(pk__in=clerks) | Q(pk__in=offices) | ~Q(exchange_node=""))
+
+
 def handling_agencies(incoming: IncomingDocument) -> list[Agency]:
     """The receiving agency and, when another agency's office serves it, that office: whose departments handle it
     and whose people may read it."""
@@ -152,6 +161,17 @@ def agency_departments(agencies: Agency | list[Agency]) -> QuerySet[Department]:
     agencies = agencies if isinstance(agencies, list) else [agencies]
     return (Department.objects.filter(agency__in=agencies, is_active=True).select_related("agency")
             .order_by("agency__sort_order", "agency_id", "sort_order", "pk"))
+
+
+def choosable_departments(agencies: Agency | list[Agency]) -> QuerySet[Department]:
+    """The departments 拟办/批办 may name as 主办 or 协办: active, of the agencies, with a 部门负责人 to hand it to."""
+    return with_department_head(agency_departments(agencies))
+
+
+def department_of_people(people: list[Person]) -> dict[int, Department]:
+    """Each person's primary department (one query), for grouping people in a picker."""
+    return {a.person_id: a.department for a in Appointment.objects.filter(
+        person__in=people, is_primary=True).select_related("department")}
 
 
 def agency_people(agencies: Agency | list[Agency]) -> list[Person]:

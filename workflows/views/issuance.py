@@ -22,13 +22,14 @@ from documents.models import OfficialDocument
 from documents.selectors.attachments import official_pdf
 from documents.selectors.documents import access_document_by_id
 from documents.views.documents import EditElementsForm
-from frontend.widgets import DateInput
+from frontend.widgets import CheckboxGroup, DateInput
 from oa.actions.auth import check_otp_code
 from oa.forms import OtpCodeForm
 from oa.http import client_ip
 from oa.models import Agency, Department, Person
 from oa.refusals import Refusal
 from oa.selectors.auth import confirmed_devices
+from oa.selectors.directory import agency_category, with_department_head
 from workflows.actions.issuance import (
     StartOptions,
     StepInput,
@@ -45,19 +46,45 @@ from workflows.selectors.distribution import agency_named_in
 from workflows.selectors.issuance import preview_check
 from workflows.selectors.opinions import phrases_for
 from workflows.selectors.reading import issuance_reading
+from workflows.selectors.receipt import receivable_agencies
 from workflows.selectors.trace import access_task_by_id
 from workflows.views.opinions import opinion_form_field
 from workflows.views.routing import routing_panel_context
 
 # Refusal code → the field its message is shown beside, on a 要素 step (False) and at 分发 (True).
 _ERROR_FIELDS = {"cc_overlaps_main": {False: "cc", True: "cc_agencies"}}
+# … on every step page (the opinion box, 分发's agencies, 归档's 保管期限).
+_STEP_ERROR_FIELDS = {
+    "opinion_required": "opinion", "return_reason_required": "opinion", "opinion_too_long": "opinion",
+    "opinion_date_invalid": "signed_date", "recipients_required": "main_agencies",
+    "recipient_invalid": "main_agencies", "recipient_is_sender": "main_agencies", "invalid_retention": "retention",
+}
+# … on the 送审 page.
+_START_ERROR_FIELDS = {
+    "countersign_department_no_head": "countersign_departments",
+    "countersign_department_invalid": "countersign_departments",
+    "countersign_mode_invalid": "countersign_mode", "countersign_policy_invalid": "countersign_policy",
+    "countersign_required_invalid": "countersign_required",
+}
 RETENTIONS = (("permanent", "永久"), ("30y", "30年"), ("10y", "10年"))
 
 
+def _parent_group(department: Department) -> tuple[str, str] | None:
+    """会签部门 are grouped by their parent department where the agency has sub-departments."""
+    return (f"dept-{department.parent_id}", department.parent.name) if department.parent_id else None
+
+
+class DepartmentChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Department) -> str:
+        return obj.name
+
+
 class StartForm(forms.Form):
-    countersign_departments = forms.ModelMultipleChoiceField(
+    countersign_departments = DepartmentChoiceField(
         label="会签部门", queryset=Department.objects.none(), required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="不选则不会签；联合行文机关的负责人自动会签")
+        widget=CheckboxGroup(group_of=_parent_group, empty_text="本机关没有其他可会签的部门。"),
+        error_messages={"invalid_choice": "所选会签部门不可选：须为本机关在用、且有部门负责人的部门。",
+                        "invalid_pk_value": "所选会签部门不可选：须为本机关在用、且有部门负责人的部门。"})
     countersign_mode = forms.ChoiceField(label="会签方式", choices=(("parallel", "并行（同时会签）"),
                                                                   ("sequential", "依次（按顺序会签）")))
     countersign_policy = forms.ChoiceField(label="会签规则", choices=(("all", "全部同意"), ("n_of_m", "N 个同意即可"),
@@ -67,8 +94,13 @@ class StartForm(forms.Form):
 
     def __init__(self, *args, document: OfficialDocument, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["countersign_departments"].queryset = Department.objects.filter(
-            agency=document.agency, is_active=True).exclude(pk=document.department_id).order_by("sort_order", "pk")
+        candidates = Department.objects.filter(agency=document.agency, is_active=True).exclude(
+            pk=document.department_id).select_related("parent").order_by("sort_order", "pk")
+        field = self.fields["countersign_departments"]
+        field.queryset = with_department_head(candidates)
+        headless = [d.name for d in candidates.exclude(pk__in=field.queryset.values("pk"))]
+        field.help_text = "不选则不会签；联合行文机关的负责人自动会签。" + (
+            f"没有部门负责人的部门不能会签，未列出：{'、'.join(headless)}。" if headless else "")
 
 
 def _start_form_context(request: HttpRequest, document: OfficialDocument, form: StartForm) -> dict:
@@ -91,8 +123,8 @@ def start_view(request: HttpRequest, document_id: int) -> HttpResponse:
                 countersign_required=data["countersign_required"], jump_back=data["jump_back"])
             try:
                 process = check_start_issuance(request.user, document, options)
-            except Refusal as exc:
-                form.add_error(None, exc.message)
+            except Refusal as exc:  # beside the field it is about where there is one; the form kept as posted
+                form.add_error(_START_ERROR_FIELDS.get(exc.code), exc.message)
                 status = exc.status
             else:
                 messages.success(request, "已送审，进入发文流程")
@@ -128,14 +160,21 @@ class StepForm(forms.Form):
         if node == "distribute":
             # The 分发 checkboxes are named main_agencies/cc_agencies: "main_recipients"/"cc" are the document's
             # 主送/抄送 要素 (text), a different field that 分发 may not change.
-            agencies = Agency.objects.filter(is_active=True).exclude(pk=document.agency_id).order_by("sort_order", "pk")
+            # Only agencies that can receive (a 文书 to sign, or another deployment's); grouped 区直单位 / 镇街.
+            agencies = receivable_agencies(Agency.objects.filter(is_active=True).exclude(
+                pk=document.agency_id)).order_by("sort_order", "pk")
             main = [a.pk for a in agencies if agency_named_in(a, document.main_recipients)]
+            invalid = "所选机关不可选：须为在用且能签收公文（有办公室文书）的机关。"
             self.fields["main_agencies"] = forms.ModelMultipleChoiceField(
-                label="主送机关", queryset=agencies, required=False, widget=forms.CheckboxSelectMultiple,
-                initial=main)
+                label="主送机关", queryset=agencies, required=False, initial=main,
+                widget=CheckboxGroup(group_of=agency_category, empty_text="没有可分发的机关。"),
+                error_messages={"invalid_choice": invalid, "invalid_pk_value": invalid})
             self.fields["cc_agencies"] = forms.ModelMultipleChoiceField(
-                label="抄送机关", queryset=agencies, required=False, widget=forms.CheckboxSelectMultiple,
-                initial=[a.pk for a in agencies if agency_named_in(a, document.cc) and a.pk not in main])
+                label="抄送机关", queryset=agencies, required=False,
+                initial=[a.pk for a in agencies if agency_named_in(a, document.cc) and a.pk not in main],
+                widget=CheckboxGroup(group_of=agency_category, empty_text="没有可分发的机关。"),
+                help_text="抄送机关收到的收文为“抄送”件，供阅知，不进入拟办、批办、承办。",
+                error_messages={"invalid_choice": invalid, "invalid_pk_value": invalid})
         if node == "archive":
             self.fields["retention"] = forms.ChoiceField(label="保管期限", choices=RETENTIONS, initial="30y")
         self.fields["opinion"] = opinion_form_field("办理意见" if node != "signoff" else "签发意见")
@@ -238,7 +277,7 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
             step_input.otp_verified = True  # the 动态口令 was checked for this very act
         check_perform_issuance_step(request.user, task, step_input)
     except Refusal as exc:
-        field = _ERROR_FIELDS.get(exc.code, {}).get(node == "distribute")
+        field = _ERROR_FIELDS.get(exc.code, {}).get(node == "distribute") or _STEP_ERROR_FIELDS.get(exc.code)
         if field in form.fields:  # said beside the field it is about, the form kept as posted
             form.add_error(field, exc.message)
         return render(request, "workflows/issuance/step.html",

@@ -30,10 +30,10 @@ from documents.actions.incoming import COPIES_MAX, REGISTER_FIELDS, IncomingFiel
 from documents.models import IncomingDocument, Secrecy, Urgency
 from documents.selectors.incoming import access_incoming_by_id
 from documents.uploads import MaxSizeUploadHandler, human_size, upload_limit
-from frontend.widgets import DateInput
+from frontend.widgets import CheckboxGroup, DateInput
 from integrations.storage.downloads import download_response
 from oa.http import client_ip
-from oa.models import Person
+from oa.models import Department, Person
 from oa.refusals import Refusal
 from workflows.actions.receipt import (
     LIMIT_DAYS_MAX,
@@ -53,6 +53,8 @@ from workflows.selectors.receipt import (
     agency_departments,
     agency_people,
     assist_opinions,
+    choosable_departments,
+    department_of_people,
     handling_agencies,
     incoming_attachment,
     incoming_detail,
@@ -109,9 +111,39 @@ def _task_for_holder(user: Person, task_id: int) -> Task:
 
 
 def _people_field(label: str, people: list[Person], initial=None, help_text: str = "") -> forms.Field:
-    return forms.TypedMultipleChoiceField(label=label, choices=person_choices(people), coerce=int, required=False,
-                                          initial=initial or [], widget=forms.CheckboxSelectMultiple,
-                                          help_text=help_text)
+    """传阅人员: a checkbox group, one toggle per department."""
+    departments = department_of_people(people)
+
+    def group_of(pk) -> tuple[str, str] | None:
+        dept = departments.get(int(pk))
+        return (f"dept-{dept.pk}", dept.name) if dept else None
+
+    return forms.TypedMultipleChoiceField(
+        label=label, choices=person_choices(people), coerce=int, required=False, initial=initial or [],
+        widget=CheckboxGroup(group_of=group_of, empty_text="本机关没有可传阅的人员。"), help_text=help_text,
+        error_messages={"invalid_choice": "所选传阅人员须为本机关在职人员。"})
+
+
+_DEPT_INVALID = "所选部门不可选：须为本机关在用、且有部门负责人的部门。"
+
+
+class _DepartmentNames(forms.ModelMultipleChoiceField):
+    """协办部门 of one agency by name alone; of several (区政府 and 区府办), as “区府办·秘书科”."""
+
+    def label_from_instance(self, obj: Department) -> str:
+        return obj.name if self.single_agency else str(obj)
+
+
+def _headless_note(agencies: list, departments) -> str:
+    """Say which departments are left out for having no 部门负责人 (so nobody hunts for them)."""
+    headless = [d.name for d in agency_departments(agencies).exclude(pk__in=departments.values("pk"))]
+    return f"没有部门负责人的部门不能选，未列出：{'、'.join(headless)}。" if headless else ""
+
+
+def _host_field(label: str, departments, *, required: bool, help_text: str, initial=None) -> forms.Field:
+    return forms.ModelChoiceField(
+        label=label, queryset=departments, required=required, initial=initial, empty_label="请选择",
+        error_messages={"required": "请选择主办部门", "invalid_choice": _DEPT_INVALID}, help_text=help_text)
 
 
 class StepForm(forms.Form):
@@ -123,7 +155,7 @@ class StepForm(forms.Form):
         agency = incoming.agency
         agencies = handling_agencies(incoming)
         step = STEPS[node]
-        departments = agency_departments(agencies)
+        departments = choosable_departments(agencies)
         if node == "sign":
             self.fields["copies"] = _register_fields(incoming)["copies"]
             self.fields["copies"].label = "签收份数"
@@ -136,17 +168,23 @@ class StepForm(forms.Form):
             self.fields["leader"] = forms.TypedChoiceField(
                 label="呈批领导", coerce=int, choices=[("", "请选择"), *person_choices(leaders)],
                 error_messages={"required": "请选择批办领导"}, help_text="拟请哪位领导阅示、批办")
-            self.fields["host_department"] = forms.ModelChoiceField(
-                label="拟主办部门", queryset=departments, required=False, help_text="供领导批办时参考，可不选")
+            self.fields["host_department"] = _host_field(
+                "拟主办部门", departments, required=False,
+                help_text="供领导批办时参考，可不选。" + _headless_note(agencies, departments))
             self.fields["readers"] = _people_field("拟传阅人员", agency_people(agencies),
                                                    help_text="供领导批办时参考，可不选")
         elif node == "instruct":
-            self.fields["host_department"] = forms.ModelChoiceField(
-                label="主办部门", queryset=departments, initial=data.get("proposed_host_id"),
-                error_messages={"required": "请选择主办部门"})
-            self.fields["assist_departments"] = forms.ModelMultipleChoiceField(
-                label="协办部门", queryset=departments, required=False, widget=forms.CheckboxSelectMultiple,
-                help_text="可不选；选中主办部门本身的会被忽略")
+            note = _headless_note(agencies, departments)
+            self.fields["host_department"] = _host_field("主办部门", departments, required=True, help_text=note,
+                                                         initial=data.get("proposed_host_id"))
+            assist = _DepartmentNames(
+                label="协办部门", queryset=departments, required=False,
+                widget=CheckboxGroup(group_of=(lambda d: (f"agency-{d.agency_id}", str(d.agency)))
+                                     if len(agencies) > 1 else None, empty_text="本机关没有可协办的部门。"),
+                help_text="可不选；选中主办部门本身的会被忽略。" + note,
+                error_messages={"invalid_choice": _DEPT_INVALID, "invalid_pk_value": _DEPT_INVALID})
+            assist.single_agency = len(agencies) == 1
+            self.fields["assist_departments"] = assist
             self.fields["limit_days"] = forms.IntegerField(
                 label="办理时限（工作日）", min_value=1, max_value=LIMIT_DAYS_MAX, initial=10,
                 error_messages={"required": "请填写办理时限", "min_value": "办理时限至少 1 个工作日",
@@ -232,7 +270,11 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
     try:
         check_perform_receipt_step(request.user, task, _input(request, form))
     except Refusal as exc:
-        return render(request, template, _step_context(request, task, form, exc.message), status=exc.status)
+        field = _step_error_field(exc.code)
+        if field in form.fields:  # said beside the field it is about, the form kept as posted
+            form.add_error(field, exc.message)
+        return render(request, template, _step_context(request, task, form, "" if field in form.fields else
+                                                       exc.message), status=exc.status)
     except PermissionDenied as exc:
         return render(request, template, _step_context(request, task, form, str(exc) or "您不能办理该事项。"),
                       status=403)
@@ -242,6 +284,22 @@ def step_view(request: HttpRequest, task_id: int) -> HttpResponse:
         return redirect("documents:detail", incoming.reply_document_id)
     messages.success(request, f"“{step.label}”已办理")
     return redirect("workflows:incoming_detail", incoming.pk)
+
+
+_STEP_ERROR_FIELDS = {
+    "leader_required": "leader", "leader_invalid": "leader",
+    "host_required": "host_department", "host_invalid": "host_department", "host_no_head": "host_department",
+    "assist_invalid": "assist_departments", "assist_no_head": "assist_departments",
+    "limit_days_invalid": "limit_days", "readers_too_many": "readers", "reader_invalid": "readers",
+    "opinion_required": "opinion", "opinion_too_long": "opinion", "return_reason_required": "opinion",
+    "reason_required": "opinion", "reason_too_long": "opinion", "result_required": "result",
+    "result_too_long": "result", "reply_doc_type_invalid": "reply_doc_type", "copies_invalid": "copies",
+}
+
+
+def _step_error_field(code: str) -> str | None:
+    """Which control of a step form a refusal belongs to (登记 fields by their code prefix)."""
+    return _STEP_ERROR_FIELDS.get(code) or _register_error_field(code)
 
 
 # --- list, detail, files ---------------------------------------------------------------------------------------
@@ -363,12 +421,17 @@ def _paper_view(request: HttpRequest) -> HttpResponse:
     return redirect("workflows:incoming_detail", incoming.pk)
 
 
-def _paper_error_field(code: str) -> str:
-    """Which control a refusal belongs to, so the message sits beside it (file checks → the scan)."""
+def _register_error_field(code: str) -> str | None:
+    """The 登记 field a refusal of documents.actions.incoming is about, if any."""
     for name in REGISTER_FIELDS:
         if code.startswith(name):
             return name
-    return {"invalid_secrecy": "secrecy", "invalid_urgency": "urgency", "invalid_date": "signed_date"}.get(code, "scan")
+    return {"invalid_secrecy": "secrecy", "invalid_urgency": "urgency", "invalid_date": "signed_date"}.get(code)
+
+
+def _paper_error_field(code: str) -> str:
+    """Which control a refusal belongs to, so the message sits beside it (file checks → the scan)."""
+    return _register_error_field(code) or "scan"
 
 
 urlpatterns = [
