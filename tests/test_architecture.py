@@ -315,3 +315,18 @@ def test_validation_error_checker_resolves_imports(tmp_path):
         "integrations/x/actions.py:3", "oa/actions/a.py:3", "oa/actions/b.py:3", "oa/actions/c.py:3",
         "oa/actions/d.py:3",
     ]
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    # A model change without its migration (e.g. new Role choices that Seal.holder_role copies) would only
+    # surface on a production `migrate`; two leaf migrations in one app would stop it outright.
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+    except SystemExit as exit_:
+        pytest.fail(f"models changed without a migration:\n{out.getvalue()} (exit {exit_.code})")
