@@ -1,3 +1,4 @@
+from oa.models.announcements import Announcement
 from oa.models.audit import AuditChainHead, AuditEntry
 from oa.models.calendar import CalendarDay, CalendarYear
 from oa.models.delegation import Delegation
@@ -18,6 +19,7 @@ from oa.models.work import WorkItem
 __all__ = [
     "TWO_FACTOR_ROLES",
     "Agency",
+    "Announcement",
     "ApiToken",
     "Appointment",
     "AuditChainHead",
