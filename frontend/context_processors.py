@@ -6,11 +6,9 @@ def _can_view_audit(request) -> bool:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return False
-    if user.has_perm("oa.view_auditentry"):
-        return True
-    from oa.models import Role
+    from oa.selectors.audit import may_view_audit
 
-    return user.role_assignments.filter(role=Role.SYSADMIN).exists()
+    return may_view_audit(user)
 
 
 def _inbox_counts(request) -> dict[str, int]:

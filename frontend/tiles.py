@@ -55,4 +55,6 @@ def register_platform_tiles() -> None:
 
 
 def _can_view_audit(user: Person) -> bool:
-    return user.has_perm("oa.view_auditentry") or user.role_assignments.filter(role=Role.SYSADMIN).exists()
+    from oa.selectors.audit import may_view_audit
+
+    return may_view_audit(user)

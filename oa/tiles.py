@@ -75,9 +75,11 @@ def registered_tiles() -> list[Tile]:
 def tiles_for(user: Person, counts: dict[str, int] | None = None) -> list[ShownTile]:
     """The tiles `user` may see, in order. `counts` (from inbox_counts) may be passed to save a query."""
     tiles = registered_tiles()
-    held: set[str] = set()
+    held: frozenset[str] = frozenset()
     if any(t.roles for t in tiles):
-        held = set(user.role_assignments.values_list("role", flat=True))
+        from oa.selectors.directory import held_roles
+
+        held = held_roles(user)
     shown = [
         t for t in tiles if (not t.roles or t.roles & held) and (t.visible is None or t.visible(user))
     ]

@@ -70,11 +70,10 @@ def may_view_audit(user) -> bool:
     """Auditors (Django permission oa.view_auditentry, e.g. via a group 审计员) and 系统管理员."""
     if not user.is_authenticated:
         return False
-    if user.has_perm("oa.view_auditentry"):
-        return True
     from oa.models import Role
+    from oa.selectors.directory import held_roles
 
-    return user.role_assignments.filter(role=Role.SYSADMIN).exists()
+    return Role.SYSADMIN in held_roles(user) or user.has_perm("oa.view_auditentry")
 
 
 GENESIS = "0" * 64
