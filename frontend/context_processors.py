@@ -2,16 +2,26 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 
-def _can_view_audit(request) -> bool:
-    from oa.selectors.audit import may_view_audit
+def _admin_roles(request) -> frozenset[str]:
+    # For the navigation only (the pages check again): the roles read once per request (held_roles), so the
+    # 审计日志 and 管理 links cost no query of their own.
+    from oa.models.directory import ADMIN_ROLES
+    from oa.selectors.directory import held_roles
 
-    return may_view_audit(getattr(request, "user", None))
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    return held_roles(user) & frozenset(ADMIN_ROLES)
+
+
+def _can_view_audit(request) -> bool:
+    from oa.models import Role
+
+    return Role.AUDITADMIN in _admin_roles(request)
 
 
 def _can_manage(request) -> bool:
-    from oa.selectors.manage import admin_roles_of
-
-    return bool(admin_roles_of(getattr(request, "user", None)))
+    return bool(_admin_roles(request))
 
 
 def _inbox_counts(request) -> dict[str, int]:

@@ -1,8 +1,8 @@
-"""The platform's own workbench tiles (待办, 待阅, 通讯录, 我的, 审计日志); the registry is oa.tiles."""
+"""The platform's own workbench tiles (待办, 待阅, 通知公告, 发布公告, 通讯录, 我的, 审计日志); the registry is oa.tiles."""
 
 from __future__ import annotations
 
-from oa.models import Person, WorkItem
+from oa.models import Person, Role, WorkItem
 from oa.tiles import Tile, register_tile
 
 
@@ -19,6 +19,20 @@ def register_platform_tiles() -> None:
             box=WorkItem.Box.TOREAD,
             order=20,
             description="需要我阅知的文件",
+        )
+    )
+    register_tile(
+        Tile("announcements", "通知公告", "announcements", "announce", order=60, description="本机关和全区的通知公告")
+    )
+    register_tile(
+        Tile(
+            "announcement_new",
+            "发布公告",
+            "announcement_new",
+            "announce",
+            order=62,
+            roles=frozenset({Role.CLERK}),
+            description="向本机关（区府办可向全区）发布通知公告",
         )
     )
     register_tile(

@@ -288,3 +288,51 @@ class ManageDelegationForm(DelegationForm):
     def __init__(self, *args, principals: list[Person], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["principal"].choices = [("", "请选择")] + [(p.pk, p.get_full_name()) for p in principals]
+class AnnouncementForm(forms.Form):
+    """通知公告 → 发布. Lengths and required fields here; who may publish what in check_publish_announcement,
+    whose refusals are shown beside their field (REFUSAL_FIELDS)."""
+
+    agency = forms.TypedChoiceField(label="发布机关", coerce=int, error_messages={"required": "请选择发布机关。"})
+    title = forms.CharField(
+        label="标题", max_length=100, error_messages={"required": "请填写标题。", "max_length": "标题不能超过 100 字。"}
+    )
+    body = forms.CharField(
+        label="正文",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="纯文本，最多 5000 字；换行会保留。",
+        error_messages={"required": "请填写正文。", "max_length": "正文不能超过 5000 字。"},
+    )
+    district_wide = forms.BooleanField(label="全区可见（各机关人员都能看到）", required=False)
+    pinned = forms.BooleanField(label="置顶", required=False)
+    expires_on = forms.DateField(
+        label="有效期至（可不填）",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="过了这一天，工作台不再显示。",
+        error_messages={"invalid": "请输入正确的日期。"},
+    )
+
+    REFUSAL_FIELDS = {
+        "announcement_forbidden": "agency",
+        "announcement_title": "title",
+        "announcement_body": "body",
+        "announcement_scope": "district_wide",
+        "announcement_expiry": "expires_on",
+    }
+
+    def __init__(self, *args, agencies, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.agencies = {a.pk: a for a in agencies}
+        self.fields["agency"].choices = [(a.pk, a.name) for a in agencies]
+        if len(self.agencies) == 1:
+            self.fields["agency"].initial = next(iter(self.agencies))
+        self.offers_district = any(a.kind == "office" for a in agencies)
+        if not self.offers_district:
+            del self.fields["district_wide"]
+        else:
+            self.fields["district_wide"].initial = True
+
+    def add_refusal(self, code: str, message: str) -> None:
+        self.add_error(self.REFUSAL_FIELDS.get(code) if self.REFUSAL_FIELDS.get(code) in self.fields else None,
+                       message)

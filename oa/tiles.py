@@ -28,6 +28,9 @@ class Tile:
     order: int = 100
     visible: Callable[[Person], bool] | None = None
     description: str = ""
+    # Shortcuts by role (拟稿 for 拟稿人, 收文登记 for 文书): shown to holders of any of these roles; the roles are
+    # read once per page for all tiles, so a role tile costs no query of its own.
+    roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,15 @@ def registered_tiles() -> list[Tile]:
 
 def tiles_for(user: Person, counts: dict[str, int] | None = None) -> list[ShownTile]:
     """The tiles `user` may see, in order. `counts` (from inbox_counts) may be passed to save a query."""
-    shown = [t for t in registered_tiles() if t.visible is None or t.visible(user)]
+    tiles = registered_tiles()
+    held: frozenset[str] = frozenset()
+    if any(t.roles for t in tiles):
+        from oa.selectors.directory import held_roles
+
+        held = held_roles(user)
+    shown = [
+        t for t in tiles if (not t.roles or t.roles & held) and (t.visible is None or t.visible(user))
+    ]
     if counts is None and any(t.box for t in shown):
         from oa.selectors.work import inbox_counts
 

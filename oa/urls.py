@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
 
+from oa.views import announcements as announcement_views
 from oa.views import audit as audit_views
 from oa.views import auth as auth_views
 from oa.views import directory as directory_views
@@ -32,6 +33,14 @@ urlpatterns = [
     path("directory/", directory_views.directory, name="directory"),
     path("directory/departments/<int:department_id>/", directory_views.department_detail, name="department"),
     path("directory/people/<int:person_id>/", directory_views.person_detail, name="person"),
+    path("announcements/", announcement_views.announcement_list, name="announcements"),
+    path("announcements/new/", announcement_views.announcement_new, name="announcement_new"),
+    path("announcements/<int:announcement_id>/", announcement_views.announcement_detail, name="announcement"),
+    path(
+        "announcements/<int:announcement_id>/withdraw/",
+        announcement_views.announcement_withdraw,
+        name="announcement_withdraw",
+    ),
     path("audit/", audit_views.audit_list, name="audit"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("audit/verify/", audit_views.audit_verify, name="audit_verify"),

@@ -296,3 +296,81 @@ def test_workbench_assets_are_local():
         source = fh.read()
     assert "http://" not in source and "https://" not in source and "eval(" not in source
     assert "/ws/events/" in source and "last_event_id" in source
+
+
+def _home_rows(html: str, box: str) -> list[str]:
+    section = html.split(f'data-home-list="{box}"', 1)[1].split("</ul>", 1)[0]
+    return re.findall(r'<span class="row-main">(?:<span class="badge[^"]*">[^<]*</span> )?([^<]*)</span>', section)
+
+
+def _assign(cast, owner, n: int, box=WorkItem.Box.TODO, prefix="事项") -> list[WorkItem]:
+    from oa.actions.work import do_assign_work
+
+    return [
+        do_assign_work(kind="flow_task", ref=f"test:{prefix}:{i}", box=box, owner=owner, title=f"{prefix}{i}",
+                       initiator=cast.zhangwei, agency=None, notify=False)
+        for i in range(1, n + 1)
+    ]
+
+
+def test_home_shows_my_todo_newest_first_with_overdue_toread_and_announcements(client, cast):
+    empty = html_of(login(cast.lina, client=client).get(reverse("home")))
+    assert "暂无待办事项" in empty and "暂无待阅文件" in empty
+    assert "今日日程" not in empty  # no meetings yet: no invented panel
+
+    items = _assign(cast, cast.lina, 10)
+    late = items[2]
+    WorkItem.objects.filter(pk=late.pk).update(deadline=timezone.now() - dt.timedelta(hours=1))
+    _assign(cast, cast.lina, 4, box=WorkItem.Box.TOREAD, prefix="阅件")
+    html = html_of(client.get(reverse("home")))
+    # Newest first, eight shown, the rest behind 查看全部 with the total.
+    assert _home_rows(html, "todo") == [f"事项{i}" for i in range(10, 2, -1)]
+    assert "共 10 项，这里显示最新的 8 项。" in html and 'href="/work/?box=todo"' in html
+    todo_section = html.split('data-home-list="todo"', 1)[1].split("</ul>", 1)[0]
+    late_row = todo_section.split(f'href="{reverse("work_item", args=[late.pk])}"', 1)[1].split("</li>", 1)[0]
+    assert '<span class="badge badge-danger">已超期</span>' in late_row  # overdue in words, not colour alone
+    assert todo_section.count("已超期") == 1
+    assert re.search(r'class="panel-count" data-count-box="todo"[^>]*>10<', html)
+    assert _home_rows(html, "toread") == ["阅件4", "阅件3", "阅件2"]
+    assert re.search(r'class="panel-count" data-count-box="toread"[^>]*>4<', html)
+    # 通知公告: the latest five the person may see (pinned first), linked to their pages.
+    assert _home_rows(html, "announcements")[0] == "关于2027年元旦放假安排的通知"
+    assert 'href="/announcements/"' in html
+    assert_clean_html(html)
+
+    # Someone else's work never shows.
+    other = html_of(login(cast.zhangwei, client=Client()).get(reverse("home")))
+    assert _home_rows(other, "todo") == []
+
+
+def test_home_shortcuts_follow_roles(cast):
+    def tiles(person) -> set[str]:
+        return set(re.findall(r'data-tile="([^"]+)"', html_of(login(person, otp=True).get(reverse("home")))))
+
+    drafter = tiles(cast.zhangwei)  # 拟稿人
+    assert "draft" in drafter and not {"paper_register", "announcement_new", "circulation_unread"} & drafter
+    clerk = tiles(cast.liuyang)  # 办公室/文书
+    assert {"paper_register", "announcement_new", "circulation_unread"} <= clerk and "draft" not in clerk
+    leader = tiles(cast.wangfang)  # 分管领导: neither
+    assert not {"draft", "paper_register", "announcement_new"} & leader
+    assert {"todo", "toread", "announcements", "directory", "profile"} <= leader
+    html = html_of(login(cast.liuyang).get(reverse("home")))
+    assert 'href="/documents/new"' not in html and 'href="/flows/incoming/paper/"' in html
+
+
+def test_home_costs_the_same_queries_whatever_the_inbox_holds(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    browser = login(cast.lina)
+    browser.get(reverse("home"))  # warm caches (content types, session)
+    with CaptureQueriesContext(connection) as few:
+        html_of(browser.get(reverse("home")))
+    _assign(cast, cast.lina, 12)
+    _assign(cast, cast.lina, 6, box=WorkItem.Box.TOREAD, prefix="阅件")
+    with CaptureQueriesContext(connection) as many:
+        html_of(browser.get(reverse("home")))
+    assert len(many) == len(few), [q["sql"] for q in many]
+    # Session, user, 2FA gate, counts, appointment, roles (once), permissions (2), the three lists, unread, the
+    # session touch: 16 (docs/workbench.md). A new panel must not add a query per row.
+    assert len(many) <= 16, "\n".join(q["sql"] for q in many)

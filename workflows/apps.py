@@ -22,3 +22,9 @@ class WorkflowsConfig(AppConfig):
         # 委托范围 offered on 我的: the kinds these flows route through resolve_assignee.
         register_delegation_scope(flows.IssuanceFlow.delegation_kind, "发文")
         register_delegation_scope(receipt_flows.ReceiptFlow.delegation_kind, "收文")
+        # 工作台 shortcut by role (docs/workbench.md): 文书 register paper 来文 from the home page.
+        from oa.models import Role
+        from oa.tiles import Tile, register_tile
+
+        register_tile(Tile("paper_register", "收文登记", "workflows:incoming_paper", "incoming", order=42,
+                           roles=frozenset({Role.CLERK}), description="登记纸质来文，进入收文办理"))

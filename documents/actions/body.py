@@ -1,13 +1,22 @@
-"""Writes to the 正文: save a version, 清稿, import from .docx. Every change is a new immutable BodyVersion.
+"""Writes to the 正文: save a version, 清稿, import from .docx. Every change is a BodyVersion.
 
-Concurrency is optimistic: the editor sends the version number it started from (If-Match); the document row is
-locked while the number is compared and the next version written, so two saves from the same version cannot
-both succeed — the second gets a 409 naming whoever saved first, never a silent overwrite.
+Concurrency is optimistic: the editor sends the version it started from (If-Match "5", or "5.3" after three
+autosaves amended 第5版); the document row is locked while that is compared and the next state written, so two
+saves from the same state cannot both succeed — the second gets a 409 naming whoever saved first, never a silent
+overwrite.
+
+自动保存会话 (docs/editor.md): the editor sends a session id per page load. While the same author keeps saving in
+the same session — same step, nothing else done to the document since (编号, 排版, 附件 … touch its updated_at), and
+no pause longer than SESSION_IDLE — each autosave amends the current version (revision + 1) instead of adding
+one per pause; every amendment is audited with the previous and the new digest. Anything else is a new version,
+immutable once another version follows it (the PostgreSQL guard enforces both).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +31,19 @@ from documents.selectors.documents import can_edit_document
 from oa.actions.audit import do_record_audit
 from oa.models import Person
 from oa.refusals import Refusal
+
+# A pause longer than this ends the editing session: the next autosave starts a new version.
+SESSION_IDLE = dt.timedelta(minutes=30)
+_SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+# If-Match as the actions take it: a version number (its unamended state) or (number, revision); None = no check.
+IfMatch = int | tuple[int, int] | None
+
+
+def clean_session(value: str | None) -> str:
+    """The editor's session id if well formed, else "" (no session: every save is a new version)."""
+    value = (value or "").strip()
+    return value if _SESSION.match(value) else ""
 
 
 class VersionConflict(Refusal):
@@ -38,8 +60,8 @@ class VersionConflict(Refusal):
 
 
 def saved_at(version: BodyVersion) -> str:
-    """"10:32" today, "11月27日 10:32" otherwise (local time)."""
-    at = timezone.localtime(version.created_at)
+    """"10:32" today, "11月27日 10:32" otherwise (local time); the last autosave of a session counts."""
+    at = timezone.localtime(version.last_saved_at)
     if at.date() == timezone.localdate():
         return at.strftime("%H:%M")
     return f"{at.month}月{at.day}日 {at:%H:%M}"
@@ -60,17 +82,19 @@ def _check_editable(actor: Person, document: OfficialDocument) -> None:
         raise Refusal("not_editable", "您现在不能修改此公文的正文（不是拟稿人，或当前环节未授权修改）", status=403)
 
 
-def _check_if_match(actor: Person, document: OfficialDocument, if_match: int | None) -> None:
+def _check_if_match(actor: Person, document: OfficialDocument, if_match: IfMatch) -> None:
     if if_match is None:
         return  # internal callers (flows) that replace the body on purpose
+    number, revision = if_match if isinstance(if_match, tuple) else (int(if_match), 0)
     current = document.current_body
-    if if_match != (current.number if current else 0):
-        raise VersionConflict(actor, current, if_match)
+    if (number, revision) != ((current.number, current.revision) if current else (0, 0)):
+        raise VersionConflict(actor, current, number)
 
 
 def _write_version(actor: Person, doc: OfficialDocument, content: dict[str, Any], *, kind: str, step: str,
-                   marked_up_from: BodyVersion | None = None) -> BodyVersion:
+                   marked_up_from: BodyVersion | None = None, session: str = "") -> BodyVersion:
     current = doc.current_body
+    now = timezone.now()
     number = (BodyVersion.objects.filter(document=doc).aggregate(m=Max("number"))["m"] or 0) + 1
     # Tracked changes are measured from the last 清稿, or from version 1. A clean version (and version 1) is its
     # own baseline, stored as NULL because a new row cannot point at itself.
@@ -78,22 +102,61 @@ def _write_version(actor: Person, doc: OfficialDocument, content: dict[str, Any]
     version = BodyVersion.objects.create(
         document=doc, number=number, kind=kind, content=content, parent=current, baseline=baseline,
         marked_up_from=marked_up_from, author=actor, step=step, sha256=content_sha256(content),
+        edit_session=session, saved_at=now,
     )
-    doc.current_body = version
-    doc.save(update_fields=["current_body", "updated_at"])
+    # The document's updated_at is set to the very instant stored on the version: an editing session continues
+    # only while the two still agree (nothing else was done to the document since).
+    OfficialDocument.objects.filter(pk=doc.pk).update(current_body=version, updated_at=now)
+    doc.current_body, doc.updated_at = version, now
     do_index_document(doc)  # the 正文 is what people search for: index it in the same transaction
+    return version
+
+
+def _continues_session(actor: Person, doc: OfficialDocument, session: str, step: str) -> bool:
+    current = doc.current_body
+    return (
+        bool(session) and current is not None and current.kind == BodyVersion.Kind.EDIT
+        and current.author_id == actor.pk and current.edit_session == session and current.step == step
+        and current.saved_at is not None and doc.updated_at == current.saved_at
+        and timezone.now() - current.saved_at < SESSION_IDLE
+    )
+
+
+def _amend_version(doc: OfficialDocument, content: dict[str, Any], sha256: str) -> BodyVersion:
+    """The next autosave of the session: the current version takes the new content (revision + 1)."""
+    current = doc.current_body
+    now = timezone.now()
+    BodyVersion.objects.filter(pk=current.pk, revision=current.revision).update(
+        content=content, sha256=sha256, revision=current.revision + 1, saved_at=now)
+    OfficialDocument.objects.filter(pk=doc.pk).update(updated_at=now)
+    version = BodyVersion.objects.select_related("author").get(pk=current.pk)
+    doc.current_body, doc.updated_at = version, now
+    do_index_document(doc)
     return version
 
 
 @transaction.atomic
 def do_save_body(actor: Person, document: OfficialDocument, content: dict[str, Any], *,
-                 kind: str = BodyVersion.Kind.EDIT, step: str = "", audit: dict[str, Any] | None = None) -> BodyVersion:
-    """Store normalised ``content`` as the next version; identical content returns the current version."""
+                 kind: str = BodyVersion.Kind.EDIT, step: str = "", audit: dict[str, Any] | None = None,
+                 session: str = "") -> BodyVersion:
+    """Store normalised ``content`` as the next version — or, within the author's editing ``session``, as the
+    current version amended; identical content returns the current version."""
     doc = _lock(document)
     current = doc.current_body
-    if current is not None and current.sha256 == content_sha256(content):
+    sha256 = content_sha256(content)
+    if current is not None and current.sha256 == sha256:
         return current  # autosave fired with nothing new: no empty versions in the history
-    version = _write_version(actor, doc, content, kind=kind, step=step)
+    if kind == BodyVersion.Kind.EDIT and _continues_session(actor, doc, session, step):
+        version = _amend_version(doc, content, sha256)
+        do_record_audit(
+            actor=actor, action="document.body_edit", obj=doc,
+            changes={"version": version.number, "revision": version.revision, "kind": kind, "sha256": sha256,
+                     "previous_sha256": current.sha256, "step": step, "session": "continued"},
+        )
+        document.current_body = version
+        return version
+    version = _write_version(actor, doc, content, kind=kind, step=step,
+                             session=session if kind == BodyVersion.Kind.EDIT else "")
     do_record_audit(
         actor=actor, action=f"document.body_{kind}", obj=doc,
         changes={"version": version.number, "parent": current.number if current else None, "kind": kind,
@@ -104,13 +167,13 @@ def do_save_body(actor: Person, document: OfficialDocument, content: dict[str, A
 
 
 @transaction.atomic
-def check_save_body(actor: Person, document: OfficialDocument, content: Any, *, if_match: int | None,
-                    step: str = "") -> BodyVersion:
+def check_save_body(actor: Person, document: OfficialDocument, content: Any, *, if_match: IfMatch,
+                    step: str = "", session: str = "") -> BodyVersion:
     """Validate and save an edit. Raises Refusal (403 not_editable, 409 version_conflict, 400 body_*)."""
     doc = _lock(document)
     _check_editable(actor, doc)
     _check_if_match(actor, doc, if_match)
-    version = do_save_body(actor, doc, normalize_body(content), step=step)
+    version = do_save_body(actor, doc, normalize_body(content), step=step, session=clean_session(session))
     document.current_body = version
     return version
 
@@ -137,7 +200,7 @@ def do_clean_body(actor: Person, document: OfficialDocument, *, step: str = "") 
 
 
 @transaction.atomic
-def check_clean_body(actor: Person, document: OfficialDocument, *, if_match: int | None, step: str = "") -> BodyVersion:
+def check_clean_body(actor: Person, document: OfficialDocument, *, if_match: IfMatch, step: str = "") -> BodyVersion:
     doc = _lock(document)
     _check_editable(actor, doc)
     _check_if_match(actor, doc, if_match)
@@ -147,7 +210,7 @@ def check_clean_body(actor: Person, document: OfficialDocument, *, if_match: int
 
 
 def check_import_body(actor: Person, document: OfficialDocument, data: bytes, *, filename: str,
-                      if_match: int | None, step: str = "") -> BodyVersion:
+                      if_match: IfMatch, step: str = "") -> BodyVersion:
     """Replace the body with the one parsed from an uploaded .docx (a new IMPORT version).
 
     The file is checked and parsed before anything is locked or written: a bad file stores nothing.

@@ -36,9 +36,11 @@ def get_body_version(document: OfficialDocument, number: int) -> BodyVersion:
 def version_info(version: BodyVersion | None) -> dict[str, Any] | None:
     if version is None:
         return None
-    at = timezone.localtime(version.created_at)
+    at = timezone.localtime(version.last_saved_at)
     return {
         "number": version.number,
+        "etag": version.etag,  # the If-Match value for this state ("5", or "5.3" after in-session autosaves)
+        "revision": version.revision,
         "kind": version.kind,
         "kind_label": version.get_kind_display(),
         "author": version.author.get_full_name(),
@@ -60,6 +62,12 @@ def body_state(document: OfficialDocument) -> dict[str, Any]:
         "version": version_info(current),
         "content": current.content if current else empty_body(),
     }
+
+
+def current_version(document: OfficialDocument) -> BodyVersion | None:
+    if not document.current_body_id:
+        return None
+    return BodyVersion.objects.select_related("author").get(pk=document.current_body_id)
 
 
 def current_number(document: OfficialDocument) -> int:

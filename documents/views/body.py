@@ -22,27 +22,36 @@ from rest_framework.views import APIView
 
 from documents.actions.body import VersionConflict, check_clean_body, check_import_body, check_save_body
 from documents.docx_import import max_upload_bytes
-from documents.selectors.body import body_diff, body_state, body_versions, current_number, version_info
+from documents.models import BodyVersion
+from documents.selectors.body import (
+    body_diff,
+    body_state,
+    body_versions,
+    current_number,
+    current_version,
+    version_info,
+)
 from documents.selectors.documents import access_document_by_id, can_edit_document
 from documents.uploads import read_upload
 from oa.api.serializers import ErrorSerializer
 from oa.refusals import Refusal
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})(?:\.(\d{1,9}))?"?\s*$')
 
 
-def etag(number: int) -> str:
-    return f'"{number}"'
+def etag(version: BodyVersion | None) -> str:
+    """"5" for 第5版 as first saved, "5.3" once three autosaves of one editing session amended it; "0" for none."""
+    return f'"{version.etag if version else 0}"'
 
 
-def parse_if_match(value: str | None) -> int | None:
-    """The version number from an If-Match header ("5", 5, W/"5"); None when absent."""
+def parse_if_match(value: str | None) -> tuple[int, int] | None:
+    """(version, revision) from an If-Match header ("5", 5, W/"5", "5.3"); None when absent."""
     if value is None or value.strip() == "":
         return None
     match = _ETAG.match(value)
     if not match:
         raise Refusal("if_match_invalid", "If-Match 头格式错误：应为正在编辑的版本号，如 \"5\"")
-    return int(match.group(1))
+    return int(match.group(1)), int(match.group(2) or 0)
 
 
 def _form_if_match(request: HttpRequest) -> int | None:
@@ -105,7 +114,7 @@ class _DocumentAPIView(APIView):
 
     def handle_exception(self, exc):
         if isinstance(exc, VersionConflict):
-            headers = {"ETag": etag(exc.current.number)} if exc.current else {}
+            headers = {"ETag": etag(exc.current)} if exc.current else {}
             return Response(_conflict_body(exc), status=409, headers=headers)
         return super().handle_exception(exc)  # other refusals: oa.api.exceptions gives {code, message}
 
@@ -129,7 +138,7 @@ class BodyView(_DocumentAPIView):
     def get(self, request, document_id: int):
         document = access_document_by_id(request.user, document_id)
         data = {**body_state(document), "can_edit": can_edit_document(request.user, document)}
-        return Response(data, headers={"ETag": etag(current_number(document))})
+        return Response(data, headers={"ETag": etag(current_version(document))})
 
     @extend_schema(
         operation_id="document_body_save", summary="保存正文为新版本（须带 If-Match: 正在编辑的版本号）",
@@ -142,9 +151,11 @@ class BodyView(_DocumentAPIView):
         if if_match is None:
             raise Refusal("if_match_required", "缺少 If-Match 头：请带上正在编辑的版本号（新正文为 0）", status=428)
         before = current_number(document)
-        version = check_save_body(request.user, document, request.data, if_match=if_match)
+        # X-Edit-Session: the editor page's session id; autosaves within one session amend one version.
+        version = check_save_body(request.user, document, request.data, if_match=if_match,
+                                  session=request.headers.get("X-Edit-Session", ""))
         body = {"version": version_info(version), "content": version.content, "created": version.number != before}
-        return Response(body, headers={"ETag": etag(version.number)})
+        return Response(body, headers={"ETag": etag(version)})
 
 
 class BodyVersionsView(_DocumentAPIView):
@@ -157,7 +168,7 @@ class BodyVersionsView(_DocumentAPIView):
              "baseline": (v.baseline or v).number}
             for v in body_versions(document)
         ]
-        return Response({"results": versions}, headers={"ETag": etag(current_number(document))})
+        return Response({"results": versions}, headers={"ETag": etag(current_version(document))})
 
 
 def _int_param(request, name: str) -> int:
@@ -217,7 +228,7 @@ class BodyCleanView(_DocumentAPIView):
         document = access_document_by_id(request.user, document_id)
         version = check_clean_body(request.user, document, if_match=parse_if_match(request.headers.get("If-Match")))
         return Response({"version": version_info(version), "marked_up_from": version.marked_up_from.number},
-                        status=201, headers={"ETag": etag(version.number)})
+                        status=201, headers={"ETag": etag(version)})
 
 
 class BodyImportView(_DocumentAPIView):
@@ -237,7 +248,7 @@ class BodyImportView(_DocumentAPIView):
         version = check_import_body(request.user, document, _read_upload(upload), filename=upload.name,
                                     if_match=parse_if_match(request.headers.get("If-Match")))
         return Response({"version": version_info(version), "content": version.content},
-                        status=201, headers={"ETag": etag(version.number)})
+                        status=201, headers={"ETag": etag(version)})
 
 
 class EditorBodyView(BodyView):

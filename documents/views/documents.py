@@ -204,6 +204,8 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "can_edit": can_edit_document(request.user, document),
         "blocks": display_blocks(document),
         "version_number": number,
+        # If-Match for the editor and the 清稿/导入 forms: "5", or "5.3" once autosaves amended 第5版.
+        "version_tag": document.current_body.etag if document.current_body_id else "0",
         "current": document.current_body,
         "versions": versions,
         "more_versions": number > VERSIONS_SHOWN,

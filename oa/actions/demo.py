@@ -225,7 +225,34 @@ def do_load_demo(*, today: dt.date | None = None) -> dict[str, int]:
             end_date=today + dt.timedelta(days=30), flow_types=["issuance"], reason="外出学习", via=VIA,
         )
 
+    _seed_announcements(agencies)
+
     from oa.actions.calendar import do_load_official_calendars
 
     do_load_official_calendars()
     return {"agencies": len(agencies), "departments": len(departments), "people": people}
+
+
+# 通知公告 on the demo workbench: two district-wide from 区府办's 文书 刘洋 (one pinned), one for 政数局 only.
+ANNOUNCEMENTS = [
+    ("liuyang", "office", True, True, "关于2027年元旦放假安排的通知",
+     "各镇人民政府、街道办事处，区府直属各单位：\n根据国务院办公厅通知精神，2027年元旦放假1天。"
+     "请各单位做好值班和安全生产工作，遇有重大突发事件及时报告。"),
+    ("liuyang", "office", True, False, "协同办公平台手机端使用说明",
+     "平台已支持在粤政易中办理待办、阅知文件和查看通知公告。\n如遇问题，请联系区政务服务数据管理局信息化建设科。"),
+    ("hanxue", "data", False, False, "本局12月份政务数据共享工作例会安排",
+     "定于本月下旬召开政务数据共享工作例会，具体时间另行通知，请各科室提前准备工作小结。"),
+]
+
+
+def _seed_announcements(agencies: dict[str, Agency]) -> None:
+    from oa.actions.announcements import do_publish_announcement
+    from oa.models import Announcement
+
+    for username, agency_key, district_wide, pinned, title, body in ANNOUNCEMENTS:
+        if Announcement.objects.filter(title=title, agency=agencies[agency_key]).exists():
+            continue
+        do_publish_announcement(
+            Person.objects.get(username=username), agency=agencies[agency_key], title=title, body=body,
+            district_wide=district_wide, pinned=pinned,
+        )

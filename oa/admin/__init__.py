@@ -1,1 +1,10 @@
-from oa.admin import audit, auth, calendar, delegation, directory, events, work  # noqa: F401 - registers the ModelAdmins
+from oa.admin import (  # noqa: F401 - registers the ModelAdmins
+    announcements,
+    audit,
+    auth,
+    calendar,
+    delegation,
+    directory,
+    events,
+    work,
+)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oa', '0006_h2_workitem_thread'),
+        ('oa', '0006_workitem_thread'),
     ]
 
     operations = [

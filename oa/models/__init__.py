@@ -1,3 +1,4 @@
+from oa.models.announcements import Announcement
 from oa.models.audit import AuditChainHead, AuditEntry
 from oa.models.calendar import CalendarDay, CalendarYear
 from oa.models.delegation import Delegation
@@ -20,6 +21,7 @@ __all__ = [
     "ADMIN_ROLES",
     "TWO_FACTOR_ROLES",
     "Agency",
+    "Announcement",
     "ApiToken",
     "Appointment",
     "AuditChainHead",

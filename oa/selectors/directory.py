@@ -150,6 +150,16 @@ def may_sign_off(
     return person in signers_for(agency, upward=upward, important=important, department=department)
 
 
+def held_roles(person: Person) -> frozenset[str]:
+    """The roles ``person`` holds anywhere, read once and kept on this instance: one page asks many times (tiles,
+    navigation, audit link) and request.user lives for one request only."""
+    cached = getattr(person, "_held_roles", None)
+    if cached is None:
+        cached = frozenset(person.role_assignments.values_list("role", flat=True)) if person.pk else frozenset()
+        person._held_roles = cached
+    return cached
+
+
 def roles_of(person: Person) -> set[str]:
     return set(person.role_assignments.values_list("role", flat=True))
 

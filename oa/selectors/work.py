@@ -152,3 +152,12 @@ def work_item_actions(item: WorkItem, user: Person) -> list[WorkAction]:
     if kind is None or item.state != State.OPEN or item.owner_id != user.pk:
         return []
     return kind.actions(item, user)
+
+
+def recent_open_items(person: Person, box: str, limit: int) -> list[WorkItem]:
+    """The newest open items of one box (the 工作台 lists): newest arrival first, at most ``limit``."""
+    return list(
+        WorkItem.objects.filter(owner=person, box=box, state=State.OPEN)
+        .select_related("on_behalf_of", "agency")
+        .order_by("-created_at", "-id")[:limit]
+    )

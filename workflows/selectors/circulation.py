@@ -113,7 +113,9 @@ def unread_for_agency(agency: Agency) -> QuerySet[CirculationRead]:
 
 def is_clerk(user: Person) -> bool:
     """Holds the 办公室/文书 role somewhere: sees the 未阅清单 tile."""
-    return RoleAssignment.objects.filter(person=user, role=Role.CLERK).exists()
+    from oa.selectors.directory import held_roles
+
+    return Role.CLERK in held_roles(user)
 
 
 def clerk_agencies(user: Person) -> list[Agency]:

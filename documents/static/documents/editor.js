@@ -1,9 +1,11 @@
 /* 正文 block editor (docs/editor.md). Plain JavaScript, no plugin, no framework; loaded with defer (CSP script-src 'self').
 
    The body is a list of blocks: paragraphs {type:"p", level:0–4, text} and tables {type:"table", rows, header}.
-   Every save is a PUT of the whole body with If-Match: <version it was edited from>; the server answers with the
-   new version (200) or 409 naming whoever saved in between — then autosave stops until the page is reloaded, so
-   nobody's work is overwritten silently. */
+   Every save is a PUT of the whole body with If-Match: <the state it was edited from: "5", or "5.3" after three
+   in-session autosaves> and X-Edit-Session: <this page load's random id>; the server answers with the saved
+   version (200) or 409 naming whoever saved in between — then autosave stops until the page is reloaded, so
+   nobody's work is overwritten silently. All the autosaves of one page load (one 编辑会话) amend one version;
+   reloading the page, a pause of 30 minutes or someone else's save starts the next (docs/editor.md). */
 (function () {
   "use strict";
 
@@ -24,8 +26,18 @@
   var alertEl = document.getElementById("editor-alert");
   var blocksEl = document.getElementById("editor-blocks");
 
+  // One editing session per page load: the server folds this session's autosaves into one version.
+  function newSession() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
   var state = {
     version: parseInt(root.getAttribute("data-version") || "0", 10),
+    etag: root.getAttribute("data-version") || "0",   // If-Match: "5" or "5.3"
+    session: newSession(),
     blocks: [],
     dirty: false,      // local changes not yet sent
     saving: false,     // a PUT is in flight
@@ -217,8 +229,8 @@
     state.timer = setTimeout(save, ms);
   }
   function syncVersionInputs() {
-    root.setAttribute("data-version", String(state.version));
-    document.querySelectorAll("[data-editor-version]").forEach(function (input) { input.value = String(state.version); });
+    root.setAttribute("data-version", state.etag);
+    document.querySelectorAll("[data-editor-version]").forEach(function (input) { input.value = state.etag; });
   }
 
   function save() {
@@ -234,7 +246,8 @@
       headers: {
         "Content-Type": "application/json",
         "Accept": "application/json",
-        "If-Match": '"' + state.version + '"',
+        "If-Match": '"' + state.etag + '"',
+        "X-Edit-Session": state.session,
         "X-CSRFToken": csrf
       },
       body: JSON.stringify({ blocks: state.blocks })
@@ -245,6 +258,7 @@
       var status = r.resp.status;
       if (r.resp.ok) {
         state.version = r.data.version.number;
+        state.etag = r.data.version.etag || String(state.version);
         syncVersionInputs();
         clearAlert();
         applyNormalised(r.data.content);
@@ -514,6 +528,7 @@
     .then(function (data) {
       if (!data.can_edit) { return; }  // the server-rendered read-only body stays
       state.version = data.version ? data.version.number : 0;
+      state.etag = data.version ? (data.version.etag || String(data.version.number)) : "0";
       state.blocks = (data.content && data.content.blocks) || [];
       if (!state.blocks.length) { state.blocks.push({ type: "p", level: 0, text: "" }); }
       syncVersionInputs();

@@ -30,7 +30,28 @@
     }
   }
 
+  // 导航 更多 (a <details>, works without script): open for good on desktop, where the side navigation lists
+  // everything; on phones close it with Escape or a tap elsewhere, and bring focus back to its summary.
+  function navMore() {
+    var more = document.querySelector("[data-nav-more]");
+    if (!more || !window.matchMedia) { return; }
+    var desktop = window.matchMedia("(min-width: 1024px)");
+    function apply() { more.open = desktop.matches; }
+    apply();
+    if (desktop.addEventListener) { desktop.addEventListener("change", apply); }
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && more.open && !desktop.matches) {
+        more.open = false;
+        more.querySelector("summary").focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (more.open && !desktop.matches && !more.contains(event.target)) { more.open = false; }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    navMore();
     focusFirstError();
     guardDoubleSubmit();
     registerServiceWorker();

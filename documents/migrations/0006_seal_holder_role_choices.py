@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('documents', '0004_incoming_kind'),
+        ('documents', '0005_body_edit_session'),
     ]
 
     operations = [

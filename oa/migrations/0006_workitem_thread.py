@@ -1,5 +1,5 @@
 # 已办 one row per piece of work (helper h2): WorkItem.thread, filled with the ref for existing rows
-# (workflows 0004_h2_workitem_thread_process then points flow-task rows at their process).
+# (workflows 0004_workitem_thread_process then points flow-task rows at their process).
 
 from django.db import migrations, models
 from django.db.models import F

@@ -22,8 +22,8 @@ def point_at_process(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("workflows", "0003_h2_redistribution"),
-        ("oa", "0006_h2_workitem_thread"),
+        ("workflows", "0003_redistribution"),
+        ("oa", "0006_workitem_thread"),
         ("viewflow", "0015_task_scheduled"),
     ]
 
