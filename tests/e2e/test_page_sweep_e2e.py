@@ -55,7 +55,13 @@ SWEEP = RESULTS / "sweep"
 VIEWPORTS = {390: {"width": 390, "height": 844}, 1440: {"width": 1440, "height": 900}}
 # The cast (docs/demo.md): drafter, reviewer, two signers, 文书, 印章管理员, 系统管理员, a 镇街 科长 (four roles there).
 ROLES = ["zhangwei", "lina", "wangfang", "huangjianhua", "liuyang", "zhoumin", "sunhao", "quxi03"]
-MAX_PAGES = 60  # per role and viewport: far more than the distinct page patterns one role can reach
+MAX_PAGES = 90  # per role and viewport: more than the distinct page patterns one role can reach
+# One URL per pattern, except where the same pattern renders different pages: each 发文/收文 step has its own form,
+# and a 公文, 收文 or flow trace looks different at each step.
+PER_PATTERN = [
+    (re.compile(r"^/(work|flows/(issuance|receipt)/tasks)/N/$"), 12),
+    (re.compile(r"^/(documents|flows/incoming|flows/processes)/N/$"), 4),
+]
 
 # Latin words the interface may show, each a name people use as it is written:
 ALLOWED = {
@@ -63,6 +69,8 @@ ALLOWED = {
     "GB", "SM",  # standard and algorithm names: GB/T 9704-2012, SM2/SM3
     "ID", "API", "URL", "IP", "OA",  # 公文标识 ID, 接口 API, 链接 URL, 登录 IP, the product's own name
     "TOTP",  # the 2FA method named where it is set up (验证器应用 shows it)
+    "SHA",  # SHA-256: the checksum people compare with other tools, named like SM3
+    "MB", "KB",  # size units in upload limits (文件不超过 20 MB), as every Chinese app writes them
 }
 LATIN = re.compile(r"[A-Za-z]{2,}")
 SKIP_PATH = re.compile(
@@ -224,6 +232,10 @@ def slug(url: str) -> str:
     return (text or "home")[:90]
 
 
+def allowance(key: str) -> int:
+    return next((n for rx, n in PER_PATTERN if rx.match(key)), 1)
+
+
 def latin_words(texts: list[str]) -> set[str]:
     return {w for t in texts for w in LATIN.findall(t) if w not in ALLOWED}
 
@@ -231,15 +243,17 @@ def latin_words(texts: list[str]) -> set[str]:
 def _crawl(page, base: str, role: str, width: int, problems: list[str]) -> int:
     statuses: list[str] = []
     page.on("response", lambda r: r.status >= 400 and statuses.append(f"{r.status} {r.url}"))
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
+    urls: set[str] = set()
     queue = deque([f"{base}/"])
     visited = 0
     while queue and visited < MAX_PAGES:
         url = queue.popleft()
         key = pattern(url)
-        if key in seen:
+        if url in urls or seen.get(key, 0) >= allowance(key):
             continue
-        seen.add(key)
+        urls.add(url)
+        seen[key] = seen.get(key, 0) + 1
         statuses.clear()
         try:
             response = page.goto(url, wait_until="load")
@@ -266,7 +280,9 @@ def _crawl(page, base: str, role: str, width: int, problems: list[str]) -> int:
             continue
         for href in page.evaluate(LINKS_JS):
             href = urldefrag(href)[0]
-            if href.startswith(base) and not SKIP_PATH.search(urlsplit(href).path) and pattern(href) not in seen:
+            key = pattern(href)
+            if (href.startswith(base) and not SKIP_PATH.search(urlsplit(href).path) and href not in urls
+                    and seen.get(key, 0) < allowance(key)):
                 queue.append(href)
     return visited
 
@@ -314,4 +330,5 @@ def test_the_latin_word_filter_and_url_patterns():
     assert latin_words(["Dept Review Timeout", "['综合科']", "<Task> - DONE"]) == {"Dept", "Review", "Timeout",
                                                                                   "Task", "DONE"}
     assert pattern("http://x/flows/processes/12/?page=3&q=a") == "/flows/processes/N/?page&q"
+    assert allowance("/flows/issuance/tasks/N/") == 12 and allowance("/directory/people/N/") == 1
     assert slug("http://x/") == "home" and Path(slug("http://x/flows/processes/12/")).name == "flows-processes-12"
