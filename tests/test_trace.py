@@ -217,3 +217,16 @@ def test_issuance_trace_and_audit_name_steps_in_chinese(cast):
     assert not re.search(r"Timeout|Join|Mode|Needed|Split|Overdue", history)
     entry = AuditEntry.objects.filter(action="flow.task_complete", object_type="viewflow.task").latest("pk")
     assert entry.object_repr.startswith("发文·") and "DONE" not in entry.object_repr
+
+
+def test_return_target_labels_show_beijing_time(cast):
+    """退回 targets name when each step was done in Asia/Shanghai, not in the database's UTC."""
+    import datetime as dt
+
+    from workflows.views.routing import _task_choice_label
+
+    process = start(cast)
+    done(cast.lina, one(process, RoutingFlow.review))
+    task = Task.objects.get(process=process, flow_task=RoutingFlow.review)
+    task.finished = dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC)  # 2026-03-02 00:30 in Beijing
+    assert _task_choice_label(task) == "部门负责人审核（李娜，03月02日 00:30）"
