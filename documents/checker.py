@@ -80,6 +80,36 @@ class CheckResult:
     expected: str
 
 
+_CLAUSE_RE = re.compile(r"^(\d+(?:\.\d+)*)\s+(.+)$")
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """What the 核稿 clerk reads first: 符合, or the few rules that fail in plain words; every result (with the
+    measured and required values) stays available for a disclosure."""
+
+    passed: bool
+    headline: str
+    failures: tuple[str, ...]
+    results: tuple[CheckResult, ...]
+
+
+def plain_rule(rule: str) -> str:
+    """"7.3.1 标题2号小标宋居中" → "标题2号小标宋居中（第7.3.1条）": the requirement first, the clause after."""
+    match = _CLAUSE_RE.match(rule.strip())
+    return f"{match.group(2)}（第{match.group(1)}条）" if match else rule.strip()
+
+
+def summarise_gbt9704(results: list[CheckResult]) -> CheckSummary:
+    failed = [r for r in results if not r.passed]
+    if not failed:
+        headline = "符合 GB/T 9704-2012"
+    else:
+        headline = f"有 {len(failed)} 项不符合 GB/T 9704-2012，须修改后才能核稿通过"
+    return CheckSummary(passed=not failed, headline=headline,
+                        failures=tuple(dict.fromkeys(plain_rule(r.rule) for r in failed)), results=tuple(results))
+
+
 def _sid(name: str) -> str:
     return name.replace(" ", "")  # python-docx derives the styleId by removing spaces
 

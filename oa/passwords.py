@@ -167,9 +167,9 @@ class CommonPasswordValidator(password_validation.CommonPasswordValidator):
     def validate(self, password: str, user=None) -> None:
         if self.is_common(password):
             raise ValidationError(
-                "密码过于常见，容易被猜中（如 123456abc、woaini1314、姓名或单位拼音加年份），请换一个。",
+                "密码过于常见，容易被猜中（如连续数字加字母、“我爱你”拼音加纪念日、姓名或单位拼音加年份），请换一个。",
                 code="password_too_common",
             )
 
     def get_help_text(self) -> str:
-        return "不能使用常见密码（如 123456abc、woaini1314、姓名或单位拼音加年份）。"
+        return "不能使用常见密码（如连续数字加字母、“我爱你”拼音加纪念日、姓名或单位拼音加年份）。"

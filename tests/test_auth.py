@@ -80,7 +80,7 @@ def test_password_rules_each_validator_directly(cast):
     validate_password("Qz7!harbour", zhangwei)  # 3+ classes, long enough: accepted
 
 
-COMMON_MESSAGE = "密码过于常见，容易被猜中（如 123456abc、woaini1314、姓名或单位拼音加年份），请换一个。"
+COMMON_MESSAGE = "密码过于常见，容易被猜中（如连续数字加字母、“我爱你”拼音加纪念日、姓名或单位拼音加年份），请换一个。"
 
 
 @pytest.mark.parametrize(

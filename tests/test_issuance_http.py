@@ -85,7 +85,8 @@ def test_ordinary_notice_through_http(cast, seals):
 
     task = open_task(process_id, IssuanceFlow.office_check)
     page = lina.get(f"/flows/issuance/tasks/{task.pk}/").content.decode()
-    assert "GB/T 9704 格式检查" in page and "全部符合" in page
+    assert "公文格式检查" in page and "符合 GB/T 9704-2012" in page  # the verdict, the rules behind <details>
+    assert '<details class="gbt-check-detail">' in page and "要求：" in page and "CheckResult" not in page
     assert act(lina, task, "agree", "核稿通过。").status_code == 302
 
     xuli = login(cast.xuli)

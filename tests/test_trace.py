@@ -46,9 +46,11 @@ def test_graph_comes_from_viewflow_nodes_and_edges():
     nodes, edges = flow_graph(RoutingFlow)
     names = [n.name for n in nodes]
     assert names[0] == "start" and names[-1] == "addsign"  # walking order; the unconnected 加签 node last
-    assert {("start", "review"), ("review", "office"), ("office", "split"), ("split", "countersign"),
-            ("split", "signoff"), ("countersign", "join"), ("join", "signoff"), ("join", "redraft"),
-            ("redraft", "review"), ("signoff", "register"), ("register", "end")} == set(edges)
+    # The engine's nodes (DataSplit, PolicyJoin, the untitled Function and End) are contracted away: their edges
+    # join the steps people know on either side (会签 → 修改稿件 is the veto path through the Join).
+    assert {("start", "review"), ("review", "office"), ("office", "countersign"), ("office", "signoff"),
+            ("countersign", "signoff"), ("countersign", "redraft"), ("redraft", "review")} == set(edges)
+    assert not {"split", "join", "register", "end"} & set(names)
 
 
 def test_trace_page_diagram_marks_done_current_and_returned(cast):
@@ -67,11 +69,12 @@ def test_trace_page_diagram_marks_done_current_and_returned(cast):
     assert st["start"] == "done"
     assert set(st["review"].split()) == {"current", "done"}  # returned to: open again, done before
     assert st["office"] == "returned"  # 核稿 sent it back: not 已完成
-    assert st["signoff"] == "pending" and st["end"] == "pending"
+    assert st["signoff"] == "pending" and not {"end", "join", "split"} & set(st)  # engine nodes are not drawn
     labels = {g.get("data-key"): "".join(g.itertext()) for g in svg.iter(f"{SVG}g") if g.get("data-key")}
     assert "部门负责人审核" in labels["review"] and "当前" in labels["review"]
     assert "已退回" in labels["office"] and "已完成" not in labels["office"]
-    assert "发起" in labels["start"] and "汇合" in labels["join"]  # Chinese for viewflow's default titles
+    assert "发起" in labels["start"]  # Chinese for viewflow's default title
+    assert not re.search(r"[A-Za-z]{2,}", "".join(labels.values()))  # no "Start", "Join", "Signoff Timeout"
     html = text(response)
     assert "当前环节：部门负责人审核" in html
     # history: the 退回 row with its reason, from → to
@@ -181,7 +184,49 @@ def test_diagram_for_a_finished_process(cast):
     done(cast.huangjianhua, one(process, RoutingFlow.signoff))
     diagram = process_diagram(process)
     assert diagram["current"] == set()
-    assert {"start", "review", "office", "split", "signoff", "register", "end"} <= diagram["done"]
+    assert {"start", "review", "office", "signoff"} == diagram["done"]  # the engine's split, Function and End: not drawn
     assert "countersign" not in diagram["done"] and "redraft" not in diagram["done"]
     page = text(login(cast.zhangwei, otp=True).get(f"/flows/processes/{process.pk}/"))
     assert "已办结" in page and "流程已办结。" in page
+
+
+def test_issuance_trace_and_audit_name_steps_in_chinese(cast):
+    """Issue 12: the 发文 flow chart, its 流转记录 and the audit log show the steps people know, in Chinese — no
+    "Cs Mode", "Seal Join", "Signoff Timeout", no "<issuance/flows/…> - DONE"."""
+    from oa.models import AuditEntry
+    from tests.issued import issue_to
+    from workflows.issuance.flows import IssuanceFlow
+
+    finance = Agency.objects.get(doc_code="揭东财")
+    _doc, process = issue_to([finance])
+    nodes, edges = flow_graph(IssuanceFlow)
+    names = {n.name for n in nodes}
+    assert not {"cs_mode", "split", "join", "seq_more", "seal_needed", "seal_split", "seal_join", "end",
+                "overdue"} & names
+    # 核稿 leads to 会签 (parallel or in turn) or straight to 签发; 套红排版 to 用印 or straight to 分发
+    assert {("office_check", "countersign"), ("office_check", "seq_countersign"), ("office_check", "signoff"),
+            ("countersign", "signoff"), ("countersign", "redraft"), ("typeset", "seal"), ("typeset", "distribute"),
+            ("seal", "distribute")} <= set(edges)
+    page = text(login(cast.liuyang, otp=True).get(f"/flows/processes/{process.pk}/"))
+    svg = svg_of(page)
+    shown = "".join(svg.itertext())
+    assert "用印" in shown and "汇合" not in shown and "判断" not in shown
+    assert not re.search(r"[A-Za-z]{2,}", shown)
+    history = page[page.index('id="history-title"'):page.index('id="opinions-title"')]
+    assert "登记 <span aria-hidden=\"true\">→</span>" in history and "套红排版" in history
+    assert not re.search(r"Timeout|Join|Mode|Needed|Split|Overdue", history)
+    entry = AuditEntry.objects.filter(action="flow.task_complete", object_type="viewflow.task").latest("pk")
+    assert entry.object_repr.startswith("发文·") and "DONE" not in entry.object_repr
+
+
+def test_return_target_labels_show_beijing_time(cast):
+    """退回 targets name when each step was done in Asia/Shanghai, not in the database's UTC."""
+    import datetime as dt
+
+    from workflows.views.routing import _task_choice_label
+
+    process = start(cast)
+    done(cast.lina, one(process, RoutingFlow.review))
+    task = Task.objects.get(process=process, flow_task=RoutingFlow.review)
+    task.finished = dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC)  # 2026-03-02 00:30 in Beijing
+    assert _task_choice_label(task) == "部门负责人审核（李娜，03月02日 00:30）"

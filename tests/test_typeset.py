@@ -121,3 +121,20 @@ def test_number_typeset_stamp_verify_archive(drafted, cast, storage_backend, cli
     assert doc.status == OfficialDocument.Status.ARCHIVED
     with pytest.raises(Refusal):
         check_typeset_document(cast.liuyang, doc)
+
+
+def test_checker_summary_for_the_office_clerk():
+    """核稿 reads one verdict: 符合, or the failing rules in plain words (clause after); details stay available."""
+    from documents.checker import CheckResult, plain_rule, summarise_gbt9704
+
+    ok = [CheckResult("5.2.2 正文3号仿宋（东亚字体）", True, "仿宋_GB2312 16 pt", "3号仿宋")]
+    summary = summarise_gbt9704(ok)
+    assert summary.passed and summary.headline == "符合 GB/T 9704-2012" and summary.failures == ()
+    bad = [*ok, CheckResult("7.3.1 标题在红色分隔线下空二行", False, "空 1 行", "空 2 行"),
+           CheckResult("7.3.1 标题2号小标宋居中", False, "未找到（GB Title 样式）", "22 pt 小标宋，居中"),
+           CheckResult("7.3.1 标题2号小标宋居中", False, "左对齐", "居中")]
+    summary = summarise_gbt9704(bad)
+    assert not summary.passed and summary.headline.startswith("有 3 项不符合 GB/T 9704-2012")
+    assert summary.failures == ("标题在红色分隔线下空二行（第7.3.1条）", "标题2号小标宋居中（第7.3.1条）")
+    assert len(summary.results) == 4  # every rule, with what was measured, for the disclosure
+    assert plain_rule("没有条款号的规则") == "没有条款号的规则"

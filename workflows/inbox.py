@@ -24,6 +24,7 @@ from oa.actions.work import do_assign_work, do_close_work
 from oa.models import Agency, Person, WorkItem
 from oa.work import WorkAction, WorkKind, register_work_kind
 from workflows.actions import check_complete_task, on_behalf_of_id
+from workflows.nodes import node_label
 from workflows.selectors.routing import arrival_note, return_note
 
 logger = logging.getLogger(__name__)
@@ -61,9 +62,7 @@ def _node(task: Task):
 
 def _step(task: Task) -> str:
     node = _node(task)
-    if node is None:
-        return ""
-    return str(getattr(node, "task_title", "") or node.name)
+    return node_label(node)
 
 
 def _person(pk) -> Person | None:

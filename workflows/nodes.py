@@ -154,3 +154,51 @@ def _check_policy(policy: str, required: int | None) -> None:
         raise ValueError(f"unknown join policy {policy!r}")
     if policy == "n_of_m" and (not isinstance(required, int) or required < 1):
         raise ValueError("n_of_m needs required >= 1")
+
+
+# --- what people call a node ---------------------------------------------------------------------------------
+
+# Engine nodes without a title of their own get a word, never viewflow's default (the name in Title Case).
+ENGINE_WORDS = {
+    "START": "发起", "HUMAN_START": "发起", "END": "结束", "JOIN": "汇合", "FUNCTION": "自动处理",
+    "PARALLEL_GATEWAY": "分送", "EXCLUSIVE_GATEWAY": "判断", "SWITCH": "判断", "EVENT": "定时处理",
+}
+
+
+def has_own_title(node) -> bool:
+    """The node was given a title (``.Annotation(title=…)``), not viewflow's default from its name."""
+    title = str(getattr(node, "task_title", "") or "")
+    return bool(title) and title != node.name.replace("_", " ").title()
+
+
+def node_label(node) -> str:
+    """The Chinese name of a node for any page: its Annotation title, else a word for what the engine does there
+    (汇合, 判断 …). Never the English default ("Cs Mode", "Seal Join", "Dept Review Timeout")."""
+    if node is None:
+        return ""
+    if has_own_title(node):
+        return str(node.task_title)
+    from viewflow.workflow.nodes.boundary import BoundaryEventMixin
+
+    if isinstance(node, BoundaryEventMixin):
+        return "到期提醒"
+    return ENGINE_WORDS.get(getattr(node, "task_type", ""), "流程处理")
+
+
+def is_people_step(node) -> bool:
+    """A step people know: a human task or a start (拟稿送审, 来文到达), or an engine node given a title of its own
+    (an End such as 退回来文单位). Gateways, joins, timers and untitled ends are the engine's business."""
+    from viewflow.workflow.nodes.boundary import BoundaryEventMixin
+
+    if isinstance(node, BoundaryEventMixin):
+        return False
+    if getattr(node, "task_type", "") in ("HUMAN", "HUMAN_START", "START"):
+        return True
+    return has_own_title(node) and getattr(node, "task_type", "") != "FUNCTION"
+
+
+def task_repr(task) -> str:
+    """A flow task as the audit log and lists name it: "发文·部门负责人审核（事项 12）", not viewflow's repr."""
+    node = task.flow_task if not isinstance(task.flow_task, str) else None
+    flow_title = node.flow_class.process_title if node is not None else "流程"
+    return f"{flow_title}·{node_label(node) or '事项'}（事项 {task.pk}）"

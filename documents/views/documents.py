@@ -33,6 +33,7 @@ from documents.models import (
 from documents.selectors.attachments import official_pdf
 from documents.selectors.body import body_diff, body_versions, current_number, display_blocks, markup_range
 from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
+from documents.selectors.numbering import numbering_agencies_for
 from documents.validators import refuse_control_chars
 from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
@@ -149,6 +150,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
     return render(request, "documents/list.html", {
         "page": page,
         "can_draft": primary_appointment(request.user) is not None,
+        "has_ledger": bool(numbering_agencies_for(request.user)),  # 文号台账 only where it would open (not a 404)
     })
 
 

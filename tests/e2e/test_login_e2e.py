@@ -27,7 +27,7 @@ RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 VIEWPORTS = {"mobile": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
 
 
-def in_thread(fn, *args) -> None:
+def in_thread(fn, *args, timeout: float = 180) -> None:
     """pytest-asyncio (asyncio_mode=auto) may leave an event loop on this thread; the sync Playwright API
     refuses to run inside one, so drive the browser from a plain thread and re-raise its failure here."""
     errors: list[BaseException] = []
@@ -40,7 +40,7 @@ def in_thread(fn, *args) -> None:
 
     thread = threading.Thread(target=target, name="playwright")
     thread.start()
-    thread.join(timeout=180)
+    thread.join(timeout=timeout)
     assert not thread.is_alive(), "Playwright 超时"
     if errors:
         raise errors[0]

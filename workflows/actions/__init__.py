@@ -15,6 +15,7 @@ from oa.actions.audit import do_record_audit
 from oa.models import Person
 from oa.refusals import Refusal
 from workflows.actions.opinions import refuse_control_chars_in
+from workflows.nodes import task_repr
 
 OPINION_MAX = 2000
 
@@ -52,7 +53,7 @@ def check_complete_task(user: Person, task: Task, opinion: str = "", *, ip: str 
             do_record_audit(
                 actor=user,
                 action="flow.task_complete",
-                obj=task,
+                obj=task, object_repr=task_repr(task),
                 ip=ip,
                 on_behalf_of=Person.objects.filter(pk=principal_id).first() if principal_id else None,
                 changes={

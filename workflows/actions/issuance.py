@@ -43,6 +43,7 @@ from workflows.actions.routing import check_return_task, locked_task, principal_
 from workflows.issuance.flows import IssuanceFlow, document_of
 from workflows.issuance.steps import AGREE, CHANGED, CIRCLE, STEPS, VETO
 from workflows.models import DistributionRecipient, Opinion
+from workflows.nodes import task_repr
 from workflows.selectors.issuance import _first, choose_signer, preview_check
 from workflows.transports import is_remote
 
@@ -221,7 +222,7 @@ def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Ta
         activation.execute()
         # The step is over: its edit right goes (the person keeps seeing the document).
         do_grant_document_access(document, user, can_edit=False)
-        do_record_audit(actor=user, action="flow.task_complete", obj=task, ip=data.ip,
+        do_record_audit(actor=user, action="flow.task_complete", obj=task, object_repr=task_repr(task), ip=data.ip,
                         on_behalf_of=principal_of(task), changes={
                             "flow": "IssuanceFlow", "process": task.process_id, "node": node,
                             "decision": data.decision, "opinion": data.opinion.strip(),

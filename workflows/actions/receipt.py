@@ -47,6 +47,7 @@ from oa.selectors.directory import head_of_department, people_with_role
 from workflows.actions.opinions import do_record_opinion, refuse_control_chars_in
 from workflows.actions.routing import locked_task, principal_of, require_open_own
 from workflows.models import DistributionRecipient, Opinion
+from workflows.nodes import task_repr
 from workflows.receipt.flows import ReceiptFlow, incoming_of
 from workflows.receipt.steps import RETURN_SENDER, STEPS, decisions_for
 from workflows.selectors.receipt import (
@@ -189,7 +190,7 @@ def check_perform_receipt_step(user: Person, task: Task, data: StepInput) -> Tas
             opinion = data.opinion.strip()
             task.data = {**(task.data or {}), "outcome": data.decision, **({"opinion": opinion} if opinion else {})}
             activation.execute()
-            do_record_audit(actor=user, action="flow.task_complete", obj=task, ip=data.ip,
+            do_record_audit(actor=user, action="flow.task_complete", obj=task, object_repr=task_repr(task), ip=data.ip,
                             on_behalf_of=principal_of(task), changes={
                                 "flow": "ReceiptFlow", "process": task.process_id, "node": node,
                                 "decision": data.decision, "opinion": opinion, "incoming": incoming.pk})

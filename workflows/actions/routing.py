@@ -27,6 +27,7 @@ from oa.models import Person, WorkItem
 from oa.refusals import Refusal
 from workflows.actions.opinions import refuse_control_chars_in
 from workflows.models import TaskEvent, TaskOpened
+from workflows.nodes import node_label, task_repr
 from workflows.routing import OPEN, business_data, node_by_name, principal_id, routing_of, spec
 from workflows.selectors.routing import (
     WithdrawPlan,
@@ -86,7 +87,7 @@ def _flow_name(task: Task) -> str:
 
 def _audit(user: Person, action: str, task: Task, ip: str | None, **changes: Any) -> None:
     do_record_audit(
-        actor=user, action=action, obj=task, ip=ip, on_behalf_of=_principal(task),
+        actor=user, action=action, obj=task, object_repr=task_repr(task), ip=ip, on_behalf_of=_principal(task),
         changes={"flow": _flow_name(task), "process": task.process_id, "node": task.flow_task.name, **changes},
     )
 
@@ -110,7 +111,7 @@ def _cancel(task: Task) -> None:
 
 
 def _node_title(node) -> str:
-    return str(getattr(node, "task_title", "") or node.name)
+    return node_label(node)
 
 
 def _todo_item(task: Task) -> WorkItem | None:
@@ -397,7 +398,7 @@ def do_urge_task(task: Task, *, by: Person | None, message: str = "", ip: str | 
         data={"count": count, "automatic": by is None},
     )
     if by is None:
-        do_record_audit(actor=None, actor_name="系统（超期催办）", action="flow.task_urge", obj=task, changes={
+        do_record_audit(actor=None, actor_name="系统（超期催办）", action="flow.task_urge", obj=task, object_repr=task_repr(task), changes={
             "flow": _flow_name(task), "process": task.process_id, "node": task.flow_task.name, "count": count,
             "owner": task.owner_id, "message": message, "automatic": True})
     else:

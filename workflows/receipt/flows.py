@@ -73,7 +73,7 @@ class ReceiptFlow(flow.Flow):
     review_gate = flow.If(this.is_returned).Then(this.returned).Else(this.kind_gate)
     # 抄送件 is for 阅知: straight to 传阅 (the office reads it and may pass it on), no 拟办/批办/承办/办结.
     kind_gate = flow.If(this.is_cc).Then(this.circulate).Else(this.propose)
-    returned = flow.End()  # 退回来文单位: the 收文 is not handled here
+    returned = flow.End().Annotation(title="退回来文单位")  # the 收文 is not handled here
     propose = Step(redirect_view()).Annotation(title="拟办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("office_id")).Next(this.instruct)
     instruct = Step(redirect_view()).Annotation(title="批办").OnTimeout(_deadline_of_host, this.overdue, interrupting=False).Assign(data_person("leader_id")).Next(this.handle_split)
     handle_split = DataSplit().Next(this.handle, data_source=_handlers).Empty(this.circulate)

@@ -13,6 +13,7 @@ from viewflow.workflow.status import STATUS
 from oa.models import Person
 from oa.selectors.delegation import on_behalf_label
 from workflows.models import TaskEvent, TaskOpened
+from workflows.nodes import is_people_step, node_label
 from workflows.routing import routing_of
 
 HUMAN_TYPES = ("HUMAN", "HUMAN_START", "START")
@@ -172,7 +173,32 @@ OP_LABELS = {
 
 
 def _step(node) -> str:
-    return str(getattr(node, "task_title", "") or node.name)
+    return node_label(node)
+
+
+def _next_steps(task: Task) -> list[Any]:
+    """The steps people know that `task` led to, through the engine's tasks in between (判断, 汇合, 分送); its
+    deadline timer and the automatic 催办 are not among them."""
+    out: list[Any] = []
+    queue = list(task.leading.all())
+    seen: set[int] = set()
+    while queue:
+        nxt = queue.pop(0)
+        node = nxt.flow_task
+        if nxt.pk in seen or node is None or isinstance(node, BoundaryEventMixin):
+            continue
+        seen.add(nxt.pk)
+        if is_people_step(node):
+            out.append(node)
+        elif node.task_type != "FUNCTION":  # the 超期催办 a timer runs is no step of the document
+            queue.extend(nxt.leading.all())
+    return out
+
+
+def _node_names(flow_class, names: str) -> str:
+    """"dept_review,office_check" (a 取回 that cancelled two steps) as "部门负责人审核、办公室核稿"."""
+    nodes = [flow_class.instance.node(n, no_obsolete=True) if flow_class else None for n in names.split(",") if n]
+    return "、".join(dict.fromkeys(_step(n) for n in nodes if n is not None))
 
 
 def _name(person: Person | None) -> str:
@@ -204,9 +230,7 @@ def process_history(process: Process) -> list[dict[str, Any]]:
         route = routing.get("route") or {}
         principal = person(routing.get("on_behalf_of"))
         owner = task.owner or person((process.data or {}).get("initiator_id"))
-        to_steps = []
-        for nxt in task.leading.all():
-            to_steps.append(_step(nxt.flow_task))
+        to_steps = [_step(node) for node in _next_steps(task)]
         op = route.get("op") or ("veto" if (task.data or {}).get("outcome") == "veto" else "complete")
         rows.append({
             "when": task.finished,
@@ -237,7 +261,7 @@ def process_history(process: Process) -> list[dict[str, Any]]:
             "who": _name(actor) if actor else "系统",
             "who_label": on_behalf_label(actor, event.on_behalf_of) if actor else "系统",
             "on_behalf_of": _name(event.on_behalf_of),
-            "step": _step(node) if node else event.from_node,
+            "step": _step(node) if node else _node_names(flow_class, event.from_node),
             "op": event.op,
             "op_label": event.get_op_display(),
             "from": _name(event.from_person) or (_step(node) if node else ""),

@@ -33,6 +33,7 @@ from documents.selectors.incoming import access_incoming_by_id
 from oa.models import Appointment, Person
 from workflows.diagram import DiagramStep, render_flow_svg
 from workflows.models import Opinion, TaskEvent
+from workflows.nodes import is_people_step, node_label
 from workflows.routing import OPEN, routing_of
 from workflows.selectors.opinions import opinions_for_process
 from workflows.selectors.routing import HUMAN_TYPES, addsign_node_name, plan_withdraw
@@ -92,13 +93,7 @@ def access_task_by_id(user: Person, task_id: int) -> Task:
 
 def step_label(node) -> str:
     """The Chinese name of a node: its Annotation title, or a generic word when it only has viewflow's default."""
-    title = str(getattr(node, "task_title", "") or "")
-    if title and title != node.name.replace("_", " ").title():
-        return title
-    return {
-        "START": "发起", "HUMAN_START": "发起", "END": "结束", "JOIN": "汇合", "FUNCTION": "自动处理",
-        "PARALLEL_GATEWAY": "分送", "EXCLUSIVE_GATEWAY": "判断", "SWITCH": "判断",
-    }.get(node.task_type, title or node.name)
+    return node_label(node)
 
 
 def is_open_owner(user: Person, task: Task) -> bool:
@@ -181,13 +176,35 @@ def person_choices(people: list[Person]) -> list[tuple[int, str]]:
 
 # --- diagram -----------------------------------------------------------------------------------------------------
 
-_KIND = {"START": "start", "HUMAN_START": "start", "END": "end", "JOIN": "gateway", "PARALLEL_GATEWAY": "gateway",
-         "EXCLUSIVE_GATEWAY": "gateway", "SWITCH": "gateway"}
+_KIND = {"START": "start", "HUMAN_START": "start", "END": "end"}
 
 
 def flow_graph(flow_class) -> tuple[list[Any], list[tuple[str, str]]]:
-    """The flow's nodes in walking order (breadth first from the starts) and its edges, from viewflow's own graph."""
+    """The steps people know (is_people_step) in walking order (breadth first from the starts) and the edges between
+    them, from viewflow's own graph with the engine's nodes contracted: 判断, 分送, 汇合 and untitled ends vanish and
+    their edges join the steps on either side (办公室核稿 → 会签, 办公室核稿 → 签发 when nobody countersigns).
+    A step's deadline timer (boundary event) and what it triggers (自动催办) are not steps of the document."""
     nodes = {n.name: n for n in flow_class.instance.nodes()}
+    timer_paths = {edge.dst.name for n in nodes.values() if isinstance(n, BoundaryEventMixin) for edge in n._outgoing()}
+    hidden = {name for name, n in nodes.items() if isinstance(n, BoundaryEventMixin)} | timer_paths
+
+    def step_successors(node) -> list[Any]:
+        """The next steps people know after `node`, walking through engine nodes (cycles among them guarded)."""
+        out: list[Any] = []
+        seen_engine: set[str] = set()
+        stack = [edge.dst for edge in node._outgoing()]
+        while stack:
+            dst = stack.pop(0)
+            if dst.name in hidden:
+                continue
+            if is_people_step(dst):
+                if dst not in out:
+                    out.append(dst)
+            elif dst.name not in seen_engine:
+                seen_engine.add(dst.name)
+                stack.extend(edge.dst for edge in dst._outgoing())
+        return out
+
     starts = [n for n in nodes.values() if n.task_type in ("START", "HUMAN_START")]
     order: list[Any] = []
     edges: list[tuple[str, str]] = []
@@ -195,22 +212,17 @@ def flow_graph(flow_class) -> tuple[list[Any], list[tuple[str, str]]]:
     queue = deque(sorted(starts, key=lambda n: n.name))
     for n in queue:
         seen.add(n.name)
-    # A step's deadline timer (boundary event) and what it triggers (自动催办) are not steps of the document.
-    timer_paths = {edge.dst.name for n in nodes.values() if isinstance(n, BoundaryEventMixin) for edge in n._outgoing()}
-    hidden = {name for name, n in nodes.items() if isinstance(n, BoundaryEventMixin)} | timer_paths
     while queue:
         node = queue.popleft()
         order.append(node)
-        for edge in node._outgoing():
-            dst = edge.dst
-            if dst.name in hidden:
-                continue
+        for dst in step_successors(node):
             edges.append((node.name, dst.name))
             if dst.name not in seen:
                 seen.add(dst.name)
                 queue.append(dst)
-    # Nodes no edge reaches (加签) come last, in name order; the caller keeps them only when used.
-    order += [nodes[name] for name in sorted(nodes) if name not in seen and name not in hidden]
+    # Steps no edge reaches (加签) come last, in name order; the caller keeps them only when used.
+    order += [nodes[name] for name in sorted(nodes)
+              if name not in seen and name not in hidden and is_people_step(nodes[name])]
     return order, edges
 
 

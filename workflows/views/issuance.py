@@ -18,6 +18,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from documents.actions.documents import EDITABLE_FIELDS
+from documents.checker import summarise_gbt9704
 from documents.models import OfficialDocument
 from documents.selectors.attachments import official_pdf
 from documents.selectors.documents import access_document_by_id
@@ -207,6 +208,7 @@ def _step_context(request: HttpRequest, task: Task, form: StepForm, error: str =
         "on_behalf_of": Person.objects.filter(pk=principal).first() if principal != task.owner_id else None,
         "phrases": phrases_for(request.user, step.label),
         "checks": checks, "checks_error": checks_error,
+        "checks_summary": summarise_gbt9704(checks) if checks else None,
         "checks_failed": checks is not None and (bool(checks_error) or not all(c.passed for c in checks)),
         "deadline": (task.data or {}).get("deadline"),
         "recipients": DistributionRecipient.objects.filter(document=document).select_related("agency"),

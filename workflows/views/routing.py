@@ -24,6 +24,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -89,7 +90,8 @@ def _reason_field(label: str, *, required: bool, help_text: str = "") -> forms.C
 
 def _task_choice_label(task: Task) -> str:
     who = task.owner.get_full_name() if task.owner_id else ""
-    when = task.finished.strftime("%m-%d %H:%M") if task.finished else ""
+    # Asia/Shanghai, as every time on a page (task.finished comes back from the database in UTC)
+    when = f"{timezone.localtime(task.finished):%m月%d日 %H:%M}" if task.finished else ""
     extra = "，".join(x for x in (who, when) if x)
     return f"{step_label(task.flow_task)}（{extra}）" if extra else step_label(task.flow_task)
 
