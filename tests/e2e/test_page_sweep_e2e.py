@@ -53,8 +53,10 @@ pytestmark = pytest.mark.e2e
 
 SWEEP = RESULTS / "sweep"
 VIEWPORTS = {390: {"width": 390, "height": 844}, 1440: {"width": 1440, "height": 900}}
-# The cast (docs/demo.md): drafter, reviewer, two signers, 文书, 印章管理员, 系统管理员, a 镇街 科长 (four roles there).
-ROLES = ["zhangwei", "lina", "wangfang", "huangjianhua", "liuyang", "zhoumin", "sunhao", "quxi03"]
+# The cast (docs/demo.md): drafter, reviewer, two signers, 文书, 印章管理员, the three administrators (系统, 安全,
+# 审计: 三员分立), a 镇街 科长 (four roles there).
+ROLES = ["zhangwei", "lina", "wangfang", "huangjianhua", "liuyang", "zhoumin", "sunhao", "qianjing", "yanghui",
+         "quxi03"]
 MAX_PAGES = 90  # per role and viewport: more than the distinct page patterns one role can reach
 # One URL per pattern, except where the same pattern renders different pages: each 发文/收文 step has its own form,
 # and a 公文, 收文 or flow trace looks different at each step.
