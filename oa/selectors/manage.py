@@ -223,6 +223,11 @@ class HandoverPreview:
     def total(self) -> int:
         return sum(n for _, n in self.counts)
 
+    @property
+    def summary(self) -> str:
+        """e.g. 流程待办 2 项 (kinds with nothing open left out)."""
+        return "，".join(f"{label} {n} 项" for label, n in self.counts if n)
+
 
 def handover_preview(person: Person) -> HandoverPreview:
     from oa.models import WorkItem
