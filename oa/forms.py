@@ -231,6 +231,56 @@ class ReasonForm(_RefusalForm):
     }
 
 
+class HandoverForm(_RefusalForm):
+    """系统管理员 → 人员 → 工作交接: the receiver (a colleague of the same agency) and why."""
+
+    target = _IdField(label="接收人", error_messages={"required": "请选择接收人。"},
+                      help_text="只能选择同一机关在职的人员。")
+    reason = forms.CharField(label="交接原因", max_length=200, error_messages={"required": "请填写交接原因。"},
+                             widget=forms.TextInput(attrs={"placeholder": "如：工作调动、岗位调整"}))
+
+    REFUSAL_FIELDS = {
+        "handover_target_required": "target", "handover_self": "target", "handover_inactive": "target",
+        "handover_agency": "target", "handover_reason": "reason",
+        # handover_nothing: above the form (it is about the person, not a field)
+    }
+
+    def __init__(self, *args, receivers: list[Person], **kwargs) -> None:
+        super().__init__(*args, prefix="handover", **kwargs)
+        self.fields["target"].choices = [("", "请选择")] + [(p.pk, f"{p.get_full_name()}（{p.username}）")
+                                                          for p in receivers]
+
+
+class PasswordResetForm(_RefusalForm):
+    """安全管理员 → 账号安全 → 重置密码: a temporary password typed twice, and why. The rules are the validators'."""
+
+    password1 = forms.CharField(
+        label="临时密码", strip=False, max_length=256, error_messages={"required": "请设置临时密码。"},
+        help_text="本人下次登录时须修改。请当面或电话告知本人，不要通过即时消息发送。",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="再次输入临时密码", strip=False, max_length=256, error_messages={"required": "请再次输入临时密码。"},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    reason = forms.CharField(label="原因", max_length=200, error_messages={"required": "请填写重置原因。"},
+                             widget=forms.TextInput(attrs={"placeholder": "如：本人忘记密码，电话核实身份"}))
+
+    REFUSAL_FIELDS = {
+        "password_reset_password": "password1", "password_reset_reason": "reason",
+        # self, administrator, directory account, disabled account: above the form
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, prefix="password", **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", "两次输入的密码不一致。")
+        return data
+
+
 class DepartmentForm(_RefusalForm):
     agency = _IdField(label="所属机关", error_messages={"required": "请选择机关。"})
     parent = _IdField(label="上级部门", required=False)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("people/new/", manage.person_new, name="manage_person_new"),
     path("people/<int:person_id>/", manage.person_edit, name="manage_person"),
     path("people/<int:person_id>/active/", manage.person_active, name="manage_person_active"),
+    path("people/<int:person_id>/handover/", manage.person_handover, name="manage_person_handover"),
     path("departments/", manage.departments, name="manage_departments"),
     path("departments/<int:department_id>/", manage.department_edit, name="manage_department"),
     # 安全管理员
@@ -22,5 +23,6 @@ urlpatterns = [
     path("security/", manage.security, name="manage_security"),
     path("security/<int:person_id>/", manage.security_person, name="manage_security_person"),
     path("security/<int:person_id>/otp-reset/", manage.otp_reset, name="manage_otp_reset"),
+    path("security/<int:person_id>/password-reset/", manage.password_reset, name="manage_password_reset"),
     path("security/<int:person_id>/unlock/", manage.unlock, name="manage_unlock"),
 ]

@@ -59,7 +59,7 @@ def _address_locked_message(until: dt.datetime, *, now_locked: bool) -> str:
 
 
 def _account_locked_message(until: dt.datetime) -> str:
-    return f"该账号登录失败次数过多，已暂停登录至 {_local(until)}；如非本人操作，请联系系统管理员。"
+    return f"该账号登录失败次数过多，已暂停登录至 {_local(until)}；如非本人操作，请联系安全管理员。"
 
 
 # --- password login ------------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def do_revoke_delegation(*, actor: Person, delegation: Delegation, via: str = "a
 
 
 def check_handover(
-    *, actor: Person | None, source: Person, target: Person, reason: str, ip: str | None = None
+    *, actor: Person | None, source: Person, target: Person, reason: str, ip: str | None = None, via: str = "api"
 ) -> list[MovedWork]:
     """工作交接: move every piece of open work of `source` to `target`, across all registered work kinds.
 
@@ -93,6 +93,7 @@ def check_handover(
                 "reason": reason,
                 "moved": {m.kind: m.moved for m in moved},
                 "delegations_ended": ended,
+                "via": via,
             },
         )
     return moved

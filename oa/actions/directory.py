@@ -280,17 +280,21 @@ def do_enable_person(*, actor: Person | None, person: Person, reason: str, via: 
                         changes={"via": via, "reason": reason})
 
 
-def check_reset_password(*, actor: Person | None, via: str, person: Person, new_password: str | None) -> None:
+def check_reset_password(
+    *, actor: Person | None, via: str, person: Person, new_password: str | None, reason: str = "",
+) -> None:
     """An administrator sets someone's password (`None`: password login disabled).
 
     Validated like any new password (AUTH_PASSWORD_VALIDATORS: raises ValidationError with the Chinese
     messages of oa/passwords.py, nothing written), then do_reset_password."""
     if new_password is not None:
         validate_password(new_password, person)
-    do_reset_password(actor=actor, person=person, new_password=new_password, via=via)
+    do_reset_password(actor=actor, person=person, new_password=new_password, via=via, reason=reason)
 
 
-def do_reset_password(*, actor: Person | None, via: str, person: Person, new_password: str | None) -> None:
+def do_reset_password(
+    *, actor: Person | None, via: str, person: Person, new_password: str | None, reason: str = "",
+) -> None:
     """Set a password the administrator knows: a temporary one, so the person must choose their own at the next
     login (must_change_password). The old hash joins the history; the account lock is lifted (the usual reason
     for a reset). The audit entry never holds the password or its hash."""
@@ -309,7 +313,8 @@ def do_reset_password(*, actor: Person | None, via: str, person: Person, new_pas
                                    "failed_login_count", "locked_until"])
         do_record_audit(actor=actor, action="directory.person.password_reset", obj=person, changes={
             "via": via, "usable_password": new_password is not None,
-            "must_change_password": person.must_change_password, "unlocked": unlocked})
+            "must_change_password": person.must_change_password, "unlocked": unlocked,
+            **({"reason": reason} if reason else {})})
     do_clear(account_limit(), login_name_key(person.username))  # the lock over all addresses (cache side)
 
 

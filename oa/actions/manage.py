@@ -15,9 +15,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from oa.actions.auth import do_reset_two_factor, do_unlock_account
-from oa.actions.delegation import check_create_delegation, do_revoke_delegation
+from oa.actions.delegation import check_create_delegation, check_handover, do_revoke_delegation
 from oa.actions.directory import (
     check_assign_role,
+    check_reset_password,
     do_appoint,
     do_create_department,
     do_create_person,
@@ -29,10 +30,18 @@ from oa.actions.directory import (
     do_update_department,
     do_update_person,
 )
-from oa.models import Agency, Delegation, Department, Person, Post, Role, RoleAssignment
+from oa.models import ADMIN_ROLES, Agency, Delegation, Department, Person, Post, Role, RoleAssignment
 from oa.refusals import Refusal
 from oa.selectors.directory import department_descendant_ids, primary_appointment
-from oa.selectors.manage import FORBIDDEN, holds_admin_role, in_scope, person_in_scope
+from oa.selectors.manage import (
+    FORBIDDEN,
+    handover_agency_ids,
+    handover_preview,
+    holds_admin_role,
+    in_scope,
+    person_in_scope,
+)
+from oa.work import MovedWork
 
 VIA = "manage"
 
@@ -121,6 +130,32 @@ def check_manage_set_person_active(*, actor: Person, person: Person, active: boo
         do_enable_person(actor=actor, via=VIA, person=person, reason=reason.strip())
     else:
         do_disable_person(actor=actor, via=VIA, person=person, reason=reason.strip())
+
+
+def check_manage_handover(
+    *, actor: Person, source: Person, target: Person | None, reason: str, ip: str | None = None,
+) -> list[MovedWork]:
+    """工作交接 (e.g. the person is transferred): all open work of `source` to a colleague of the same agency.
+
+    A personnel matter, so the 系统管理员's (docs/security.md §11). Refused, with nothing moved: no receiver, a
+    receiver outside the administrator's scope or outside every agency `source` holds a post in, the same person,
+    an inactive receiver (check_handover), no reason, nothing to hand over. Audited by check_handover as
+    `handover.execute` (what moved, per kind), with the administrator as actor and "via": "manage"."""
+    _require(actor, Role.SYSADMIN)
+    _require_person(actor, Role.SYSADMIN, source)
+    if target is None:
+        raise Refusal("handover_target_required", "请选择接收人。")
+    if not reason.strip():
+        raise Refusal("handover_reason", "请填写交接原因。")
+    if target.pk == source.pk:
+        raise Refusal("handover_self", "接收人不能是移交人本人。")
+    if not person_in_scope(actor, Role.SYSADMIN, target) or not (
+        handover_agency_ids(source) & set(target.appointments.values_list("department__agency_id", flat=True))
+    ):
+        raise Refusal("handover_agency", f"接收人“{target}”不在{source.get_full_name()}所在机关，只能交接给同一机关的人员。")
+    if handover_preview(source).total == 0:
+        raise Refusal("handover_nothing", f"{source.get_full_name()}没有未办结的工作，无需交接。", 409)
+    return check_handover(actor=actor, source=source, target=target, reason=reason.strip(), ip=ip, via=VIA)
 
 
 def _check_department_fields(actor: Person, agency: Agency, parent: Department | None, name: str,
@@ -217,6 +252,33 @@ def check_manage_reset_two_factor(*, actor: Person, person: Person, reason: str)
     if person.pk == actor.pk:
         raise Refusal("otp_reset_self", "不能重置自己的双因素认证，请由另一位安全管理员办理。", 403)
     return do_reset_two_factor(actor=actor, person=person, via=VIA, reason=reason.strip())
+
+
+def check_manage_reset_password(*, actor: Person, person: Person, password: str, reason: str) -> None:
+    """重置密码: a temporary password the person must change at their next login (do_reset_password: the old hash
+    joins the history, the account lock is lifted, other sessions end because the hash changed).
+
+    Never for an administrator (any of the three roles) or the superuser: a 安全管理员 who could set a 系统管理员's or
+    审计管理员's password could sign in as them and undo 三员分立. Their passwords are reset by the superuser in the
+    emergency Django admin (audited, via "admin"). Nor for oneself (我的 → 修改密码 asks for the old password), a
+    directory account (its password lives in LDAP) or a disabled account. The audit entry holds the reason, never
+    the password or its hash."""
+    _require(actor, Role.SECADMIN)
+    _require_person(actor, Role.SECADMIN, person)
+    if person.pk == actor.pk:
+        raise Refusal("password_reset_self", "不能在这里重置自己的密码，请在“我的 → 修改密码”中修改。", 403)
+    if person.is_superuser or person.role_assignments.filter(role__in=ADMIN_ROLES).exists():
+        raise Refusal("password_reset_admin", "管理员账号的密码不能由其他管理员重置，请联系超级管理员在应急后台办理。", 403)
+    if person.source == Person.Source.LDAP:
+        raise Refusal("password_reset_ldap", "该账号由统一身份目录同步，密码须在目录中重置。", 409)
+    if not person.is_active:
+        raise Refusal("password_reset_inactive", "该账号已停用，不能重置密码；如需启用请联系系统管理员。", 409)
+    if not reason.strip():
+        raise Refusal("password_reset_reason", "请填写重置原因。")
+    try:
+        check_reset_password(actor=actor, via=VIA, person=person, new_password=password, reason=reason.strip())
+    except ValidationError as exc:
+        raise Refusal("password_reset_password", " ".join(exc.messages)) from exc
 
 
 def check_manage_unlock(*, actor: Person, person: Person, reason: str) -> bool:

@@ -264,6 +264,7 @@ class PersonAdmin(UserAdmin):
                         target=target,
                         reason=form.cleaned_data["reason"],
                         ip=client_ip(request),
+                        via=VIA,
                     )
                 except Refusal as exc:  # the others in the selection are still handed over
                     self.message_user(request, f"{source}：{exc.message}", messages.ERROR)

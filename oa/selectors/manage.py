@@ -1,7 +1,7 @@
 """Reads for the administrators' own pages (/manage/, docs/security.md 三员分立).
 
-Three roles, each with its own pages: 系统管理员 the directory, 安全管理员 roles, delegations, 2FA resets and
-unlocking, 审计管理员 the audit log. A role is held for an agency; its scope is that agency and every agency
+Three roles, each with its own pages: 系统管理员 the directory and 工作交接, 安全管理员 roles, delegations,
+password and 2FA resets and unlocking, 审计管理员 the audit log. A role is held for an agency; its scope is that agency and every agency
 below it (Agency.parent), so a grant at the district government covers the whole district. The Django superuser
 is not one of the three and has no page here: the Django admin is its (emergency) tool.
 
@@ -23,7 +23,7 @@ from oa.models import ADMIN_ROLES, Agency, Delegation, Department, Person, Role,
 # What each administrator may not do, in the words of the 403 page.
 FORBIDDEN = {
     Role.SYSADMIN: "只有系统管理员可以维护机构和人员目录。",
-    Role.SECADMIN: "只有安全管理员可以管理角色、委托、双因素认证和账号锁定。",
+    Role.SECADMIN: "只有安全管理员可以管理角色、委托、密码重置、双因素认证和账号锁定。",
     Role.AUDITADMIN: "只有审计管理员可以查看和校验审计日志。",
 }
 
@@ -147,13 +147,13 @@ class Section:
 
 SECTIONS = {
     Role.SYSADMIN: [
-        Section("人员管理", "manage_people", "查找、新增、修改和停用人员，调整所在部门和职务"),
+        Section("人员管理", "manage_people", "查找、新增、修改和停用人员，调整所在部门和职务，工作交接"),
         Section("部门管理", "manage_departments", "新增和修改各机关的部门"),
     ],
     Role.SECADMIN: [
         Section("角色管理", "manage_roles", "为人员授予或撤销角色及其范围"),
         Section("委托管理", "manage_delegations", "查看、代为设置和撤销委托"),
-        Section("账号安全", "manage_security", "重置双因素认证、解除账号锁定"),
+        Section("账号安全", "manage_security", "重置密码、重置双因素认证、解除账号锁定"),
     ],
     Role.AUDITADMIN: [
         Section("审计日志", "audit", "查询、导出审计记录，校验审计链"),
@@ -206,3 +206,51 @@ def account_security(person: Person) -> AccountSecurity:
     first = confirmed.values_list("created_at", flat=True).first()
     return AccountSecurity(otp_required=requires_two_factor(person), devices=confirmed.count(), enrolled_at=first,
                            failed_login_count=person.failed_login_count, locked_until=person.locked_until)
+
+
+# --- 工作交接 (系统管理员) ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandoverPreview:
+    """What 工作交接 would move: the count per kind of work (each registered provider's own count) and the inbox
+    rows those kinds keep for the person (the 待办/待阅 do_move_work_items moves)."""
+
+    counts: list[tuple[str, int]]  # (label, open items)
+    items: list  # WorkItem rows, most urgent and oldest first
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    @property
+    def summary(self) -> str:
+        """e.g. 流程待办 2 项 (kinds with nothing open left out)."""
+        return "，".join(f"{label} {n} 项" for label, n in self.counts if n)
+
+
+def handover_preview(person: Person) -> HandoverPreview:
+    from oa.models import WorkItem
+    from oa.work import work_providers
+
+    providers = work_providers()
+    items = list(
+        WorkItem.objects.filter(owner=person, state=WorkItem.State.OPEN, box__in=[WorkItem.Box.TODO, WorkItem.Box.TOREAD],
+                                kind__in=[p.kind for p in providers])
+        .select_related("on_behalf_of").order_by("-urgency", "created_at", "pk")
+    )
+    return HandoverPreview(counts=[(p.label, p.count_open(person)) for p in providers], items=items)
+
+
+def handover_agency_ids(person: Person) -> set[int]:
+    """The agencies a 工作交接 receiver must share with `person`: those of the person's current posts."""
+    return set(person.appointments.values_list("department__agency_id", flat=True))
+
+
+def handover_receivers(user, person: Person) -> list[Person]:
+    """Whom the 系统管理员 may pick as receiver: active colleagues of `person`'s agencies, in the admin's scope."""
+    agencies = handover_agency_ids(person) & scope_agency_ids(user, Role.SYSADMIN)
+    return list(
+        Person.objects.filter(is_active=True, appointments__department__agency_id__in=agencies)
+        .exclude(pk=person.pk).distinct().order_by("name", "pk")
+    )

@@ -1,6 +1,7 @@
 """管理: the administrators' own pages (docs/security.md, 三员分立).
 
-系统管理员: 人员管理, 部门管理. 安全管理员: 角色管理, 委托管理, 账号安全 (双因素重置, 解锁). 审计管理员: the audit
+系统管理员: 人员管理 (with 工作交接), 部门管理. 安全管理员: 角色管理, 委托管理, 账号安全 (重置密码, 双因素重置,
+解锁). 审计管理员: the audit
 log (oa/views/audit.py). Thin: each page checks the role (403 otherwise), loads objects through
 oa.selectors.manage.access_* (404 outside the scope), and writes through one oa.actions.manage.check_* (audited,
 "via": "manage"). A refusal is shown beside its field with what was typed kept.
@@ -26,6 +27,8 @@ from oa.actions.manage import (
     check_manage_create_department,
     check_manage_create_person,
     check_manage_grant_role,
+    check_manage_handover,
+    check_manage_reset_password,
     check_manage_reset_two_factor,
     check_manage_revoke_delegation,
     check_manage_revoke_role,
@@ -36,12 +39,15 @@ from oa.actions.manage import (
 )
 from oa.forms import (
     DepartmentForm,
+    HandoverForm,
     ManageDelegationForm,
     ManageSearchForm,
+    PasswordResetForm,
     PersonForm,
     ReasonForm,
     RoleGrantForm,
 )
+from oa.http import client_ip
 from oa.models import Agency, Department, Person, Post, Role
 from oa.refusals import Refusal
 from oa.selectors.directory import appointments_of, persons_by_ids, primary_appointment, role_assignments_of
@@ -52,6 +58,8 @@ from oa.selectors.manage import (
     access_managed_role_assignment_by_id,
     account_security,
     grantable_roles,
+    handover_preview,
+    handover_receivers,
     manage_sections,
     managed_people,
     open_delegations_managed_by,
@@ -156,12 +164,12 @@ def person_new(request: HttpRequest) -> HttpResponse:
 @admin_page(Role.SYSADMIN)
 @require_http_methods(["GET", "POST"])
 def person_edit(request: HttpRequest, person_id: int, active_form: ReasonForm | None = None,
-                status: int = 200) -> HttpResponse:
+                handover_form: HandoverForm | None = None, status: int = 200) -> HttpResponse:
     person = access_managed_person_by_id(request.user, Role.SYSADMIN, person_id)
     primary = primary_appointment(person)
     initial = {"name": person.name, "mobile": person.mobile,
                "department": primary and primary.department_id, "post": primary and primary.post_id}
-    data = request.POST if request.method == "POST" and active_form is None else None
+    data = request.POST if request.method == "POST" and active_form is None and handover_form is None else None
     form = _person_form(request, data, new=False, initial=initial)
     if data is not None:
         status = 400
@@ -178,7 +186,8 @@ def person_edit(request: HttpRequest, person_id: int, active_form: ReasonForm | 
                     messages.success(request, "已保存。" if changed else "没有需要保存的修改。")
                     return redirect("manage_person", person.pk)
     context = {"person": person, "form": form, "appointments": appointments_of(person),
-               "active_form": active_form or ReasonForm(), "new": False}
+               "active_form": active_form or ReasonForm(), "new": False, "handover": handover_preview(person),
+               "handover_form": handover_form or HandoverForm(receivers=handover_receivers(request.user, person))}
     return render(request, "manage/person_form.html", context, status=status)
 
 
@@ -197,6 +206,28 @@ def person_active(request: HttpRequest, person_id: int) -> HttpResponse:
     except Refusal as exc:
         return person_edit(request, person_id, active_form=form, status=_refused(form, exc))
     messages.success(request, f"已{'启用' if active else '停用'} {person.get_full_name()} 的账号。")
+    return redirect("manage_person", person.pk)
+
+
+@admin_page(Role.SYSADMIN)
+@require_POST
+def person_handover(request: HttpRequest, person_id: int) -> HttpResponse:
+    """工作交接: every open item of the person to a colleague of the same agency (the list is on the person page)."""
+    person = access_managed_person_by_id(request.user, Role.SYSADMIN, person_id)
+    form = HandoverForm(request.POST, receivers=handover_receivers(request.user, person))
+    if not form.is_valid():
+        return person_edit(request, person_id, handover_form=form, status=400)
+    target = _pick(Person, form.cleaned_data["target"])
+    if target is None:
+        form.add_error("target", "所选接收人不存在。")
+        return person_edit(request, person_id, handover_form=form, status=400)
+    try:
+        moved = check_manage_handover(actor=request.user, source=person, target=target,
+                                      reason=form.cleaned_data["reason"], ip=client_ip(request))
+    except Refusal as exc:
+        return person_edit(request, person_id, handover_form=form, status=_refused(form, exc))
+    summary = "，".join(f"{m.label} {m.moved} 项" for m in moved if m.moved)
+    messages.success(request, f"已将 {person.get_full_name()} 的未办结工作移交给 {target.get_full_name()}：{summary}。")
     return redirect("manage_person", person.pk)
 
 
@@ -373,10 +404,12 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @admin_page(Role.SECADMIN)
 def security_person(request: HttpRequest, person_id: int, otp_form: ReasonForm | None = None,
-                    unlock_form: ReasonForm | None = None, status: int = 200) -> HttpResponse:
+                    unlock_form: ReasonForm | None = None, password_form: PasswordResetForm | None = None,
+                    status: int = 200) -> HttpResponse:
     person = access_managed_person_by_id(request.user, Role.SECADMIN, person_id)
     context = {"person": person, "account": account_security(person), "appointments": appointments_of(person),
-               "otp_form": otp_form or ReasonForm(prefix="otp"), "unlock_form": unlock_form or ReasonForm(prefix="unlock")}
+               "otp_form": otp_form or ReasonForm(prefix="otp"), "unlock_form": unlock_form or ReasonForm(prefix="unlock"),
+               "password_form": password_form or PasswordResetForm()}
     return render(request, "manage/security_person.html", context, status=status)
 
 
@@ -394,6 +427,28 @@ def otp_reset(request: HttpRequest, person_id: int) -> HttpResponse:
     messages.success(request, f"已重置 {person.get_full_name()} 的双因素认证（删除 {removed} 个设备），"
                               "本人下次登录时重新绑定。")
     return redirect(reverse("manage_security_person", args=[person.pk]))
+
+
+@sensitive_post_parameters("password-password1", "password-password2")
+@admin_page(Role.SECADMIN)
+@require_POST
+def password_reset(request: HttpRequest, person_id: int) -> HttpResponse:
+    """重置密码: a temporary password, changed by the person at the next login. Never shown again, never logged."""
+    person = access_managed_person_by_id(request.user, Role.SECADMIN, person_id)
+    form = PasswordResetForm(request.POST)
+    if form.is_valid():
+        try:
+            check_manage_reset_password(actor=request.user, person=person, password=form.cleaned_data["password1"],
+                                        reason=form.cleaned_data["reason"])
+        except Refusal as exc:
+            status = _refused(form, exc)
+        else:
+            messages.success(request, f"已重置 {person.get_full_name()} 的密码，本人下次登录时须修改。")
+            return redirect(reverse("manage_security_person", args=[person.pk]))
+    else:
+        status = 400
+    # The typed passwords are not sent back into the page (PasswordInput does not render its value).
+    return security_person(request, person_id, password_form=form, status=status)
 
 
 @admin_page(Role.SECADMIN)

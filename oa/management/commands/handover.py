@@ -20,7 +20,8 @@ class Command(BaseCommand):
                 raise CommandError(f"找不到用户“{options[key]}”。")
         try:
             moved = check_handover(
-                actor=None, source=people[options["source"]], target=people[options["target"]], reason=options["reason"]
+                actor=None, source=people[options["source"]], target=people[options["target"]], reason=options["reason"],
+                via="command",
             )
         except Refusal as exc:
             raise CommandError(exc.message) from exc
