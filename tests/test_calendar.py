@@ -35,6 +35,7 @@ from oa.selectors.calendar import (
     working_days_between,
     years_spanned,
 )
+from tests.clients import login
 
 D = dt.date
 ONE = dt.timedelta(days=1)
@@ -390,7 +391,7 @@ def admin_client(db, client):
 
     admin = Person.objects.create_superuser(username="caladmin", password="x-Unused-0", name="日历管理员")
     Person.objects.filter(pk=admin.pk).update(must_change_password=False)
-    client.force_login(admin)
+    login(admin, otp=True, client=client)  # the superuser's Django admin asks for the second factor
     client.admin = admin
     return client
 

@@ -9,7 +9,6 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
 from documents.actions.archive import check_archive_document
@@ -89,8 +88,7 @@ def test_archive_index_quotes_formula_titles_and_names(cast, tmp_path):
 
 
 def test_audit_export_quotes_formula_cells(cast):
-    auditor = cast.zhaolei
-    auditor.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
+    auditor = cast.yanghui  # the 审计管理员 (三员分立): the only reader of the audit log
     # Through a real action: creating a 公文 audits it with the title as the object.
     created = [make_document(cast.zhangwei, title=t, index=False) for t in FORMULA_TITLES]
     for text in FORMULA_TEXTS:
