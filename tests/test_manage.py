@@ -439,6 +439,19 @@ def test_nobody_resets_their_own_two_factor_here(cast, secadmin):
     assert response.status_code == 403 and "另一位安全管理员" in html(response)
 
 
+def test_the_security_admin_cannot_reset_another_administrators_two_factor(cast, secadmin):
+    for other in (cast.sunhao, cast.yanghui, cast.oaroot):
+        TOTPDevice.objects.create(user=other, name="手机", confirmed=True)
+        response = secadmin.post(f"/manage/security/{other.pk}/otp-reset/", {"otp-reason": "换手机"})
+        assert response.status_code in (403, 404), other.username
+        assert TOTPDevice.objects.filter(user=other).exists(), other.username
+    from oa.actions.manage import check_manage_reset_two_factor
+
+    with pytest.raises(Refusal) as refused:
+        check_manage_reset_two_factor(actor=cast.qianjing, person=cast.sunhao, reason="换手机")
+    assert refused.value.code == "otp_reset_admin" and "超级管理员" in refused.value.message
+
+
 def test_unlock_an_account(cast, secadmin):
     lina = cast.lina
     lina.failed_login_count, lina.locked_until = 12, timezone.now() + dt.timedelta(minutes=30)

@@ -251,6 +251,12 @@ def check_manage_reset_two_factor(*, actor: Person, person: Person, reason: str)
         raise Refusal("otp_reset_reason", "请填写重置原因。")
     if person.pk == actor.pk:
         raise Refusal("otp_reset_self", "不能重置自己的双因素认证，请由另一位安全管理员办理。", 403)
+    # Like 重置密码: a 安全管理员 may not re-bind the second factor of a 系统管理员 or 审计管理员 (or the superuser),
+    # the step before taking over their account; a fellow 安全管理员's is allowed (nobody resets their own).
+    if person.is_superuser or person.role_assignments.filter(
+            role__in=[Role.SYSADMIN, Role.AUDITADMIN]).exists():
+        raise Refusal("otp_reset_admin", "系统管理员、审计管理员的双因素认证不能由安全管理员重置，请联系超级管理员在应急后台办理。",
+                      403)
     return do_reset_two_factor(actor=actor, person=person, via=VIA, reason=reason.strip())
 
 
