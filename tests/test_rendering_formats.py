@@ -112,7 +112,20 @@ def joint() -> DocumentSpec:
     )
 
 
-SAMPLES = {"full": full_document, "letter": letter, "minutes": minutes, "joint": joint}
+def request() -> DocumentSpec:
+    """请示 (上行文 with 签发人) whose body puts closing and opening marks where a line ends (标点禁则)."""
+    return DocumentSpec(
+        issuer_mark="揭阳市揭东区人民政府办公室文件", doc_number="揭东府办〔2026〕12号",
+        title="揭阳市揭东区人民政府办公室关于申请政务服务专项经费的请示", main_recipients=["揭阳市人民政府办公室"],
+        body=[BodyBlock(SENTENCE[:26] + "，" + SENTENCE[:27] + "。" + SENTENCE[:25] + "“" + SENTENCE[:10] + "”"
+                        + SENTENCE[:15] + "（" + SENTENCE[:8] + "）" + SENTENCE + "。"),
+              BodyBlock("经费使用", 1), BodyBlock(SENTENCE * 3 + "；" + SENTENCE + "。"), BodyBlock("妥否，请批示。")],
+        signature="揭阳市揭东区人民政府办公室", date=datetime.date(2026, 12, 3), upward=True,
+        signers=["陈志明", "黄建华", "王芳"], cc=["区委办公室"], printing_org="揭阳市揭东区人民政府办公室",
+    )
+
+
+SAMPLES = {"full": full_document, "letter": letter, "minutes": minutes, "joint": joint, "request": request}
 
 
 # ---------------------------------------------------------------- helpers
@@ -298,6 +311,10 @@ def test_sample_passes_checker_and_reads_back(name: str) -> None:
         assert {"10.3 纪要标志“×××纪要”", "10.3 纪要不加盖印章",
                 "10.3 出席、请假、列席（“出席”黑体、名单仿宋、回行与冒号后首字对齐）",
                 "7.3.5.2 不加盖印章：署名右空二字，成文日期首字右移二字"} <= rules
+    elif name == "request":
+        assert doc.core_properties.category == "上行文"
+        # 签发人 two names a row; the 发文字号 shares the last row (居左空一字).
+        assert texts[1] == "\t签发人：陈志明\u3000黄建华" and texts[2].startswith("揭东府办〔2026〕12号\t")
     else:
         assert texts[0] == "揭东财〔2026〕9号"  # the 标志 lives in text boxes
         assert "\t揭东区财政局\t揭东区教育局\t揭东区卫健局" in texts
