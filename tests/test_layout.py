@@ -24,9 +24,10 @@ from PIL import Image
 from documents.checker import check_gbt9704
 from documents.rendering import BodyBlock, DocumentSpec, render_docx
 from documents.rendering import geometry as g
-from documents.rendering.libreoffice import ConversionError, docx_to_pdf
+from documents.rendering.libreoffice import ConversionError, docx_to_pdf, docxs_to_pdfs
 from documents.rendering.pdf import render_pdf
-from tests.test_rendering_formats import SAMPLES, page_texts, pdf_pages, red_rows
+from documents.rendering.spec import format_cn_date
+from tests.test_rendering_formats import SAMPLES, Word, page_texts, pdf_pages, pdf_words, red_rows
 
 pytestmark = [
     pytest.mark.layout,
@@ -222,22 +223,86 @@ def test_red_rule_156_mm_below_doc_number(pdf: Path, pages) -> None:
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     """Our PDF and LibreOffice's PDF of each representative DOCX (文件格式 with 份号/密级/紧急程度, table, 附件 pages
-    and a blank page before the 版记; 信函; 纪要; 联合行文): four soffice runs in all."""
+    and a blank page before the 版记; 信函; 纪要; 联合行文; 请示): one soffice run converts them all."""
     tmp = tmp_path_factory.mktemp("formats")
+    specs = {name: make() for name, make in SAMPLES.items()}
+    converted = docxs_to_pdfs([render_docx(spec) for spec in specs.values()])
     out = {}
-    for name, make in SAMPLES.items():
-        spec = make()
+    for (name, spec), lo_pdf in zip(specs.items(), converted, strict=True):
         ours, theirs = tmp / f"{name}.pdf", tmp / f"{name}-lo.pdf"
         ours.write_bytes(render_pdf(spec))
-        theirs.write_bytes(docx_to_pdf(render_docx(spec)))
+        theirs.write_bytes(lo_pdf)
         out[name] = (ours, theirs)
     return out
 
 
-@pytest.mark.parametrize("name", ["full", "letter", "minutes", "joint"])
+@pytest.mark.parametrize("name", list(SAMPLES))
 def test_libreoffice_page_count_equals_ours(samples, name: str) -> None:
     ours, theirs = samples[name]
     assert pdf_pages(theirs) == pdf_pages(ours)
+
+
+def _all_words(pdf: Path) -> list[Word]:
+    return pdf_words(pdf.read_bytes(), pdf.parent, f"{pdf.stem}-words.pdf")
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_libreoffice_puts_signatures_and_date_where_we_do(samples, name: str) -> None:
+    # 署名 and 成文日期 (§7.3.5): same page, same x within 1 mm, same baseline within 1 mm in both outputs (联合行文:
+    # every 署名 of every row). Ours are em boxes, LibreOffice's poppler boxes (baseline − 0.95 em … + 0.35 em).
+    spec = SAMPLES[name]()
+    ours, theirs = (_all_words(p) for p in samples[name])
+    texts = [*spec.signatures, format_cn_date(spec.date)]
+
+    def body_size(words: list[Word], text: str, box_em: float) -> Word:
+        # 16 pt: the 署名 block, not a 14 pt 印发机关 of the same name in the 版记.
+        [hit] = [w for w in words if w.text == text and abs((w.bottom - w.top) / box_em - g.BODY_SIZE_PT) < 0.5]
+        return hit
+
+    for text in texts:
+        a, b = body_size(ours, text, 1.0), body_size(theirs, text, BOX_HEIGHT_EM)
+        assert a.page == b.page, text
+        assert abs(a.x0 - b.x0) / PT_PER_MM < 1.0 and abs(a.x1 - b.x1) / PT_PER_MM < 1.0, (text, a, b)
+        base_a = a.top + g.EM_ASCENT * (a.bottom - a.top)
+        base_b = b.top + BOX_ASCENT_EM / BOX_HEIGHT_EM * (b.bottom - b.top)
+        assert abs(base_a - base_b) / PT_PER_MM < 1.0, (text, base_a, base_b)
+    if name == "joint":  # the 署名 side by side in one row, in issuing order, in both
+        row = sorted((w for w in theirs if w.text in spec.signatures), key=lambda w: w.x0)
+        assert [w.text for w in row] == spec.signatures and len({round(w.top) for w in row}) == 1
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_libreoffice_keeps_every_glyph_inside_the_version_heart(samples, name: str) -> None:
+    # 28 字 a line with 标点禁则 and no hanging punctuation: nothing to the right of the 版心 (184 mm), and no line
+    # starts with a closing mark.
+    _, theirs = samples[name]
+    words = _all_words(theirs)
+    assert max(w.x1 for w in words) / PT_PER_MM <= 184.0 + 0.2, max(words, key=lambda w: w.x1)
+    assert not any(w.text.startswith(("，", "。", "；", "：", "）", "”", "、")) and w.x0 / PT_PER_MM < 29 for w in words)
+
+
+def test_libreoffice_and_ours_break_the_punctuated_lines_alike(samples) -> None:
+    # The 请示 body puts ，。“”（） at line ends: both outputs give the same lines (no 29th hanging glyph in either).
+    ours, theirs = samples["request"]
+    lo = [ln.text.replace(" ", "") for page in _layout_lines(theirs) for ln in page if len(ln.text) > 20]
+    rl = [ln.text.replace(" ", "") for page in _layout_lines(ours) for ln in page if len(ln.text) > 20]
+    body_lo = [t for t in lo if set(t) & set("，。“”（）；")]
+    assert body_lo and body_lo == [t for t in rl if set(t) & set("，。“”（）；")]
+    assert all(len(t) <= g.CHARS_PER_LINE for t in body_lo)
+
+
+def test_libreoffice_table_page_holds_22_lines(samples) -> None:
+    # §5.2.3 on a page with a table: rows are whole grid lines, so page 1 of the 文件格式 sample is full to line 22
+    # (the third table row) and the 正文 after the table on page 2 is back on the grid.
+    _, theirs = samples["full"]
+    pages = _layout_lines(theirs)
+    body = [ln for ln in pages[0] if abs(ln.size - g.BODY_SIZE_PT) < 0.2]
+    grid = [(ln.baseline - 37 * PT_PER_MM - 21.82) / PITCH_PT for ln in body]
+    assert all(abs(k - round(k)) < 0.05 for k in grid), grid
+    assert round(max(grid)) == g.LINES_PER_PAGE - 1  # the 22nd line (0-based 21) holds the last row on page 1
+    after = next(ln for ln in pages[1] if ln.text.startswith("二、工作要求"))
+    k = (after.baseline - 37 * PT_PER_MM - 21.82) / PITCH_PT
+    assert abs(k - round(k)) < 0.05 and round(k) == 2
 
 
 def test_libreoffice_blank_page_and_unnumbered_colophon(samples) -> None:
@@ -249,9 +314,16 @@ def test_libreoffice_blank_page_and_unnumbered_colophon(samples) -> None:
     assert lo[2].startswith("附件1") and lo[3].startswith("附件2")
     assert lo[4] == "" == rl[4]  # blank page, no number
     # The 正文 table breaks at the same row, its header repeated on page 2.
-    assert lo[1].startswith("组别牵头单位检查范围第三组") and rl[1].startswith("组别牵头单位检查范围第三组")
+    assert lo[1].startswith("组别牵头单位检查范围第四组") and rl[1].startswith("组别牵头单位检查范围第四组")
     assert lo[5].startswith("抄送：") and lo[5].endswith("印发")  # 版记 page, no number
     assert re.sub(r"\s", "", lo[5]) == rl[5]
+
+
+def _layout_lines(pdf: Path) -> list[list[Line]]:
+    root = ET.fromstring(run("pdftotext", "-bbox-layout", str(pdf), "-"))
+    return [[Line("".join(w.text or "" for w in el.iter(f"{XHTML}word")),
+                  *(float(el.get(k)) for k in ("xMin", "xMax", "yMin", "yMax")))
+             for el in page.iter(f"{XHTML}line")] for page in root.iter(f"{XHTML}page")]
 
 
 def _lo_words(pdf: Path, page: int) -> list[Line]:

@@ -191,14 +191,18 @@ def test_upward_pdf_signers_left_number(tmp_path: Path) -> None:
     assert footer.x_min > PAGE_W / 2
 
 
-def test_comma_never_starts_a_line(tmp_path: Path) -> None:
-    # First line holds 26 字 after the 2-字 indent: a "，" as the 27th character must hang, not open line 2.
+def test_comma_never_starts_a_line_nor_hangs(tmp_path: Path) -> None:
+    # First line holds 26 字 after the 2-字 indent. A "，" as the 27th character may neither open line 2 nor hang in
+    # the right margin (§5.2.3, 标点禁则): the 26th character goes down with it, as LibreOffice breaks the DOCX.
     text = SENTENCE[:26] + "，" + SENTENCE[:30] + "；" + SENTENCE[:27] + "。"
     pdf = _write(tmp_path, _spec(body=[BodyBlock(text)], attachments=[]), "comma.pdf")
-    lines = [ln.text for ln in _lines(pdf)[0]]
-    start = next(i for i, t in enumerate(lines) if t.startswith(SENTENCE[:26]))
-    assert lines[start].endswith("，")
-    assert not any(t.startswith(("，", "；", "。")) for t in lines)
+    lines = _lines(pdf)[0]
+    texts = ["".join(ln.words) for ln in lines]
+    start = next(i for i, t in enumerate(texts) if t.startswith(SENTENCE[:25]))
+    assert texts[start] == SENTENCE[:25] and texts[start + 1].startswith(SENTENCE[25] + "，")
+    assert not any(t.startswith(("，", "；", "。")) for t in texts)
+    right = (28 + 156) * 72 / 25.4
+    assert all(ln.x_max <= right + 0.3 for ln in lines), [(t, ln.x_max) for t, ln in zip(texts, lines, strict=True)]
 
 
 def test_configured_fonts_drop_the_standin_note(tmp_path: Path, settings) -> None:

@@ -58,7 +58,8 @@ def full_document() -> DocumentSpec:
         body=[BodyBlock("为提升政务服务水平，经区人民政府同意，现将有关事项通知如下。"), BodyBlock("检查安排", 1),
               BodyBlock("检查分三组进行，具体分工如下："),
               TableBlock([["组别", "牵头单位", "检查范围"], ["第一组", "区政务服务数据管理局", "各镇政务服务中心"],
-                          ["第二组", "区财政局", "区直单位窗口"], ["第三组", "区司法局", "村（社区）服务站"]]),
+                          ["第二组", "区财政局", "区直单位窗口"], ["第三组", "区司法局", "村（社区）服务站"],
+                          ["第四组", "区民政局", "社会救助窗口"]]),
               BodyBlock("工作要求", 1), BodyBlock(SENTENCE * 3 + "。"), BodyBlock("各单位要于12月10日前报送自查情况。")],
         attachments=["政务服务专项检查表", "各组联系人名单"],
         attachment_pages=[
@@ -111,7 +112,20 @@ def joint() -> DocumentSpec:
     )
 
 
-SAMPLES = {"full": full_document, "letter": letter, "minutes": minutes, "joint": joint}
+def request() -> DocumentSpec:
+    """请示 (上行文 with 签发人) whose body puts closing and opening marks where a line ends (标点禁则)."""
+    return DocumentSpec(
+        issuer_mark="揭阳市揭东区人民政府办公室文件", doc_number="揭东府办〔2026〕12号",
+        title="揭阳市揭东区人民政府办公室关于申请政务服务专项经费的请示", main_recipients=["揭阳市人民政府办公室"],
+        body=[BodyBlock(SENTENCE[:26] + "，" + SENTENCE[:27] + "。" + SENTENCE[:25] + "“" + SENTENCE[:10] + "”"
+                        + SENTENCE[:15] + "（" + SENTENCE[:8] + "）" + SENTENCE + "。"),
+              BodyBlock("经费使用", 1), BodyBlock(SENTENCE * 3 + "；" + SENTENCE + "。"), BodyBlock("妥否，请批示。")],
+        signature="揭阳市揭东区人民政府办公室", date=datetime.date(2026, 12, 3), upward=True,
+        signers=["陈志明", "黄建华", "王芳"], cc=["区委办公室"], printing_org="揭阳市揭东区人民政府办公室",
+    )
+
+
+SAMPLES = {"full": full_document, "letter": letter, "minutes": minutes, "joint": joint, "request": request}
 
 
 # ---------------------------------------------------------------- helpers
@@ -136,7 +150,20 @@ def pdf_words(data: bytes, tmp_path: Path, name: str = "doc.pdf") -> list[Word]:
         for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>',
                              chunk):
             words.append(Word(page, m[5], *(float(v) for v in m.groups()[:4])))
-    return words
+    return merge_gaps(words)
+
+
+def merge_gaps(words: list, gap_pt: float = 4.0) -> list:
+    """Join the pieces pdftotext splits a line into at the 0.2 em CJK↔digit gaps ("2026 年 11 月"), which both
+    LibreOffice and our PDF leave (STACK §13): neighbours on one baseline less than `gap_pt` apart."""
+    out: list = []
+    for w in words:
+        p = out[-1] if out else None
+        if p is not None and p.page == w.page and abs(p.bottom - w.bottom) < 0.5 and 0 <= w.x0 - p.x1 < gap_pt:
+            out[-1] = type(w)(p.page, p.text + w.text, p.x0, min(p.top, w.top), w.x1, max(p.bottom, w.bottom))
+        else:
+            out.append(w)
+    return out
 
 
 def page_texts(pdf: Path) -> list[str]:
@@ -284,6 +311,10 @@ def test_sample_passes_checker_and_reads_back(name: str) -> None:
         assert {"10.3 纪要标志“×××纪要”", "10.3 纪要不加盖印章",
                 "10.3 出席、请假、列席（“出席”黑体、名单仿宋、回行与冒号后首字对齐）",
                 "7.3.5.2 不加盖印章：署名右空二字，成文日期首字右移二字"} <= rules
+    elif name == "request":
+        assert doc.core_properties.category == "上行文"
+        # 签发人 two names a row; the 发文字号 shares the last row (居左空一字).
+        assert texts[1] == "\t签发人：陈志明\u3000黄建华" and texts[2].startswith("揭东府办〔2026〕12号\t")
     else:
         assert texts[0] == "揭东财〔2026〕9号"  # the 标志 lives in text boxes
         assert "\t揭东区财政局\t揭东区教育局\t揭东区卫健局" in texts
@@ -316,19 +347,20 @@ def test_header_marks_top_left_one_per_line(full_pdf) -> None:
 
 def test_table_rows_on_the_grid_and_split_with_its_header(full_pdf) -> None:
     path, words = full_pdf
-    extra = g.TABLE_ROW_EXTRA_PT  # each row: its grid lines plus the border width, as LibreOffice makes it
-    head, first, second = (find(words, t, 0) for t in ("组别", "区政务服务数据管理局", "区财政局"))
-    # The first row's text is on the body grid; each further row is one pitch (+ border) lower.
+    head, first, second, third = (find(words, t, 0) for t in ("组别", "区政务服务数据管理局", "区财政局", "区司法局"))
+    # Every row is whole grid lines (borders included), so the rows' text stays on the body grid ...
     assert abs(line_of(head, HEI) - round(line_of(head, HEI))) < 0.005
-    assert baseline(first) - baseline(head, HEI) == pytest.approx(PITCH + extra, abs=0.05)
-    assert baseline(second) - baseline(first) == pytest.approx(PITCH + extra, abs=0.05)
-    # Page 1 is full after three rows: the last row goes to page 2 under a repeated header (as in LibreOffice).
-    repeated, last = find(words, "组别", 1), find(words, "村（社区）服务站", 1)
+    for upper, lower in ((head, first), (first, second), (second, third)):
+        assert baseline(lower) - baseline(upper, HEI if upper is head else 0.879) == pytest.approx(PITCH, abs=0.05)
+    # ... and page 1 is full to its 22nd line (GB/T 9704 §5.2.3, table pages too): the third row is on line 22.
+    assert line_of(third) == pytest.approx(g.LINES_PER_PAGE - 1, abs=0.005)
+    # The last row goes to page 2 under a repeated header (as in LibreOffice).
+    repeated, last = find(words, "组别", 1), find(words, "社会救助窗口", 1)
     assert abs(line_of(repeated, HEI)) < 0.005
-    assert baseline(last) - baseline(repeated, HEI) == pytest.approx(PITCH + extra, abs=0.05)
-    # The text after the table follows its two rows on page 2: two pitches and two borders below line 0.
+    assert baseline(last) - baseline(repeated, HEI) == pytest.approx(PITCH, abs=0.05)
+    # The text after the table is back on the grid: two lines below line 0.
     after = next(w for w in words if w.page == 1 and w.text.startswith("二、工作要求"))
-    assert baseline(after, HEI) - baseline(repeated, HEI) == pytest.approx(2 * (PITCH + extra), abs=0.05)
+    assert line_of(after, HEI) == pytest.approx(2, abs=0.005)
     # Borders from the 版心's left to its right edge: vertical black lines at 28 and 184 mm.
     from PIL import Image
 

@@ -195,7 +195,18 @@ def _setup_defaults(doc) -> None:
     _exact_line(normal, g.LINE_PITCH_TWIPS)
     widow = OxmlElement("w:widowControl")
     widow.set(qn("w:val"), "0")  # widow/orphan control left body pages with 21 lines (STACK §13)
-    normal.element.get_or_add_pPr().insert_element_before(widow, *_PPR_AFTER_WIDOW)
+    ppr = normal.element.get_or_add_pPr()
+    ppr.insert_element_before(widow, *_PPR_AFTER_WIDOW)
+    # 标点禁则 on, hanging punctuation off: LibreOffice otherwise hangs a ，or 。 falling in column 29 in the right
+    # margin (ink to 189.3 mm, 5.3 mm past the 版心). LO 7.4 reads w:overflowPunct inverted (its import sets
+    # "hanging punctuation" = (val == 0), STACK §13), so val="1" keeps every glyph inside the 版心 and the mark takes
+    # the character before it to the next line; the PDF breaks the same way (linebreak.py). Word reads val="1" as
+    # its default "allow hanging punctuation" (not verified here).
+    for tag, successors in (("w:kinsoku", _PPR_AFTER_WIDOW[_PPR_AFTER_WIDOW.index("w:kinsoku") + 1 :]),
+                            ("w:overflowPunct", _PPR_AFTER_WIDOW[_PPR_AFTER_WIDOW.index("w:overflowPunct") + 1 :])):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), "1")
+        ppr.insert_element_before(el, *successors)
 
     doc.settings.odd_and_even_pages_header_footer = True
 
@@ -616,11 +627,19 @@ def _table(doc, block: TableBlock):
     look.addprevious(margins)
     for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
         col.set(qn("w:w"), str(g.mm_to_twips(width / g.PT_PER_MM)))
+    row_lines = g.table_row_lines(block.rows, widths)
     for r, (row, cells) in enumerate(zip(table.rows, block.rows, strict=True)):
         header = block.header and r == 0
+        tr_pr = row._tr.get_or_add_trPr()
+        if row_lines[r] <= g.TABLE_MAX_EXACT_LINES:
+            # Whole grid lines, borders included, so a page with a table still holds 22 lines (geometry.py).
+            height = OxmlElement("w:trHeight")
+            height.set(qn("w:val"), str(row_lines[r] * g.LINE_PITCH_TWIPS - (g.TABLE_BORDER_TWIPS if r == 0 else 0)))
+            height.set(qn("w:hRule"), "exact")
+            tr_pr.append(height)
         if header:
             repeat = OxmlElement("w:tblHeader")  # 表头在续页重复
-            row._tr.get_or_add_trPr().append(repeat)
+            tr_pr.append(repeat)
         for c, cell in enumerate(row.cells):
             cell.width = Twips(g.mm_to_twips(widths[c] / g.PT_PER_MM))
             p = cell.paragraphs[0]

@@ -7,6 +7,7 @@ measured). Units: twips (1/20 pt) for OOXML sizes, EMU (1/36000 mm) for drawings
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 TWIPS_PER_MM = 1440 / 25.4
@@ -249,20 +250,89 @@ def letter_head(mark_chars: int, header_lines: int) -> LetterHead:
 # borders, 1 mm side padding, column widths by content.
 TABLE_BORDER_SZ = 4  # eighths of a point
 TABLE_PAD_MM = 1.0
-# LibreOffice makes each table row its grid lines plus the border width (measured 0.45–0.57 pt per row, whatever
-# the row's line count); the PDF adds the same so both break tables across pages alike.
-TABLE_ROW_EXTRA_PT = TABLE_BORDER_SZ / 8
+# Rows snap to the grid (§5.2.3: 22 lines on every page, table pages too). Left to itself LibreOffice makes each row
+# its grid lines plus the border width (0.45–0.57 pt), so a page holding a table lost its 22nd line. The DOCX gives
+# every row an exact height of whole pitches, `table_row_lines`; LO then draws the table's top border outside the
+# first row (measured: the text after the table sat 0.5 pt low), so the first row is one border width shorter.
+TABLE_BORDER_TWIPS = TABLE_BORDER_SZ * 20 // 8  # 10 twips = 0.5 pt
+# A row taller than this is left to grow and split across pages (an exact-height row cannot break).
+TABLE_MAX_EXACT_LINES = LINES_PER_PAGE - 2
+
+# 标点禁则: marks that may not start a line, and marks that may not end one.
+NO_LINE_START = "，。、；：？！）》」』”’〉】〕…—·％‰"
+NO_LINE_END = "（《「『“‘〈【〔"
+# Widest of the two renderers' advances, so a line the estimate says fits also fits in LibreOffice (15.75 pt) and
+# in the PDF (15.79 pt).
+_WRAP_CJK_PT = BODY_SIZE_PT * 0.98705
+_WRAP_ASCII_PT = LATIN_DIGIT_ADVANCE_PT
+
+
+def wrapped_lines(text: str, width_pt: float) -> int:
+    """Lines a 16 pt paragraph of `text` takes at `width_pt`, erring on the side of one too many.
+
+    Breaks anywhere between ideographs, not inside a run of ASCII letters and digits (unless it is longer than the
+    line), with LO's 0.2 em CJK↔Latin gaps, and 标点禁则: a closing mark that does not fit takes the character before
+    it to the next line (LibreOffice would rather hang it; counting a line too many only leaves a cell's last grid
+    line empty, counting one too few would clip it).
+    """
+    tokens = [m.group() for m in re.finditer(r"[A-Za-z0-9.,%+\-/:@_#&]+|\s+|.", text.strip())]
+    if not tokens:
+        return 1
+
+    def advance(tok: str) -> float:
+        return sum(_WRAP_ASCII_PT if ch.isascii() else _WRAP_CJK_PT for ch in tok)
+
+    lines, line = 1, []  # tokens on the current line
+
+    def width_of(toks: list[str]) -> float:
+        w, prev = 0.0, None
+        for t in toks:
+            asc = t[0].isascii()
+            w += advance(t) + (CJK_LATIN_GAP_PT if prev is not None and prev != asc and not t.isspace() else 0.0)
+            prev = asc
+        return w
+
+    for tok in tokens:
+        if width_of([*line, tok]) <= width_pt + 1e-6:
+            line.append(tok)
+            continue
+        if tok.isspace():  # a space at the break is dropped
+            lines, line = lines + 1, []
+            continue
+        carried: list[str] = []
+        if tok in NO_LINE_START and line:
+            carried.insert(0, line.pop())
+        while line and line[-1] in NO_LINE_END:
+            carried.insert(0, line.pop())
+        lines += 1
+        line = [*carried, tok]
+        while width_of(line) > width_pt + 1e-6 and len(line) == 1 and len(tok) > 1:  # one ASCII run too long
+            fit = max(1, int(width_pt // _WRAP_ASCII_PT))
+            tok = tok[fit:]
+            lines += 1
+            line = [tok]
+    return lines
+
+
+def table_row_lines(rows: list[list[str]], widths: list[float]) -> list[int]:
+    """Grid lines each table row takes: its tallest cell's `wrapped_lines` inside the cell margins."""
+    pad = 2 * TABLE_PAD_MM * PT_PER_MM
+    return [max(wrapped_lines(cell, w - pad) for cell, w in zip(row + [""] * (len(widths) - len(row)), widths,
+                                                                  strict=True))
+            for row in rows]
 
 
 def table_column_widths(rows: list[list[str]], total_pt: float = CONTENT_W_PT) -> list[float]:
-    """Column widths in pt proportional to each column's longest cell (2–14 字), summing to total_pt."""
+    """Column widths in pt summing to total_pt: each column's cell margins plus a share of the rest proportional to
+    its longest cell (2–14 字), so a 2-字 heading such as "序号" is not broken by the margins."""
     cols = max(len(r) for r in rows)
     want = []
     for c in range(cols):
         longest = max((len(r[c]) for r in rows if c < len(r)), default=1)
         want.append(min(max(longest, 2), 14))
-    scale = total_pt / sum(want)
-    return [w * scale for w in want]
+    pad = 2 * TABLE_PAD_MM * PT_PER_MM
+    scale = (total_pt - cols * pad) / sum(want)
+    return [w * scale + pad for w in want]
 
 
 # 纪要 出席/请假/列席 (§10.3): "出席：" 黑体 at 左空二字, names 仿宋; continuation lines align after the colon.

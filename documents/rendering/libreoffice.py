@@ -69,8 +69,18 @@ def docx_to_pdf(
     aliases: dict[str, str] | None = None,
 ) -> bytes:
     """Convert one DOCX to PDF bytes with a private profile and font aliases; raise ConversionError in Chinese."""
+    return docxs_to_pdfs([docx_bytes], timeout_s=timeout_s, aliases=aliases)[0]
+
+
+def docxs_to_pdfs(
+    docx_list: list[bytes],
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    aliases: dict[str, str] | None = None,
+) -> list[bytes]:
+    """Convert several DOCX files in one soffice run (it starts once: ~1 s saved per extra file), in order."""
     # LibreOffice imports anything that is not a recognised format as plain text and "succeeds", so check first.
-    if not zipfile.is_zipfile(io.BytesIO(docx_bytes)):
+    if not docx_list or not all(zipfile.is_zipfile(io.BytesIO(d)) for d in docx_list):
         raise ConversionError("输入不是 DOCX 文件（不是 ZIP 包），未转换")
     soffice = shutil.which(SOFFICE)
     if soffice is None:
@@ -79,8 +89,9 @@ def docx_to_pdf(
         )
     with tempfile.TemporaryDirectory(prefix="oa-soffice-") as tmp:
         work = Path(tmp)
-        src = work / "document.docx"
-        src.write_bytes(docx_bytes)
+        sources = [work / f"document{i}.docx" for i in range(len(docx_list))]
+        for src, data in zip(sources, docx_list, strict=True):
+            src.write_bytes(data)
         out = work / "out"
         out.mkdir()
         profile = work / "profile"  # created by soffice on first start
@@ -100,7 +111,7 @@ def docx_to_pdf(
             "pdf",
             "--outdir",
             str(out),
-            str(src),
+            *(str(src) for src in sources),
         ]
         # /usr/bin/soffice is a shell script that starts oosplash and soffice.bin; a new session lets a timeout kill
         # the whole group instead of orphaning soffice.bin with the temp profile open.
@@ -113,8 +124,8 @@ def docx_to_pdf(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             raise ConversionError(f"LibreOffice 转换超时（超过 {timeout_s:g} 秒）") from exc
-        pdf = out / "document.pdf"
-        if proc.returncode != 0 or not pdf.is_file():
+        pdfs = [out / f"{src.stem}.pdf" for src in sources]
+        if proc.returncode != 0 or not all(pdf.is_file() for pdf in pdfs):
             detail = (stderr or stdout).decode("utf-8", "replace").strip()[-500:]
             raise ConversionError(f"LibreOffice 转换失败（退出码 {proc.returncode}，未生成 PDF）：{detail}")
-        return pdf.read_bytes()
+        return [pdf.read_bytes() for pdf in pdfs]

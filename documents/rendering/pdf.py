@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reportlab.lib import textsplit
 from reportlab.lib.colors import Color, black
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -21,7 +21,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import paragraph as rl_paragraph
 from reportlab.platypus.doctemplate import BaseDocTemplate, PageTemplate
 from reportlab.platypus.flowables import Flowable, KeepTogether, PageBreak, Spacer
 from reportlab.platypus.frames import Frame
@@ -29,6 +28,7 @@ from reportlab.platypus.paragraph import Paragraph
 from reportlab.platypus.tables import Table, TableStyle
 
 from documents.rendering import geometry as g
+from documents.rendering import linebreak
 from documents.rendering.fonts import FontSet, resolve_fonts
 from documents.rendering.layout import (
     RenderedPdf,
@@ -65,19 +65,13 @@ RED = Color(1, 0, 0)
 
 HEADING_FONTS = {0: g.FONT_FANGSONG, 1: g.FONT_HEITI, 2: g.FONT_KAITI, 3: g.FONT_FANGSONG, 4: g.FONT_FANGSONG}
 
-# Marks that must not start a line; reportlab's set is Japanese-oriented and lacks these (STACK §13).
-_EXTRA_CANNOT_START = "，；：？！”》"
 PAGE_NUMBER_BASELINE_MM = 297 - g.twips_to_mm(g.FOOTER_DISTANCE_TWIPS) - g.FOOTER_BASELINE_ABOVE_MM  # 270.82
 HEAVY_RULE = 0.35 * mm
 LIGHT_RULE = 0.25 * mm
 
 
 def _patch_line_breaking() -> None:
-    for module in (textsplit, rl_paragraph):
-        current = module.ALL_CANNOT_START
-        missing = "".join(ch for ch in _EXTRA_CANNOT_START if ch not in current)
-        if missing:
-            module.ALL_CANNOT_START = current + missing
+    linebreak.install()  # 标点禁则 without hanging punctuation, as LibreOffice breaks the DOCX
 
 
 def _register(path: Path, index: int) -> str:
@@ -97,6 +91,26 @@ def _register(path: Path, index: int) -> str:
                 face.charWidths[code] = width * FULL_WIDTH_SCALE
         face._oa_grid_scaled = True
     return name
+
+
+def _script_runs(text: str) -> list[str]:
+    """`text` cut where it changes between ASCII (digits, Latin) and CJK."""
+    return [m.group() for m in re.finditer(r"[\x00-\x7f]+|[^\x00-\x7f]+", text)]
+
+
+def _spaced_width(text: str, font: str, size: float = g.BODY_SIZE_PT) -> float:
+    """Advance of a short line as a word processor sets it: LibreOffice (and Word) add 0.2 em at every
+    CJK↔Latin/digit boundary (STACK §13), so "2026年11月27日" is 16 pt wider than its glyphs. The PDF draws the same
+    gaps (`_draw_spaced`), so 署名 centred over the date and the seals land where they do in the DOCX."""
+    runs = _script_runs(text)
+    gaps = max(len(runs) - 1, 0) * g.CJK_LATIN_GAP_PT * size / g.BODY_SIZE_PT
+    return sum(pdfmetrics.stringWidth(r, font, size) for r in runs) + gaps
+
+
+def _draw_spaced(c: Canvas, x: float, y: float, text: str, font: str, size: float = g.BODY_SIZE_PT) -> None:
+    for run in _script_runs(text):
+        c.drawString(x, y, run)
+        x += pdfmetrics.stringWidth(run, font, size) + g.CJK_LATIN_GAP_PT * size / g.BODY_SIZE_PT
 
 
 def _line_baseline_y(line: int) -> float:
@@ -267,7 +281,11 @@ class _Signatures(Flowable):
         c.setFillColor(black)
         c.setFont(self.font, g.BODY_SIZE_PT)
         for t in self.block.texts:
-            c.drawString(t.x0, self._baseline(t.line), t.text)
+            # The DOCX expresses each position as a right indent, a centre tab or a left indent, so LibreOffice
+            # aligns the text's real width on that edge or centre; do the same with the PDF font's width.
+            w = _spaced_width(t.text, self.font)
+            x = {"right": t.x1 - w, "center": t.center - w / 2}.get(t.align, t.x0)
+            _draw_spaced(c, x, self._baseline(t.line), t.text, self.font)
         x, y = self._origin
         page = c.getPageNumber() - 1
         for seal in self.block.seals:
@@ -451,20 +469,24 @@ def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
 
     def table(block: TableBlock, rows: slice = slice(None)) -> Flowable:
         widths = g.table_column_widths(block.rows)  # from every row, so the parts of a split table line up
+        # Rows of whole grid lines, as the DOCX's exact row heights (a very tall row is left to grow and split).
+        heights = [n * PITCH if n <= g.TABLE_MAX_EXACT_LINES else None
+                   for n in g.table_row_lines(block.rows, widths)][rows]
         data = []
         for r, row in list(enumerate(block.rows))[rows]:
             st = head_cell_style if block.header and r == 0 else cell_style
             data.append([para(row[c] if c < len(row) else "", st) for c in range(len(widths))])
         head = block.header and rows.start in (None, 0)
         pad = g.TABLE_PAD_MM * mm
-        t = Table(data, colWidths=widths, repeatRows=1 if head else 0, hAlign="LEFT", style=TableStyle([
-            ("GRID", (0, 0), (-1, -1), g.TABLE_BORDER_SZ / 8, black),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
-            # Text down by the frame shift, rows whole pitches (plus LO's border allowance): see _GridTable.
-            ("TOPPADDING", (0, 0), (-1, -1), FRAME_SHIFT),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), g.TABLE_ROW_EXTRA_PT - FRAME_SHIFT),
-        ]))
+        t = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1 if head else 0, hAlign="LEFT",
+                  style=TableStyle([
+                      ("GRID", (0, 0), (-1, -1), g.TABLE_BORDER_SZ / 8, black),
+                      ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                      ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
+                      # Text down by the frame shift, rows whole pitches: see _GridTable.
+                      ("TOPPADDING", (0, 0), (-1, -1), FRAME_SHIFT),
+                      ("BOTTOMPADDING", (0, 0), (-1, -1), -FRAME_SHIFT),
+                  ]))
         return _GridTable(t)
 
     def blocks(body: list, *, split_last_row: bool = False) -> list[Flowable]:
@@ -516,7 +538,7 @@ def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
     # 署名 + 成文日期 (§7.3.5): kept on one page with the last paragraph so a seal never sits on a page without 正文.
     anchors: list[SealAnchor] = []
     block = layout_signatures(spec.signatures, format_cn_date(spec.date), sealed=spec.is_sealed,
-                              width=lambda t: pdfmetrics.stringWidth(t, fs, g.BODY_SIZE_PT))
+                              width=g.text_width_pt)  # the DOCX's model: one layout for both outputs
     tail: list[Flowable] = [Spacer(WIDTH, block.blank_lines * PITCH), _Signatures(block, fs, anchors)]
     story.extend(flow_body[:-1])
     story.append(KeepTogether(flow_body[-1:] + tail))
