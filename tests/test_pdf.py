@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from documents.checker import check_gbt9704
-from documents.rendering import BodyBlock, DocumentSpec, render_docx
+from documents.rendering import AttachmentPage, BodyBlock, DocumentSpec, TableBlock, render_docx
 from documents.rendering.fonts import STANDIN_NOTE, STANDINS, resolve_fonts
 from documents.rendering.pdf import render_pdf
 
@@ -91,7 +91,8 @@ def _write(tmp_path: Path, spec: DocumentSpec, name: str, **kw: object) -> Path:
 
 def _assert_all_embedded(pdf: Path) -> None:
     rows = _run("pdffonts", str(pdf)).splitlines()[2:]
-    assert len(rows) >= 3, rows  # 小标宋/宋体, 仿宋/楷体, 黑体 stand-ins at least
+    assert len(rows) >= 3, rows  # 小标宋/宋体, 仿宋, 楷体, 黑体 stand-ins at least
+    assert not any("Helvetica" in row for row in rows), rows
     for row in rows:
         cols = row.split()
         emb, sub = cols[-5], cols[-4]
@@ -168,6 +169,21 @@ def test_notice_pdf_fonts_order_grid_and_page_numbers(tmp_path: Path) -> None:
     assert re.search(r"^Subject:\s+" + STANDIN_NOTE, info, re.M), info
     assert STANDIN_NOTE in re.search(r"^Keywords:(.*)$", info, re.M).group(1)  # type: ignore[union-attr]
     assert "仿宋_GB2312→AR PL UKai CN" in info
+
+
+TABLE = TableBlock([["单位", "责任人", "备注"], ["区应急管理局", "张三"], ["", "", ""]], header=True)
+
+
+@pytest.mark.parametrize("variant", [
+    dict(body=[BodyBlock("总体要求", 1), TABLE, BodyBlock("抓好落实。")]),
+    dict(layout="letter", issuer_mark="揭阳市揭东区人民政府办公室", cc=[], printing_org="", body=[TABLE]),
+    dict(attachment_pages=[AttachmentPage("检查表", [TABLE]), AttachmentPage("汇总表", [BodyBlock("见下表。"), TABLE])]),
+], ids=["table", "letter-table", "attachment-tables"])
+def test_every_font_is_embedded_tables_included(tmp_path: Path, variant: dict) -> None:
+    # reportlab's Table sets its cell style's font (Helvetica unless FONTNAME says otherwise) before drawing even
+    # Paragraph cells: that used to add an unembedded Helvetica to every PDF with a table.
+    pdf = _write(tmp_path, _spec(**variant), "fonts.pdf")
+    _assert_all_embedded(pdf)
 
 
 def test_upward_pdf_signers_left_number(tmp_path: Path) -> None:

@@ -459,6 +459,9 @@ def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
         pad = g.TABLE_PAD_MM * mm
         t = Table(data, colWidths=widths, repeatRows=1 if head else 0, hAlign="LEFT", style=TableStyle([
             ("GRID", (0, 0), (-1, -1), g.TABLE_BORDER_SZ / 8, black),
+            # Table._drawCell calls setFont(cell style font) even for Paragraph cells: the default would put an
+            # unembedded Helvetica into every PDF with a table.
+            ("FONTNAME", (0, 0), (-1, -1), fs),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
             # Text down by the frame shift, rows whole pitches (plus LO's border allowance): see _GridTable.
