@@ -17,10 +17,15 @@ from documents.rendering import geometry as g
 STANDIN_NOTE = "本文件使用替代字体"
 
 # Debian stand-ins (fonts-arphic-ukai, fonts-arphic-uming, fonts-wqy-zenhei); index 0 is the CN face of each TTC.
+# The hierarchy needs four distinct looks (正文 仿宋, 一级 黑体, 二级 楷体, 标题 小标宋): Debian has no free simplified
+# 仿宋 in TrueType (cwTeX FangSong is traditional-only, Fandol FangSong is CFF, which reportlab cannot embed), so
+# 仿宋 takes the light Ming face, 仿宋's own skeleton (仿宋 is a 宋 with 楷 strokes), and 楷体 keeps the Kai face.
+# 二级标题 then never looks like body text. Both Arphic faces share one design grid (ascent 0.879 em, 1000-unit
+# advances), so the grid positions measured in STACK §13 hold for either.
 _ARPHIC = Path("/usr/share/fonts/truetype/arphic")
 _WQY = Path("/usr/share/fonts/truetype/wqy")
 STANDINS: dict[str, tuple[Path, int, str]] = {
-    g.FONT_FANGSONG: (_ARPHIC / "ukai.ttc", 0, "AR PL UKai CN"),
+    g.FONT_FANGSONG: (_ARPHIC / "uming.ttc", 0, "AR PL UMing CN"),
     g.FONT_KAITI: (_ARPHIC / "ukai.ttc", 0, "AR PL UKai CN"),
     g.FONT_XIAOBIAOSONG: (_ARPHIC / "uming.ttc", 0, "AR PL UMing CN"),
     g.FONT_SONGTI: (_ARPHIC / "uming.ttc", 0, "AR PL UMing CN"),
