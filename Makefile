@@ -17,7 +17,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := OA_SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcdef \
 	OA_SEAL_KEK=dGVzdC1vbmx5LXNlYWwta2VrLW5vdC1mb3ItcHJvZCE= \
 	OA_HTTPS=0 OA_ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
-	OA_DATA_DIR=$(CURDIR)/var/test OA_AUDIT_HASH=sha256
+	OA_DATA_DIR=$(CURDIR)/var/test OA_AUDIT_HASH=sha256 OA_ACCEPT_STANDIN_FONTS=1
 
 .PHONY: run test install debs services collectstatic embedded lint test-moved-clock test-faketime
 

@@ -159,6 +159,13 @@ def source_info(source: PreviewSource) -> PdfInfo:
     return _cached(_key(source, f"info:{max_pages()}"), lambda: pdf_info(_read(source.file)))
 
 
+def source_fonts(source: PreviewSource) -> str:
+    """Which faces the PDF is set in (stand-ins named), for the line under the preview."""
+    from documents.rendering.fonts import pdf_font_report
+
+    return _cached(_key(source, "fonts"), lambda: pdf_font_report(_read(source.file)).summary())
+
+
 def watermarked_page(source: PreviewSource, page: int, viewer, when: datetime | None = None) -> bytes:
     """Page ``page`` (1-based) of ``source`` as PNG with the viewer's watermark."""
     info = source_info(source)

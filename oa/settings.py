@@ -496,3 +496,6 @@ if REDIS_URL:
 # {"仿宋_GB2312": "/path/file.ttf", "宋体": ["/path/simsun.ttc", 0]}. Missing ones fall back to Debian stand-ins.
 FONT_DIR = env("OA_FONT_DIR")
 FONTS = env("OA_FONTS")
+# 用印 of a PDF set in Debian stand-in fonts (no licensed 仿宋_GB2312/方正小标宋 configured) is refused unless the
+# deployment accepts them: on for the demo (OA_DEBUG) and the tests, off in production by default.
+ACCEPT_STANDIN_FONTS = env_bool("OA_ACCEPT_STANDIN_FONTS", DEBUG)

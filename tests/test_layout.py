@@ -40,6 +40,7 @@ XHTML = "{http://www.w3.org/1999/xhtml}"
 PT_PER_MM = 72 / 25.4
 BOX_ASCENT_EM, BOX_HEIGHT_EM = 0.95, 1.30  # poppler box for UKai/UMing: baseline − 0.95 em … + 0.35 em
 PITCH_PT = g.LINE_PITCH_TWIPS / 20  # 28.95
+KAI_DROP_PT = 0.80  # (A − D)/2 of UKai (997/−133) minus UMing's (917/−155), per 1024 units, at 16 pt
 
 # No punctuation, digits or Latin letters: every full line is then exactly 28 ideographs (no hanging marks, no
 # CJK↔Latin gaps; STACK §13).
@@ -124,10 +125,13 @@ def test_full_body_pages_have_22_lines_at_grid_pitch(pages) -> None:
     for page in pages[1:-1]:
         lines = body_lines(page)
         assert len(lines) == g.LINES_PER_PAGE, [ln.text for ln in lines]
-        pitches = [b.baseline - a.baseline for a, b in itertools.pairwise(lines)]
+        # LO centres each face's font box in the grid line: the 楷体 二级标题 (UKai) sits 0.80 pt below the 仿宋
+        # (UMing) lines of the same grid (documents.rendering.pdf.LO_BASELINE_IN_LINE).
+        grid = [ln.baseline - (KAI_DROP_PT if ln.text.startswith("（一）") else 0) for ln in lines]
+        pitches = [b - a for a, b in itertools.pairwise(grid)]
         assert all(abs(p - PITCH_PT) <= 0.3 for p in pitches), pitches
-        # First baseline 126.70 pt (em top 39.74 mm), so the 22nd line's em box ends inside the 225 mm 版心.
-        assert lines[0].baseline == pytest.approx(126.70, abs=0.3)
+        # First baseline 125.90 pt (126.70 with UKai; the 仿宋 stand-in UMing sits 0.80 pt higher), so the 22nd line's em box ends inside the 225 mm 版心.
+        assert lines[0].baseline == pytest.approx(125.90, abs=0.3)
         last_em_bottom_mm = (lines[-1].baseline + 0.121 * g.BODY_SIZE_PT) / PT_PER_MM
         assert last_em_bottom_mm <= 37 + 225
 
@@ -333,10 +337,10 @@ def _lo_words(pdf: Path, page: int) -> list[Line]:
 
 
 def test_libreoffice_places_the_new_header_elements(samples) -> None:
-    # 文件格式: 份号 on grid line 1 (baseline 126.70 pt), 顶格; 标志 still 35 mm below the 版心 top.
+    # 文件格式: 份号 on grid line 1 (baseline 125.90 pt), 顶格; 标志 still 35 mm below the 版心 top.
     full = _lo_words(samples["full"][1], 1)
     copy = next(w for w in full if w.text == "000028")
-    assert copy.baseline == pytest.approx(126.70, abs=0.3) and copy.x0 / PT_PER_MM == pytest.approx(28, abs=0.3)
+    assert copy.baseline == pytest.approx(125.90, abs=0.3) and copy.x0 / PT_PER_MM == pytest.approx(28, abs=0.3)
     mark = next(w for w in full if w.text == "揭阳市揭东区人民政府办公室文件")
     assert (mark.baseline - g.EM_ASCENT * mark.size) / PT_PER_MM == pytest.approx(72, abs=0.5)
     # 联合行文: the first name's em top 35 mm below the 版心 top, the names 分散对齐 to one column.

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from documents.checker import check_gbt9704
-from documents.rendering import BodyBlock, DocumentSpec, render_docx
+from documents.rendering import AttachmentPage, BodyBlock, DocumentSpec, TableBlock, render_docx
 from documents.rendering.fonts import STANDIN_NOTE, STANDINS, resolve_fonts
 from documents.rendering.pdf import render_pdf
 
@@ -91,7 +91,8 @@ def _write(tmp_path: Path, spec: DocumentSpec, name: str, **kw: object) -> Path:
 
 def _assert_all_embedded(pdf: Path) -> None:
     rows = _run("pdffonts", str(pdf)).splitlines()[2:]
-    assert len(rows) >= 3, rows  # 小标宋/宋体, 仿宋/楷体, 黑体 stand-ins at least
+    assert len(rows) >= 2, rows  # 仿宋/小标宋/宋体 (one stand-in face), 黑体 at least
+    assert not any("Helvetica" in row for row in rows), rows
     for row in rows:
         cols = row.split()
         emb, sub = cols[-5], cols[-4]
@@ -147,13 +148,14 @@ def test_notice_pdf_fonts_order_grid_and_page_numbers(tmp_path: Path) -> None:
     for ln in body1:
         assert min(abs(ln.y_min - y) for y in grid) < 0.05, ln.text
 
-    # 发文机关标志 and 发文字号 centred on the 版心; 发文字号 with its em top at 111.23 mm (poppler's box top for 16 pt
-    # UKai coincides with the em top here: measured 111.23 mm, STACK §13).
+    # 发文机关标志 and 发文字号 centred on the 版心; 发文字号 with its em top at 110.95 mm (poppler's box top for 16 pt
+    # UKai coincided with the em top at 111.23 mm, STACK §13; the 仿宋 stand-in UMing sits 0.80 pt higher in LO's
+    # grid line, and the PDF follows LO: see pdf.LO_BASELINE_IN_LINE).
     mark = next(ln for ln in page1 if "文件" in ln.text)
     number = next(ln for ln in page1 if "〔2026〕" in ln.text)
     for ln in (mark, number):
         assert abs((ln.x_min + ln.x_max) / 2 - (LEFT + RIGHT) / 2) < 0.5, (ln.x_min, ln.x_max)
-    assert abs(number.y_min / MM - 111.23) < 0.1
+    assert abs(number.y_min / MM - 110.95) < 0.1
 
     # "— N —": odd pages right (居右空一字), even pages left (居左空一字).
     for n, page in enumerate(pages, start=1):
@@ -167,7 +169,22 @@ def test_notice_pdf_fonts_order_grid_and_page_numbers(tmp_path: Path) -> None:
     info = _run("pdfinfo", str(pdf))
     assert re.search(r"^Subject:\s+" + STANDIN_NOTE, info, re.M), info
     assert STANDIN_NOTE in re.search(r"^Keywords:(.*)$", info, re.M).group(1)  # type: ignore[union-attr]
-    assert "仿宋_GB2312→AR PL UKai CN" in info
+    assert "仿宋_GB2312→AR PL UMing CN" in info and "楷体_GB2312→AR PL UKai CN" in info
+
+
+TABLE = TableBlock([["单位", "责任人", "备注"], ["区应急管理局", "张三"], ["", "", ""]], header=True)
+
+
+@pytest.mark.parametrize("variant", [
+    dict(body=[BodyBlock("总体要求", 1), TABLE, BodyBlock("抓好落实。")]),
+    dict(layout="letter", issuer_mark="揭阳市揭东区人民政府办公室", cc=[], printing_org="", body=[TABLE]),
+    dict(attachment_pages=[AttachmentPage("检查表", [TABLE]), AttachmentPage("汇总表", [BodyBlock("见下表。"), TABLE])]),
+], ids=["table", "letter-table", "attachment-tables"])
+def test_every_font_is_embedded_tables_included(tmp_path: Path, variant: dict) -> None:
+    # reportlab's Table sets its cell style's font (Helvetica unless FONTNAME says otherwise) before drawing even
+    # Paragraph cells: that used to add an unembedded Helvetica to every PDF with a table.
+    pdf = _write(tmp_path, _spec(**variant), "fonts.pdf")
+    _assert_all_embedded(pdf)
 
 
 def test_upward_pdf_signers_left_number(tmp_path: Path) -> None:
@@ -229,3 +246,30 @@ def test_font_dir_scan_and_bad_config(tmp_path: Path) -> None:
         resolve_fonts(font_dir="", fonts_json='{"黑体": "/nonexistent/simhei.ttf"}')
     with pytest.raises(ValueError, match="JSON"):
         resolve_fonts(font_dir="", fonts_json="黑体=/x.ttf")
+
+
+def _font_names(pdf: Path) -> set[str]:
+    return {row.split()[0].split("+")[-1] for row in _run("pdffonts", str(pdf)).splitlines()[2:]}
+
+
+def test_standins_keep_the_heading_hierarchy(tmp_path: Path) -> None:
+    # 正文 仿宋, 一级 黑体, 二级 楷体, 标题 小标宋: with stand-ins, 仿宋 and 楷体 must still be two faces.
+    from documents.rendering.libreoffice import FONT_ALIASES
+
+    fonts = resolve_fonts(font_dir="", fonts_json="").fonts
+    face = {name: (f.path, f.subfont_index) for name, f in fonts.items()}
+    assert face["仿宋_GB2312"] != face["楷体_GB2312"]
+    assert face["黑体"] not in (face["仿宋_GB2312"], face["楷体_GB2312"])
+    assert FONT_ALIASES["仿宋_GB2312"] != FONT_ALIASES["楷体_GB2312"]  # LibreOffice's rendering of the DOCX too
+    assert FONT_ALIASES["仿宋_GB2312"] == fonts["仿宋_GB2312"].standin_family
+
+    plain = dict(attachments=[], cc=[], notes="")
+    body_only = _write(tmp_path, _spec(body=[BodyBlock("现将有关事项通知如下。")], **plain), "body.pdf")
+    level2 = _write(tmp_path, _spec(body=[BodyBlock("现将有关事项通知如下。"), BodyBlock("压实责任", 2)], **plain),
+                    "level2.pdf")
+    level1 = _write(tmp_path, _spec(body=[BodyBlock("现将有关事项通知如下。"), BodyBlock("总体要求", 1)], **plain),
+                    "level1.pdf")
+    base = _font_names(body_only)
+    assert base == {"UMingCN-0"}  # title, 发文字号, body, 署名 and page numbers: the 宋/仿宋 stand-in only
+    assert _font_names(level2) - base == {"UKaiCN-0"}  # the 二级标题 alone brings the 楷体 face
+    assert _font_names(level1) - base == {"WenQuanYiZenHei-0"}  # the 一级标题 the 黑体 face

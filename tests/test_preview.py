@@ -181,3 +181,20 @@ def test_page_sizes_follow_rotation_and_huge_pages_are_scaled():
     assert info.sizes == (A4_AT_96_DPI, (2400, 1440), (1123, 794))  # the rotated page is landscape
     for page, size in enumerate(info.sizes, start=1):  # what the page list promises is what poppler draws
         assert Image.open(io.BytesIO(render_page(buf.getvalue(), page, size))).size == size
+
+
+def test_preview_says_which_fonts_the_pdf_is_set_in(cast):
+    from django.utils import timezone
+
+    from documents.rendering import BodyBlock, DocumentSpec
+    from documents.rendering.pdf import render_pdf
+
+    doc = draft(cast)
+    spec = DocumentSpec(issuer_mark="揭阳市揭东区人民政府办公室文件", doc_number="揭东府办〔2026〕5号",
+                        title=doc.title, main_recipients=["各镇人民政府"],
+                        body=[BodyBlock("现将有关事项通知如下。"), BodyBlock("压实责任", 2)],
+                        signature="揭阳市揭东区人民政府办公室", date=timezone.localdate())
+    doc.final_pdf.save("final.pdf", ContentFile(render_pdf(spec)), save=True)
+    html = html_of(login(cast.zhangwei).get(reverse("documents:preview", args=[doc.pk])))
+    assert "字体：UMingCN-0、UKaiCN-0" in html and "（均已嵌入）" in html
+    assert "本文件使用替代字体：仿宋_GB2312→AR PL UMing CN；楷体_GB2312→AR PL UKai CN" in html

@@ -40,8 +40,10 @@ PITCH = 28.95
 PAGE_H = 841.8898
 LEFT, RIGHT = 28 * MM, 184 * MM
 ADV = 16 * 0.98705  # one 字 in the PDF body
-# Grid line n's em box top in the PDF (= LibreOffice's): 版心 top + n pitches + 7.76 pt (STACK §13).
-LINE0_TOP = 37 * MM + 21.82 - 0.879 * 16
+# Grid line n's em box top in the PDF (= LibreOffice's for the 仿宋 stand-in UMing): 版心 top + n pitches + 6.96 pt
+# (7.76 pt with UKai, STACK §13; UMing's font box sits 0.80 pt higher in LO's grid line).
+LINE_BASELINE = 21.02
+LINE0_TOP = 37 * MM + LINE_BASELINE - 0.879 * 16
 SENTENCE = "各单位要高度重视政务服务标准化建设工作切实加强组织领导明确责任分工细化工作措施确保各项任务落到实处"
 
 
@@ -191,8 +193,8 @@ def baseline(w: Word, ascent: float = 0.879) -> float:
 
 
 def line_of(w: Word, ascent: float = 0.879) -> float:
-    """Grid line (fractional) of a 16 pt word on its page, from its baseline (21.82 pt below the line top)."""
-    return (baseline(w, ascent) - (37 * MM + 21.82)) / PITCH
+    """Grid line (fractional) of a 16 pt word on its page, from its baseline (21.02 pt below the line top)."""
+    return (baseline(w, ascent) - (37 * MM + LINE_BASELINE)) / PITCH
 
 
 def failures(data: bytes, **kw) -> set[str]:

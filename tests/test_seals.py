@@ -259,6 +259,7 @@ REFUSALS = {
     "revoked_authorisation": ("seal_authorisation_revoked", 403),
     "wrong_kek": ("seal_kek_mismatch", 500),
     "other_agency_seal": ("seal_agency_mismatch", 400),
+    "standin_fonts": ("standin_fonts", 409),  # the test host has stand-ins only; the deployment does not accept them
 }
 
 
@@ -291,7 +292,9 @@ def test_refused_stamping_stores_nothing(case, seal, document, cast, rendered, f
     files_before = stored_use_files()
     audit_before = AuditEntry.objects.count()
 
-    with override_settings(SEAL_KEK=OTHER_KEK) if case == "wrong_kek" else _null():
+    context = (override_settings(SEAL_KEK=OTHER_KEK) if case == "wrong_kek"
+               else override_settings(ACCEPT_STANDIN_FONTS=False) if case == "standin_fonts" else _null())
+    with context:
         with pytest.raises(Refusal) as refused:
             check_stamp_document(actor, document, seal, step_token=token, otp_verified=verified,
                                  anchors=rendered.seal_anchors)
@@ -300,6 +303,9 @@ def test_refused_stamping_stores_nothing(case, seal, document, cast, rendered, f
     assert refused.value.message and any("\u4e00" <= ch <= "\u9fff" for ch in refused.value.message)
     if case == "wrong_kek":
         assert "OA_SEAL_KEK" in refused.value.message
+    if case == "standin_fonts":  # names the substitutions and both ways out
+        assert "仿宋_GB2312→AR PL UMing CN" in refused.value.message and "OA_FONT_DIR" in refused.value.message
+        assert "OA_ACCEPT_STANDIN_FONTS" in refused.value.message
     assert not SealUse.objects.exists()
     assert not AuditEntry.objects.filter(action="seal.use").exists()
     assert AuditEntry.objects.count() == audit_before

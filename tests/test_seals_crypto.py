@@ -448,3 +448,43 @@ Signature #2:
     first, second = parse_output(text)
     assert first.valid and first.trusted and first.total_document_signed and first.signer_cn == "甲"
     assert second.field_name == "Seal2" and not second.valid and not second.total_document_signed
+
+
+# ---- the seal over the text (GB/T 9704 §7.3.5.1): red ink, the black 署名 shows through -----------------------
+
+SEAL_PIXEL_DPI = 150
+needs_pdftoppm = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils not installed")
+
+
+def page_pixels(pdf: bytes, page: int) -> Image.Image:
+    png = subprocess.run(["pdftoppm", "-f", str(page + 1), "-l", str(page + 1), "-r", str(SEAL_PIXEL_DPI), "-png",
+                          "-singlefile", "-"], input=pdf, capture_output=True, check=True).stdout
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def under_seal(anchor: SealAnchor, img: Image.Image, radius_pt: float) -> list[tuple[int, int]]:
+    """Pixel coordinates inside the seal's circle (PDF points, origin bottom-left → pixels, origin top-left)."""
+    scale = SEAL_PIXEL_DPI / 72
+    cx, cy = anchor.center_x_pt * scale, img.height - anchor.center_y_pt * scale
+    r = radius_pt * scale
+    return [(x, y) for y in range(int(cy - r), int(cy + r) + 1) for x in range(int(cx - r), int(cx + r) + 1)
+            if (x - cx) ** 2 + (y - cy) ** 2 <= r * r and 0 <= x < img.width and 0 <= y < img.height]
+
+
+@needs_pdftoppm
+def test_seal_is_red_ink_over_the_signature_glyphs(authority, rendered):
+    anchor = rendered.seal_anchors[0]
+    result = stamping.stamp_pdf(rendered.data, rendered.seal_anchors, material(authority, ca.ALG_ECDSA_P256))
+    plain, stamped = page_pixels(rendered.data, anchor.page), page_pixels(result.pdf, anchor.page)
+    area = under_seal(anchor, plain, 21 * stamping.PT_PER_MM)
+    glyphs = [p for p in area if max(plain.getpixel(p)) < 60]  # black 署名 / 成文日期 strokes under the seal
+    paper = [p for p in area if min(plain.getpixel(p)) > 245]
+    assert len(glyphs) > 500, len(glyphs)  # the 署名 and the date really are under the seal
+    # Every glyph pixel stays dark: red × black = black (opaque red would turn ~30 % of them red).
+    lit = [p for p in glyphs if max(stamped.getpixel(p)) >= 100]
+    assert len(lit) <= 0.01 * len(glyphs), (len(lit), len(glyphs))
+    # And the seal is there: much of the paper under it turned red (ring, star, characters).
+    red = [p for p in paper if (lambda r, g, b: r > 180 and g < 90 and b < 90)(*stamped.getpixel(p))]
+    assert len(red) > 0.15 * len(paper), (len(red), len(paper))
+    # The PAdES appearance is the same picture, composited by multiplication.
+    assert b"/BM /Multiply" in result.pdf[len(rendered.data):]

@@ -109,6 +109,9 @@ def test_upload_a_stamped_pdf_and_read_the_report(sealed, cast):
     assert sealed.seal.name in body and sealed.seal.es_id in body and "公章" in body
     assert "ECDSA（P-256）+ SHA-256" in body and "SM2 + SM3" in body
     assert "✓ 通过" in body and "签名覆盖整个文件" in body and "受信任" in body
+    # which fonts the sealed file is set in: every face embedded, the stand-ins named (the test host has no licensed fonts)
+    assert "<dt>字体</dt>" in body and "UMingCN-0" in body and "（均已嵌入）" in body
+    assert "本文件使用替代字体：仿宋_GB2312→AR PL UMing CN" in body
 
 
 def test_a_pdf_changed_after_stamping_is_reported(sealed, cast):

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from documents.actions.documents import do_set_document_status
 from documents.models import CoIssuer, OfficialDocument, Seal, SealAuthority, SealAuthorization, SealUse
+from documents.rendering.fonts import pdf_font_report
 from documents.rendering.layout import SealAnchor
 from documents.seals import ca, image, keys, ses, sm2, stamping
 from documents.selectors.seals import may_manage_seals, seal_anchors_for_document
@@ -314,6 +316,19 @@ def _agency_names(agency: Agency) -> tuple[str, ...]:
 
 
 @transaction.atomic
+def check_fonts_for_sealing(pdf: bytes) -> None:
+    """A 公文 set in stand-in fonts is sealed only where the deployment says it accepts them (ACCEPT_STANDIN_FONTS)."""
+    report = pdf_font_report(pdf)
+    if report.not_embedded:
+        raise Refusal("fonts_not_embedded",
+                      f"公文 PDF 中有未嵌入的字体（{'、'.join(report.not_embedded)}），不同阅读器显示会不同，不能盖章；请重新套红排版")
+    if report.uses_standins and not getattr(settings, "ACCEPT_STANDIN_FONTS", False):
+        raise Refusal("standin_fonts",
+                      "公文使用了替代字体排版（" + report.standin_note.split("：", 1)[-1] + "），不能盖章：请系统管理员"
+                      "配置正版公文字体（OA_FONT_DIR / OA_FONTS）后重新套红；如本单位确认接受替代字体，设置 "
+                      "OA_ACCEPT_STANDIN_FONTS=1", status=409)
+
+
 def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, *, step_token: str,
                          otp_verified: bool, anchors: list[SealAnchor] | None = None) -> SealUse:
     """Stamp ``document`` with ``seal``: visible PAdES signature + GB/T 38540 SES signature, one SealUse row.
@@ -349,6 +364,7 @@ def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, 
         raise Refusal("already_sealed", f"该公文已加盖“{seal.agency.name}”的印章", status=409)
 
     pdf_before, _ = _input_pdf(document)
+    check_fonts_for_sealing(pdf_before)
     if anchors is None:
         anchors = seal_anchors_for_document(document)
     keyring = keys.keyring_from_settings()

@@ -17,10 +17,15 @@ from documents.rendering import geometry as g
 STANDIN_NOTE = "本文件使用替代字体"
 
 # Debian stand-ins (fonts-arphic-ukai, fonts-arphic-uming, fonts-wqy-zenhei); index 0 is the CN face of each TTC.
+# The hierarchy needs four distinct looks (正文 仿宋, 一级 黑体, 二级 楷体, 标题 小标宋): Debian has no free simplified
+# 仿宋 in TrueType (cwTeX FangSong is traditional-only, Fandol FangSong is CFF, which reportlab cannot embed), so
+# 仿宋 takes the light Ming face, 仿宋's own skeleton (仿宋 is a 宋 with 楷 strokes), and 楷体 keeps the Kai face.
+# 二级标题 then never looks like body text. Both Arphic faces share one design grid (ascent 0.879 em, 1000-unit
+# advances), so the grid positions measured in STACK §13 hold for either.
 _ARPHIC = Path("/usr/share/fonts/truetype/arphic")
 _WQY = Path("/usr/share/fonts/truetype/wqy")
 STANDINS: dict[str, tuple[Path, int, str]] = {
-    g.FONT_FANGSONG: (_ARPHIC / "ukai.ttc", 0, "AR PL UKai CN"),
+    g.FONT_FANGSONG: (_ARPHIC / "uming.ttc", 0, "AR PL UMing CN"),
     g.FONT_KAITI: (_ARPHIC / "ukai.ttc", 0, "AR PL UKai CN"),
     g.FONT_XIAOBIAOSONG: (_ARPHIC / "uming.ttc", 0, "AR PL UMing CN"),
     g.FONT_SONGTI: (_ARPHIC / "uming.ttc", 0, "AR PL UMing CN"),
@@ -129,3 +134,69 @@ def resolve_fonts(font_dir: str | None = None, fonts_json: str | None = None) ->
             raise FileNotFoundError(f"缺少字体 {name}：未配置正版字体（OA_FONT_DIR / OA_FONTS），替代字体 {path} 也不存在")
         fonts[name] = FontFile(name, path, index, standin=True, standin_family=family)
     return FontSet(fonts)
+
+
+# ---- what a finished PDF was set in (用印 refusal, preview and 验章 pages) ----------------------------------------
+
+@dataclass(frozen=True)
+class PdfFontReport:
+    faces: tuple[str, ...]  # PostScript names without the subset tag, e.g. "UMingCN-0"
+    not_embedded: tuple[str, ...]  # faces a reader would substitute (should be empty for our PDFs)
+    standin_note: str  # "本文件使用替代字体：仿宋_GB2312→AR PL UMing CN；…" as the renderer wrote it, or ""
+
+    @property
+    def uses_standins(self) -> bool:
+        return bool(self.standin_note)
+
+    def summary(self) -> str:
+        """One Chinese sentence for the pages: which faces, embedded or not, stand-ins or licensed."""
+        if not self.faces:
+            return "未读到字体信息"
+        text = "字体：" + "、".join(self.faces)
+        text += "（均已嵌入）" if not self.not_embedded else f"（未嵌入：{'、'.join(self.not_embedded)}）"
+        return text + ("；" + self.standin_note if self.standin_note else "")
+
+
+def pdf_font_report(data: bytes) -> PdfFontReport:
+    """Fonts of every page (and of the signature appearances) plus the stand-in note from Subject/Keywords."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    faces: dict[str, bool] = {}
+    note = ""
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        info = reader.trailer_view.get("/Info")
+        if info is not None:
+            for key in ("/Subject", "/Keywords"):
+                value = str(info.get_object().get(key, ""))
+                if STANDIN_NOTE in value:
+                    note = value[value.index(STANDIN_NOTE):].split(",")[0].strip()
+                    break
+        for i in range(int(reader.root["/Pages"]["/Count"])):
+            page = reader.find_page_for_modification(i)[0].get_object()
+            resources = page.get("/Resources")
+            fonts = resources.get_object().get("/Font") if resources is not None else None
+            for font in (fonts.get_object().values() if fonts is not None else []):
+                _collect_face(font.get_object(), faces)
+    except Exception:  # hostile or broken input: report what could be read (the verifier says what is wrong)
+        faces.setdefault("（无法读取）", False)
+    return PdfFontReport(faces=tuple(faces), not_embedded=tuple(n for n, emb in faces.items() if not emb),
+                         standin_note=note)
+
+
+def _collect_face(font, faces: dict[str, bool]) -> None:
+    descendants = font.get("/DescendantFonts")
+    if descendants is not None:
+        for d in descendants.get_object():
+            _collect_face(d.get_object(), faces)
+        return
+    name = str(font.get("/BaseFont", "")).lstrip("/")
+    if not name:
+        return
+    name = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
+    descriptor = font.get("/FontDescriptor")
+    embedded = descriptor is not None and any(
+        k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+    faces[name] = faces.get(name, False) or embedded

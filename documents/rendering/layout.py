@@ -38,9 +38,10 @@ class RenderedPdf:
 SEAL_NOMINAL_DIAMETER_PT = 42 * g.PT_PER_MM
 SEAL_GAP_PT = 2 * g.PT_PER_MM  # between neighbouring seals in a row: 互不相交或相切
 SEAL_CLEARANCE_PT = 1 * g.PT_PER_MM  # max_diameter leaves at least this much between two seals
-# Seal centre 0.25 line below the top of the first 署名 line (STACK §13, measured in LO): 署名 and 成文日期 then sit
-# below the centre and a 42 mm seal's top falls 2 mm into the blank lines, i.e. within one line of the 正文.
-SEAL_CENTER_BELOW_LINE_TOP = 0.25
+# Seal centre 0.25 line below the top of the first 署名 line (STACK §13, measured in LO with the UKai body), less
+# the 0.80 pt the 仿宋 stand-in UMing sits higher in its grid line (pdf.LO_BASELINE_IN_LINE): 署名 and 成文日期 then
+# sit just below the centre and a 42 mm seal's top falls 2 mm into the blank lines, i.e. within one line of the 正文.
+SEAL_CENTER_BELOW_LINE_TOP = 0.25 - 0.80 / (g.LINE_PITCH_TWIPS / 20)
 SEALED_BLANK_LINES = 2  # 正文（或附件说明）下空二行 before the 署名 when sealed (room for the upper half of the seal)
 UNSEALED_BLANK_LINES = 1  # §7.3.5.2: 正文（或附件说明）下空一行
 ROW_LINES = 5  # 联合行文: 署名 rows this many lines apart, so two 42 mm seals (4.1 lines) neither touch nor overlap

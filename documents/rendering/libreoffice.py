@@ -24,8 +24,8 @@ DEFAULT_TIMEOUT_S = 120.0
 # override a name even if the licensed font is installed, so a deployment that has the licensed fonts passes
 # aliases={} to use them.
 FONT_ALIASES: dict[str, str] = {
-    "仿宋_GB2312": "AR PL UKai CN",
-    "仿宋": "AR PL UKai CN",
+    "仿宋_GB2312": "AR PL UMing CN",  # 仿宋 ≠ 楷体: see documents.rendering.fonts.STANDINS
+    "仿宋": "AR PL UMing CN",
     "楷体_GB2312": "AR PL UKai CN",
     "楷体": "AR PL UKai CN",
     "方正小标宋简体": "AR PL UMing CN",

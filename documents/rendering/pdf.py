@@ -50,9 +50,12 @@ ADV = g.BODY_SIZE_PT * FULL_WIDTH_SCALE  # one 字 in the body: 15.79 pt
 
 LEFT = 28 * mm
 TOP = 37 * mm  # 版心 top, from the page top
-# LO centres a 16 pt line in its 28.95 pt grid line (baseline 21.82 pt below the line top); platypus puts the
-# first baseline fontSize below the frame top, so the frame sits 5.82 pt lower to land on the same baselines.
-LO_BASELINE_IN_LINE = 21.82
+# LO centres a 16 pt line's font box (hhea ascent + descent) in its 28.95 pt grid line: for the 仿宋 stand-in AR PL
+# UMing CN (917/−155 per 1024) the baseline is 21.02 pt below the line top (it was 21.82 pt measured with UKai,
+# 997/−133: (A − D)/2 differs by 0.80 pt); platypus puts the first baseline fontSize below the frame top, so the
+# frame sits 5.02 pt lower to land on the same baselines. Lines in another face (楷体 二级标题, 黑体 一级标题) are
+# placed by LO by that face's box, up to 1.4 pt higher than here (黑体); the grid, 22 lines and 28 字 are the same.
+LO_BASELINE_IN_LINE = 21.02
 # A 22 pt UMing title line: LO puts its baseline 23.22 pt below the grid line's top (measured on the 标题 and the
 # 附件标题), platypus 22 pt below the shifted frame's line top, i.e. 27.82 pt: draw titles 4.60 pt higher.
 LO_TITLE_BASELINE_IN_LINE = 23.22
@@ -481,6 +484,9 @@ def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
         t = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1 if head else 0, hAlign="LEFT",
                   style=TableStyle([
                       ("GRID", (0, 0), (-1, -1), g.TABLE_BORDER_SZ / 8, black),
+                      # Table._drawCell calls setFont(cell style font) even for Paragraph cells: the default would
+                      # put an unembedded Helvetica into every PDF with a table.
+                      ("FONTNAME", (0, 0), (-1, -1), fs),
                       ("VALIGN", (0, 0), (-1, -1), "TOP"),
                       ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
                       # Text down by the frame shift, rows whole pitches: see _GridTable.

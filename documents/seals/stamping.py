@@ -19,14 +19,14 @@ from asn1crypto import cms
 from asn1crypto import keys as akeys
 from asn1crypto import x509 as ax509
 from PIL import Image
-from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils import content, generic, layout
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
-from pyhanko.stamp import StaticStampStyle
+from pyhanko.stamp import StaticContentStamp, StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from documents.rendering.layout import SealAnchor
@@ -60,6 +60,28 @@ class StampResult:
     anchor: SealAnchor
     signed_at: dt.datetime  # /M of the signature dictionary (the SES timeInfo uses the same instant)
     signature_value_sha256: str  # SHA-256 of the CMS signature value: finds this stamping again from any copy
+
+
+class _InkStamp(StaticContentStamp):
+    """The seal picture composited like red ink: blend mode Multiply on its graphics state (GB/T 9704 §7.3.5.1).
+
+    Drawn normally, the opaque red of the star and the characters replaces the black 署名 and 成文日期 glyphs under
+    it (「人」 vanished under the star). Multiplied, red × white = red and red × black = black, as on paper: the text
+    under the seal stays readable and the picture itself is unchanged (the same PNG, the same appearance box).
+    """
+
+    def set_resource(self, category, name, value):  # type: ignore[no-untyped-def]
+        if category == content.ResourceType.EXT_G_STATE and name == "/BackgroundGS":
+            value[generic.pdf_name("/BM")] = generic.pdf_name("/Multiply")
+        super().set_resource(category, name, value)
+
+
+@dataclass(frozen=True)
+class InkStampStyle(StaticStampStyle):
+    """StaticStampStyle whose background (the seal PNG) is multiplied onto the page instead of covering it."""
+
+    def create_stamp(self, writer, box, text_params):  # type: ignore[no-untyped-def]
+        return _InkStamp(writer=writer, style=self, box=box)
 
 
 def signature_value_digest(signer_info) -> str:
@@ -112,7 +134,7 @@ def stamp_pdf(pdf_bytes: bytes, anchors: list[SealAnchor], material: SealMateria
         signing_key=akeys.PrivateKeyInfo.load(material.key_der),
         cert_registry=SimpleCertificateStore.from_certs(chain),
     )
-    style = StaticStampStyle(
+    style = InkStampStyle(
         background=PdfImage(Image.open(io.BytesIO(material.png))),
         background_opacity=1.0,
         border_width=0,

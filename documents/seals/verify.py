@@ -35,6 +35,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from documents.rendering.fonts import pdf_font_report
 from documents.seals import ca, ses, sm2
 from documents.seals.stamping import signature_value_digest
 
@@ -140,6 +141,7 @@ class Report:
     pdf_size: int
     pades: list[PadesResult] = field(default_factory=list)
     ses: list[SesResult] = field(default_factory=list)
+    fonts: str = ""  # which faces the PDF is set in, embedded or not, stand-ins named (PdfFontReport.summary)
 
     def as_dict(self) -> dict:
         def conv(value):
@@ -321,6 +323,7 @@ def verify_pdf_bytes(pdf_bytes: bytes, ses_signatures: dict[str, bytes] | list[b
     if not pdf_bytes.startswith(b"%PDF-"):
         report.code, report.message = "not_pdf", "文件不是 PDF"
         return report
+    report.fonts = pdf_font_report(pdf_bytes).summary()
     try:
         embedded = list(PdfFileReader(io.BytesIO(pdf_bytes), strict=False).embedded_signatures)
     except Exception as exc:  # hostile or broken input: pyHanko raises PdfError and plain Python errors alike

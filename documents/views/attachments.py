@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from documents.actions.attachments import check_add_attachment, check_remove_attachment
 from documents.models import Attachment, OfficialDocument
-from documents.preview import PreviewSource, max_pages, source_info, watermarked_page
+from documents.preview import PreviewSource, max_pages, source_fonts, source_info, watermarked_page
 from documents.selectors.attachments import (
     PDF_MIME,
     access_attachment_by_id,
@@ -202,6 +202,7 @@ def _preview_page(request, document: OfficialDocument, make_source, page_url, do
     try:
         source = make_source()
         info = source_info(source)
+        fonts = source_fonts(source)
     except Refusal as exc:
         context["error"] = exc.message
         context["pdf_attachments"] = [_row(a) for a in pdf_attachments_of(document)]
@@ -210,6 +211,7 @@ def _preview_page(request, document: OfficialDocument, make_source, page_url, do
         label=source.label,
         pages=info.pages,
         truncated=info.pages > len(info.sizes),
+        fonts=fonts,
         images=[{"n": n, "url": page_url(n), "width": w, "height": h}
                 for n, (w, h) in enumerate(info.sizes, start=1)],
     )
