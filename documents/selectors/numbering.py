@@ -66,7 +66,7 @@ def series_of_agency(agency: Agency | int, *, active_only: bool = True) -> list[
     rows = DocNumberSeries.objects.filter(agency_id=agency_id)
     if active_only:
         rows = rows.filter(is_active=True)
-    return list(rows.order_by("code"))
+    return list(rows.order_by("id"))  # the first configured is the default when several fit
 
 
 def series_choices_for(agency: Agency | int, doc_type: str) -> list[DocNumberSeries]:
