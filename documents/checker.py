@@ -24,7 +24,7 @@ from typing import Any
 from docx import Document
 from docx.oxml.ns import qn
 
-from documents.numbering import parse_doc_number
+from documents.numbering import minutes_number_ok, parse_doc_number
 from documents.rendering import geometry as g
 from documents.rendering.docx import (
     CHAR_HEADER_MARKS,
@@ -595,8 +595,9 @@ class _Checker:
             else:
                 self.add(rule, False, "未找到发文字号", expected)
             return
-        if self.layout == "minutes" and MINUTES_NUMBER_RE.match(self.number_text):
-            self.add(rule, True, self.number_text, expected + "；纪要可用“第N期”")
+        if self.layout == "minutes" and (MINUTES_NUMBER_RE.match(self.number_text)
+                                         or minutes_number_ok(self.number_text)):
+            self.add(rule, True, self.number_text, expected + "；纪要可用“〔YYYY〕N号”“YYYY年第N期”或“第N期”")
             return
         try:
             parse_doc_number(self.number_text)

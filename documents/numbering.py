@@ -97,3 +97,53 @@ def doc_number_from_text(text: str) -> DocNumber:
         return parse_doc_number(text)
     except ValueError as exc:
         raise Refusal("invalid_doc_number", f"文号格式有误：{exc}") from None
+
+
+# ---------------------------------------------------------------- 文号序列 (series) formats
+
+# A series' number format is a template over three placeholders; the standard one is the 文件 series' shape.
+SERIES_CODE, SERIES_YEAR, SERIES_SEQ = "{代字}", "{年}", "{号}"
+STANDARD_FORMAT = f"{SERIES_CODE}〔{SERIES_YEAR}〕{SERIES_SEQ}号"
+# 纪要 printed under their own 标志 (GB/T 9704 §10.3) may leave the 代字 out: the 标志 names the meeting body.
+MINUTES_FORMATS = (STANDARD_FORMAT, f"〔{SERIES_YEAR}〕{SERIES_SEQ}号", f"{SERIES_YEAR}年第{SERIES_SEQ}期")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+MINUTES_NUMBER_FORMS = (
+    re.compile(r"〔(?P<year>[1-9][0-9]{3})〕(?P<seq>[1-9][0-9]*)号"),
+    re.compile(r"(?P<year>[1-9][0-9]{3})年第(?P<seq>[1-9][0-9]*)期"),
+)
+
+
+def render_series_number(number_format: str, code: str, year: int, seq: int) -> str:
+    """The 文号 a series prints for (year, seq); the parts are checked as for ``format_doc_number``."""
+    _check_parts(code, year, seq)
+    return (number_format.replace(SERIES_CODE, code).replace(SERIES_YEAR, str(year))
+            .replace(SERIES_SEQ, str(seq)))
+
+
+def check_series_format(number_format: str, *, minutes_only: bool) -> None:
+    """Refuse (ValueError, in Chinese) a series format that could not print a valid 文号.
+
+    The year is required: numbers restart every year and the ledger is kept per year, so a format without
+    it would print the same number for two documents of different years. A series used by any 文种 but 纪要
+    must print exactly 机关代字〔年份〕序号号 (GB/T 9704 §7.2.4); a 纪要-only series may also print 〔年份〕序号号 or
+    年份年第序号期 under its own 标志 (§10.3)."""
+    text = number_format if isinstance(number_format, str) else ""
+    if not text.strip():
+        raise ValueError("请填写文号格式，如“{代字}〔{年}〕{号}号”")
+    unknown = [p for p in _PLACEHOLDER.findall(text) if p not in (SERIES_CODE, SERIES_YEAR, SERIES_SEQ)]
+    if unknown:
+        raise ValueError(f"文号格式中的“{unknown[0]}”无法识别，只能用 {{代字}}、{{年}}、{{号}}")
+    if SERIES_YEAR not in text:
+        raise ValueError("文号格式缺少年份“{年}”：发文字号每年从1号编起，须标注年份（如“{代字}〔{年}〕{号}号”）")
+    if text.count(SERIES_SEQ) != 1:
+        raise ValueError("文号格式须包含且只包含一个序号“{号}”")
+    allowed = MINUTES_FORMATS if minutes_only else (STANDARD_FORMAT,)
+    if text not in allowed:
+        shown = "、".join(f"“{f}”" for f in allowed)
+        what = "纪要序列" if minutes_only else "用于纪要以外文种的序列"
+        raise ValueError(f"{what}的文号格式只能是 {shown}（GB/T 9704：年份用六角括号〔〕括入，不加“第”、不编虚位）")
+
+
+def minutes_number_ok(text: str) -> bool:
+    """A 纪要 number printed without the 代字 (its 标志 names the meeting body)."""
+    return any(f.fullmatch(text) for f in MINUTES_NUMBER_FORMS)

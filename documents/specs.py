@@ -6,14 +6,21 @@ from django.utils import timezone
 
 from documents.body import body_to_blocks
 from documents.models import Layout, OfficialDocument
-from documents.numbering import format_doc_number
+from documents.numbering import format_doc_number, render_series_number
 from documents.rendering.spec import DocumentSpec
 from documents.rendering.text import clean_spec
+from documents.secrecy import refuse_classified
+from documents.selectors.numbering import series_for_document
 from oa.refusals import Refusal
 
 
 def _issuer_mark(doc: OfficialDocument) -> str:
     mark = doc.issuer_mark or f"{doc.agency.name}文件"
+    if doc.layout == Layout.MINUTES and mark == f"{doc.agency.name}文件":
+        # A 纪要 of a meeting body prints its series' 标志 (e.g. 揭东区人民政府常务会议纪要, §10.3).
+        series = series_for_document(doc)
+        if series is not None and series.issuer_mark:
+            return series.issuer_mark
     if doc.layout == Layout.LETTER:
         # §10.1: 信函 uses the agency's name alone, without "文件".
         return mark.removesuffix("文件")
@@ -24,6 +31,7 @@ def _issuer_mark(doc: OfficialDocument) -> str:
 
 def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
     """Every 要素 the renderer prints; refuses (Refusal) when one the standard requires is missing."""
+    refuse_classified(doc, "排版或生成版式文件")  # 非涉密 only: no file is ever made of a classified record
     missing = []
     if doc.current_body is None:
         missing.append("正文")
@@ -62,9 +70,18 @@ def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
             urgency=doc.get_urgency_display() if doc.urgency else "",
             issuer_names=[doc.agency.name, *(a.name for a in co_agencies)] if joint else [],
             co_signatures=[a.name for a in co_agencies] if joint else [],
+            attendance=_attendance(doc),
         ))
     except ValueError as exc:  # the spec's own validation, already in Chinese
         raise Refusal("elements_invalid", str(exc)) from None
+
+
+def _attendance(doc: OfficialDocument) -> list[tuple[str, list[str]]]:
+    """纪要: 出席、请假、列席 in that order, each only when the record names someone (§10.3)."""
+    if doc.layout != Layout.MINUTES:
+        return []
+    rows = (("出席", doc.attendees), ("请假", doc.absentees), ("列席", doc.observers))
+    return [(label, list(names)) for label, names in rows if names]
 
 
 def provisional_spec(document: OfficialDocument) -> DocumentSpec:
@@ -72,7 +89,11 @@ def provisional_spec(document: OfficialDocument) -> DocumentSpec:
     are not known yet (办公室核稿 checks the format before 签发 and 登记). Nothing is saved."""
     probe = OfficialDocument.objects.select_related("agency", "current_body").get(pk=document.pk)
     if not probe.doc_number:
-        probe.doc_number = format_doc_number(probe.agency.doc_code, timezone.localdate().year, 1)
+        series = series_for_document(probe)
+        if series is not None:
+            probe.doc_number = render_series_number(series.number_format, series.code, timezone.localdate().year, 1)
+        else:
+            probe.doc_number = format_doc_number(probe.agency.doc_code, timezone.localdate().year, 1)
     if probe.written_date is None:
         probe.written_date = timezone.localdate()
     if probe.is_upward and not probe.signers:

@@ -51,7 +51,10 @@ def test_fifteen_doc_types_and_upward_by_nature(cast):
 @pytest.mark.parametrize(
     ("fields", "code"),
     [
-        ({"secrecy": "jimi"}, "copy_number_required"),
+        ({"secrecy": "jimi"}, "classified_not_allowed"),  # 非涉密 only (docs/security.md §12)
+        ({"secrecy": "juemi", "copy_number": "000001"}, "classified_not_allowed"),
+        ({"copy_number": "12"}, "invalid_copy_number"),  # 份号 is 6 digits (GB/T 9704 §7.2.1), checked at 拟稿
+        ({"copy_number": "１２３４５６"}, "invalid_copy_number"),
         ({"secrecy_period": "1年"}, "secrecy_period_without_level"),
         ({"copy_number": "0000001"}, "invalid_copy_number"),
         ({"doc_type": "baogao2"}, "invalid_doc_type"),
@@ -156,7 +159,8 @@ def test_api_create_read_update_and_refusals(cast):
     assert any(d["id"] == doc_id for d in zhang.get("/api/documents/").json()["results"])
 
     bad = zhang.patch(f"/api/documents/{doc_id}", {"secrecy": "jimi"}, content_type="application/json")
-    assert bad.status_code == 400 and bad.json()["code"] == "copy_number_required"
+    assert bad.status_code == 400 and bad.json()["code"] == "classified_not_allowed"
+    assert OfficialDocument.objects.get(pk=doc_id).secrecy == ""
     readonly = zhang.patch(f"/api/documents/{doc_id}", {"status": "sealed"}, content_type="application/json")
     assert readonly.status_code == 400 and "status" in readonly.json()["fields"]
     ok = zhang.patch(f"/api/documents/{doc_id}", {"notes": "此件公开发布"}, content_type="application/json")

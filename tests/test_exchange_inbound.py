@@ -244,6 +244,9 @@ QUARANTINE_CASES = {
     "unknown_recipient": (lambda: make_package(recipients=[make_uscc("11445299007190990")]), "unknown_recipient"),
     "remote_recipient": (lambda: make_package(recipients=[PEER_AGENCY_USCC]), "unknown_recipient"),
     "not_pdf": (lambda: make_package(pdf=b"GIF89a not a pdf"), "package_malformed"),
+    # 非涉密 only (docs/security.md §12): the exchange carries no classified document.
+    "classified": (lambda: make_package(metadata={**METADATA, "密级和保密期限": {"密级": "机密", "保密期限": "1年"}}),
+                   "package_classified"),
 }
 
 

@@ -293,7 +293,7 @@ def test_allocation_refusals_write_nothing(cast, office):
     refused("not_clerk", check_allocate_doc_number, cast.finance05, signed, year=YEAR)  # 文书 of another agency
     refused("not_signed", check_allocate_doc_number, cast.liuyang, draft, year=YEAR)
     refused("not_outgoing", check_allocate_doc_number, cast.liuyang, incoming, year=YEAR)
-    refused("unknown_code", check_allocate_doc_number, cast.liuyang, signed, code="揭东府办函", year=YEAR)
+    refused("unknown_code", check_allocate_doc_number, cast.liuyang, signed, code="揭东府办字", year=YEAR)
     refused("code_of_other_agency", do_allocate_doc_number, cast.liuyang, signed, code="揭东财", year=YEAR)
     refused("invalid_code", do_allocate_doc_number, cast.liuyang, signed, code="揭东[府]", year=YEAR)
     refused("invalid_year", do_allocate_doc_number, cast.liuyang, signed, year=99)
@@ -306,13 +306,13 @@ def test_allocation_refusals_write_nothing(cast, office):
 
 @pytest.mark.django_db
 def test_a_flow_may_start_a_new_code_of_its_own(cast, office):
-    # A flow (do_ variant) may number with another 代字 of the same agency, e.g. 函 (揭东府办函).
+    # A flow (do_ variant) may number with another 代字 of the same agency that no series configures (揭东府办字).
     doc = new_document(cast, office)
-    entry = do_allocate_doc_number(cast.liuyang, doc, code="揭东府办函", year=YEAR)
-    assert entry.number == "揭东府办函〔2026〕1号" and sequence("揭东府办函").agency == office
+    entry = do_allocate_doc_number(cast.liuyang, doc, code="揭东府办字", year=YEAR)
+    assert entry.number == "揭东府办字〔2026〕1号" and sequence("揭东府办字").agency == office
     # …after which the 文书 may use it from the page too.
-    other = new_document(cast, office, "第二份函")
-    assert check_allocate_doc_number(cast.liuyang, other, code="揭东府办函", year=YEAR).seq == 2
+    other = new_document(cast, office, "第二份")
+    assert check_allocate_doc_number(cast.liuyang, other, code="揭东府办字", year=YEAR).seq == 2
 
 
 def numbered(cast, office, n: int, year=YEAR) -> list[OfficialDocument]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from django.db import transaction
@@ -12,6 +13,7 @@ from documents.actions.search import do_index_document
 from documents.models import (
     UPWARD_DOC_TYPES,
     CoIssuer,
+    DocNumberSeries,
     DocType,
     DocumentAccess,
     Layout,
@@ -21,6 +23,7 @@ from documents.models import (
     Urgency,
 )
 from documents.rendering.spec import MAX_CC_CHARS
+from documents.secrecy import refuse_classified_draft
 from documents.selectors.documents import can_edit_document
 from documents.validators import CONTROL_CHARS_CODE, CONTROL_CHARS_MESSAGE, has_control_chars
 from oa.actions.audit import do_record_audit
@@ -32,8 +35,11 @@ EDITABLE_FIELDS = (
     "doc_type", "layout", "title", "is_upward", "is_important", "publicity", "copy_number", "secrecy",
     "secrecy_period", "urgency", "issuer_mark", "signers", "main_recipients", "attachment_note", "signature",
     "written_date", "seal_required", "notes", "cc", "printing_org", "printing_date",
+    "attendees", "absentees", "observers", "number_series",
 )
-LIST_FIELDS = ("signers", "main_recipients", "attachment_note", "cc")
+LIST_FIELDS = ("signers", "main_recipients", "attachment_note", "cc", "attendees", "absentees", "observers")
+ATTENDANCE_FIELDS = ("attendees", "absentees", "observers")  # 出席、请假、列席 (纪要, GB/T 9704 §10.3)
+COPY_NUMBER_RE = re.compile(r"[0-9]{6}")  # 份号: 6 位阿拉伯数字 (GB/T 9704 §7.2.1); ASCII digits only
 MAX_NAME_CHARS = 200  # one name in a list 要素 (an agency's full name is far shorter)
 
 
@@ -89,10 +95,24 @@ def _clean(field: str, value: Any) -> Any:
         raise Refusal("invalid_publicity", "发布层次无效")
     if field == "secrecy" and value not in Secrecy.values:
         raise Refusal("invalid_secrecy", "密级须为秘密、机密、绝密或留空")
+    if field == "secrecy":
+        refuse_classified_draft(value)  # 非涉密 only (docs/security.md §12)
     if field == "urgency" and value not in Urgency.values:
         raise Refusal("invalid_urgency", "紧急程度须为特急、加急或留空")
-    if field == "copy_number" and value and not (str(value).isdigit() and len(str(value)) <= 6):
-        raise Refusal("invalid_copy_number", "份号须为不超过6位的阿拉伯数字")
+    if field == "copy_number":
+        value = (value or "").strip() if isinstance(value, str) else value
+        if value and not (isinstance(value, str) and COPY_NUMBER_RE.fullmatch(value)):
+            raise Refusal("invalid_copy_number", "份号须为6位阿拉伯数字（如 000001，不足6位前面补0）")
+        return value or ""
+    if field == "number_series":
+        if value in (None, ""):
+            return None
+        if isinstance(value, DocNumberSeries):
+            return value
+        row = DocNumberSeries.objects.filter(pk=value).first() if str(value).isdigit() else None
+        if row is None:
+            raise Refusal("invalid_number_series", "文号序列不存在")
+        return row
     if field in ("written_date", "printing_date") and value not in (None, ""):
         if isinstance(value, str):
             try:
@@ -119,6 +139,15 @@ def _check_consistency(doc: OfficialDocument) -> None:
         doc.layout = Layout.MINUTES
     if doc.doc_type == DocType.MINUTES:
         doc.seal_required = False  # 纪要不加盖印章 (GB/T 9704 §10.3)
+    if doc.doc_type != DocType.MINUTES and any(getattr(doc, f) for f in ATTENDANCE_FIELDS):
+        raise Refusal("attendance_only_minutes", "出席、请假、列席人员只用于纪要，请清空或将文种改为纪要")
+    series = doc.number_series
+    if series is not None:
+        if series.agency_id != doc.agency_id or not series.is_active:
+            raise Refusal("invalid_number_series", "只能选择本机关在用的文号序列")
+        if doc.doc_type not in (series.doc_types or []):
+            raise Refusal("invalid_number_series",
+                          f"文号序列“{series.name}”不用于{DocType(doc.doc_type).label}，请另选或留空")
 
 
 def _refuse_cc_overlap(doc: OfficialDocument) -> None:
@@ -186,7 +215,8 @@ def check_update_document(actor: Person, document: OfficialDocument, changes: di
         new = _clean(name, value)
         old = getattr(doc, name)
         if new != old:
-            diff[name] = [old, new]
+            diff[name] = [str(old) if old is not None else None, str(new) if new is not None else None] \
+                if name == "number_series" else [old, new]
             setattr(doc, name, new)
     _check_consistency(doc)
     if "cc" in diff or "main_recipients" in diff:

@@ -13,21 +13,30 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from documents.actions.search import do_index_document
-from documents.models import Direction, DocNumberEntry, DocNumberSequence, OfficialDocument
-from documents.numbering import format_doc_number
+from documents.models import (
+    Direction,
+    DocNumberEntry,
+    DocNumberSequence,
+    DocNumberSeries,
+    DocType,
+    OfficialDocument,
+)
+from documents.numbering import check_series_format, render_series_number
 from documents.selectors.numbering import (
     LIVE_STATES,
     codes_of,
     live_entry_of,
     may_keep_numbers,
+    number_format_of,
     owner_of_code,
     sequence_for,
+    series_for_document,
 )
 from oa.actions.audit import (
     do_record_audit,
     lock_audit_chain,  # the chain's own lock; see the module note
 )
-from oa.models import Person
+from oa.models import Agency, Person
 from oa.refusals import Refusal
 
 State = DocNumberEntry.State
@@ -55,12 +64,12 @@ def _reason(reason: str | None, act: str) -> str:
     return text
 
 
-def _number(code: str, year: int, seq: int) -> str:
-    """The formatted 文号, or the refusal naming the broken part."""
+def _number(code: str, year: int, seq: int, number_format: str | None = None) -> str:
+    """The 文号 as its series prints it, or the refusal naming the broken part."""
     if not isinstance(code, str) or len(code) > CODE_MAX:
         raise Refusal("invalid_code", f"机关代字不能超过{CODE_MAX}个字符")
     try:
-        return format_doc_number(code, year, seq)
+        return render_series_number(number_format or number_format_of(code), code, year, seq)
     except ValueError as exc:
         code_name = "invalid_year" if "年份" in str(exc) else "invalid_seq" if "序号" in str(exc) else "invalid_code"
         raise Refusal(code_name, f"文号无效：{exc}") from None
@@ -152,9 +161,13 @@ def do_allocate_doc_number(
             document.doc_number = existing.number
             return existing
 
-        code = doc.agency.doc_code if code is None else code
+        if code is None:
+            # 函, 纪要 … take their series (docs/numbering.md §8); other 文种 the agency's 文件 series.
+            series = series_for_document(doc)
+            code = series.code if series is not None else doc.agency.doc_code
         year = timezone.localdate().year if year is None else year
-        _number(code, year, 1)  # validates code and year before anything is written
+        number_format = number_format_of(code)
+        _number(code, year, 1, number_format)  # validates code and year before anything is written
         owner = owner_of_code(code)
         if owner is not None and owner.pk != doc.agency_id:
             raise Refusal("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
@@ -163,7 +176,7 @@ def do_allocate_doc_number(
         seq.last += 1
         seq.save(update_fields=["last"])
         entry = DocNumberEntry.objects.create(
-            sequence=seq, seq=seq.last, number=format_doc_number(code, year, seq.last), state=State.ASSIGNED,
+            sequence=seq, seq=seq.last, number=_number(code, year, seq.last, number_format), state=State.ASSIGNED,
             document=doc, actor=actor,
         )
         _set_document_number(doc, entry.number, document)
@@ -309,3 +322,97 @@ def check_backfill_doc_number(
         do_record_audit(actor=actor, action="docnumber.backfill", obj=entry,
                         changes={**_entry_facts(entry), **previous, "reason": reason, "title": doc.title})
         return entry
+
+
+# ---------------------------------------------------------------- 文号序列 (series per 文种)
+
+SERIES_NAME_MAX = DocNumberSeries._meta.get_field("name").max_length
+SERIES_MARK_MAX = DocNumberSeries._meta.get_field("issuer_mark").max_length
+
+
+def check_configure_series(
+    actor: Person | None, agency: Agency, *, name: str, code: str, number_format: str, doc_types: list[str],
+    issuer_mark: str = "", is_active: bool = True, series: DocNumberSeries | None = None,
+) -> DocNumberSeries:
+    """Create (or, given ``series``, change) one of the agency's 文号序列. ``actor`` None is the deployment itself
+    (the demo seed); a person must be the agency's 文书. Nothing is written when any part is refused."""
+    if actor is not None and not may_keep_numbers(actor, agency):
+        raise _not_clerk("设置文号序列")
+    name = (name or "").strip()
+    if not name:
+        raise Refusal("series_name_required", "请填写序列名称，如“区政府办函”")
+    if len(name) > SERIES_NAME_MAX:
+        raise Refusal("series_name_too_long", f"序列名称不能超过{SERIES_NAME_MAX}字")
+    code = (code or "").strip()
+    _number(code, 2000, 1, "{代字}〔{年}〕{号}号")  # the 代字 itself: no brackets, blanks, control characters
+    types = list(dict.fromkeys(doc_types or []))
+    if not types:
+        raise Refusal("series_doc_types_required", "请选择使用该序列的文种")
+    bad = [t for t in types if t not in DocType.values]
+    if bad:
+        raise Refusal("series_doc_types_invalid", f"“{bad[0]}”不是条例规定的文种")
+    try:
+        check_series_format(number_format, minutes_only=types == [DocType.MINUTES])
+    except ValueError as exc:
+        code_name = "series_format_no_year" if "缺少年份" in str(exc) else "series_format_invalid"
+        raise Refusal(code_name, f"文号格式有误：{exc}") from None
+    issuer_mark = (issuer_mark or "").strip()
+    if len(issuer_mark) > SERIES_MARK_MAX:
+        raise Refusal("series_mark_too_long", f"发文机关标志不能超过{SERIES_MARK_MAX}字")
+    if DocType.MINUTES in types and issuer_mark and not issuer_mark.endswith("纪要"):
+        raise Refusal("series_mark_invalid", "纪要标志由“×××××纪要”组成（GB/T 9704 §10.3），须以“纪要”结尾")
+    with transaction.atomic():
+        owner = owner_of_code(code)
+        if owner is not None and owner.pk != agency.pk:
+            raise Refusal("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的序列")
+        taken = DocNumberSeries.objects.filter(code=code).exclude(pk=series.pk if series else None).first()
+        if taken is not None:
+            raise Refusal("series_code_taken", f"机关代字“{code}”已用于序列“{taken.name}”")
+        if code == agency.doc_code:
+            raise Refusal("series_code_taken", f"“{code}”是本机关文件序列的代字，函、纪要等须另设代字（如“{code}函”）")
+        if is_active:
+            # One series per 文种 (纪要 excepted: each meeting body numbers its own, the drafter picks one).
+            others = DocNumberSeries.objects.filter(agency=agency, is_active=True).exclude(
+                pk=series.pk if series else None)
+            for other in others:
+                clash = [t for t in types if t != DocType.MINUTES and t in (other.doc_types or [])]
+                if clash:
+                    raise Refusal("series_doc_type_taken",
+                                  f"本机关的“{DocType(clash[0]).label}”已由序列“{other.name}”编号，一个文种只能用一个序列")
+        if series is not None and series.code != code and DocNumberSequence.objects.filter(code=series.code).exists():
+            raise Refusal("series_code_in_use", f"序列“{series.name}”已编过号，机关代字不能再改（可停用后另设新序列）")
+        row = series or DocNumberSeries(agency=agency)
+        before = {f: getattr(row, f) for f in ("name", "code", "number_format", "doc_types", "issuer_mark",
+                                               "is_active")} if series else {}
+        row.name, row.code, row.number_format, row.doc_types = name, code, number_format, types
+        row.issuer_mark, row.is_active = issuer_mark, is_active
+        row.save()
+        do_record_audit(actor=actor, actor_name="" if actor else "系统", action="docnumber.series", obj=row,
+                        changes={"agency": agency.name, "name": name, "code": code, "format": number_format,
+                                 "doc_types": types, "issuer_mark": issuer_mark, "active": is_active,
+                                 **({"before": before} if before else {})})
+        return row
+
+
+# The demo district's series (docs/numbering.md §8): 函 and 纪要 for 区政府 and 区府办, by 机关代字 of the agency.
+DEMO_SERIES = (
+    ("揭东府", "区政府函", "揭东府函", "{代字}〔{年}〕{号}号", [DocType.LETTER], ""),
+    ("揭东府", "区人民政府常务会议纪要", "揭东府常纪", "〔{年}〕{号}号", [DocType.MINUTES],
+     "揭阳市揭东区人民政府常务会议纪要"),
+    ("揭东府办", "区政府办函", "揭东府办函", "{代字}〔{年}〕{号}号", [DocType.LETTER], ""),
+    ("揭东府办", "区府办主任办公会议纪要", "揭东府办纪", "{年}年第{号}期", [DocType.MINUTES],
+     "揭东区人民政府办公室主任办公会议纪要"),
+)
+
+
+def do_seed_demo_series() -> int:
+    """Idempotent: the demo series that do not exist yet (by 代字) are created; returns how many were."""
+    made = 0
+    for agency_code, name, code, number_format, doc_types, mark in DEMO_SERIES:
+        agency = Agency.objects.filter(doc_code=agency_code).first()
+        if agency is None or DocNumberSeries.objects.filter(code=code).exists():
+            continue
+        check_configure_series(None, agency, name=name, code=code, number_format=number_format,
+                               doc_types=list(doc_types), issuer_mark=mark)
+        made += 1
+    return made

@@ -22,6 +22,7 @@ from documents.models import CoIssuer, OfficialDocument, Seal, SealAuthority, Se
 from documents.rendering.fonts import pdf_font_report
 from documents.rendering.layout import SealAnchor
 from documents.seals import ca, image, keys, ses, sm2, stamping
+from documents.secrecy import refuse_classified
 from documents.selectors.seals import may_manage_seals, seal_anchors_for_document
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Person, Role
@@ -249,6 +250,7 @@ def do_authorise_seal_use(*, actor: Person, document: OfficialDocument, step_lab
     """
     if not step_token or not step_label or len(step_token) > 200 or len(step_label) > 100:
         raise Refusal("invalid_authorisation", "用印授权须注明流程环节（100字以内）及其令牌（200字符以内）")
+    refuse_classified(document, "授权用印（GB/T 33481 电子印章只用于非涉密公文）")
     if seal is not None:
         agency = seal.agency
     agency = agency or document.agency
@@ -338,6 +340,7 @@ def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, 
     """
     now = timezone.now()
     document = OfficialDocument.objects.select_for_update(of=("self",)).select_related("agency").get(pk=document.pk)
+    refuse_classified(document, "加盖电子印章（GB/T 33481 电子印章只用于非涉密公文）")
     seal = Seal.objects.select_related("agency", "authority").get(pk=seal.pk)
     if not people_with_role(seal.holder_role, agency=seal.agency).filter(pk=actor.pk).exists():
         raise Refusal("seal_not_authorised",

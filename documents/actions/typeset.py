@@ -14,6 +14,7 @@ from documents.checker import check_gbt9704
 from documents.models import OfficialDocument
 from documents.rendering import render_docx
 from documents.rendering.pdf import render_pdf_with_layout
+from documents.secrecy import refuse_classified
 from documents.selectors.documents import FROZEN_STATUSES
 from documents.specs import spec_from_document
 from oa.actions.audit import do_record_audit
@@ -27,6 +28,7 @@ def check_typeset_document(actor: Person, document: OfficialDocument) -> Officia
     doc = OfficialDocument.objects.select_for_update(of=("self",)).select_related("agency", "current_body").get(
         pk=document.pk
     )
+    refuse_classified(doc, "套红排版")
     if doc.status in FROZEN_STATUSES:
         raise Refusal("document_frozen", "公文已用印或归档，不能重新排版", status=409)
     spec = spec_from_document(doc)

@@ -14,7 +14,7 @@ from documents.models.document import (
     Urgency,
 )
 from documents.models.incoming import IncomingAccess, IncomingDocument, ReceiptNumberSequence
-from documents.models.numbering import DocNumberEntry, DocNumberSequence
+from documents.models.numbering import DocNumberEntry, DocNumberSequence, DocNumberSeries
 from documents.models.seals import Seal, SealAuthority, SealAuthorization, SealUse
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Direction",
     "DocNumberEntry",
     "DocNumberSequence",
+    "DocNumberSeries",
     "DocType",
     "DocumentAccess",
     "ImmutableError",

@@ -131,6 +131,14 @@ class OfficialDocument(models.Model):
     cc = models.JSONField("抄送机关", default=list, blank=True)
     printing_org = models.CharField("印发机关", max_length=200, blank=True)
     printing_date = models.DateField("印发日期", null=True, blank=True)
+    # 纪要 (GB/T 9704 §10.3): 出席/请假/列席, each "单位 姓名", printed after the 正文 (or 附件说明).
+    attendees = models.JSONField("出席", default=list, blank=True)
+    absentees = models.JSONField("请假", default=list, blank=True)
+    observers = models.JSONField("列席", default=list, blank=True)
+    # The 文号序列 the drafter chose (a 纪要 of one meeting body); empty: the agency's series for the 文种.
+    number_series = models.ForeignKey(
+        "DocNumberSeries", verbose_name="文号序列", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # 页码 is produced by the renderer.
 
     # 收文: where it came from (another agency's 公文标识 and 文号 are kept as they arrived).

@@ -6,6 +6,29 @@ from django.conf import settings
 from django.db import models
 
 
+class DocNumberSeries(models.Model):
+    """文号序列: an agency's numbering for some 文种 (函 → 揭东府办函〔2026〕N号; a meeting body's 纪要 under its own
+    标志). 文种 no series claims take the agency's 文件 series (``Agency.doc_code``, standard format). The ledger,
+    the gap report and the race guarantees are those of DocNumberSequence: one row per (代字, 年) — the series
+    only says which 代字 a document takes and how its number is printed (docs/numbering.md §8)."""
+
+    agency = models.ForeignKey("oa.Agency", verbose_name="机关", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField("序列名称", max_length=60)
+    code = models.CharField("机关代字", max_length=30, unique=True)
+    number_format = models.CharField("文号格式", max_length=40, default="{代字}〔{年}〕{号}号")
+    doc_types = models.JSONField("适用文种", default=list)  # DocType values
+    issuer_mark = models.CharField("发文机关标志", max_length=200, blank=True)  # e.g. 区人民政府常务会议纪要
+    is_active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "文号序列设置"
+        ordering = ["agency", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
 class DocNumberSequence(models.Model):
     agency = models.ForeignKey("oa.Agency", on_delete=models.PROTECT, related_name="+")
     code = models.CharField("机关代字", max_length=30)

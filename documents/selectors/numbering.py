@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.http import Http404
 
-from documents.models import Direction, DocNumberEntry, DocNumberSequence, OfficialDocument
-from documents.numbering import DocNumber
+from documents.models import Direction, DocNumberEntry, DocNumberSequence, DocNumberSeries, OfficialDocument
+from documents.numbering import STANDARD_FORMAT, DocNumber
 from documents.selectors.documents import documents_visible_to
 from oa.models import Agency, Person, Role, RoleAssignment
 from oa.refusals import Refusal
@@ -48,11 +48,51 @@ def sequence_for(code: str, year: int) -> DocNumberSequence | None:
 
 def owner_of_code(code: str) -> Agency | None:
     """The agency a 机关代字 belongs to: the one that already numbers with it, else the one whose
-    directory entry carries it."""
+    directory entry or 文号序列 carries it."""
     seq = DocNumberSequence.objects.select_related("agency").filter(code=code).order_by("-year").first()
     if seq is not None:
         return seq.agency
+    series = DocNumberSeries.objects.select_related("agency").filter(code=code).first()
+    if series is not None:
+        return series.agency
     return Agency.objects.filter(doc_code=code).first()
+
+
+# ---------------------------------------------------------------- 文号序列 (series per 文种)
+
+
+def series_of_agency(agency: Agency | int, *, active_only: bool = True) -> list[DocNumberSeries]:
+    agency_id = agency if isinstance(agency, int) else agency.pk
+    rows = DocNumberSeries.objects.filter(agency_id=agency_id)
+    if active_only:
+        rows = rows.filter(is_active=True)
+    return list(rows.order_by("id"))  # the first configured is the default when several fit
+
+
+def series_choices_for(agency: Agency | int, doc_type: str) -> list[DocNumberSeries]:
+    """The agency's active series a document of ``doc_type`` may take (several for 纪要: one per meeting body)."""
+    return [s for s in series_of_agency(agency) if doc_type in (s.doc_types or [])]
+
+
+def series_by_code(code: str) -> DocNumberSeries | None:
+    return DocNumberSeries.objects.select_related("agency").filter(code=code).first()
+
+
+def series_for_document(document: OfficialDocument) -> DocNumberSeries | None:
+    """The series a document is numbered in: the one chosen at drafting when it still applies, else the
+    agency's first active series for the 文种; None means the agency's 文件 series (机关代字, standard format)."""
+    chosen = document.number_series if document.number_series_id else None
+    if chosen is not None and chosen.is_active and chosen.agency_id == document.agency_id \
+            and document.doc_type in (chosen.doc_types or []):
+        return chosen
+    found = series_choices_for(document.agency_id, document.doc_type)
+    return found[0] if found else None
+
+
+def number_format_of(code: str) -> str:
+    """How numbers of 代字 ``code`` are printed: its series' format, else the standard 代字〔年〕N号."""
+    series = series_by_code(code)
+    return series.number_format if series is not None else STANDARD_FORMAT
 
 
 @dataclass(frozen=True)
@@ -80,6 +120,7 @@ def access_ledger(person: Person, code: str, year: int) -> Ledger:
 def codes_of(agency: Agency) -> list[str]:
     """The agency's 机关代字: its directory code first, then any other it has numbered with."""
     codes = [agency.doc_code] if agency.doc_code else []
+    codes += [s.code for s in series_of_agency(agency) if s.code not in codes]
     for code in DocNumberSequence.objects.filter(agency=agency).order_by("code").values_list("code", flat=True):
         if code not in codes:
             codes.append(code)

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.core.validators import RegexValidator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, re_path, reverse
@@ -33,10 +34,11 @@ from documents.models import (
 from documents.selectors.attachments import official_pdf
 from documents.selectors.body import body_diff, body_versions, current_number, display_blocks, markup_range
 from documents.selectors.documents import access_document_by_id, can_edit_document, documents_visible_to
-from documents.selectors.numbering import numbering_agencies_for
+from documents.selectors.numbering import numbering_agencies_for, series_of_agency
 from documents.validators import refuse_control_chars
 from frontend.widgets import DateInput
 from integrations.storage.downloads import download_response
+from oa.models import Agency
 from oa.refusals import Refusal
 from oa.selectors.directory import primary_appointment
 
@@ -45,6 +47,7 @@ VERSIONS_SHOWN = 50
 
 # ---------------------------------------------------------------- forms
 
+COPY_NUMBER_MESSAGE = "份号须为6位阿拉伯数字（如 000001，不足6位前面补0）"
 _SPLIT = re.compile(r"[\n\r,，、;；]+")
 
 
@@ -70,10 +73,14 @@ class ElementsForm(forms.Form):
     is_upward = forms.BooleanField(label="上行文（须标注签发人）", required=False,
                                    help_text="报告、请示、议案 自动按上行文处理")
     is_important = forms.BooleanField(label="重要公文", required=False)
-    secrecy = forms.ChoiceField(label="密级", choices=Secrecy.choices, required=False)
+    # 非涉密 only: a 密级 is refused by the action with its message beside this field (docs/security.md §12).
+    secrecy = forms.ChoiceField(label="密级", choices=Secrecy.choices, required=False,
+                                help_text="本系统只处理非涉密公文；涉密公文请在涉密网络或以纸质方式办理")
     secrecy_period = forms.CharField(label="保密期限", max_length=20, required=False, help_text="用阿拉伯数字，如“1年”")
     copy_number = forms.CharField(label="份号", max_length=6, required=False,
-                                  help_text="不超过6位阿拉伯数字；涉密公文必须标注",
+                                  validators=[RegexValidator(r"^[0-9]{6}$", COPY_NUMBER_MESSAGE)],
+                                  error_messages={"max_length": COPY_NUMBER_MESSAGE},
+                                  help_text="如需标注，用6位阿拉伯数字，如 000001（GB/T 9704 §7.2.1）",
                                   widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
     urgency = forms.ChoiceField(label="紧急程度", choices=Urgency.choices, required=False)
     main_recipients = ListField(label="主送机关", required=False, help_text="每行一个，或用顿号、逗号分隔")
@@ -83,9 +90,19 @@ class ElementsForm(forms.Form):
     notes = forms.CharField(label="附注", max_length=500, required=False, help_text="如：此件公开发布")
     written_date = forms.DateField(label="成文日期", required=False, widget=DateInput(),
                                    help_text="一般为签发日期；可在签发时填写")
+    # 纪要 (GB/T 9704 §10.3): printed after the 正文 as 出席：/请假：/列席：.
+    attendees = ListField(label="出席（纪要）", required=False, help_text="仅纪要填写：每行一人，写“单位 姓名”")
+    absentees = ListField(label="请假（纪要）", required=False, help_text="仅纪要填写：每行一人，写“单位 姓名”")
+    observers = ListField(label="列席（纪要）", required=False, help_text="仅纪要填写：每行一人，写“单位 姓名”")
+    number_series = forms.TypedChoiceField(
+        label="文号序列", required=False, coerce=int, empty_value=None, choices=[("", "按文种自动选择")],
+        help_text="函、纪要等按本机关设置的序列编号；同一机关有多个纪要序列（如常务会议、专题会议）时请选择")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agency: Agency | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        series = series_of_agency(agency) if agency is not None else []
+        self.fields["number_series"].choices = [("", "按文种自动选择")] + [
+            (s.pk, f"{s.name}（{'、'.join(DocType(t).label for t in s.doc_types)}）") for s in series]
         # Text that will be typeset: refused inline when it carries control or bidi characters (step forms copy
         # these fields, validators included).
         for field in self.fields.values():
@@ -97,7 +114,7 @@ class CreateForm(ElementsForm):
     template = forms.ChoiceField(label="拟稿模板", choices=TEMPLATE_CHOICES, required=False,
                                  help_text="按文种给出正文的基本结构（“……”处由您填写）；模板须与所选文种一致")
 
-    field_order = ["doc_type", "template"]
+    field_order = ["doc_type", "number_series", "template"]
 
 
 class EditElementsForm(ElementsForm):
@@ -110,10 +127,10 @@ class EditElementsForm(ElementsForm):
     printing_org = forms.CharField(label="印发机关", max_length=200, required=False)
     printing_date = forms.DateField(label="印发日期", required=False, widget=DateInput())
 
-    field_order = ["doc_type", "layout", "title", "is_upward", "is_important", "secrecy", "secrecy_period",
-                   "copy_number", "urgency", "issuer_mark", "signers", "main_recipients", "attachment_note",
-                   "signature", "written_date", "seal_required", "notes", "cc", "printing_org", "printing_date",
-                   "publicity"]
+    field_order = ["doc_type", "number_series", "layout", "title", "is_upward", "is_important", "secrecy",
+                   "secrecy_period", "copy_number", "urgency", "issuer_mark", "signers", "main_recipients",
+                   "attachment_note", "signature", "written_date", "seal_required", "notes", "cc", "attendees",
+                   "absentees", "observers", "printing_org", "printing_date", "publicity"]
 
 
 # Refusal code → the field its message is about (anything else is shown above the form).
@@ -123,6 +140,8 @@ _ERROR_FIELDS = {
     "invalid_copy_number": "copy_number", "copy_number_required": "copy_number",
     "secrecy_period_without_level": "secrecy_period", "cc_overlaps_main": "cc",
     "template_doc_type": "template", "unknown_template": "template",
+    "classified_not_allowed": "secrecy", "attendance_only_minutes": "attendees",
+    "invalid_number_series": "number_series",
 }
 
 
@@ -159,7 +178,7 @@ def document_create(request: HttpRequest) -> HttpResponse:
     appointment = primary_appointment(request.user)
     if appointment is None:
         raise PermissionDenied("您没有任职信息，不能拟稿")
-    form = CreateForm(request.POST or None)
+    form = CreateForm(request.POST or None, agency=appointment.department.agency)
     if request.method == "POST" and form.is_valid():
         data = _form_values(form)
         template = data.pop("template", "")
@@ -231,7 +250,8 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     if not can_edit_document(request.user, document):
         raise PermissionDenied("您现在不能修改此公文的要素")
     initial = {name: getattr(document, name) for name in EditElementsForm.base_fields}
-    form = EditElementsForm(request.POST or None, initial=initial)
+    initial["number_series"] = document.number_series_id
+    form = EditElementsForm(request.POST or None, initial=initial, agency=document.agency)
     if request.method == "POST" and form.is_valid():
         try:
             check_update_document(request.user, document, _form_values(form))

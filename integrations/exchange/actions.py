@@ -29,6 +29,7 @@ from django.utils import timezone
 from documents.actions.incoming import fields_from_metadata, kind_from_metadata
 from documents.models import IncomingDocument, OfficialDocument
 from documents.seals.keys import decrypt, encrypt, keyring_from_settings
+from documents.secrecy import CLASSIFIED_LEVELS, refuse_classified
 from documents.selectors.archive import core_metadata, sha256_hex
 from documents.uploads import read_member, sniff_type
 from oa import jsonsafe
@@ -121,6 +122,7 @@ def do_enqueue_package(document: OfficialDocument, recipients: list[Distribution
     of each recipient row (by pk)."""
     if not recipients:
         return {}
+    refuse_classified(document, "通过公文交换发送")  # 非涉密 only (docs/security.md §12)
     by_peer: dict[str, list[DistributionRecipient]] = {}
     for row in recipients:
         by_peer.setdefault(row.agency.exchange_node, []).append(row)
@@ -386,6 +388,10 @@ def _receive_package(peer: ExchangePeer, body: bytes, ip: str | None) -> tuple[i
         package = read_package(body, max_bytes=settings.OA_EXCHANGE_MAX_BYTES, trusted_keys=trusted_keys(peer))
         if not package.pdf.startswith(b"%PDF-"):
             raise PackageError("package_malformed", "交换包格式错误：正文（document.pdf）不是 PDF 文件")
+        level = (package.metadata.get("密级和保密期限") or {}) if isinstance(package.metadata, dict) else {}
+        level = str(level.get("密级") or "") if isinstance(level, dict) else ""
+        if level in CLASSIFIED_LEVELS.values():
+            raise PackageError("package_classified", f"交换包标注为“{level}”：公文交换只传输非涉密公文，拒收")
         agencies = _addressees(package.recipients)
     except PackageError as exc:
         return _quarantine(peer, body, digest, exc, ip)

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from documents.secrecy import refuse_classified
 from oa.actions.outbox import (
     OutboxSendError,
     SendResult,
@@ -28,6 +29,7 @@ from oa.actions.outbox import (
     do_queue_delivery,
 )
 from oa.models import Notification, NotificationDelivery, OutboxMessage, Person, WorkItem
+from oa.refusals import Refusal
 
 from .client import WecomClient, WecomError, WecomSettings, wecom_enabled
 
@@ -149,6 +151,29 @@ def _template_card(title: str, lines: list[tuple[str, str]], url: str, *, retire
     return card
 
 
+def classified_subject(notification: Notification) -> Any:
+    """The 公文 or 收文 a notification's work item is about, when it is a flow's (its process artifact)."""
+    from viewflow.workflow.models import Process, Task
+
+    item = notification.work_item
+    if item is None:
+        return None
+    for ref in (item.thread, item.ref):
+        kind, _, raw = (ref or "").partition(":")
+        if not raw.isdigit():
+            continue
+        if kind == "viewflow.process":
+            process = Process.objects.filter(pk=int(raw)).first()
+        elif kind == "viewflow.task":
+            task = Task.objects.select_related("process").filter(pk=int(raw)).first()
+            process = task.process if task is not None else None
+        else:
+            continue
+        if process is not None and process.artifact_object_id:
+            return process.artifact
+    return None
+
+
 # --- the channel oa.events calls -------------------------------------------------------------------------
 
 
@@ -170,6 +195,12 @@ class PlatformChannel:
             userid = userids.get(notification.recipient_id)
             if not userid:
                 continue  # no platform account: the web channel alone carries it
+            try:
+                refuse_classified(classified_subject(notification), "推送到移动平台")
+            except Refusal as refusal:
+                # 非涉密 only: a classified paper 收文's 待办 stays in the web inbox; not a word of it leaves.
+                logger.info("platform push withheld for notification %s: %s", notification.pk, refusal.code)
+                continue
             do_queue_delivery(notification, DELIVERY_CHANNEL)
             kind, body = card_message(notification, userid, config)
             do_enqueue_outbox(OUTBOX_CHANNEL, kind, card_key(notification.pk), body, notification=notification)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from documents.actions.incoming import IncomingFields, do_create_incoming, fields_from_metadata
 from documents.models import IncomingDocument, OfficialDocument
+from documents.secrecy import refuse_classified
 from documents.selectors.archive import core_metadata, sha256_hex
 from oa.actions.audit import do_record_audit
 from oa.events import Event, register_event_type, send_event_on_commit
@@ -124,6 +125,7 @@ def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person,
     """分发 to an agency of this deployment: its 收文 (待签收) exists when 分发's transaction commits. The files
     are shared by storage name (stored files are never rewritten). ``content`` is computed once for all recipients."""
     document = recipient.document
+    refuse_classified(document, "分发")  # 非涉密 only (docs/security.md §12)
     content = content or delivery_content(document)
     incoming, _ = do_accept_incoming(
         agency=recipient.agency, source=IncomingDocument.Source.INTERNAL,
@@ -141,6 +143,7 @@ def do_send_remote(document: OfficialDocument, recipients: list[DistributionReci
     keeps the id of the package that carries it, which the receiver's receipts name."""
     if not recipients:
         return
+    refuse_classified(document, "通过公文交换发送")
     sent = transport_named(REMOTE).send_package(document, recipients, actor=actor) or {}
     for row in recipients:
         if sent.get(row.pk):

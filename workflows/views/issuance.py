@@ -148,7 +148,9 @@ class StepForm(forms.Form):
 
     def __init__(self, *args, step, node: str, document: OfficialDocument, user: Person, **kwargs):
         super().__init__(*args, **kwargs)
-        base = EditElementsForm(initial={name: getattr(document, name) for name in EditElementsForm.base_fields})
+        initial = {name: getattr(document, name) for name in EditElementsForm.base_fields}
+        initial["number_series"] = document.number_series_id
+        base = EditElementsForm(initial=initial, agency=document.agency)
         for name in [n for n in EditElementsForm.field_order if n in step.fields]:
             if name in base.fields:
                 self.fields[name] = base.fields[name]

@@ -17,6 +17,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"演示数据已就绪：{counts['agencies']} 个机关，{counts['departments']} 个部门，{counts['people']} 名人员。"
         )
+        # 函 and 纪要 series of 区政府 and 区府办 (documents app, by command name like the seals below).
+        call_command("number_series", "demo", stdout=self.stdout, stderr=self.stderr)
         if options["with_seals"]:
             # By command name, so the platform core does not import the documents app.
             call_command("seal_ca", "demo", stdout=self.stdout, stderr=self.stderr)
