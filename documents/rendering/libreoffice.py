@@ -69,18 +69,40 @@ def docx_to_pdf(
     aliases: dict[str, str] | None = None,
 ) -> bytes:
     """Convert one DOCX to PDF bytes with a private profile and font aliases; raise ConversionError in Chinese."""
+    return office_to_pdf(docx_bytes, "docx", timeout_s=timeout_s, aliases=aliases)
+
+
+# Office formats an uploaded 附件 may be in (documents/uploads.py KINDS) that LibreOffice turns into PDF pages.
+OFFICE_SUFFIXES = ("docx", "xlsx", "pptx", "odt", "ods", "odp")
+
+
+def soffice_available() -> bool:
+    return shutil.which(SOFFICE) is not None
+
+
+def office_to_pdf(
+    data: bytes,
+    suffix: str,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    aliases: dict[str, str] | None = None,
+) -> bytes:
+    """Convert one office file (DOCX, XLSX, PPTX, ODF) to PDF bytes; raise ConversionError in Chinese."""
+    if suffix not in OFFICE_SUFFIXES:
+        raise ConversionError(f"不支持把 .{suffix} 文件转换为 PDF（仅支持 {'、'.join(OFFICE_SUFFIXES).upper()}）")
     # LibreOffice imports anything that is not a recognised format as plain text and "succeeds", so check first.
-    if not zipfile.is_zipfile(io.BytesIO(docx_bytes)):
-        raise ConversionError("输入不是 DOCX 文件（不是 ZIP 包），未转换")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ConversionError(f"输入不是 {suffix.upper()} 文件（不是 ZIP 包），未转换")
     soffice = shutil.which(SOFFICE)
     if soffice is None:
         raise ConversionError(
-            "未找到 LibreOffice（soffice），无法把 DOCX 转为 PDF；请安装 libreoffice-writer-nogui"
+            f"未找到 LibreOffice（soffice），无法把 {suffix.upper()} 转为 PDF；请安装 libreoffice-writer-nogui"
+            "（表格另需 libreoffice-calc-nogui，演示文稿另需 libreoffice-impress-nogui）"
         )
     with tempfile.TemporaryDirectory(prefix="oa-soffice-") as tmp:
         work = Path(tmp)
-        src = work / "document.docx"
-        src.write_bytes(docx_bytes)
+        src = work / f"document.{suffix}"
+        src.write_bytes(data)
         out = work / "out"
         out.mkdir()
         profile = work / "profile"  # created by soffice on first start
