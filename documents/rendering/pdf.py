@@ -127,8 +127,10 @@ class _Placeholder(Flowable):
         self.index = index
 
     def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
-        self.width, self.height = avail_w, avail_h
-        return avail_w, avail_h
+        # A point short of the frame: the _Marker after the last one still lands on this page (the content's end),
+        # so the 版记 is planned after it (own page, or blank page + 版记 page) as after any other content.
+        self.width, self.height = avail_w, max(avail_h - 1, 0)
+        return self.width, self.height
 
     def split(self, avail_w: float, avail_h: float) -> list[Flowable]:
         return []
