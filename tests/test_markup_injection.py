@@ -255,6 +255,9 @@ def _no_live_markup(html: str) -> None:
 
 @pytest.mark.django_db
 def test_hostile_elements_through_the_issuance_pages(cast, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from documents.actions.attachments import check_add_attachment
     from documents.actions.seals import check_create_seal, do_init_seal_authority
     from documents.models import OfficialDocument, SealUse
     from oa.models import Agency
@@ -282,6 +285,10 @@ def test_hostile_elements_through_the_issuance_pages(cast, tmp_path):
     }
     patched = zhang.patch(f"/api/documents/{doc_id}", elements, content_type="application/json")
     assert patched.status_code == 200, patched.content
+    # The 附件说明 names uploaded files (a name without its file is refused at 核稿/套红): hostile names, real files.
+    for i, name in enumerate(values[3:8]):
+        check_add_attachment(cast.zhangwei, OfficialDocument.objects.get(pk=doc_id),
+                             SimpleUploadedFile(f"附件{i}.txt", f"附件{i}的内容".encode()), title=name[:200])
     blocks = [{"type": "p", "level": i % 3, "text": f"第{i}段{v}。"} for i, v in enumerate(values)]
     blocks.append({"type": "table", "header": True, "rows": [["事项", "说明"], *[[v, v] for v in values[:4]]]})
     saved = zhang.put(f"/documents/{doc_id}/body", json.dumps({"blocks": blocks}), content_type="application/json",

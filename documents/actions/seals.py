@@ -21,9 +21,11 @@ from documents.actions.documents import do_set_document_status
 from documents.models import CoIssuer, OfficialDocument, Seal, SealAuthority, SealAuthorization, SealUse
 from documents.rendering.fonts import pdf_font_report
 from documents.rendering.layout import SealAnchor
+from documents.rendering.merge import merged_digests
 from documents.seals import ca, image, keys, ses, sm2, stamping
 from documents.secrecy import refuse_classified
 from documents.selectors.seals import may_manage_seals, seal_anchors_for_document
+from documents.specs import check_attachment_note, uploaded_attachments
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Person, Role
 from oa.refusals import Refusal
@@ -313,6 +315,19 @@ def _input_pdf(document: OfficialDocument) -> tuple[bytes, SealUse | None]:
     return data, last
 
 
+def _refuse_unless_attachments_inside(document: OfficialDocument, pdf: bytes) -> None:
+    """No 附件 travels outside the signature: the PDF about to be sealed must hold exactly the uploaded 附件 (the
+    SHA-256 list typesetting recorded in it), and the 附件说明 must agree with them."""
+    attachments = uploaded_attachments(document)
+    check_attachment_note(document, attachments)
+    inside = merged_digests(pdf)
+    if [a.sha256 for a in attachments] == inside:
+        return
+    missing = [a.title or a.name for a in attachments if a.sha256 not in inside]
+    what = f"附件“{'”“'.join(missing)}”不在排版文件中" if missing else "排版文件中的附件与当前附件不一致"
+    raise Refusal("attachments_changed", f"排版后附件有变动（{what}），请重新套红排版后再用印", status=409)
+
+
 def _agency_names(agency: Agency) -> tuple[str, ...]:
     return tuple(n for n in (agency.name, agency.short_name) if n)
 
@@ -367,6 +382,7 @@ def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, 
         raise Refusal("already_sealed", f"该公文已加盖“{seal.agency.name}”的印章", status=409)
 
     pdf_before, _ = _input_pdf(document)
+    _refuse_unless_attachments_inside(document, pdf_before)
     check_fonts_for_sealing(pdf_before)
     if anchors is None:
         anchors = seal_anchors_for_document(document)

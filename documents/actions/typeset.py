@@ -24,7 +24,10 @@ from oa.refusals import Refusal
 
 @transaction.atomic
 def check_typeset_document(actor: Person, document: OfficialDocument) -> OfficialDocument:
-    """Render and keep the 正式文件. Flows call this in their 套红排版 step (after 登记 gave the 文号)."""
+    """Render and keep the 正式文件. Flows call this in their 套红排版 step (after 登记 gave the 文号).
+
+    The uploaded 附件 become pages of the PDF (and pictures in the DOCX); a 附件说明 that disagrees with them or an
+    attachment that cannot be converted refuses here, before anything is written (documents.specs)."""
     doc = OfficialDocument.objects.select_for_update(of=("self",)).select_related("agency", "current_body").get(
         pk=document.pk
     )
@@ -57,6 +60,8 @@ def check_typeset_document(actor: Person, document: OfficialDocument) -> Officia
             "pdf_sha256": hashlib.sha256(pdf.data).hexdigest(),
             "pages": pdf.page_count,
             "body_version": doc.current_body.number,
+            # The uploaded 附件 merged into the PDF (用印 refuses the PDF once these change).
+            "attachments": [{"title": p.title, "sha256": p.digest} for p in spec.attachment_pages],
         },
     )
     return doc

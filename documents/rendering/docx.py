@@ -15,7 +15,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor, Twips
+from docx.shared import Mm, Pt, RGBColor, Twips
 from docx.styles.style import ParagraphStyle, StyleFactory
 from docx.text.paragraph import Paragraph
 from lxml import etree
@@ -23,6 +23,7 @@ from lxml import etree
 from documents.rendering import geometry as g
 from documents.rendering.fonts import FontSet
 from documents.rendering.layout import layout_signatures
+from documents.rendering.merge import page_pictures
 from documents.rendering.spec import (
     BodyBlock,
     DocumentSpec,
@@ -55,6 +56,9 @@ STYLE_TABLE_CELL = "GB TableCell"
 STYLE_TABLE_HEAD = "GB TableHead"
 STYLE_ATTACHMENT_LABEL = "GB AttachmentLabel"
 STYLE_ATTACHMENT_TITLE = "GB AttachmentTitle"
+STYLE_ATTACHMENT_PICTURE = "GB AttachmentPicture"  # one page of an uploaded 附件, as a picture in the 版心
+# The picture's line is a little taller than the picture (font descent): leave room so it never spills a page.
+ATTACHMENT_PICTURE_SLACK_MM = 8
 STYLE_ATTENDANCE = "GB Attendance"
 CHAR_ATTENDANCE_LABEL = "GB AttendanceLabel Char"
 STYLE_BOX = "GB Box"  # paragraphs inside text boxes (版记 table's trailing paragraph)
@@ -393,6 +397,11 @@ def _styles(doc) -> None:
     st.paragraph_format.first_line_indent = Pt(2 * g.CHAR_ADVANCE_PT)
     _style(doc, STYLE_ATTACHMENT_LABEL, g.FONT_HEITI, g.BODY_SIZE_PT, align=left)  # “附件”及顺序号 3号黑体
     _style(doc, STYLE_ATTACHMENT_TITLE, g.FONT_XIAOBIAOSONG, g.TITLE_SIZE_PT, align=center)
+    st = _style(doc, STYLE_ATTACHMENT_PICTURE, g.FONT_FANGSONG, 1, align=center)
+    st.paragraph_format.line_spacing = 1.0  # single (auto): an exact line height would clip the picture
+    st.paragraph_format.space_before = st.paragraph_format.space_after = Twips(0)
+    st.paragraph_format.first_line_indent = Twips(0)
+    _off_grid(st)
     st = _style(doc, STYLE_COLOPHON, g.FONT_FANGSONG, g.COLOPHON_SIZE_PT, align=left)
     _set_char_spacing(st.element, 0)
     st = _style(doc, STYLE_BOX, g.FONT_FANGSONG, 1)
@@ -444,6 +453,8 @@ def render_docx(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
 
     for label, page in spec.attachment_page_labels():
         _attachment_page(doc, label, page.title, page.body)
+        if page.pdf:
+            _attachment_pictures(doc, page.pdf)
 
     if spec.cc or (spec.printing_org and spec.layout != "letter"):
         from documents.rendering.pdf import plan_colophon  # reportlab only when a 版记 needs placing
@@ -739,6 +750,21 @@ def _attachment_page(doc, label: str, title: str, body: list[BodyBlock | TableBl
     _para(doc, title, STYLE_ATTACHMENT_TITLE)
     _blank(doc)
     _blocks(doc, body)
+
+
+def _attachment_pictures(doc, pdf: bytes) -> None:
+    """An uploaded 附件's pages after its title page, one picture a page scaled into the 版心 (DOCX cannot carry PDF
+    pages; the PDF, which is what gets sealed, has them as vector pages with their text)."""
+    from PIL import Image
+
+    box_w, box_h = g.CONTENT_W_MM, g.CONTENT_H_MM - ATTACHMENT_PICTURE_SLACK_MM
+    for jpeg in page_pictures(pdf):
+        with Image.open(io.BytesIO(jpeg)) as im:
+            w_px, h_px = im.size
+        scale = min(box_w / w_px, box_h / h_px)
+        p = _para(doc, style=STYLE_ATTACHMENT_PICTURE)
+        p.paragraph_format.page_break_before = True
+        p.add_run().add_picture(io.BytesIO(jpeg), width=Mm(w_px * scale), height=Mm(h_px * scale))
 
 
 def _border(tag: str, sz: int) -> OxmlElement:

@@ -79,18 +79,48 @@ def docxs_to_pdfs(
     aliases: dict[str, str] | None = None,
 ) -> list[bytes]:
     """Convert several DOCX files in one soffice run (it starts once: ~1 s saved per extra file), in order."""
-    # LibreOffice imports anything that is not a recognised format as plain text and "succeeds", so check first.
-    if not docx_list or not all(zipfile.is_zipfile(io.BytesIO(d)) for d in docx_list):
-        raise ConversionError("输入不是 DOCX 文件（不是 ZIP 包），未转换")
+    return _convert([(d, "docx") for d in docx_list], timeout_s=timeout_s, aliases=aliases)
+
+
+# Office formats an uploaded 附件 may be in (documents/uploads.py KINDS) that LibreOffice turns into PDF pages.
+OFFICE_SUFFIXES = ("docx", "xlsx", "pptx", "odt", "ods", "odp")
+
+
+def soffice_available() -> bool:
+    return shutil.which(SOFFICE) is not None
+
+
+def office_to_pdf(
+    data: bytes,
+    suffix: str,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    aliases: dict[str, str] | None = None,
+) -> bytes:
+    """Convert one office file (DOCX, XLSX, PPTX, ODF) to PDF bytes; raise ConversionError in Chinese."""
+    return _convert([(data, suffix)], timeout_s=timeout_s, aliases=aliases)[0]
+
+
+def _convert(files: list[tuple[bytes, str]], *, timeout_s: float, aliases: dict[str, str] | None) -> list[bytes]:
+    if not files:
+        raise ConversionError("没有要转换的文件")
+    for data, suffix in files:
+        if suffix not in OFFICE_SUFFIXES:
+            raise ConversionError(f"不支持把 .{suffix} 文件转换为 PDF（仅支持 {'、'.join(OFFICE_SUFFIXES).upper()}）")
+        # LibreOffice imports anything that is not a recognised format as plain text and "succeeds", so check first.
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise ConversionError(f"输入不是 {suffix.upper()} 文件（不是 ZIP 包），未转换")
     soffice = shutil.which(SOFFICE)
     if soffice is None:
+        kinds = "、".join(sorted({suffix.upper() for _, suffix in files}))
         raise ConversionError(
-            "未找到 LibreOffice（soffice），无法把 DOCX 转为 PDF；请安装 libreoffice-writer-nogui"
+            f"未找到 LibreOffice（soffice），无法把 {kinds} 转为 PDF；请安装 libreoffice-writer-nogui"
+            "（表格另需 libreoffice-calc-nogui，演示文稿另需 libreoffice-impress-nogui）"
         )
     with tempfile.TemporaryDirectory(prefix="oa-soffice-") as tmp:
         work = Path(tmp)
-        sources = [work / f"document{i}.docx" for i in range(len(docx_list))]
-        for src, data in zip(sources, docx_list, strict=True):
+        sources = [work / f"document{i}.{suffix}" for i, (_, suffix) in enumerate(files)]
+        for src, (data, _) in zip(sources, files, strict=True):
             src.write_bytes(data)
         out = work / "out"
         out.mkdir()

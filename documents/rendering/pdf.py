@@ -37,6 +37,7 @@ from documents.rendering.layout import (
     layout_signatures,
     seal_center_from_line_top,
 )
+from documents.rendering.merge import Box, pdf_page_count, place_pages
 from documents.rendering.spec import DocumentSpec, TableBlock, format_cn_date, numbered_blocks
 from documents.rendering.text import clean_spec, paragraph, styled_paragraph
 
@@ -131,6 +132,28 @@ class _Probe:
 
     content_end_page: int = 0
     colophon_page: int = 0
+    attachment_first_pages: dict[int, int] = field(default_factory=dict)  # attachment index → first placeholder
+
+
+class _Placeholder(Flowable):
+    """A whole 版心 left empty for one page of an uploaded 附件 (merge.place_pages draws it in afterwards)."""
+
+    def __init__(self, probe: _Probe, index: int) -> None:
+        super().__init__()
+        self.probe = probe
+        self.index = index
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        # A point short of the frame: the _Marker after the last one still lands on this page (the content's end),
+        # so the 版记 is planned after it (own page, or blank page + 版记 page) as after any other content.
+        self.width, self.height = avail_w, max(avail_h - 1, 0)
+        return self.width, self.height
+
+    def split(self, avail_w: float, avail_h: float) -> list[Flowable]:
+        return []
+
+    def draw(self) -> None:
+        self.probe.attachment_first_pages.setdefault(self.index, self.canv.getPageNumber())
 
 
 class _Marker(Flowable):
@@ -324,23 +347,37 @@ def render_pdf_with_layout(spec: DocumentSpec, fonts: FontSet | None = None) -> 
 
 def plan_colophon(spec: DocumentSpec, fonts: FontSet | None = None) -> ColophonPlan:
     """Where the 版记 goes, decided by laying the document out (the DOCX renderer follows the same plan)."""
-    return _render_planned(spec, fonts or resolve_fonts())[1]
+    return _render_planned(spec, fonts or resolve_fonts(), merge=False)[1]
 
 
-def _render_planned(spec: DocumentSpec, fonts: FontSet) -> tuple[RenderedPdf, ColophonPlan]:
+def _render_planned(spec: DocumentSpec, fonts: FontSet, *, merge: bool = True) -> tuple[RenderedPdf, ColophonPlan]:
     spec = clean_spec(spec)  # every string printed as plain text (documents.rendering.text)
     rendered, probe = _build(spec, fonts, blank_before_colophon=False, unnumbered=frozenset())
     if not probe.colophon_page:
-        return rendered, ColophonPlan("", probe.content_end_page)
-    if probe.colophon_page == probe.content_end_page:
-        return rendered, ColophonPlan(COLOPHON_SAME_PAGE, probe.content_end_page)
-    if probe.content_end_page % 2:
-        return rendered, ColophonPlan(COLOPHON_OWN_PAGE, probe.content_end_page)
-    # 版记页前有空白页的，空白页和版记页均不编排页码 (§7.5).
-    n = probe.content_end_page
-    unnumbered = frozenset({n + 1, n + 2})
-    rendered, probe = _build(spec, fonts, blank_before_colophon=True, unnumbered=unnumbered)
-    return rendered, ColophonPlan(COLOPHON_AFTER_BLANK, n, unnumbered)
+        plan = ColophonPlan("", probe.content_end_page)
+    elif probe.colophon_page == probe.content_end_page:
+        plan = ColophonPlan(COLOPHON_SAME_PAGE, probe.content_end_page)
+    elif probe.content_end_page % 2:
+        plan = ColophonPlan(COLOPHON_OWN_PAGE, probe.content_end_page)
+    else:
+        # 版记页前有空白页的，空白页和版记页均不编排页码 (§7.5).
+        n = probe.content_end_page
+        unnumbered = frozenset({n + 1, n + 2})
+        rendered, probe = _build(spec, fonts, blank_before_colophon=True, unnumbered=unnumbered)
+        plan = ColophonPlan(COLOPHON_AFTER_BLANK, n, unnumbered)
+    if merge and any(p.digest for p in spec.attachment_pages):
+        rendered = _merge_attachments(spec, rendered, probe)
+    return rendered, plan
+
+
+def _merge_attachments(spec: DocumentSpec, rendered: RenderedPdf, probe: _Probe) -> RenderedPdf:
+    """Draw each uploaded 附件's pages into the 版心 of the placeholder pages the build left for them, and record
+    which uploaded files (SHA-256) the PDF holds."""
+    pages = spec.attachment_pages
+    placements = [(probe.attachment_first_pages[i] - 1, pages[i].pdf) for i in sorted(probe.attachment_first_pages)]
+    box = Box(x0=LEFT, top=PAGE_H - TOP, width=WIDTH, height=FRAME_H)
+    data = place_pages(rendered.data, placements, box, [p.digest for p in pages if p.digest])
+    return RenderedPdf(data=data, page_count=rendered.page_count, seal_anchors=rendered.seal_anchors)
 
 
 def _header_font(kind: str, rl: dict[str, str]) -> str:
@@ -555,10 +592,14 @@ def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
     # 附件 (§7.3.7): each on a new page; "附件N" 黑体 顶格 line 1, title 小标宋 centred on line 3; numbers continue.
     label_style = style("oa-att-label", hei)
     att_title_style = style("oa-att-title", xbs, g.TITLE_SIZE_PT, alignment=TA_CENTER)
-    for label, page in spec.attachment_page_labels():
+    # An uploaded 附件 (page.pdf): its pages follow the title page, one placeholder 版心 each (merged afterwards).
+    for index, (label, page) in enumerate(spec.attachment_page_labels()):
         story += [PageBreak(), para(label, label_style), Spacer(WIDTH, PITCH),
                   _Raised(para(page.title, att_title_style), TITLE_RAISE),
                   Spacer(WIDTH, PITCH), *blocks(page.body)]
+        if page.pdf:
+            for _ in range(pdf_page_count(page.pdf)):
+                story += [PageBreak(), _Placeholder(probe, index)]
 
     colophon: list[tuple[str, str]] = []
     if spec.cc:

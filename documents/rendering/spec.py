@@ -36,14 +36,23 @@ class TableBlock:
 
 @dataclass(frozen=True)
 class AttachmentPage:
-    """One 附件 set on its own pages after the 正文 (§7.3.7): "附件N" top-left, title centred on line 3."""
+    """One 附件 set on its own pages after the 正文 (§7.3.7): "附件N" top-left, title centred on line 3.
+
+    ``pdf`` is an uploaded attachment's content as PDF (the file itself, or LibreOffice's conversion of an office
+    file): its pages follow the title page, each scaled into the 版心 with the running page number below it.
+    ``digest`` is the SHA-256 of the uploaded file, recorded in the PDF so 用印 can tell it is still current.
+    """
 
     title: str
     body: list[BodyBlock | TableBlock] = field(default_factory=list)
+    pdf: bytes = b""
+    digest: str = ""
 
     def __post_init__(self) -> None:
         if not self.title.strip():
             raise ValueError("附件标题不能为空")
+        if self.pdf and not self.pdf.startswith(b"%PDF-"):
+            raise ValueError(f"附件“{self.title}”的内容须为 PDF")
 
 
 LAYOUTS = ("standard", "letter", "minutes")  # 文件格式 (§7), 信函格式 (§10.1), 纪要格式 (§10.3)
