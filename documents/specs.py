@@ -9,7 +9,23 @@ from documents.models import Layout, OfficialDocument
 from documents.numbering import format_doc_number
 from documents.rendering.spec import DocumentSpec
 from documents.rendering.text import clean_spec
+from documents.rendering.titles import TitleBreakError
+from oa.models import Agency
 from oa.refusals import Refusal
+
+GOVERNMENT_SUFFIX = "人民政府"
+
+
+def title_terms() -> tuple[str, ...]:
+    """Names a 标题 never breaks inside (§7.3.1): every agency's 全称 and 规范化简称 in the directory, and the region
+    names in front of the governments' names (「揭阳市揭东区」 of 「揭阳市揭东区人民政府」)."""
+    terms: set[str] = set()
+    for name, short in Agency.objects.values_list("name", "short_name"):
+        terms.update(t for t in (name, short) if len(t) > 1)
+        region = name.removesuffix(GOVERNMENT_SUFFIX)
+        if region != name and len(region) > 1:
+            terms.add(region)
+    return tuple(sorted(terms))
 
 
 def _issuer_mark(doc: OfficialDocument) -> str:
@@ -39,7 +55,7 @@ def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
     joint = bool(co_agencies) and doc.layout == Layout.STANDARD
     try:
         # Cleaned inside the try: a 要素 that is nothing but control characters is refused here, not in the renderer.
-        return clean_spec(DocumentSpec(
+        spec = clean_spec(DocumentSpec(
             issuer_mark=_issuer_mark(doc),
             doc_number=doc.doc_number,
             title=doc.title,
@@ -62,9 +78,15 @@ def spec_from_document(doc: OfficialDocument) -> DocumentSpec:
             urgency=doc.get_urgency_display() if doc.urgency else "",
             issuer_names=[doc.agency.name, *(a.name for a in co_agencies)] if joint else [],
             co_signatures=[a.name for a in co_agencies] if joint else [],
+            title_terms=title_terms(),
         ))
     except ValueError as exc:  # the spec's own validation, already in Chinese
         raise Refusal("elements_invalid", str(exc)) from None
+    try:
+        spec.title_lines()  # 标题回行 (§7.3.1): refused before anything is typeset
+    except TitleBreakError as exc:
+        raise Refusal("title_unbreakable", str(exc)) from None
+    return spec
 
 
 def provisional_spec(document: OfficialDocument) -> DocumentSpec:
