@@ -193,7 +193,7 @@ def pdf_title_lines(data: bytes, tmp_path: Path) -> list[str]:
                          capture_output=True, text=True).stdout
     rows: dict[float, list[tuple[float, str]]] = {}
     for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', out):
-        if 21.5 < float(m[4]) - float(m[2]) < 30:  # reportlab's box is 22 pt, LibreOffice's 1.3 × 22
+        if any(abs(float(m[4]) - float(m[2]) - h) < 0.3 for h in (22, 1.3 * 22)):  # reportlab, LibreOffice boxes
             rows.setdefault(round(float(m[2]), 1), []).append((float(m[1]), m[5]))
     unescape = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"'}
     lines = ["".join(w for _, w in sorted(words)) for _, words in sorted(rows.items())]

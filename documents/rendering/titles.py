@@ -211,6 +211,11 @@ def break_title(title: str, max_chars_per_line: float = TITLE_CHARS_PER_LINE,
     text = " ".join(title.split())
     if title_width(text) <= max_chars_per_line:
         return [text]
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    refusal = (f"标题过长：2号小标宋每行最多排{int(max_chars_per_line)}字，标题“{shown}”无法在{MAX_TITLE_LINES}行内"
+               f"按词意完整地回行（机关名称、年份、数字和词语不能拆开），请精简标题，例如用规范化简称或删去重复的限定语")
+    if title_width(text) > MAX_TITLE_LINES * max_chars_per_line:
+        raise TitleBreakError(refusal)
     seams = _seams(text, list(protected_terms), max_chars_per_line)
     cuts = sorted(seams)
 
@@ -230,8 +235,5 @@ def break_title(title: str, max_chars_per_line: float = TITLE_CHARS_PER_LINE,
         if best is None or score > best[0] + 1e-9:
             best = (score, lines)
     if best is None:
-        raise TitleBreakError(
-            f"标题过长：2号小标宋每行最多排{int(max_chars_per_line)}字，标题“{text}”无法在{MAX_TITLE_LINES}行内"
-            f"按词意完整地回行（机关名称、年份、数字和词语不能拆开），请精简标题，例如用规范化简称或删去重复的限定语"
-        )
+        raise TitleBreakError(refusal)
     return best[1]
