@@ -14,9 +14,11 @@ from documents.rendering.libreoffice import ConversionError, office_to_pdf, soff
 from documents.rendering.merge import AttachmentPdfError, pdf_page_count
 from documents.rendering.spec import AttachmentPage, BodyBlock, DocumentSpec
 from documents.rendering.text import clean_spec
+from documents.rendering.titles import TitleBreakError
 from documents.secrecy import refuse_classified
 from documents.selectors.numbering import series_for_document
 from documents.uploads import KIND_BY_MIME
+from oa.models import Agency
 from oa.refusals import Refusal
 
 _OFFICE_KINDS = frozenset({"docx", "xlsx", "pptx"})
@@ -109,6 +111,20 @@ def _image_pdf(title: str, data: bytes) -> bytes:
     frames[0].save(buf, "PDF", resolution=150.0, save_all=True, append_images=frames[1:])
     return buf.getvalue()
 
+GOVERNMENT_SUFFIX = "人民政府"
+
+
+def title_terms() -> tuple[str, ...]:
+    """Names a 标题 never breaks inside (§7.3.1): every agency's 全称 and 规范化简称 in the directory, and the region
+    names in front of the governments' names (「揭阳市揭东区」 of 「揭阳市揭东区人民政府」)."""
+    terms: set[str] = set()
+    for name, short in Agency.objects.values_list("name", "short_name"):
+        terms.update(t for t in (name, short) if len(t) > 1)
+        region = name.removesuffix(GOVERNMENT_SUFFIX)
+        if region != name and len(region) > 1:
+            terms.add(region)
+    return tuple(sorted(terms))
+
 
 def _issuer_mark(doc: OfficialDocument) -> str:
     mark = doc.issuer_mark or f"{doc.agency.name}文件"
@@ -152,7 +168,7 @@ def spec_from_document(doc: OfficialDocument, *, attachment_content: bool = True
     joint = bool(co_agencies) and doc.layout == Layout.STANDARD
     try:
         # Cleaned inside the try: a 要素 that is nothing but control characters is refused here, not in the renderer.
-        return clean_spec(DocumentSpec(
+        spec = clean_spec(DocumentSpec(
             issuer_mark=_issuer_mark(doc),
             doc_number=doc.doc_number,
             title=doc.title,
@@ -177,9 +193,15 @@ def spec_from_document(doc: OfficialDocument, *, attachment_content: bool = True
             issuer_names=[doc.agency.name, *(a.name for a in co_agencies)] if joint else [],
             co_signatures=[a.name for a in co_agencies] if joint else [],
             attendance=_attendance(doc),
+            title_terms=title_terms(),
         ))
     except ValueError as exc:  # the spec's own validation, already in Chinese
         raise Refusal("elements_invalid", str(exc)) from None
+    try:
+        spec.title_lines()  # 标题回行 (§7.3.1): refused before anything is typeset
+    except TitleBreakError as exc:
+        raise Refusal("title_unbreakable", str(exc)) from None
+    return spec
 
 
 def _attendance(doc: OfficialDocument) -> list[tuple[str, list[str]]]:

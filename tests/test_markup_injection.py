@@ -131,10 +131,11 @@ def _value(raw: str, seal: Path) -> str:
 
 
 def _hostile_spec(s: str, *, layout: str = "standard") -> tuple[DocumentSpec, dict[str, str]]:
-    """A spec with ``s`` in every text 要素 and block, each cut to what its input accepts (title 300, a name 200,
+    """A spec with ``s`` in every text 要素 and block, each cut to what its input accepts (title 40 (it must break within three lines), a name 200,
     附注 500, a 正文 paragraph 10 000, a cell 2 000 字); returns it and what each field must print."""
     v = f"前{s}后"
-    title, name, notes, cell = v[:300], v[:200], v[:500], v[:2000]
+    # The title is cut to what 套红 accepts: three lines of 2号 (documents.rendering.titles), 40 字 of hostile text.
+    title, name, notes, cell = v[:40], v[:200], v[:500], v[:2000]
     body = [BodyBlock(v), BodyBlock(name, 1), BodyBlock(name, 2), BodyBlock(name, 3), BodyBlock(name, 4),
             TableBlock([[cell, "表头"], ["单元格", cell]])]
     kw: dict = dict(
@@ -278,7 +279,7 @@ def test_hostile_elements_through_the_issuance_pages(cast, tmp_path):
     assert created.status_code == 201, created.content
     doc_id = created.json()["id"]
     elements = {
-        "title": "关于" + values[0][:120] + values[1] + "的通知",
+        "title": "关于" + values[2] + values[1] + "的通知",  # three lines of 2号 at most (§7.3.1)
         "main_recipients": values[3:], "cc": values[:3], "attachment_note": values[3:8],  # 主送 ∩ 抄送 is refused
         "notes": " ".join(values[3:9])[:500],  # (署名 stays the agency's: the seal must match it)
         "printing_org": "揭阳市揭东区人民政府办公室" + values[4],

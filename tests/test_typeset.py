@@ -23,9 +23,11 @@ from documents.actions.seals import (
 from documents.actions.typeset import check_typeset_document
 from documents.checker import check_gbt9704
 from documents.models import OfficialDocument
+from documents.rendering.titles import break_title
 from documents.selectors.archive import verify_archive_package
 from documents.selectors.seals import verify_pdf
 from documents.selectors.search import search_documents
+from documents.specs import title_terms
 from oa.models import Agency, AuditEntry
 from oa.refusals import Refusal
 
@@ -65,6 +67,23 @@ def test_typesetting_needs_the_elements_the_standard_requires(drafted, cast):
     assert not drafted.final_pdf and drafted.status == OfficialDocument.Status.DRAFT
 
 
+def test_a_title_that_cannot_break_within_three_lines_is_refused(drafted, cast):
+    """§7.3.1: 机关名称 and words stay whole and a title takes at most three lines of 2号 小标宋 (20 字 each)."""
+    do_allocate_doc_number(cast.liuyang, drafted, year=2026)
+    check_update_document(cast.zhangwei, drafted, {
+        "title": "揭阳市揭东区人民政府办公室关于进一步加强和改进全区政务服务数据管理工作和"
+                 "政务信息化项目建设管理工作以及数字政府建设考核评价工作的通知"})
+    drafted.refresh_from_db()
+    status = drafted.status
+    with pytest.raises(Refusal) as err:
+        check_typeset_document(cast.liuyang, drafted)
+    assert err.value.code == "title_unbreakable"
+    assert "标题过长" in err.value.message and "3行" in err.value.message and "精简标题" in err.value.message
+    drafted.refresh_from_db()
+    assert not drafted.final_pdf and not drafted.final_docx and drafted.status == status
+    assert not AuditEntry.objects.filter(action="document.typeset", object_id=str(drafted.pk)).exists()
+
+
 def test_number_typeset_stamp_verify_archive(drafted, cast, storage_backend, client):
     """On the filesystem and on S3 (moto): final files, the sealed PDF and the archive package all go through
     Django's storage."""
@@ -80,7 +99,10 @@ def test_number_typeset_stamp_verify_archive(drafted, cast, storage_backend, cli
     docx = doc.final_docx.open("rb").read()
     pdf = doc.final_pdf.open("rb").read()
     read_back = "\n".join(p.text for p in Document(io.BytesIO(docx)).paragraphs)
-    assert doc.doc_number in read_back and doc.title in read_back
+    # The 标题 as broken for print (§7.3.1): explicit line breaks, words whole.
+    title_lines = break_title(doc.title, protected_terms=title_terms())
+    assert len(title_lines) == 2 and "".join(title_lines) == doc.title
+    assert doc.doc_number in read_back and "\n".join(title_lines) in read_back
     assert all(r.passed for r in check_gbt9704(docx)), [r for r in check_gbt9704(docx) if not r.passed]
     assert pdf.startswith(b"%PDF-") and _pdf_pages(pdf) >= 1
     assert len(doc.seal_anchors) == 1 and doc.seal_anchors[0]["agency"] == doc.signature

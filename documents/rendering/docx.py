@@ -352,6 +352,17 @@ def _mark_paragraph_xml(runs: list[tuple[str, float]], size: float, align: str) 
             f'<w:jc w:val="{align}"/></w:pPr>{rs}</w:p>')
 
 
+def _title(doc, lines: list[str]) -> Paragraph:
+    """标题 (§7.3.1): one paragraph, one run per line joined by explicit breaks, so LibreOffice and Word never re-break
+    it (documents.rendering.titles chose the lines; the PDF prints the same ones)."""
+    p = _para(doc, style=STYLE_TITLE)
+    for n, line in enumerate(lines):
+        run = p.add_run(line)
+        if n < len(lines) - 1:
+            run.add_break()
+    return p
+
+
 def _blank(doc) -> Paragraph:
     return _para(doc, style=STYLE_BLANK)
 
@@ -436,7 +447,7 @@ def render_docx(spec: DocumentSpec, fonts: FontSet | None = None) -> bytes:
         _standard_head(doc, spec, shapes)
 
     # 标题 (and 主送: 标题下空一行, 居左顶格, 最后标全角冒号).
-    _para(doc, spec.title, STYLE_TITLE)
+    _title(doc, spec.title_lines())
     _blank(doc)
     if spec.main_recipients:
         _para(doc, "、".join(spec.main_recipients) + "：", STYLE_RECIPIENTS)

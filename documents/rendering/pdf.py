@@ -39,7 +39,7 @@ from documents.rendering.layout import (
 )
 from documents.rendering.merge import Box, pdf_page_count, place_pages
 from documents.rendering.spec import DocumentSpec, TableBlock, format_cn_date, numbered_blocks
-from documents.rendering.text import clean_spec, paragraph, styled_paragraph
+from documents.rendering.text import clean_spec, lines_paragraph, paragraph, styled_paragraph
 
 PAGE_W, PAGE_H = A4
 PITCH = g.LINE_PITCH_TWIPS / 20  # 28.95 pt
@@ -552,7 +552,9 @@ def _build(spec: DocumentSpec, fonts: FontSet, *, blank_before_colophon: bool,
         story: list[Flowable] = [Spacer(WIDTH, (head.block_pitches + 2) * PITCH)]  # 与其上最后一个要素相距二行
     else:
         story = [Spacer(WIDTH, (number_line + 1 + 2) * PITCH)]  # 版头 lines, then 空二行
-    story.append(_Raised(para(spec.title, style("oa-title", xbs, g.TITLE_SIZE_PT, alignment=TA_CENTER)), TITLE_RAISE))
+    # 标题 (§7.3.1): the lines chosen by documents.rendering.titles, each on its own grid line, as in the DOCX.
+    title_style = style("oa-title", xbs, g.TITLE_SIZE_PT, alignment=TA_CENTER)
+    story.append(_Raised(lines_paragraph(spec.title_lines(), title_style), TITLE_RAISE))
     story.append(Spacer(WIDTH, PITCH))
     if spec.main_recipients:
         story.append(para("、".join(spec.main_recipients) + "：", style("oa-recipients", fs)))

@@ -93,6 +93,8 @@ class DocumentSpec:
     co_signatures: list[str] = field(default_factory=list)  # 联合行文: the other agencies' 署名, in order
     attachment_pages: list[AttachmentPage] = field(default_factory=list)  # 附件 on their own pages
     attendance: list[tuple[str, list[str]]] = field(default_factory=list)  # 纪要: ("出席", ["单位 姓名", ...])
+    # 标题回行 (§7.3.1): names never split across title lines (the directory's 机关名称 and 简称, the region's name).
+    title_terms: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -135,6 +137,15 @@ class DocumentSpec:
             if page.title not in self.attachments:
                 raise ValueError(f"附件页标题“{page.title}”须与附件说明中的附件名称一致"
                                  f"（附件说明：{'、'.join(self.attachments) or '无'}）")
+
+    def title_lines(self) -> list[str]:
+        """The 标题 as printed, one string per line (documents.rendering.titles); both renderers print exactly these.
+
+        Raises TitleBreakError (a ValueError, in Chinese) when the title cannot be broken within three lines.
+        """
+        from documents.rendering.titles import break_title  # jieba loads only when a title is laid out
+
+        return break_title(self.title, protected_terms=self.title_terms)
 
     @property
     def is_sealed(self) -> bool:

@@ -11,6 +11,7 @@ only through these functions:
 - ``para_text(s)``: ``plain`` and then XML-escaped, for reportlab: user text can never carry a tag or an entity.
 - ``paragraph(s, style)``: the only way to make a reportlab Paragraph from user text (tests/test_markup_injection.py
   checks that no other module calls ``Paragraph(`` directly).
+- ``lines_paragraph(lines, style)``: user text already broken into lines (the 标题), escaped, joined by ``<br/>``.
 - ``styled_paragraph(parts, style)``: a Paragraph whose markup (a font per run) is built by our code from
   ``(font name, text)`` pieces; the text pieces are escaped like any other.
 - ``xml_text(s)`` / ``xml_attr(s)``: ``plain`` and escaped for hand-built XML (DOCX shapes, the SVG trace).
@@ -72,6 +73,11 @@ class _Paragraph(Paragraph):
 def paragraph(text: str, style: ParagraphStyle) -> Paragraph:
     """A reportlab Paragraph showing ``text`` literally."""
     return _Paragraph(para_text(text), style)
+
+
+def lines_paragraph(lines: Iterable[str], style: ParagraphStyle) -> Paragraph:
+    """A Paragraph of the given lines, each escaped, with explicit breaks between them (the 标题's 回行)."""
+    return _Paragraph("<br/>".join(para_text(line) for line in lines), style)
 
 
 def styled_paragraph(parts: Iterable[tuple[str | None, str]], style: ParagraphStyle) -> Paragraph:
