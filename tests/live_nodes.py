@@ -73,6 +73,8 @@ class Node:
             "OA_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{self.db}",
             "OA_REDIS_URL": "",  # in-memory layer; the outbox is kicked in-process after commit
             "OA_AUDIT_HASH": "sha256",
+            # The test machine has only the stand-in 公文 fonts (docs/gbt9704.md); the nodes seal with them.
+            "OA_ACCEPT_STANDIN_FONTS": "1",
             "OA_EXCHANGE_NODE_CODE": self.code,
             "OA_EXCHANGE_NODE_NAME": self.name,
             "OA_EXCHANGE_NODE_KEY": self.key,
