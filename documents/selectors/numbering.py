@@ -240,3 +240,33 @@ def gap_report(code: str, year: int) -> GapReport:
             (voided if r["state"] == DocNumberEntry.State.VOIDED else blank).append(item)
     gaps = [s for s in range(1, seq.last + 1) if s not in present]
     return GapReport(code=code, year=year, last=seq.last, counts=counts, gaps=gaps, voided=voided, blank=blank)
+
+
+# ---------------------------------------------------------------- 文号序列设置 page (the 文书 only)
+
+
+def series_agencies_for(person: Person) -> list[Agency]:
+    """Agencies whose 文号序列 ``person`` may configure: those where they are the 文书, in directory order."""
+    return list(Agency.objects.filter(pk__in=_agency_ids_with(person, KEEPER_ROLES)).order_by("sort_order", "id"))
+
+
+def access_series_agency(person: Person, agency_id: int | None) -> Agency:
+    """The agency whose series the page shows: ``agency_id`` when ``person`` is its 文书, else their first.
+    Refused with 403 when they are no agency's 文书 (the page is theirs alone)."""
+    agencies = series_agencies_for(person)
+    if not agencies:
+        raise Refusal("not_clerk", "只有本机关的文书（办公室）可以设置文号序列", 403)
+    for agency in agencies:
+        if agency.pk == agency_id:
+            return agency
+    if agency_id:
+        raise Refusal("not_clerk", "只有该机关的文书（办公室）可以设置它的文号序列", 403)
+    return agencies[0]
+
+
+def access_series(person: Person, series_id: int) -> DocNumberSeries:
+    """One series for editing: 404 unless it exists and ``person`` is the 文书 of its agency."""
+    series = DocNumberSeries.objects.select_related("agency").filter(pk=series_id).first()
+    if series is None or not may_keep_numbers(person, series.agency_id):
+        raise Http404("文号序列不存在或无权设置")
+    return series
