@@ -172,3 +172,57 @@ def test_receipt_numbers_per_agency_and_year(cast, media):
     page = login(cast.finance05, otp=True).get("/flows/incoming/?status=all").content.decode()
     assert first.receipt_number in page and "第二件来文" in page and "揭阳市揭东区审计局" in page
     assert "审计局收到的来文" not in page  # another agency's 收文 is not listed
+
+
+# --- 非涉密 only (docs/security.md §12): a classified paper 收文 is metadata only ------------------------------
+
+
+@pytest.mark.parametrize("level", ["mimi", "jimi", "juemi"])
+def test_a_classified_paper_incoming_with_a_scan_is_refused_beside_the_scan_and_nothing_is_stored(cast, media, level):
+    before = IncomingDocument.objects.count(), Process.objects.count(), AuditEntry.objects.count()
+    clerk = login(cast.finance05, otp=True)
+    refused = clerk.post(URL, {**form(title="关于某涉密事项的请示", secrecy=level), "scan": scan()})
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    error = page.index('id="id_scan_error"')
+    assert page.index('id="id_scan"') < error and "不能上传扫描件" in page[error:error + 400]
+    assert 'value="关于某涉密事项的请示"' in page  # the form is kept
+    assert (IncomingDocument.objects.count(), Process.objects.count(), AuditEntry.objects.count()) == before
+    assert stored_files(media) == []
+
+
+def test_a_classified_paper_incoming_is_registered_as_metadata_only_and_its_content_never_shown(cast, media):
+    clerk = login(cast.finance05, otp=True)
+    done = clerk.post(URL, form(title="关于某涉密事项的请示", secrecy="jimi"))  # no scan: not required
+    assert done.status_code == 302, done.content.decode()[:2000]
+    incoming = IncomingDocument.objects.get(title="关于某涉密事项的请示")
+    assert incoming.secrecy == "jimi" and not incoming.pdf and incoming.pdf_sha256 == ""
+    assert incoming.status == IncomingDocument.Status.SIGNED and stored_files(media) == []
+    start = AuditEntry.objects.get(action="receipt.start", object_id=str(incoming.pk))
+    assert start.changes.get("metadata_only") is True
+    # the flow runs on the metadata (登记 待办 for the clerk) …
+    process = Process.objects.get(flow_class=ReceiptFlow, data__incoming_id=incoming.pk)
+    assert Task.objects.filter(process=process, flow_task=ReceiptFlow.register, status=STATUS.ASSIGNED).exists()
+    detail = clerk.get(f"/flows/incoming/{incoming.pk}/").content.decode()
+    assert "涉密来文" in detail and "在线阅读正文" not in detail
+    # … and no content is ever previewed, watermarked or downloaded
+    for url in (f"/flows/incoming/{incoming.pk}/pdf", f"/flows/incoming/{incoming.pk}/preview/",
+                f"/flows/incoming/{incoming.pk}/preview/1.png"):
+        response = clerk.get(url)
+        assert response.status_code == 409, url
+        assert "非涉密" in response.content.decode(), url
+    assert stored_files(media) == []
+
+
+def test_a_stored_incoming_cannot_be_marked_classified_at_register(cast, media):
+    from documents.actions.incoming import do_register_incoming
+    from oa.refusals import Refusal
+
+    clerk = login(cast.finance05, otp=True)
+    assert clerk.post(URL, {**form(), "scan": scan()}).status_code == 302
+    incoming = IncomingDocument.objects.get(title="关于申请拨付防汛物资经费的请示")
+    with pytest.raises(Refusal) as refusal:
+        do_register_incoming(incoming, actor=cast.finance05, changes={"secrecy": "mimi"})
+    assert refusal.value.code == "secrecy_content_stored" and "非涉密" in refusal.value.message
+    incoming.refresh_from_db()
+    assert incoming.secrecy == "" and incoming.receipt_number == ""

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from documents.models import IncomingAccess, IncomingDocument, ReceiptNumberSequence
 from documents.models.incoming import incoming_file_key
+from documents.secrecy import CLASSIFIED_LEVELS
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Person
 from oa.refusals import Refusal
@@ -235,6 +236,11 @@ def do_register_incoming(incoming: IncomingDocument, *, actor: Person, changes: 
     with transaction.atomic():
         row = _locked(incoming)
         diff = {name: [getattr(row, name), value] for name, value in clean.items() if getattr(row, name) != value}
+        if "secrecy" in diff and diff["secrecy"][1] in CLASSIFIED_LEVELS and (row.pdf or row.attachments):
+            # 非涉密 only (docs/security.md §12): a 收文 whose content is stored here cannot become classified.
+            raise Refusal("secrecy_content_stored",
+                          f"该来文的正文或附件已存入本系统，不能改标为“{CLASSIFIED_LEVELS[diff['secrecy'][1]]}”。"
+                          "本系统只处理非涉密公文；如确属涉密，请联系系统管理员按保密规定处置已存文件")
         for name, (_, value) in diff.items():
             setattr(row, name, value)
         allocated = row.receipt_seq is None

@@ -28,7 +28,8 @@ def register(clerk, title: str, secrecy: str):
     agency = Agency.objects.get(doc_code="揭东财")
     fields = IncomingFields(title=title, sender_name="揭阳市揭东区曲溪街道办事处", doc_number="曲溪街〔2026〕8号",
                             secrecy=secrecy, copies=1)
-    scan = SimpleUploadedFile("来文扫描.pdf", make_pdf(text="来文"), content_type="application/pdf")
+    # A classified paper 收文 is registered as metadata only: its scan is refused (docs/security.md §12).
+    scan = None if secrecy else SimpleUploadedFile("来文扫描.pdf", make_pdf(text="来文"), content_type="application/pdf")
     return check_register_paper_incoming(clerk, agency, fields, scan)
 
 

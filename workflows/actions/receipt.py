@@ -39,6 +39,7 @@ from documents.actions.incoming import (
     do_store_incoming_pdf,
 )
 from documents.models import DocType, IncomingDocument
+from documents.secrecy import CLASSIFIED_LEVELS, is_classified
 from oa.actions.audit import do_record_audit
 from oa.models import Agency, Department, Person, Role
 from oa.refusals import Refusal
@@ -421,7 +422,10 @@ def _close(user: Person, process: Process, incoming: IncomingDocument, data: Ste
 
 def check_register_paper_incoming(actor: Person, agency: Agency, fields: IncomingFields, scan) -> IncomingDocument:
     """纸质来文: the agency's 文书 registers a scanned PDF with its 登记 fields. The clerk holds the paper, so it is
-    signed by them at once and the flow starts at 登记. Refused input leaves nothing (no row, no file)."""
+    signed by them at once and the flow starts at 登记. Refused input leaves nothing (no row, no file).
+
+    非涉密 only (docs/security.md §12): a 收文 marked 秘密/机密/绝密 is registered as metadata only — its scan is
+    refused (``classified_scan_refused``) and not required, so no classified content is ever stored."""
     if not may_register_paper(actor, agency):
         raise PermissionDenied("只有本机关的文书可以登记纸质来文")
     clean_register_fields({"title": fields.title, "sender_name": fields.sender_name,
@@ -429,21 +433,34 @@ def check_register_paper_incoming(actor: Person, agency: Agency, fields: Incomin
                            "urgency": fields.urgency, "signed_date": fields.signed_date,
                            "main_recipients": fields.main_recipients, "copies": fields.copies,
                            "attachment_note": fields.attachment_note})
+    if is_classified(fields):
+        if scan is not None:
+            level = CLASSIFIED_LEVELS[fields.secrecy]
+            raise Refusal("classified_scan_refused",
+                          f"本系统只处理非涉密公文，标注“{level}”的来文不能上传扫描件，只登记标题、文号、密级等信息；"
+                          f"请去掉扫描件后再登记，纸质原件按保密规定保管和办理")
+        return _register_paper(actor, agency, fields, stored="", digest="", size=0)
     data, digest = check_incoming_scan(scan)
     stored = do_store_incoming_pdf(data)
     try:
-        with transaction.atomic():
-            incoming, _ = do_create_incoming(agency=agency, source=IncomingDocument.Source.PAPER, fields=fields,
-                                             package_id=None, pdf_name=stored, pdf_sha256=digest, actor=actor)
-            do_sign_incoming(incoming, actor=actor, copies=fields.copies)
-            process = _start(incoming, paper_clerk=actor)
-            do_record_audit(actor=actor, action="receipt.start", obj=incoming,
-                            changes={"process": process.pk, "source": incoming.source, "sender": incoming.sender_name,
-                                     "pdf_sha256": digest, "size": len(data)})
+        return _register_paper(actor, agency, fields, stored=stored, digest=digest, size=len(data))
     except BaseException:
         # Nothing committed: take the scan back out of storage.
         from django.core.files.storage import default_storage
 
         default_storage.delete(stored)
         raise
+
+
+def _register_paper(actor: Person, agency: Agency, fields: IncomingFields, *, stored: str, digest: str,
+                    size: int) -> IncomingDocument:
+    with transaction.atomic():
+        incoming, _ = do_create_incoming(agency=agency, source=IncomingDocument.Source.PAPER, fields=fields,
+                                         package_id=None, pdf_name=stored, pdf_sha256=digest, actor=actor)
+        do_sign_incoming(incoming, actor=actor, copies=fields.copies)
+        process = _start(incoming, paper_clerk=actor)
+        do_record_audit(actor=actor, action="receipt.start", obj=incoming,
+                        changes={"process": process.pk, "source": incoming.source, "sender": incoming.sender_name,
+                                 "pdf_sha256": digest, "size": size,
+                                 **({"metadata_only": True} if not stored else {})})
     return incoming

@@ -15,6 +15,7 @@ from documents.rendering.slip import (
     ReceiptSlip,
     SlipOpinion,
 )
+from documents.secrecy import refuse_classified
 from oa.refusals import Refusal
 from workflows.models import Opinion
 from workflows.selectors.opinions import opinions_for_process
@@ -26,6 +27,7 @@ _SLIP_KINDS = {"propose": KIND_PROPOSE, "instruct": KIND_INSTRUCT, "handle": KIN
 
 def incoming_pdf_source(incoming: IncomingDocument) -> PreviewSource:
     """The 正文 PDF as received. Its hash (checked on arrival) keys the page cache; a stored name is never reused."""
+    refuse_classified(incoming, "在线预览或加水印显示正文")  # 非涉密 only (docs/security.md §12)
     if not incoming.pdf:
         raise Refusal("preview_unavailable", "该收文没有正文 PDF，暂无可预览的文件", status=404)
     key = f"incoming:sha256:{incoming.pdf_sha256}" if incoming.pdf_sha256 else f"incoming:{incoming.pdf.name}"
@@ -34,6 +36,7 @@ def incoming_pdf_source(incoming: IncomingDocument) -> PreviewSource:
 
 def incoming_attachment_source(incoming: IncomingDocument, index: int) -> PreviewSource:
     """The index-th attachment (1-based) when it is a PDF; Http404 when there is none, a clear refusal otherwise."""
+    refuse_classified(incoming, "在线预览或加水印显示附件")
     item = incoming_attachment(incoming, index)
     if str(item.get("content_type") or "") != PDF_MIME:
         raise Refusal("preview_not_pdf", "只能预览 PDF 文件；此附件请下载后查看", status=415)

@@ -28,6 +28,7 @@ from viewflow.workflow.status import STATUS
 
 from documents.actions.incoming import COPIES_MAX, REGISTER_FIELDS, IncomingFields
 from documents.models import IncomingDocument, Secrecy, Urgency
+from documents.secrecy import is_classified, refuse_classified
 from documents.selectors.incoming import access_incoming_by_id
 from documents.uploads import MaxSizeUploadHandler, human_size, upload_limit
 from frontend.widgets import CheckboxGroup, DateInput
@@ -332,7 +333,7 @@ def incoming_detail_view(request: HttpRequest, incoming_id: int) -> HttpResponse
     from workflows.selectors.circulation import circulation_panel
 
     do_mark_circulation_opened(incoming, request.user)  # 传阅 readers: 打开 is recorded, every time
-    context = {"incoming": incoming, **incoming_detail(request.user, incoming),
+    context = {"incoming": incoming, "classified": is_classified(incoming), **incoming_detail(request.user, incoming),
                **circulation_panel(request.user, incoming)}
     return render(request, "workflows/receipt/detail.html", context)
 
@@ -341,6 +342,7 @@ def incoming_detail_view(request: HttpRequest, incoming_id: int) -> HttpResponse
 @require_GET
 def incoming_pdf(request: HttpRequest, incoming_id: int) -> HttpResponse:
     incoming = access_incoming_by_id(request.user, incoming_id)
+    refuse_classified(incoming, "下载正文")  # 非涉密 only (docs/security.md §12)
     if not incoming.pdf:
         raise Http404("该收文没有正文 PDF")
     name = f"{incoming.receipt_number or incoming.doc_number or '收文'}-{incoming.title}"[:120] + ".pdf"
@@ -351,6 +353,7 @@ def incoming_pdf(request: HttpRequest, incoming_id: int) -> HttpResponse:
 @require_GET
 def incoming_attachment_view(request: HttpRequest, incoming_id: int, index: int) -> HttpResponse:
     incoming = access_incoming_by_id(request.user, incoming_id)
+    refuse_classified(incoming, "下载附件")
     item = incoming_attachment(incoming, index)
     return download_response(incoming_file(incoming, item["key"]), filename=str(item.get("name") or "附件"),
                              content_type=str(item.get("content_type") or "application/octet-stream"),
@@ -370,7 +373,8 @@ class PaperForm(forms.Form):
             self.fields["agency"] = forms.TypedChoiceField(
                 label="收文机关", coerce=int, choices=[(a.pk, a.name) for a in agencies])
         self.fields.update(_register_fields())
-        self.fields["scan"].help_text = f"仅接受 PDF，单个文件不超过 {human_size(upload_limit())}"
+        self.fields["scan"].help_text = (f"仅接受 PDF，单个文件不超过 {human_size(upload_limit())}。"
+                                         "密级为秘密、机密、绝密的来文不上传扫描件，只登记信息")
         self.order_fields(["agency", "scan"])
 
 
