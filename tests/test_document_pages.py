@@ -111,6 +111,34 @@ def test_create_form_checks_the_copy_number_format_at_drafting(cast):
     assert ok.status_code == 302 and OfficialDocument.objects.get(title="关于开展防火检查的通知").copy_number == "000012"
 
 
+def test_create_and_elements_forms_refuse_a_title_that_cannot_break_within_three_lines(cast):
+    """§7.3.1 at 拟稿 and 修改要素, not first at 核稿: the message beside 标题, the form kept, nothing stored."""
+    from tests.test_documents import UNBREAKABLE_TITLES
+
+    title = UNBREAKABLE_TITLES[0]
+    client = as_user(cast.zhangwei)
+    before = OfficialDocument.objects.count()
+    response = client.post(reverse("documents:create"), {
+        "doc_type": "tongzhi", "title": title, "main_recipients": "各镇人民政府", "publicity": "not_public"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="id_title_error"' in html and "标题过长" in html and "无法在3行内" in html
+    assert f'value="{title}"' in html and "各镇人民政府" in html  # the form is kept as posted
+    assert OfficialDocument.objects.count() == before
+    assert_clean_html(html)
+
+    doc = _draft(cast)
+    data = {"doc_type": "tongzhi", "layout": "standard", "title": title, "publicity": "not_public",
+            "main_recipients": "各镇人民政府", "signature": OFFICE, "issuer_mark": f"{OFFICE}文件",
+            "printing_org": OFFICE, "seal_required": "on"}
+    response = client.post(reverse("documents:edit", args=[doc.pk]), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="id_title_error"' in html and "标题过长" in html and f'value="{title}"' in html
+    doc.refresh_from_db()
+    assert doc.title == TITLE and doc.main_recipients == []
+
+
 def test_detail_shows_all_18_elements_and_the_editor_for_the_drafter(cast):
     doc = _draft(cast, main_recipients=["各镇人民政府", "各街道办事处"], copy_number="000012")
     # A legacy row marked 机密 (nothing can draft one now: docs/security.md §12) still shows its 密级 when read.

@@ -84,6 +84,42 @@ def test_update_records_a_diff_and_respects_step_permissions(cast):
     assert doc.title != "新标题"
 
 
+# §7.3.1 标题回行, checked when the title is written: three 机关名称 of the directory that may not be split need four
+# lines (54.8 字 of 60, so only the directory's names make it unbreakable), and one simply longer than three lines.
+UNBREAKABLE_TITLES = [
+    "揭阳市揭东区市场监督管理局 揭阳市揭东区教育局 揭阳市揭东区应急管理局关于加强2026年春季学校食品安全管理的通知",
+    "揭阳市揭东区人民政府办公室关于进一步加强和改进全区政务服务数据管理工作和政务信息化项目建设管理工作以及"
+    "数字政府建设考核评价工作的通知",
+]
+
+
+@pytest.mark.parametrize("title", UNBREAKABLE_TITLES)
+def test_a_title_that_cannot_break_within_three_lines_is_refused_at_drafting(cast, title):
+    before, audits = OfficialDocument.objects.count(), AuditEntry.objects.count()
+    with pytest.raises(Refusal) as err:
+        do_create_document(actor=cast.zhangwei, agency=Agency.objects.get(name=OFFICE), title=title)
+    assert err.value.code == "title_unbreakable"
+    assert "标题过长" in err.value.message and "3行" in err.value.message and "精简标题" in err.value.message
+    assert OfficialDocument.objects.count() == before and AuditEntry.objects.count() == audits
+    # A 修改要素 to such a title is refused the same way and changes nothing.
+    doc = _draft(cast)
+    with pytest.raises(Refusal) as err:
+        check_update_document(cast.zhangwei, doc, {"title": title, "cc": ["区委办公室"]})
+    assert err.value.code == "title_unbreakable"
+    doc.refresh_from_db()
+    assert doc.title == "关于做好2027年元旦春节期间安全生产工作的通知" and doc.cc == []
+    assert not AuditEntry.objects.filter(action="document.update", object_id=str(doc.pk)).exists()
+
+
+def test_the_directory_names_decide_whether_a_title_breaks(cast):
+    """The same four-line joint title is fine once shortened to the 规范化简称 the refusal suggests."""
+    doc = _draft(cast)
+    short = "区市场监管局 区教育局 区应急管理局关于加强2026年春季学校食品安全管理的通知"
+    check_update_document(cast.zhangwei, doc, {"title": short})
+    doc.refresh_from_db()
+    assert doc.title == short
+
+
 def test_visibility_drafter_office_department_and_grants(cast):
     doc = _draft(cast)
     assert access_document_by_id(cast.zhangwei, doc.pk) == doc

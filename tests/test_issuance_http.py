@@ -279,3 +279,43 @@ def test_upward_request_through_http_signed_by_the_principal_with_2fa(cast, seal
     act(liuyang, open_task(process_id, IssuanceFlow.archive), "done", retention="permanent")
     doc.refresh_from_db()
     assert doc.status == OfficialDocument.Status.ARCHIVED and doc.archive.retention == "permanent"
+
+
+def test_a_title_that_cannot_break_within_three_lines_is_refused_when_drafting(cast):
+    """§7.3.1 at 拟稿, 核稿 step and 送审 (an older record), not first at 套红: the message beside 标题 where the page
+    has one, the form kept, nothing stored, no process started."""
+    from tests.test_documents import UNBREAKABLE_TITLES
+
+    title = UNBREAKABLE_TITLES[0]
+    zhang = login(cast.zhangwei)
+    before = OfficialDocument.objects.count()
+    refused = zhang.post("/documents/new", {"doc_type": "tongzhi", "title": title, "main_recipients": "各镇人民政府",
+                                            "publicity": "not_public"})
+    html = refused.content.decode()
+    assert refused.status_code == 400 and 'id="id_title_error"' in html and "无法在3行内" in html
+    assert f'value="{title}"' in html
+    assert OfficialDocument.objects.count() == before
+
+    # A record that got such a title before the check: 送审 says so above the form and starts nothing.
+    doc = draft_over_http(cast)
+    OfficialDocument.objects.filter(pk=doc.pk).update(title=title)
+    processes = IssuanceFlow.process_class.objects.count()
+    started = zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel",
+                                                             "countersign_policy": "all", "jump_back": "on"})
+    assert started.status_code == 400 and "标题过长" in started.content.decode()
+    doc.refresh_from_db()
+    assert doc.status == OfficialDocument.Status.DRAFT
+    assert IssuanceFlow.process_class.objects.count() == processes
+
+    # A step that may change the 标题 (部门负责人审核) refuses it beside the field; the step stays open.
+    OfficialDocument.objects.filter(pk=doc.pk).update(title="关于做好2027年元旦春节期间值班工作的通知")
+    assert zhang.post(f"/flows/issuance/start/{doc.pk}/", {"countersign_mode": "parallel",
+                                                          "countersign_policy": "all"}).status_code == 302
+    process_id = Task.objects.filter(flow_task=IssuanceFlow.dept_review).latest("pk").process_id
+    task = open_task(process_id, IssuanceFlow.dept_review)
+    step = act(login(cast.lina), task, "agree", "同意。", title=title)
+    html = step.content.decode()
+    assert step.status_code == 400 and 'id="id_title_error"' in html and "无法在3行内" in html
+    doc.refresh_from_db()
+    task.refresh_from_db()
+    assert doc.title == "关于做好2027年元旦春节期间值班工作的通知" and task.status == STATUS.ASSIGNED

@@ -70,9 +70,11 @@ def test_typesetting_needs_the_elements_the_standard_requires(drafted, cast):
 def test_a_title_that_cannot_break_within_three_lines_is_refused(drafted, cast):
     """§7.3.1: 机关名称 and words stay whole and a title takes at most three lines of 2号 小标宋 (20 字 each)."""
     do_allocate_doc_number(cast.liuyang, drafted, year=2026)
-    check_update_document(cast.zhangwei, drafted, {
-        "title": "揭阳市揭东区人民政府办公室关于进一步加强和改进全区政务服务数据管理工作和"
-                 "政务信息化项目建设管理工作以及数字政府建设考核评价工作的通知"})
+    # 拟稿 and 修改要素 refuse such a title now (tests/test_documents.py); a record stored before that check still
+    # reaches 套红, which refuses it too.
+    OfficialDocument.objects.filter(pk=drafted.pk).update(
+        title="揭阳市揭东区人民政府办公室关于进一步加强和改进全区政务服务数据管理工作和"
+              "政务信息化项目建设管理工作以及数字政府建设考核评价工作的通知")
     drafted.refresh_from_db()
     status = drafted.status
     with pytest.raises(Refusal) as err:

@@ -129,6 +129,22 @@ def _clean(field: str, value: Any) -> Any:
     return value
 
 
+def refuse_unbreakable_title(title: str) -> None:
+    """标题回行 (GB/T 9704 §7.3.1) checked when the title is written, not first at 核稿/套红: a title that
+    ``break_title`` cannot set within three lines without splitting a word or a 机关名称 (the directory's names,
+    ``documents.specs.title_terms``) is refused with the same message the typesetter would give."""
+    from documents.rendering.titles import (  # jieba loads only when a title is checked
+        TitleBreakError,
+        break_title,
+    )
+    from documents.specs import title_terms
+
+    try:
+        break_title(title, protected_terms=title_terms())
+    except TitleBreakError as exc:
+        raise Refusal("title_unbreakable", str(exc)) from None
+
+
 def _check_consistency(doc: OfficialDocument) -> None:
     if doc.secrecy and not doc.copy_number:
         # 涉密公文应当标注份号 (GB/T 9704 §7.2.1).
@@ -181,6 +197,7 @@ def do_create_document(
 ) -> OfficialDocument:
     doc = OfficialDocument(agency=agency, department=department, created_by=actor, direction=direction)
     doc.title = _clean("title", title)
+    refuse_unbreakable_title(doc.title)
     doc.doc_type = _clean("doc_type", doc_type)
     doc.is_upward = doc.doc_type in UPWARD_DOC_TYPES
     for name, value in fields.items():
@@ -218,6 +235,8 @@ def check_update_document(actor: Person, document: OfficialDocument, changes: di
             diff[name] = [str(old) if old is not None else None, str(new) if new is not None else None] \
                 if name == "number_series" else [old, new]
             setattr(doc, name, new)
+    if "title" in diff:  # only a changed title: an older record's other 要素 stay editable
+        refuse_unbreakable_title(doc.title)
     _check_consistency(doc)
     if "cc" in diff or "main_recipients" in diff:
         _refuse_cc_overlap(doc)

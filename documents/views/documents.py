@@ -135,7 +135,7 @@ class EditElementsForm(ElementsForm):
 
 # Refusal code → the field its message is about (anything else is shown above the form).
 _ERROR_FIELDS = {
-    "title_required": "title", "title_too_long": "title", "invalid_doc_type": "doc_type", "invalid_layout": "layout",
+    "title_required": "title", "title_too_long": "title", "title_unbreakable": "title", "invalid_doc_type": "doc_type", "invalid_layout": "layout",
     "invalid_publicity": "publicity", "invalid_secrecy": "secrecy", "invalid_urgency": "urgency",
     "invalid_copy_number": "copy_number", "copy_number_required": "copy_number",
     "secrecy_period_without_level": "secrecy_period", "cc_overlaps_main": "cc",

@@ -23,6 +23,7 @@ from documents.actions.documents import (
     do_grant_document_access,
     do_record_signoff,
     do_set_document_status,
+    refuse_unbreakable_title,
 )
 from documents.actions.numbering import do_allocate_doc_number
 from documents.actions.seals import check_stamp_document, do_authorise_seal_use
@@ -74,6 +75,9 @@ def check_start_issuance(actor: Person, document: OfficialDocument, options: Sta
         raise Refusal("not_draft", f"公文当前状态为“{doc.get_status_display()}”，不能再次送审。", status=409)
     if doc.current_body is None:
         raise Refusal("no_body", "请先撰写正文再送审。", status=400)
+    # 标题回行 (§7.3.1): 拟稿/修改要素 refuse such a title; a record stored before that check is stopped here, not
+    # first at 核稿 or 套红.
+    refuse_unbreakable_title(doc.title)
     if options.countersign_mode not in ("parallel", "sequential"):
         raise Refusal("countersign_mode_invalid", "会签方式只能是并行或依次。", status=400)
     if options.countersign_policy not in POLICIES:

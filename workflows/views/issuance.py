@@ -59,6 +59,7 @@ _STEP_ERROR_FIELDS = {
     "opinion_required": "opinion", "return_reason_required": "opinion", "opinion_too_long": "opinion",
     "opinion_date_invalid": "signed_date", "recipients_required": "main_agencies",
     "recipient_invalid": "main_agencies", "recipient_is_sender": "main_agencies", "invalid_retention": "retention",
+    "title_required": "title", "title_too_long": "title", "title_unbreakable": "title",  # 核稿/修改 steps' 标题
 }
 # … on the 送审 page.
 _START_ERROR_FIELDS = {

@@ -295,6 +295,7 @@ _STEP_ERROR_FIELDS = {
     "opinion_required": "opinion", "opinion_too_long": "opinion", "return_reason_required": "opinion",
     "reason_required": "opinion", "reason_too_long": "opinion", "result_required": "result",
     "result_too_long": "result", "reply_doc_type_invalid": "reply_doc_type", "copies_invalid": "copies",
+    "title_unbreakable": "reply_title",  # 答复文稿's title (do_create_document refuses what §7.3.1 cannot break)
 }
 
 
