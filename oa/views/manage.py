@@ -108,6 +108,19 @@ def _pick(model, pk: int | None, queryset=None):
     return (queryset if queryset is not None else model.objects).filter(pk=pk).first()
 
 
+def _pick_agency_and_department(form, data: dict, field: str, missing: str):
+    """The chosen agency and the optional department under it (field ``field``), or None after saying on the form
+    which one no longer exists."""
+    agency, department = _pick(Agency, data["agency"]), _pick(Department, data[field])
+    if agency is None:
+        form.add_error("agency", "请选择机关。")
+        return None
+    if data[field] is not None and department is None:
+        form.add_error(field, missing)
+        return None
+    return agency, department
+
+
 @admin_page(None)
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "manage/index.html", {"sections": manage_sections(request.user)})
@@ -249,13 +262,9 @@ def departments(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             data = form.cleaned_data
-            agency = _pick(Agency, data["agency"])
-            parent = _pick(Department, data["parent"])
-            if agency is None:
-                form.add_error("agency", "请选择机关。")
-            elif data["parent"] is not None and parent is None:
-                form.add_error("parent", "所选上级部门不存在。")
-            else:
+            picked = _pick_agency_and_department(form, data, "parent", "所选上级部门不存在。")
+            if picked is not None:
+                agency, parent = picked
                 try:
                     dept = check_manage_create_department(actor=request.user, agency=agency, parent=parent,
                                                           name=data["name"], sort_order=data["sort_order"])
@@ -321,13 +330,9 @@ def person_roles(request: HttpRequest, person_id: int) -> HttpResponse:
         status = 400
         if form.is_valid():
             data = form.cleaned_data
-            agency = _pick(Agency, data["agency"])
-            department = _pick(Department, data["department"])
-            if agency is None:
-                form.add_error("agency", "请选择机关。")
-            elif data["department"] is not None and department is None:
-                form.add_error("department", "所选部门不存在。")
-            else:
+            picked = _pick_agency_and_department(form, data, "department", "所选部门不存在。")
+            if picked is not None:
+                agency, department = picked
                 try:
                     grant = check_manage_grant_role(actor=request.user, person=person, role=data["role"],
                                                     agency=agency, department=department)
