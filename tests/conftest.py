@@ -189,3 +189,25 @@ def storage_backend(request, tmp_path):
         ))
     with override_settings(**values):
         yield request.param
+
+
+# The three administrators of the demo (三员分立, docs/security.md §11), signed in past their second factor.
+@pytest.fixture
+def sysadmin(cast):
+    from tests.clients import login
+
+    return login(cast.sunhao, otp=True)
+
+
+@pytest.fixture
+def secadmin(cast):
+    from tests.clients import login
+
+    return login(cast.qianjing, otp=True)
+
+
+@pytest.fixture
+def auditadmin(cast):
+    from tests.clients import login
+
+    return login(cast.yanghui, otp=True)

@@ -131,13 +131,13 @@ def drafted(cast):
     doc = do_create_document(actor=cast.zhangwei, agency=office, title="关于印发安全生产检查方案的通知",
                              main_recipients=["各镇人民政府"], cc=["区委办公室"])
     check_save_body(cast.zhangwei, doc, BODY, if_match=None)
-    check_update_document(cast.zhangwei, doc, {"written_date": "2026-11-27"})
+    check_update_document(cast.zhangwei, doc, {"written_date": timezone.localdate().isoformat()})
     doc.refresh_from_db()
     return doc
 
 
 def _typeset(doc, cast) -> OfficialDocument:
-    do_allocate_doc_number(cast.liuyang, doc, year=2026)
+    do_allocate_doc_number(cast.liuyang, doc, year=timezone.localdate().year)
     return check_typeset_document(cast.liuyang, doc)
 
 

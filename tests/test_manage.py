@@ -46,21 +46,6 @@ def last_id() -> int:
     return AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
-@pytest.fixture
-def sysadmin(cast):
-    return login(cast.sunhao, otp=True)
-
-
-@pytest.fixture
-def secadmin(cast):
-    return login(cast.qianjing, otp=True)
-
-
-@pytest.fixture
-def auditadmin(cast):
-    return login(cast.yanghui, otp=True)
-
-
 # --- who reaches which page ---------------------------------------------------------------------------------
 
 SYS_PAGES = ["/manage/people/", "/manage/people/new/", "/manage/people/{zhangwei}/", "/manage/departments/",

@@ -18,16 +18,9 @@ from oa.models import AuditEntry, PasswordHistory, WorkItem
 from oa.refusals import Refusal
 from tests.clients import login
 from tests.flowapp.flows import MemoFlow
+from tests.test_manage import html, last_id
 
 pytestmark = pytest.mark.django_db
-
-
-def html(response) -> str:
-    return response.content.decode()
-
-
-def last_id() -> int:
-    return AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def start_memo(initiator, reviewer, handler, *, title: str):
@@ -37,16 +30,6 @@ def start_memo(initiator, reviewer, handler, *, title: str):
 
 def open_todo(person) -> list[str]:
     return sorted(WorkItem.objects.filter(owner=person, state="open", box="todo").values_list("title", flat=True))
-
-
-@pytest.fixture
-def sysadmin(cast):
-    return login(cast.sunhao, otp=True)
-
-
-@pytest.fixture
-def secadmin(cast):
-    return login(cast.qianjing, otp=True)
 
 
 @pytest.fixture
