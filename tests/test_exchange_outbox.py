@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from documents.models import Attachment
 from documents.selectors.archive import core_metadata
 from integrations.exchange import protocol as P
 from integrations.exchange.actions import (
@@ -141,7 +142,8 @@ def test_distribution_builds_one_signed_package_per_peer(cast, remote):
     with final_pdf_field(doc).open("rb") as fh:
         assert package.pdf == fh.read()  # the stamped PDF
     assert package.ses_signatures == [bytes(u.ses_signature) for u in doc.seal_uses.all()]
-    assert [name for name, _ in package.attachments] == ["协作清单.docx"]
+    # the 附件 travel inside the sealed PDF (套红 merges them: tests/test_attachment_pages.py), never as loose files
+    assert doc.attachments.filter(role=Attachment.Role.ATTACHMENT).count() == 1 and package.attachments == []
     assert AuditEntry.objects.filter(action="exchange.package.enqueue", object_id=str(doc.pk)).exists()
     # enqueueing the same delivery again is the same package
     do_enqueue_package(doc, rows, actor=cast.liuyang)

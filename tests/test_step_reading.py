@@ -16,7 +16,8 @@ from viewflow.workflow.status import STATUS
 from documents.actions.attachments import check_add_attachment
 from documents.actions.body import check_save_body
 from documents.actions.documents import do_create_document
-from documents.models import OfficialDocument
+from documents.models import Attachment, OfficialDocument
+from documents.rendering.merge import merged_digests
 from oa.models import Agency, Department, Notification, Person, WorkItem
 from tests.clients import login
 from tests.issued import ensure_office_seal
@@ -162,6 +163,9 @@ def test_receipt_step_pages_show_body_elements_attachments_and_earlier_opinions(
     office = login(cast.finance03, otp=True)
     assert receipt_step(office, _open(receipt, ReceiptFlow.review), "accept", "请拟办。").status_code == 302
     incoming.refresh_from_db()
+    assert incoming.attachments == []
+    with incoming.pdf.open("rb") as fh:
+        assert merged_digests(fh.read()) == [doc.attachments.get(role=Attachment.Role.ATTACHMENT).sha256]
     budget = Department.objects.get(agency=finance, name="预算科")
 
     written = ["请拟办。"]
@@ -182,7 +186,9 @@ def test_receipt_step_pages_show_body_elements_attachments_and_earlier_opinions(
         _above_opinion_box(main, FIRST, ADDED, TITLE, incoming.sender_name, doc.doc_number,
                            incoming.receipt_number, ATTACHMENT_TITLE, *written)
         assert f"/flows/incoming/{incoming.pk}/preview/1.png" in main
-        assert f"/flows/incoming/{incoming.pk}/attachments/1" in main
+        # the 附件 came as pages of the sealed PDF, not as a loose file: the page says where to read it
+        assert f"/flows/incoming/{incoming.pk}/attachments/" not in main
+        assert "附件已编入正式文件（PDF），排在正文之后，与正文同在电子印章签名范围内" in main
         assert "限办日期" in main
         if node is ReceiptFlow.handle:
             incoming.refresh_from_db()

@@ -105,16 +105,6 @@ def agency_signing_key(agency: Agency) -> Ed25519PrivateKey:
 # ---- sending side ----------------------------------------------------------------------------------------
 
 
-def _document_attachments(document: OfficialDocument) -> list[tuple[str, bytes]]:
-    from documents.models import Attachment
-
-    out = []
-    for att in document.attachments.filter(role=Attachment.Role.ATTACHMENT).order_by("position", "id"):
-        with att.file.open("rb") as fh:
-            out.append((att.name, fh.read()))
-    return out
-
-
 def do_enqueue_package(document: OfficialDocument, recipients: list[DistributionRecipient], *,
                        actor: Person) -> dict[int, uuid.UUID]:
     """分发 to agencies of other deployments: one signed package per peer, stored and put in the outbox, in the
@@ -144,7 +134,6 @@ def do_enqueue_package(document: OfficialDocument, recipients: list[Distribution
     with pdf_field.open("rb") as fh:
         pdf = fh.read()
     ses = [bytes(use.ses_signature) for use in document.seal_uses.order_by("signed_at", "id")]
-    attachments = _document_attachments(document)
     metadata = core_metadata(document)
     try:
         signing_key = agency_signing_key(document.agency)
@@ -166,7 +155,9 @@ def do_enqueue_package(document: OfficialDocument, recipients: list[Distribution
         if OutboxMessage.objects.filter(idempotency_key=idempotency_key).exists():
             continue
         try:
-            data = build_package(metadata=metadata, pdf=pdf, ses_signatures=ses, attachments=attachments,
+            # No attachments/ entries: the 附件 are pages of the sealed PDF, so none travels outside the seal's
+            # signature. read_package still accepts them from peers that send originals.
+            data = build_package(metadata=metadata, pdf=pdf, ses_signatures=ses, attachments=[],
                                  sender_uscc=document.agency.uscc, recipients=usccs, signing_key=signing_key,
                                  package_id=package_id, created_at=created)
         except PackageError as exc:

@@ -91,22 +91,15 @@ def do_accept_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
     return incoming, created
 
 
-def _attachments_of(document: OfficialDocument) -> list[dict]:
-    from documents.models import Attachment
-
-    rows = document.attachments.filter(role=Attachment.Role.ATTACHMENT).order_by("position", "id")
-    return [{"name": a.name, "key": a.file.name, "sha256": a.sha256, "size": a.size,
-             "content_type": a.content_type} for a in rows]
-
-
 @dataclass(frozen=True)
 class DeliveryContent:
-    """What every internal recipient of one document receives: read and hashed once per 分发, not per recipient."""
+    """What every internal recipient of one document receives: read and hashed once per 分发, not per recipient.
+    Only the sealed PDF: the 附件 are pages inside it (套红 merges them), so none travels outside the seal's
+    signature (docs/gbt9704.md, 附件说明与附件页)."""
 
     pdf_name: str
     pdf_sha256: str
     fields: IncomingFields
-    attachments: list[dict]
 
 
 def delivery_content(document: OfficialDocument) -> DeliveryContent:
@@ -117,7 +110,7 @@ def delivery_content(document: OfficialDocument) -> DeliveryContent:
         digest = sha256_hex(fh.read())
     fields = fields_from_metadata(core_metadata(document), sender_name=document.agency.name,
                                   sender_uscc=document.agency.uscc)
-    return DeliveryContent(pdf.name, digest, fields, _attachments_of(document))
+    return DeliveryContent(pdf.name, digest, fields)
 
 
 def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person,
@@ -131,7 +124,7 @@ def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person,
         agency=recipient.agency, source=IncomingDocument.Source.INTERNAL,
         fields=replace(content.fields, kind=recipient.kind),
         package_id=recipient_package_id(recipient), pdf_name=content.pdf_name,
-        pdf_sha256=content.pdf_sha256, attachments=list(content.attachments), document=document, actor=actor)
+        pdf_sha256=content.pdf_sha256, document=document, actor=actor)
     recipient.incoming = incoming
     recipient.package_id = incoming.package_id
     recipient.save(update_fields=["incoming", "package_id"])
