@@ -84,6 +84,8 @@ class JoinInfo:
     token: str = ""
     pin: str = ""
     feed_id: int | None = None
+    # RTCIceServer dicts for the browser (TURN with per-participant credentials); empty: host candidates only.
+    ice_servers: list[dict[str, Any]] = field(default_factory=list)
 
     def client_config(self) -> dict[str, Any]:
         """The JSON the join page reads (json_script): everything the browser needs, and nothing more."""
@@ -96,6 +98,7 @@ class JoinInfo:
             "token": self.token,
             "pin": self.pin,
             "feedId": self.feed_id,
+            "iceServers": self.ice_servers,
             "expiresAt": self.expires_at.isoformat(),
         }
 

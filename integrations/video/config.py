@@ -57,6 +57,8 @@ def get_provider(name: str | None = None) -> VideoProvider:
                 admin_key=settings.OA_VIDEO_JANUS_ADMIN_KEY,
                 timeout=timeout,
                 publishers=settings.OA_VIDEO_JANUS_PUBLISHERS,
+                turn_urls=tuple(settings.OA_VIDEO_TURN_URLS),
+                turn_secret=settings.OA_VIDEO_TURN_SECRET,
             )
         )
     if name == "jitsi":

@@ -64,6 +64,16 @@ class JanusSettings:
     admin_key: str
     timeout: float = 5.0
     publishers: int = 16
+    turn_urls: tuple[str, ...] = ()  # turn:turn.example.gov.cn:3478?transport=udp, turns:…:5349
+    turn_secret: str = ""  # coturn `static-auth-secret` (use-auth-secret): per-participant credentials
+
+
+def turn_credentials(secret: str, expires_at: dt.datetime, user: str) -> tuple[str, str]:
+    """TURN REST API credentials as coturn's use-auth-secret checks them: username = "<expiry>:<user>",
+    password = base64(HMAC-SHA1(secret, username)); they stop working at `expires_at`."""
+    username = f"{int(expires_at.timestamp())}:{user}"
+    password = base64.b64encode(hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()).decode()
+    return username, password
 
 
 def sign_token(secret: str, expires_at: dt.datetime, descriptors: list[str]) -> str:
@@ -207,7 +217,16 @@ class JanusProvider(VideoProvider):
             token=token,
             pin=room.pin,
             feed_id=feed,
+            ice_servers=self.ice_servers(room, feed),
         )
+
+    def ice_servers(self, room: RoomInfo, feed: int) -> list[dict[str, Any]]:
+        if not self.settings.turn_urls:
+            return []
+        if not self.settings.turn_secret:
+            return [{"urls": list(self.settings.turn_urls)}]
+        username, credential = turn_credentials(self.settings.turn_secret, room.valid_until, f"oa{feed}")
+        return [{"urls": list(self.settings.turn_urls), "username": username, "credential": credential}]
 
     def kick(self, room: RoomInfo, participant: Participant) -> None:
         feed, token = self.token_for(room, participant)

@@ -147,3 +147,25 @@ def test_unreachable_janus_is_video_unavailable():
     assert down.value.message.startswith("视频会议服务暂不可用")
     assert not provider.health().ok
 
+
+
+def test_turn_credentials_follow_coturn_rest_scheme(janus_server):
+    import base64
+    import hashlib
+    import hmac
+
+    from janus_server import ADMIN_KEY, API_SECRET, TOKEN_SECRET
+
+    provider = JanusProvider(JanusSettings(
+        janus_server.url, "/janus", API_SECRET, TOKEN_SECRET, ADMIN_KEY,
+        turn_urls=("turn:turn.jiedong.example:3478?transport=udp",), turn_secret="coturn-static-auth-secret",
+    ))
+    room = _room(provider, key="m-turn")
+    info = provider.join(room, GUEST)
+    [server] = info.client_config()["iceServers"]
+    expiry, _, user = server["username"].partition(":")
+    assert int(expiry) == int(room.valid_until.timestamp()) and user == f"oa{info.feed_id}"
+    expected = hmac.new(b"coturn-static-auth-secret", server["username"].encode(), hashlib.sha1).digest()
+    assert base64.b64decode(server["credential"]) == expected
+    assert server["urls"] == ["turn:turn.jiedong.example:3478?transport=udp"]
+    provider.end(room)
