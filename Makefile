@@ -7,9 +7,10 @@ PIP := $(VENV)/bin/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # Debian packages the tests need: slapd for LDAP, chromium for Playwright,
-# a CJK font so screenshots show Chinese.
+# a CJK font so screenshots show Chinese, janus for the video rooms (and its JS client, whose copy we vendor).
 TEST_DEBS := slapd ldap-utils chromium fonts-wqy-zenhei redis-server \
-	libreoffice-writer-nogui poppler-utils poppler-data fonts-arphic-uming fonts-arphic-ukai fontconfig libnss3-tools faketime
+	libreoffice-writer-nogui poppler-utils poppler-data fonts-arphic-uming fonts-arphic-ukai fontconfig libnss3-tools faketime \
+	janus libjs-janus-gateway libjs-webrtc-adapter
 
 # The machine's PostgreSQL and Redis (CI and developer machines run them on loopback).
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test

@@ -499,3 +499,39 @@ FONTS = env("OA_FONTS")
 # 用印 of a PDF set in Debian stand-in fonts (no licensed 仿宋_GB2312/方正小标宋 configured) is refused unless the
 # deployment accepts them: on for the demo (OA_DEBUG) and the tests, off in production by default.
 ACCEPT_STANDIN_FONTS = env_bool("OA_ACCEPT_STANDIN_FONTS", DEBUG)
+
+# --- Video meetings (integrations/video, docs/video.md) --------------------------------------------------
+# none = in-person meetings only (the embedded default); janus = the self-hosted default for a district;
+# jitsi / bbb = an existing Jitsi Meet or BigBlueButton server. Secrets come only from the environment.
+INSTALLED_APPS += ["integrations.video.apps.VideoConfig"]
+OA_VIDEO_PROVIDER = env("OA_VIDEO_PROVIDER", "none")
+OA_VIDEO_TIMEOUT = env_int("OA_VIDEO_TIMEOUT", 5)
+OA_VIDEO_JANUS_URL = env("OA_VIDEO_JANUS_URL", "http://127.0.0.1:8088/janus")  # as this server reaches it
+OA_VIDEO_JANUS_PUBLIC_URL = env("OA_VIDEO_JANUS_PUBLIC_URL", "/janus")  # as browsers reach it (nginx, same origin)
+OA_VIDEO_JANUS_API_SECRET = env("OA_VIDEO_JANUS_API_SECRET")  # janus.jcfg general.api_secret
+OA_VIDEO_JANUS_TOKEN_SECRET = env("OA_VIDEO_JANUS_TOKEN_SECRET")  # janus.jcfg general.token_auth_secret
+OA_VIDEO_JANUS_ADMIN_KEY = env("OA_VIDEO_JANUS_ADMIN_KEY")  # janus.plugin.videoroom.jcfg general.admin_key
+OA_VIDEO_JANUS_PUBLISHERS = env_int("OA_VIDEO_JANUS_PUBLISHERS", 16)
+OA_VIDEO_TURN_URLS = env_list("OA_VIDEO_TURN_URLS")  # browsers' TURN server(s) (coturn), comma-separated
+OA_VIDEO_TURN_SECRET = env("OA_VIDEO_TURN_SECRET")  # coturn static-auth-secret: time-limited credentials
+OA_VIDEO_JITSI_URL = env("OA_VIDEO_JITSI_URL").rstrip("/")
+OA_VIDEO_JITSI_APP_ID = env("OA_VIDEO_JITSI_APP_ID")
+OA_VIDEO_JITSI_APP_SECRET = env("OA_VIDEO_JITSI_APP_SECRET")
+OA_VIDEO_JITSI_AUDIENCE = env("OA_VIDEO_JITSI_AUDIENCE", "jitsi")
+OA_VIDEO_JITSI_SUBJECT = env("OA_VIDEO_JITSI_SUBJECT")
+OA_VIDEO_BBB_URL = env("OA_VIDEO_BBB_URL").rstrip("/")
+OA_VIDEO_BBB_SECRET = env("OA_VIDEO_BBB_SECRET")
+OA_VIDEO_BBB_CHECKSUM = env("OA_VIDEO_BBB_CHECKSUM", "sha256")
+_video_required = {
+    "none": [],
+    "janus": ["OA_VIDEO_JANUS_API_SECRET", "OA_VIDEO_JANUS_TOKEN_SECRET", "OA_VIDEO_JANUS_ADMIN_KEY"],
+    "jitsi": ["OA_VIDEO_JITSI_URL", "OA_VIDEO_JITSI_APP_ID", "OA_VIDEO_JITSI_APP_SECRET"],
+    "bbb": ["OA_VIDEO_BBB_URL", "OA_VIDEO_BBB_SECRET"],
+}
+if OA_VIDEO_PROVIDER not in _video_required:
+    raise ImproperlyConfigured("OA_VIDEO_PROVIDER 只能是 janus、jitsi、bbb 或 none")
+_missing = [name for name in _video_required[OA_VIDEO_PROVIDER] if not globals()[name]]
+if _missing:
+    raise ImproperlyConfigured(f"OA_VIDEO_PROVIDER={OA_VIDEO_PROVIDER} 需要设置：{'、'.join(_missing)}")
+if OA_VIDEO_BBB_CHECKSUM not in {"sha1", "sha256"}:
+    raise ImproperlyConfigured("OA_VIDEO_BBB_CHECKSUM 只能是 sha1 或 sha256")
