@@ -112,12 +112,23 @@ class WorkRetired(TypedDict):
     state: str  # "done" | "cancelled"
 
 
+class AnnouncementChanged(TypedDict):
+    """A 通知公告 was published or withdrawn (a broadcast: see broadcast_on_commit); clients refresh the tile."""
+
+    announcement_id: int
+    agency: str  # the publishing agency's name
+    district_wide: bool
+    pinned: bool
+
+
 EVENT_TYPES: dict[str, type] = {
     "work.assigned": WorkAssigned,
     "work.urged": WorkUrged,
     "work.returned": WorkReturned,
     "work.completed": WorkCompleted,
     "work.retired": WorkRetired,
+    "announcement.published": AnnouncementChanged,
+    "announcement.withdrawn": AnnouncementChanged,
 }
 
 
@@ -225,6 +236,25 @@ def make_work_retired(item: WorkItem) -> Event:
     payload: WorkRetired = {"work_item_id": item.pk, "state": item.state}
     label = WorkItem.State(item.state).label
     return Event("work.retired", f"{label}：{item.title}", "", work_item_link(item), dict(payload))
+
+
+def make_announcement_changed(announcement, event_type: str = "announcement.published") -> Event:
+    """Title and agency only — the body stays on the announcement page."""
+    payload: AnnouncementChanged = {
+        "announcement_id": announcement.pk,
+        "agency": announcement.agency.name,
+        "district_wide": announcement.district_wide,
+        "pinned": announcement.pinned,
+    }
+    label = "通知公告" if event_type == "announcement.published" else "通知公告已撤回"
+    return Event(event_type, f"{label}：{announcement.title}", announcement.agency.name,
+                 f"/announcements/{announcement.pk}/", dict(payload))
+
+
+def broadcast_announcement_on_commit(announcement, event_type: str = "announcement.published") -> None:
+    """To the district's group when district-wide, else to the publishing agency's group."""
+    broadcast_on_commit(make_announcement_changed(announcement, event_type),
+                        agency_ids=[announcement.agency_id], district=announcement.district_wide)
 
 
 # --- channels beyond the web (the mobile platform registers one) ----------------------------------------

@@ -151,7 +151,7 @@ def test_send_persists_one_notification_and_web_delivery_per_recipient(
     # The next event of lina names this one as its predecessor.
     hints.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        (again,) = send_event_on_commit(make_work_urged(item, count=1, by=zhangwei), [lina.pk], work_item=item)
+        send_event_on_commit(make_work_urged(item, count=1, by=zhangwei), [lina.pk], work_item=item)
     assert hints[0][1]["prev_id"] == sent[0].pk and json.loads(hints[0][1]["frame"])["unread"] == 2
 
 
