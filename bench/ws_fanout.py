@@ -263,6 +263,7 @@ async def run_size(n: int, people, url: str, server_pid: int, rounds: int, offli
 
     people = people[:n]
     user_ids = [uid for uid, _ in people]
+    first_id = await sync_to_async(newest_event_id, thread_sensitive=True)()  # earlier sizes' events excluded
     clients = [Client(uid, token, url) for uid, token in people]
     await asyncio.sleep(1.0)
     rss_before = rss_kib(server_pid)
@@ -332,7 +333,7 @@ async def run_size(n: int, people, url: str, server_pid: int, rounds: int, offli
     await asyncio.gather(*(c.ack() for c in clients))
     await gather_limited([c.close() for c in clients])  # a close writes the batch still waiting
     acked = {i for c in clients for i in c.acked}
-    delivered_marks = await sync_to_async(delivered_ids, thread_sensitive=True)(user_ids)
+    delivered_marks = await sync_to_async(delivered_ids, thread_sensitive=True)(user_ids, first_id)
     errors = collections.Counter(e for c in clients for e in c.errors)
 
     return {
@@ -348,22 +349,29 @@ async def run_size(n: int, people, url: str, server_pid: int, rounds: int, offli
         "out_of_order_clients": out_of_order,
         "resync_s": resync_time,
         "acked": len(acked),
-        "delivered_marks_exact": await wait_marks(user_ids, acked, delivered_marks),
+        "delivered_marks_exact": await wait_marks(user_ids, first_id, acked, delivered_marks),
         "errors": dict(errors),
     }
 
 
-def delivered_ids(user_ids: list[int]) -> set[int]:
+def newest_event_id() -> int:
+    from oa.models import Notification
+
+    return Notification.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def delivered_ids(user_ids: list[int], after_id: int) -> set[int]:
     from oa.models import NotificationDelivery
 
     return set(
         NotificationDelivery.objects.filter(
-            notification__recipient_id__in=user_ids, channel="web", state="delivered"
+            notification__recipient_id__in=user_ids, notification_id__gt=after_id, channel="web",
+            state="delivered",
         ).values_list("notification_id", flat=True)
     )
 
 
-async def wait_marks(user_ids: list[int], acked: set[int], marks: set[int]) -> bool:
+async def wait_marks(user_ids: list[int], after_id: int, acked: set[int], marks: set[int]) -> bool:
     """The server writes the last batches as the sockets close: give it a moment, then compare."""
     from asgiref.sync import sync_to_async
 
@@ -371,7 +379,7 @@ async def wait_marks(user_ids: list[int], acked: set[int], marks: set[int]) -> b
         if marks == acked:
             return True
         await asyncio.sleep(0.2)
-        marks = await sync_to_async(delivered_ids, thread_sensitive=True)(user_ids)
+        marks = await sync_to_async(delivered_ids, thread_sensitive=True)(user_ids, after_id)
     print(f"delivered marks: {len(marks)}, acknowledged: {len(acked)}, "
           f"marked but not acknowledged: {len(marks - acked)}, acknowledged not marked: {len(acked - marks)}")
     return False

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 from functools import partial
 from typing import Any
 
@@ -30,6 +31,8 @@ from oa.actions.notifications import do_mark_delivered, do_mark_read
 from oa.events import DISTRICT_GROUP, agency_group, user_group
 from oa.models import Person
 from oa.selectors.notifications import agency_ids_of, badge_counts, events_after, last_event_id
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401  # no/invalid session or token: log in again (do not retry blindly)
 CLOSE_FORBIDDEN = 4403  # signed in, but must first change the password or pass 2FA
@@ -111,11 +114,16 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         self.disconnected = True
         if self.person is not None:
-            for group in self.groups_joined:
-                await self.channel_layer.group_discard(group, self.channel_name)
             if self.flush_task is not None:
                 self.flush_task.cancel()
-            await self._flush()
+            await self._flush()  # first: the acknowledgements are the part worth keeping
+            for group in self.groups_joined:
+                try:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                except Exception:
+                    # e.g. the Redis pool is exhausted while a thousand sockets close at once: the membership
+                    # expires by itself (group_expiry) and messages to a closed channel expire unread.
+                    logger.warning("退出通道组 %s 失败", group, exc_info=True)
 
     # --- client → server -------------------------------------------------------------------------------
 
