@@ -1,6 +1,6 @@
 """Websocket fan-out benchmark: one uvicorn server, Redis channel layer, PostgreSQL (issue 3).
 
-    .venv/bin/python bench/ws_fanout.py [--sizes 100,1000] [--events 10] [--offline 20]
+    python bench/ws_fanout.py [--sizes 100,1000] [--events 10] [--offline 20]   (the project's venv python)
 
 For each N: N people with API tokens open N websocket clients (the `websockets` package) on loopback, each
 with a fresh ticket from POST /api/ws-ticket, then
@@ -10,10 +10,15 @@ with a fresh ticket from POST /api/ws-ticket, then
   * forced disconnect: every client's TCP connection is aborted, K events are sent while they are offline,
     the clients reconnect with last_event_id and must receive every missed event once, in order
     (delivered/sent must be 1.0);
+  * acknowledgement: like the browser client, every client acknowledges the last id it received
+    ({"type": "ack"}) after each round; at the end the web deliveries marked "delivered" must be exactly the
+    acknowledged ones (the server writes them in batches);
   * memory per idle connection: server RSS delta (/proc/<pid>/status VmRSS) / N.
-It creates a throwaway PostgreSQL database (dropped at the end), uses a Redis database of its own
-(OA_BENCH_REDIS_URL, default redis://127.0.0.1:6379/7) and stops by itself (hard deadline, default 300 s).
-Figures are for comparison within one run (ratios), not absolute claims.
+It creates a throwaway PostgreSQL database bench_ws_fanout_<pid> through the admin database `postgres`
+(OA_BENCH_DATABASE_URL), dropped at the end, uses a Redis database (OA_BENCH_REDIS_URL, default
+redis://127.0.0.1:6379/7) with a channel prefix of its own, and stops by itself (hard deadline, default 300 s).
+Figures are for comparison within one run (ratios), not absolute claims; BENCH_RESULT lines (issue 14
+`make bench`) carry them for the summary table.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BASE_DB_URL = os.environ.get("OA_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BASE_DB_URL = os.environ.get("OA_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("OA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
-DB_NAME = f"bench_ws_{os.getpid()}"
+DB_NAME = f"bench_ws_fanout_{os.getpid()}"
+GOAL_P99 = 1.5  # issue 14: event commit → receipt p99 at most 1.5 × the raw channel layer's
 WAIT = 60.0  # seconds any single phase may wait for messages
 
 
@@ -117,12 +123,16 @@ class Client:
         self.counts: list[float] = []
         self.synced = asyncio.Event()
         self.closed = ""  # close codes (received/sent) if the connection ended
+        self.on_socket: list[int] = []  # event ids received on the current connection
+        self.acked: set[int] = set()  # every id acknowledged (cumulatively) over all connections
+        self.errors: list[str] = []
 
     async def connect(self) -> None:
         import websockets
 
         self.synced.clear()
         self.closed = ""
+        self.on_socket = []
         ticket = await asyncio.to_thread(self._ticket)
         self.ws = await websockets.connect(f"{self.url}?ticket={ticket}", max_queue=None, open_timeout=WAIT)
         self.reader = asyncio.create_task(self._read())
@@ -149,6 +159,9 @@ class Client:
                 if message["type"] == "event":
                     self.events.append((message["id"], now))
                     self.last_id = message["id"]
+                    self.on_socket.append(message["id"])
+                elif message["type"] == "error":
+                    self.errors.append(message["code"])
                 elif message["type"] == "counts":
                     self.counts.append(now)
                 elif message["type"] == "synced":
@@ -156,6 +169,12 @@ class Client:
                     self.synced.set()
         except websockets.ConnectionClosed as exc:
             self.closed = f"{exc.rcvd.code if exc.rcvd else None}/{exc.sent.code if exc.sent else None}"
+
+    async def ack(self) -> None:
+        """What the browser client does every few seconds: acknowledge the last id this connection received."""
+        if self.on_socket and self.on_socket[-1] not in self.acked:
+            self.acked.update(self.on_socket)
+            await self.ws.send(json.dumps({"type": "ack", "last_event_id": self.on_socket[-1]}))
 
     def abort(self) -> None:
         """Drop the TCP connection without a close handshake, like a phone losing its network."""
@@ -244,6 +263,7 @@ async def run_size(n: int, people, url: str, server_pid: int, rounds: int, offli
 
     people = people[:n]
     user_ids = [uid for uid, _ in people]
+    first_id = await sync_to_async(newest_event_id, thread_sensitive=True)()  # earlier sizes' events excluded
     clients = [Client(uid, token, url) for uid, token in people]
     await asyncio.sleep(1.0)
     rss_before = rss_kib(server_pid)
@@ -267,6 +287,7 @@ async def run_size(n: int, people, url: str, server_pid: int, rounds: int, offli
             closed = collections.Counter(c.closed for c in clients if c.closed)
             raise RuntimeError(f"live event {r}: {got}/{n} clients received it in {WAIT:.0f} s; closed: {closed}")
         latencies += [c.events[x][1] - committed_at for c, x in zip(clients, before, strict=True)]
+        await asyncio.gather(*(c.ack() for c in clients))  # after the receipts were timed
 
     # 2. baselines: counts push through the server, and the raw channel layer
     layer = get_channel_layer()
@@ -309,7 +330,11 @@ async def run_size(n: int, people, url: str, server_pid: int, rounds: int, offli
         duplicates += len(got) - len(set(got))
         out_of_order += got != sorted(got)
     sent = offline * n
-    await gather_limited([c.close() for c in clients])
+    await asyncio.gather(*(c.ack() for c in clients))
+    await gather_limited([c.close() for c in clients])  # a close writes the batch still waiting
+    acked = {i for c in clients for i in c.acked}
+    delivered_marks = await sync_to_async(delivered_ids, thread_sensitive=True)(user_ids, first_id)
+    errors = collections.Counter(e for c in clients for e in c.errors)
 
     return {
         "n": n,
@@ -323,7 +348,41 @@ async def run_size(n: int, people, url: str, server_pid: int, rounds: int, offli
         "duplicates": duplicates,
         "out_of_order_clients": out_of_order,
         "resync_s": resync_time,
+        "acked": len(acked),
+        "delivered_marks_exact": await wait_marks(user_ids, first_id, acked, delivered_marks),
+        "errors": dict(errors),
     }
+
+
+def newest_event_id() -> int:
+    from oa.models import Notification
+
+    return Notification.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def delivered_ids(user_ids: list[int], after_id: int) -> set[int]:
+    from oa.models import NotificationDelivery
+
+    return set(
+        NotificationDelivery.objects.filter(
+            notification__recipient_id__in=user_ids, notification_id__gt=after_id, channel="web",
+            state="delivered",
+        ).values_list("notification_id", flat=True)
+    )
+
+
+async def wait_marks(user_ids: list[int], after_id: int, acked: set[int], marks: set[int]) -> bool:
+    """The server writes the last batches as the sockets close: give it a moment, then compare."""
+    from asgiref.sync import sync_to_async
+
+    for _ in range(50):
+        if marks == acked:
+            return True
+        await asyncio.sleep(0.2)
+        marks = await sync_to_async(delivered_ids, thread_sensitive=True)(user_ids, after_id)
+    print(f"delivered marks: {len(marks)}, acknowledged: {len(acked)}, "
+          f"marked but not acknowledged: {len(marks - acked)}, acknowledged not marked: {len(acked - marks)}")
+    return False
 
 
 def report(result: dict) -> None:
@@ -347,7 +406,30 @@ def report(result: dict) -> None:
         f"(duplicates {result['duplicates']}, clients out of order {result['out_of_order_clients']}, "
         f"resync of all clients {result['resync_s']:.2f} s)"
     )
+    print(
+        f"acknowledged {result['acked']} events; web deliveries marked delivered = exactly the acknowledged: "
+        f"{result['delivered_marks_exact']}; error frames: {result['errors'] or 'none'}"
+    )
     print(f"(mean event latency {ms(statistics.mean(lat))})")
+    for label, p in (("p50", 50), ("p99", 99)):
+        ours, base = pct(lat, p) * 1000, pct(raw, p) * 1000
+        bench_result(
+            f"websocket event commit→receipt {label}, {n} connections ÷ raw channel layer",
+            ours, base, "ms", ours / base, f"≤ {GOAL_P99}×", ours / base <= GOAL_P99,
+        )
+    replay = result["delivered"] / result["sent"] if result["sent"] else float("nan")
+    bench_result(
+        f"websocket replay after forced disconnect, {n} connections: delivered/sent",
+        replay, 1.0, "ratio", replay, "= 1.000",
+        replay == 1.0 and not result["duplicates"] and not result["out_of_order_clients"],
+    )
+
+
+def bench_result(measure: str, ours: float, baseline: float, unit: str, ratio: float, goal: str, met: bool) -> None:
+    print("BENCH_RESULT " + json.dumps({
+        "measure": measure, "ours": round(ours, 3), "baseline": round(baseline, 3), "unit": unit,
+        "ratio": round(ratio, 3), "goal": goal, "met": bool(met),
+    }, ensure_ascii=False))
 
 
 async def main_async(args, people, url: str, server_pid: int) -> list[dict]:
@@ -391,7 +473,9 @@ def main() -> int:
         port = free_port()
         server = subprocess.Popen(
             [
-                str(ROOT / ".venv/bin/uvicorn"),
+                sys.executable,
+                "-m",
+                "uvicorn",
                 "oa.asgi:application",
                 "--host",
                 "127.0.0.1",
@@ -424,9 +508,12 @@ def main() -> int:
                 main_async(args, people, f"ws://127.0.0.1:{port}/ws/events/", server.pid), args.deadline
             )
         )
-        ok = all(r["delivered"] == r["sent"] and not r["duplicates"] for r in results)
+        ok = all(r["delivered"] == r["sent"] and not r["duplicates"] and r["delivered_marks_exact"]
+                 for r in results)
         print(
-            "\nresult:", "every missed event delivered exactly once" if ok else "MISSING OR DUPLICATE EVENTS"
+            "\nresult:",
+            "every missed event delivered exactly once, delivery marks = acknowledgements" if ok
+            else "MISSING OR DUPLICATE EVENTS, OR DELIVERY MARKS THAT DIFFER FROM THE ACKNOWLEDGEMENTS",
         )
         return 0 if ok else 1
     finally:

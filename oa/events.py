@@ -2,8 +2,15 @@
 
 `send_event_on_commit()` writes one Notification per recipient (its id is the monotonic event id) and a web
 NotificationDelivery in the caller's transaction, lets every registered channel (e.g. the mobile platform)
-enqueue its outbox rows in that same transaction, and only after commit tells the websocket consumers
-through the channel layer. The database is the record; the channel-layer message is a hint carrying the id.
+enqueue its outbox rows in that same transaction, and only after commit hands the websocket consumers the
+whole client frame through the channel layer: the event, the recipient's badges as the transaction saw them
+and the id of the recipient's previous event. A consumer writes that frame to its sockets without touching the
+database, and rereads the database only when `prev_id` shows it missed something (a dropped message, events
+committed before its hello). The database stays the record: replay after a reconnect reads it.
+
+Broadcast-shaped notices (an announcement to a whole agency or the district) are not personal events: one
+message goes to one group (`agency.<id>` or `district`) that every socket of those people joined
+(`broadcast_on_commit`); the record is the notice's own table (e.g. Announcement), not a Notification per head.
 
 Payloads are typed per event type (TypedDicts below, listed in docs/events.md) and built by the `make_*`
 helpers. Titles and summaries are metadata only — callers must never pass document body text: it may
@@ -25,6 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from oa.models import Notification, NotificationDelivery, Person, WorkItem
+from oa.selectors.notifications import badges_for, notification_data
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +44,14 @@ LINK_MAX = 500
 def user_group(user_id: int) -> str:
     """Channel-layer group of one person's sockets (ASCII only: group names reject anything else)."""
     return f"user.{int(user_id)}"
+
+
+def agency_group(agency_id: int) -> str:
+    """Group of the sockets of everybody serving in one agency (主职或兼职): broadcast notices to that agency."""
+    return f"agency.{int(agency_id)}"
+
+
+DISTRICT_GROUP = "district"  # every socket: district-wide notices
 
 
 @dataclass(frozen=True)
@@ -96,12 +112,23 @@ class WorkRetired(TypedDict):
     state: str  # "done" | "cancelled"
 
 
+class AnnouncementChanged(TypedDict):
+    """A 通知公告 was published or withdrawn (a broadcast: see broadcast_on_commit); clients refresh the tile."""
+
+    announcement_id: int
+    agency: str  # the publishing agency's name
+    district_wide: bool
+    pinned: bool
+
+
 EVENT_TYPES: dict[str, type] = {
     "work.assigned": WorkAssigned,
     "work.urged": WorkUrged,
     "work.returned": WorkReturned,
     "work.completed": WorkCompleted,
     "work.retired": WorkRetired,
+    "announcement.published": AnnouncementChanged,
+    "announcement.withdrawn": AnnouncementChanged,
 }
 
 
@@ -211,6 +238,25 @@ def make_work_retired(item: WorkItem) -> Event:
     return Event("work.retired", f"{label}：{item.title}", "", work_item_link(item), dict(payload))
 
 
+def make_announcement_changed(announcement, event_type: str = "announcement.published") -> Event:
+    """Title and agency only — the body stays on the announcement page."""
+    payload: AnnouncementChanged = {
+        "announcement_id": announcement.pk,
+        "agency": announcement.agency.name,
+        "district_wide": announcement.district_wide,
+        "pinned": announcement.pinned,
+    }
+    label = "通知公告" if event_type == "announcement.published" else "通知公告已撤回"
+    return Event(event_type, f"{label}：{announcement.title}", announcement.agency.name,
+                 f"/announcements/{announcement.pk}/", dict(payload))
+
+
+def broadcast_announcement_on_commit(announcement, event_type: str = "announcement.published") -> None:
+    """To the district's group when district-wide, else to the publishing agency's group."""
+    broadcast_on_commit(make_announcement_changed(announcement, event_type),
+                        agency_ids=[announcement.agency_id], district=announcement.district_wide)
+
+
 # --- channels beyond the web (the mobile platform registers one) ----------------------------------------
 
 
@@ -308,17 +354,72 @@ def send_event_on_commit(
         )
         for channel in registered_channels():
             channel.enqueue(notifications, event)
-        hints = [(n.recipient_id, {"type": "oa.event", "id": n.pk}) for n in notifications]
-        transaction.on_commit(lambda: _group_send_all(hints), robust=True)
+        # One query for all recipients, inside the transaction (so the badges include this event and its work
+        # item) and under the per-recipient lock (so prev_id is exact).
+        state = badges_for(recipients, prev_before=min(n.pk for n in notifications))
+        messages = [(user_group(n.recipient_id), _event_message(n, state[n.recipient_id])) for n in notifications]
+        transaction.on_commit(lambda: _group_send_all(messages), robust=True)
     return notifications
 
 
+def _event_message(notification: Notification, state: dict[str, Any]) -> dict[str, Any]:
+    """The channel-layer message for one recipient: the client frame, already encoded (every socket of the
+    person writes the same text), with the id and prev_id the consumer checks before writing it."""
+    frame = {"type": "event", **notification_data(notification), "unread": state["unread"],
+             "counts": state["counts"]}
+    return {"type": "oa.event", "id": notification.pk, "prev_id": state["prev_id"],
+            "frame": json.dumps(frame, ensure_ascii=False)}
+
+
 def push_counts_on_commit(user_ids: Iterable[int]) -> None:
-    """After commit, tell these people's sockets to refresh unread and inbox counts (no new event)."""
+    """After commit, send these people's sockets their unread and inbox counts (no new event). The counts are
+    read once for all of them, after commit, and travel in the message: no socket reads the database."""
     recipients = list(dict.fromkeys(int(uid) for uid in user_ids))
     if recipients:
-        hints = [(uid, {"type": "oa.counts"}) for uid in recipients]
-        transaction.on_commit(lambda: _group_send_all(hints), robust=True)
+        transaction.on_commit(lambda: _push_counts(recipients), robust=True)
+
+
+def _push_counts(recipients: list[int]) -> None:
+    try:
+        badges = badges_for(recipients)
+    except Exception:
+        logger.exception("读取计数失败（客户端下次收到事件或重连时会更新）")
+        return
+    frames = {uid: json.dumps({"type": "counts", **b}, ensure_ascii=False) for uid, b in badges.items()}
+    _group_send_all([(user_group(uid), {"type": "oa.counts", "frame": frame}) for uid, frame in frames.items()])
+
+
+class Broadcast(TypedDict):
+    """What every socket of a broadcast group receives (docs/events.md "广播")."""
+
+    event_type: str
+    title: str
+    summary: str
+    link: str
+    payload: dict
+
+
+def broadcast_on_commit(event: Event, *, agency_ids: Iterable[int] = (), district: bool = False) -> None:
+    """After commit, one message per group — to the sockets of everybody in these agencies, or (district) of
+    everybody — instead of one personal event per head. Nothing is written: the notice's own table is the
+    record (a page load lists it), so these are not replayed after a reconnect and do not count as unread."""
+    validate_payload(event)
+    link = event.link or ""
+    if link and (not link.startswith("/") or link.startswith("//") or len(link) > LINK_MAX):
+        raise ValueError(f"事件链接必须是本站的绝对路径：{link!r}")
+    groups = [DISTRICT_GROUP] if district else [agency_group(a) for a in dict.fromkeys(agency_ids)]
+    if not groups:
+        return
+    body: Broadcast = {
+        "event_type": event.type,
+        "title": _clip(event.title, TITLE_MAX),
+        "summary": _clip(event.summary, SUMMARY_MAX),
+        "link": link,
+        "payload": event.payload,
+    }
+    frame = json.dumps({"type": "broadcast", **body}, ensure_ascii=False)
+    messages = [(group, {"type": "oa.broadcast", "frame": frame}) for group in groups]
+    transaction.on_commit(lambda: _group_send_all(messages), robust=True)
 
 
 def retire_notifications(work_item: WorkItem) -> None:
@@ -344,20 +445,20 @@ def retire_notifications(work_item: WorkItem) -> None:
             push_counts_on_commit(n.recipient_id for n in notifications if n.pk in unread_ids)
 
 
-def _group_send_all(hints: list[tuple[int, dict[str, Any]]]) -> None:
+def _group_send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
     """Runs after commit. A failure only costs latency: clients resync from the database."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(_send_hints)(layer, hints)
+        async_to_sync(_send_messages)(layer, messages)
     except Exception:
         logger.exception("事件推送到通道层失败（客户端重连后会从数据库补齐）")
 
 
-async def _send_hints(layer, hints: list[tuple[int, dict[str, Any]]]) -> None:
+async def _send_messages(layer, messages: list[tuple[str, dict[str, Any]]]) -> None:
     # Concurrent in slices: a 1,000-recipient event should not wait for 1,000 sequential Redis round trips,
     # nor take more connections at once than the Redis pool allows (it raises instead of waiting).
-    for start in range(0, len(hints), 50):
-        batch = hints[start : start + 50]
-        await asyncio.gather(*(layer.group_send(user_group(uid), message) for uid, message in batch))
+    for start in range(0, len(messages), 50):
+        batch = messages[start : start + 50]
+        await asyncio.gather(*(layer.group_send(group, message) for group, message in batch))

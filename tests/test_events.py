@@ -1,10 +1,11 @@
-"""oa.events: notifications persisted in the caller's transaction, channels enqueued there, hints after commit.
+"""oa.events: notifications persisted in the caller's transaction, channels enqueued there, messages after commit.
 
 Websocket-level behaviour (delivery after commit, resync, dedupe) is in test_ws.py.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -21,6 +22,7 @@ from oa.events import (
     make_work_urged,
     retire_notifications,
     send_event_on_commit,
+    user_group,
 )
 from oa.models import Notification, NotificationDelivery, OutboxMessage, WorkItem
 from oa.selectors.notifications import badge_counts, notifications_for, unread_count
@@ -90,6 +92,11 @@ def hints(monkeypatch):
 pytestmark = pytest.mark.django_db
 
 
+def counts_pushed(hints) -> list[tuple[str, dict]]:
+    """The counts messages among the hints, their frames decoded."""
+    return [(group, json.loads(m["frame"])) for group, m in hints if m["type"] == "oa.counts"]
+
+
 def test_send_persists_one_notification_and_web_delivery_per_recipient(
     cast, hints, django_capture_on_commit_callbacks
 ):
@@ -125,10 +132,27 @@ def test_send_persists_one_notification_and_web_delivery_per_recipient(
     # Nothing reaches the channel layer before commit; one hint per recipient after.
     assert hints == [] and len(callbacks) == 1
     callbacks[0]()
-    assert hints == [
-        (lina.pk, {"type": "oa.event", "id": sent[0].pk}),
-        (zhangwei.pk, {"type": "oa.event", "id": sent[1].pk}),
+    # The whole client frame travels, with the recipient's badges as the transaction saw them (this event
+    # and its work item included) and the id of their previous event.
+    assert [(group, m["type"], m["id"], m["prev_id"]) for group, m in hints] == [
+        (user_group(lina.pk), "oa.event", sent[0].pk, 0),
+        (user_group(zhangwei.pk), "oa.event", sent[1].pk, 0),
     ]
+    frame = json.loads(hints[0][1]["frame"])
+    assert frame == {
+        "type": "event", "id": sent[0].pk, "event_type": "work.assigned", "title": n.title, "summary": n.summary,
+        "link": n.link, "payload": n.payload, "created_at": timezone.localtime(n.created_at).isoformat(),
+        "read": False, **badge_counts(lina),
+    }
+    assert frame["unread"] == 1
+    assert {k: v for k, v in json.loads(hints[1][1]["frame"]).items() if k in ("unread", "counts")} == badge_counts(
+        zhangwei
+    )
+    # The next event of lina names this one as its predecessor.
+    hints.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_event_on_commit(make_work_urged(item, count=1, by=zhangwei), [lina.pk], work_item=item)
+    assert hints[0][1]["prev_id"] == sent[0].pk and json.loads(hints[0][1]["frame"])["unread"] == 2
 
 
 def test_rollback_persists_nothing_and_sends_nothing(
@@ -228,8 +252,11 @@ def test_mark_read_and_delivery_states(cast, hints, django_capture_on_commit_cal
     assert do_mark_read(lina) == 2 and unread_count(lina) == 0
     assert do_mark_read(lina) == 0
     assert [n.pk for n in notifications_for(lina, after_id=a.pk)] == [b.pk, c.pk]
-    # Reading pushes fresh counts to the person's other sockets (after commit).
-    assert (lina.pk, {"type": "oa.counts"}) in hints
+    # Reading pushes fresh counts to the person's other sockets (after commit), read once and carried along.
+    ((group, pushed),) = counts_pushed(hints)
+    assert group == user_group(lina.pk) and pushed == {"type": "counts", "unread": 2, **badge_counts(lina)} | {
+        "unread": 2
+    }
 
 
 def test_retire_closes_web_notifications_and_calls_every_channel(
@@ -255,7 +282,8 @@ def test_retire_closes_web_notifications_and_calls_every_channel(
         NotificationDelivery.objects.get(notification=urged, channel=WEB).state == State.READ
     )  # read stays read
     assert platform.retired == [n.pk, urged.pk]
-    assert hints == [(lina.pk, {"type": "oa.counts"})]
+    assert counts_pushed(hints) == [(user_group(lina.pk), {"type": "counts", **badge_counts(lina)})]
+    assert len(hints) == 1
 
 
 def test_work_payload_helpers_match_their_types(cast, hints):

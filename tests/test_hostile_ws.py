@@ -89,7 +89,7 @@ def documented_ws_codes() -> set[str]:
 frames = st.one_of(
     hostile_text.map(lambda t: {"text": t}),
     values.map(lambda v: {"text": json.dumps(v, ensure_ascii=False)}),
-    st.fixed_dictionaries({"type": st.sampled_from(["hello", "read", "bye"]) | values}, optional={
+    st.fixed_dictionaries({"type": st.sampled_from(["hello", "read", "ack", "bye"]) | values}, optional={
         "last_event_id": values | st.integers(min_value=-(10**30), max_value=10**30),
         "ids": values | st.lists(st.integers(min_value=-(10**30), max_value=10**30), max_size=5),
         "all": values}).map(lambda d: {"text": json.dumps(d, ensure_ascii=False)}),

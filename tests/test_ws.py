@@ -394,7 +394,10 @@ async def test_delivered_after_commit_not_before_and_never_on_rollback(layer, pe
 # --- counts and read marks ---------------------------------------------------------------------------------
 
 
-async def test_read_marks_lower_the_unread_count_and_record_web_delivery(layer, people):
+async def test_read_marks_lower_the_unread_count_and_record_web_delivery(layer, people, monkeypatch):
+    from oa.realtime import consumers
+
+    monkeypatch.setattr(consumers, "FLUSH_SECONDS", 0.05)
     lina = people["lina"]
     comm = await session_socket(lina)
     _, synced = await hello(comm, None)
@@ -412,7 +415,9 @@ async def test_read_marks_lower_the_unread_count_and_record_web_delivery(layer, 
             )
         )
 
-    # Marked once the messages are on the socket, just after they were sent.
+    # Sent is not delivered: the client acknowledges (cumulatively, the last id) and the mark follows in a batch.
+    assert await web_states() == dict.fromkeys(ids, "pending")
+    await comm.send_json_to({"type": "ack", "last_event_id": ids[-1]})
     assert await eventually(lambda: web_states(), dict.fromkeys(ids, "delivered"))
 
     async def read(message) -> int:

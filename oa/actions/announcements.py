@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
+from oa.events import broadcast_announcement_on_commit
 from oa.models import Agency, Announcement, Person
 from oa.refusals import Refusal
 from oa.selectors.announcements import publishing_agencies
@@ -43,6 +44,7 @@ def do_publish_announcement(
         changes={"agency": agency.short_name or agency.name, "district_wide": district_wide, "pinned": pinned,
                  "expires_at": expires_at, "title": title},
     )
+    broadcast_announcement_on_commit(announcement)
     return announcement
 
 
@@ -91,6 +93,7 @@ def do_withdraw_announcement(actor: Person, announcement: Announcement, *, ip: s
     locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
     do_record_audit(actor=actor, action="announcement.withdraw", obj=locked, ip=ip,
                     changes={"published_at": locked.published_at})
+    broadcast_announcement_on_commit(locked, "announcement.withdrawn")
     return locked
 
 

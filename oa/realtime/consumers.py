@@ -1,13 +1,23 @@
 """/ws/events/: resync from last_event_id, then live events, each exactly once and in id order.
 
-The channel-layer message is only a hint ({"type": "oa.event", "id": n}); the consumer always reads the
-events from the database, everything newer than the last id it sent. So a hint dropped by a full Redis
-channel costs nothing as long as a later hint or a reconnect follows, an event committed while the backlog
-is being sent is sent once, and hints for ids already sent are ignored. Protocol: docs/events.md.
+A live event arrives as a channel-layer message carrying the client frame already encoded (event, badges) plus
+its id and the id of the person's previous event (`prev_id`, exact: read under the per-recipient lock). When
+`prev_id` is at most the last id this socket sent, nothing is missing and the frame goes straight to the socket —
+no database. Otherwise (a message dropped by a full Redis channel, events committed before the hello, an old
+id-only hint) the consumer reads everything newer than the last id it sent from the database. Ids at or below
+that are ignored, so nothing is sent twice.
+
+Delivery is recorded when the client acknowledges cumulatively ({"type": "ack", "last_event_id": n}) an id this
+socket sent; acknowledged ids are written in batches (one UPDATE per flush), never one per event per socket.
+Broadcast notices (an agency's or the district's group) are written through as they come. Protocol:
+docs/events.md.
 """
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import logging
 from functools import partial
 from typing import Any
 
@@ -18,15 +28,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from oa import jsonsafe
 from oa.actions.notifications import do_mark_delivered, do_mark_read
-from oa.events import user_group
+from oa.events import DISTRICT_GROUP, agency_group, user_group
 from oa.models import Person
-from oa.selectors.notifications import badge_counts, events_after, last_event_id
+from oa.selectors.notifications import agency_ids_of, badge_counts, events_after, last_event_id
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401  # no/invalid session or token: log in again (do not retry blindly)
 CLOSE_FORBIDDEN = 4403  # signed in, but must first change the password or pass 2FA
 BATCH = 200  # events per database read while catching up
 MAX_READ_IDS = 1000
 MAX_FRAME_BYTES = 64 * 1024  # a read of 1000 ids is under 10 KiB
+FLUSH_SECONDS = 2.0  # acknowledged deliveries wait at most this long before their one UPDATE …
+FLUSH_BATCH = 500  # … or until this many have gathered
+MAX_UNACKED = 5000  # ids sent and not yet acknowledged that a socket remembers (older ones stay "pending")
 
 # One event reaches many sockets at once. On PostgreSQL their reads run in the thread pool, each thread on
 # its own connection, instead of queueing on Channels' single database thread. SQLite (embedded, one
@@ -38,8 +53,9 @@ db = partial(
 
 
 @db
-def _load_person(pk: int) -> Person | None:
-    return Person.objects.filter(pk=pk, is_active=True).first()
+def _load_person(pk: int) -> tuple[Person | None, list[int]]:
+    person = Person.objects.filter(pk=pk, is_active=True).first()
+    return person, (agency_ids_of(person) if person is not None else [])
 
 
 @db
@@ -65,7 +81,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        person = await _load_person(user.pk) if user is not None and user.is_authenticated else None
+        person, agencies = (
+            await _load_person(user.pk) if user is not None and user.is_authenticated else (None, [])
+        )
         # Accept first, then close: a close before accept reaches the browser as HTTP 403 with no code.
         await self.accept()
         if person is None:
@@ -75,8 +93,14 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.person = person
-        self.group = user_group(person.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.unacked: list[int] = []  # ids sent on this socket, ascending, not yet acknowledged
+        self.acked_upto = 0
+        self.to_flush: list[int] = []  # acknowledged, not yet written
+        self.flush_task: asyncio.Task | None = None
+        # Agencies are read once per connection: a new appointment takes effect at the next reconnect.
+        self.groups_joined = [user_group(person.pk), DISTRICT_GROUP, *(agency_group(a) for a in agencies)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -90,7 +114,16 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         self.disconnected = True
         if self.person is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            if self.flush_task is not None:
+                self.flush_task.cancel()
+            await self._flush()  # first: the acknowledgements are the part worth keeping
+            for group in self.groups_joined:
+                try:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                except Exception:
+                    # e.g. the Redis pool is exhausted while a thousand sockets close at once: the membership
+                    # expires by itself (group_expiry) and messages to a closed channel expire unread.
+                    logger.warning("退出通道组 %s 失败", group, exc_info=True)
 
     # --- client → server -------------------------------------------------------------------------------
 
@@ -122,6 +155,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self._hello(content.get("last_event_id"))
         elif kind == "read":
             await self._read(content)
+        elif kind == "ack":
+            await self._ack(content.get("last_event_id"))
         else:
             await self._error("unknown_type", "无法识别的消息类型")
 
@@ -152,16 +187,63 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await db(do_mark_read)(self.person, ids)
         await self._send_counts()
 
+    async def _ack(self, value: Any) -> None:
+        """Cumulative: the client has every event up to `value`. Only an id this socket sent is accepted;
+        anything else (never sent here, in the future, not an integer) is refused and marks nothing."""
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            await self._error("bad_ack", "last_event_id 必须是非负整数")
+            return
+        if value == self.acked_upto and value:
+            return  # the same acknowledgement again: nothing new
+        position = bisect.bisect_right(self.unacked, value)
+        if not position or self.unacked[position - 1] != value:
+            detail = "尚未发送" if value > self.last_sent else "未经此连接发送"
+            await self._error("ack_unknown", f"确认的事件 {value} {detail}，未作任何记录")
+            return
+        self.to_flush += self.unacked[:position]
+        del self.unacked[:position]
+        self.acked_upto = value
+        if len(self.to_flush) >= FLUSH_BATCH:
+            await self._flush()
+        elif self.flush_task is None:
+            self.flush_task = asyncio.ensure_future(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        self.flush_task = None
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """One UPDATE for every acknowledgement gathered since the last flush."""
+        ids, self.to_flush = self.to_flush, []
+        if ids:
+            await db(do_mark_delivered)(self.person, ids)
+
     # --- channel layer → server → client ---------------------------------------------------------------
 
     async def oa_event(self, message: dict[str, Any]) -> None:
         # Before hello the client has not said where it is; its hello reads the database anyway.
-        if self.synced and int(message.get("id", 0)) > self.last_sent:
-            await self._send_newer()
+        event_id = int(message.get("id", 0))
+        if not self.synced or event_id <= self.last_sent:
+            return
+        frame, prev_id = message.get("frame"), message.get("prev_id")
+        if frame is None or prev_id is None or prev_id > self.last_sent:
+            await self._send_newer()  # something between the last id sent and this one: read it
+            return
+        await self.send(text_data=frame)
+        self._sent(event_id)
 
     async def oa_counts(self, message: dict[str, Any]) -> None:
         if self.synced:
-            await self._send_counts()
+            frame = message.get("frame")
+            if frame is None:
+                await self._send_counts()
+            else:
+                await self.send(text_data=frame)
+
+    async def oa_broadcast(self, message: dict[str, Any]) -> None:
+        if self.synced:
+            await self.send(text_data=message["frame"])
 
     # --- helpers -----------------------------------------------------------------------------------------
 
@@ -172,11 +254,17 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             events, more, badges = await _events_after(self.person, self.last_sent)
             for event in events:
                 await self.send_json({"type": "event", **event, **badges})
-                self.last_sent = event["id"]
-            if events:
-                await db(do_mark_delivered)(self.person, [e["id"] for e in events])
+                self._sent(event["id"])
             if not more:
                 return badges
+
+    def _sent(self, event_id: int) -> None:
+        self.last_sent = event_id
+        if self.unacked and self.unacked[-1] >= event_id:  # a second hello went back: resent ids replace
+            del self.unacked[bisect.bisect_left(self.unacked, event_id) :]
+        self.unacked.append(event_id)
+        if len(self.unacked) > MAX_UNACKED:
+            del self.unacked[: len(self.unacked) - MAX_UNACKED]
 
     async def _send_counts(self) -> None:
         badges = await db(badge_counts)(self.person)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from oa.models import Notification, Person
+from oa.models import Appointment, Notification, Person, WorkItem
 from oa.selectors.work import inbox_counts
 
 
@@ -52,3 +53,43 @@ def events_after(person: Person, after_id: int, limit: int) -> tuple[list[dict[s
     """Up to `limit` events newer than after_id, oldest first, and whether more remain."""
     rows = list(notifications_for(person, after_id=after_id)[: limit + 1])
     return [notification_data(n) for n in rows[:limit]], len(rows) > limit
+
+
+def _count_of(qs: QuerySet) -> Subquery:
+    """A correlated COUNT(*) as a scalar subquery (0 when no row)."""
+    counted = qs.order_by().annotate(_g=Value(1)).values("_g").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def badges_for(person_ids: list[int], *, prev_before: int | None = None) -> dict[int, dict[str, Any]]:
+    """badge_counts() of many people in one query: {person id: {"unread": u, "counts": {...}}}, walking per
+    person the (recipient, read_at) and WorkItem inbox indexes, however many people there are.
+
+    With ``prev_before``, each entry also has ``prev_id``: the person's newest event id below it (0 if none).
+    send_event_on_commit asks for it inside its transaction, under the per-recipient lock, so it is exact: the
+    consumer forwards an event only when ``prev_id`` is the last id it sent and rereads the database otherwise.
+    """
+    mine = Notification.objects.filter(recipient=OuterRef("pk"))
+    open_work = WorkItem.objects.filter(owner=OuterRef("pk"), state=WorkItem.State.OPEN)
+    boxes = WorkItem.Box.values
+    annotations: dict[str, Any] = {
+        "unread_n": _count_of(mine.filter(read_at__isnull=True)),
+        **{f"box_{box}": _count_of(open_work.filter(box=box)) for box in boxes},
+    }
+    if prev_before is not None:
+        newest_below = mine.filter(id__lt=prev_before).order_by("-id").values("id")[:1]
+        annotations["prev_id"] = Coalesce(Subquery(newest_below), 0)
+    result: dict[int, dict[str, Any]] = {}
+    for row in Person.objects.filter(pk__in=person_ids).annotate(**annotations).values("pk", *annotations):
+        entry = {"unread": row["unread_n"], "counts": {box: row[f"box_{box}"] for box in boxes}}
+        if prev_before is not None:
+            entry["prev_id"] = row["prev_id"]
+        result[row["pk"]] = entry
+    return result
+
+
+def agency_ids_of(person: Person) -> list[int]:
+    """The agencies the person serves in (主职或兼职): their sockets join each agency's broadcast group."""
+    return sorted(
+        set(Appointment.objects.filter(person=person).values_list("department__agency_id", flat=True))
+    )

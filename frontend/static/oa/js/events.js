@@ -3,7 +3,10 @@
      then live events; every event is handled once (ids only go up), however often the socket reconnects;
    - keeps every [data-count-box="todo|toread|initiated"] and the unread badge current, without a reload;
    - shows a polite toast with a link for each new event;
-   - reconnects with exponential backoff (1 s … 60 s, with jitter), at once when the network comes back.
+   - reconnects with exponential backoff (1 s … 60 s, with jitter), at once when the network comes back;
+   - acknowledges delivery cumulatively: the highest event id received on this socket, at most once every
+     ACK_MS and when the page is hidden or left (the server records acknowledgements in batches);
+   - shows broadcast notices (通知公告 to the agency or the district) as toasts and as an "oa:broadcast" event.
    Loaded with defer; no inline script (CSP script-src 'self'). */
 (function () {
   "use strict";
@@ -20,6 +23,10 @@
   var retryTimer = null;
   var stopped = false;
   var lastSeen = readLast();  // highest event id handled by this page (or any tab of this user)
+  var ACK_MS = 3000;
+  var received = 0;  // highest event id received on the current socket (acknowledged to the server)
+  var acked = 0;
+  var ackTimer = null;
 
   function readLast() {
     try {
@@ -78,7 +85,9 @@
     "work.urged": "催办",
     "work.returned": "退回",
     "work.completed": "已办结",
-    "work.retired": "已撤回"
+    "work.retired": "已撤回",
+    "announcement.published": "通知公告",
+    "announcement.withdrawn": "公告撤回"
   };
 
   function toast(message) {
@@ -86,7 +95,7 @@
     if (!box) { return; }
     var item = document.createElement("div");
     item.className = "live-toast";
-    item.dataset.eventId = String(message.id);
+    if (typeof message.id === "number") { item.dataset.eventId = String(message.id); }
 
     var kind = document.createElement("span");
     kind.className = "badge badge-primary live-toast-kind";
@@ -138,11 +147,27 @@
     return (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + path;
   }
 
+  // Only ids this socket received are acknowledged (the server refuses others with "ack_unknown").
+  function ack() {
+    window.clearTimeout(ackTimer);
+    ackTimer = null;
+    if (received > acked && socket && socket.readyState === 1) {
+      socket.send(JSON.stringify({ type: "ack", last_event_id: received }));
+      acked = received;
+    }
+  }
+
+  function scheduleAck() {
+    if (ackTimer === null) { ackTimer = window.setTimeout(ack, ACK_MS); }
+  }
+
   function onMessage(raw) {
     var message;
     try { message = JSON.parse(raw.data); } catch (e) { return; }
     if (message.type === "event") {
-      if (typeof message.id !== "number" || (lastSeen !== null && message.id <= lastSeen)) {
+      if (typeof message.id !== "number") { return; }
+      if (message.id > received) { received = message.id; scheduleAck(); }
+      if (lastSeen !== null && message.id <= lastSeen) {
         return;  // already handled (backlog overlap, another tab, a replay after reconnect)
       }
       remember(message.id);
@@ -156,6 +181,9 @@
       setState("synced");
     } else if (message.type === "counts") {
       applyCounts(message.counts, message.unread);
+    } else if (message.type === "broadcast") {
+      toast(message);
+      document.dispatchEvent(new CustomEvent("oa:broadcast", { detail: message }));
     }
   }
 
@@ -163,6 +191,10 @@
     if (stopped || (socket && socket.readyState <= 1)) { return; }
     window.clearTimeout(retryTimer);
     setState("connecting");
+    received = 0;
+    acked = 0;
+    window.clearTimeout(ackTimer);
+    ackTimer = null;
     try {
       socket = new WebSocket(url());
     } catch (e) {
@@ -200,9 +232,10 @@
 
   window.addEventListener("online", function () { retry = 0; connect(); });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") { connect(); }
+    if (document.visibilityState === "visible") { connect(); } else { ack(); }
   });
   window.addEventListener("pagehide", function () {
+    ack();
     stopped = true;
     if (socket) { socket.close(1000); }
   });
