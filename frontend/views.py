@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -25,8 +24,15 @@ from django.views.decorators.http import require_GET, require_POST
 from frontend.forms import BOX_LABELS, BOXES, InboxFilterForm, WorkActionForm
 from oa.actions.work import check_perform_work_action, do_see_work_item
 from oa.http import client_ip
+from oa.pagination import CountedPaginator
 from oa.refusals import Refusal
-from oa.selectors.work import access_work_item_by_id, inbox, inbox_counts, work_item_actions
+from oa.selectors.work import (
+    access_work_item_by_id,
+    inbox,
+    inbox_counts,
+    unfiltered_box_count,
+    work_item_actions,
+)
 
 PAGE_SIZE = 20
 
@@ -46,7 +52,8 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
     box = form.selected_box()
     filters = form.filters()
     items = inbox(request.user, box, **filters)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    total = None if any(value not in (None, "") for value in filters.values()) else unfiltered_box_count(request.user, box)
+    page = CountedPaginator(items, PAGE_SIZE, known_count=total).get_page(request.GET.get("page"))
     # Keep the filters (not the page number) on the pagination links.
     query = request.GET.copy()
     query.pop("page", None)
@@ -61,6 +68,7 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "empty_text": EMPTY_TEXT[box],
         "now": timezone.now(),
+        "nav_counts": counts,  # the navigation's badges: the same numbers, not a second lookup
     }
     return render(request, "work/inbox.html", context)
 

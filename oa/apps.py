@@ -14,6 +14,10 @@ class OaConfig(AppConfig):
 
         scheduling.autodiscover()
         _chinese_admin_names()
+        # Cached box counts follow every saved or deleted WorkItem row (oa.work_counts).
+        from oa import work_counts
+
+        work_counts.connect_signals()
 
 
 def _chinese_admin_names() -> None:

@@ -58,7 +58,9 @@ class IdleTimeoutMiddleware:
 
                 do_record_idle_logout(request)
                 return redirect(f"{reverse('login')}?timeout=1")
-            request.session[SESSION_LAST_SEEN] = now
+            # Written at most once per OA_IDLE_TOUCH_SECONDS: otherwise every read request saves the session.
+            if last is None or now - last >= settings.OA_IDLE_TOUCH_SECONDS:
+                request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
 

@@ -144,6 +144,26 @@ TEMPLATES = [
 # --- Database ------------------------------------------------------------------------------------------
 
 
+def _pg_connections() -> dict:
+    """How PostgreSQL connections are kept (docs/performance.md "待办 path"): by default a psycopg pool per
+    process (Django's built-in OPTIONS["pool"]), so a request borrows a warm connection whatever thread ASGI
+    runs it on and gives it back at its end. Django refuses CONN_MAX_AGE with a pool; OA_DB_POOL=0 goes back
+    to persistent per-thread connections (OA_DB_CONN_MAX_AGE), e.g. behind pgbouncer in transaction mode."""
+    if env_bool("OA_DB_POOL", True):
+        return {
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {
+                "pool": {
+                    "min_size": env_int("OA_DB_POOL_MIN_SIZE", 2),
+                    "max_size": env_int("OA_DB_POOL_MAX_SIZE", 10),
+                    # A request waits this long for a free connection, then fails (503-class) instead of hanging.
+                    "timeout": env_int("OA_DB_POOL_TIMEOUT", 10),
+                }
+            },
+        }
+    return {"CONN_MAX_AGE": env_int("OA_DB_CONN_MAX_AGE", 60)}
+
+
 def _database() -> dict:
     url = env("OA_DATABASE_URL")
     if url:
@@ -157,7 +177,7 @@ def _database() -> dict:
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
-            "CONN_MAX_AGE": env_int("OA_DB_CONN_MAX_AGE", 60),
+            **_pg_connections(),
         }
     if env("OA_DB_NAME"):
         return {
@@ -167,7 +187,7 @@ def _database() -> dict:
             "PASSWORD": env("OA_DB_PASSWORD"),
             "HOST": env("OA_DB_HOST", "127.0.0.1"),
             "PORT": env("OA_DB_PORT", "5432"),
-            "CONN_MAX_AGE": env_int("OA_DB_CONN_MAX_AGE", 60),
+            **_pg_connections(),
         }
     DATA_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
     return {
@@ -288,6 +308,11 @@ OA_KNOWN_ADDRESS_DAYS = env_int("OA_KNOWN_ADDRESS_DAYS", 30)
 OA_IP_THROTTLE_FAILURES = env_int("OA_IP_THROTTLE_FAILURES", 30)
 OA_IP_THROTTLE_MINUTES = env_int("OA_IP_THROTTLE_MINUTES", 15)
 OA_IDLE_TIMEOUT_MINUTES = env_int("OA_IDLE_TIMEOUT_MINUTES", 30)
+# The idle clock is written to the session at most once per this many seconds: a read request then saves no
+# session (the timeout is exact to within it).
+OA_IDLE_TOUCH_SECONDS = env_int("OA_IDLE_TOUCH_SECONDS", 60)
+# Longest life of cached box counts (oa.work_counts); every WorkItem write invalidates them sooner.
+OA_COUNTS_CACHE_SECONDS = env_int("OA_COUNTS_CACHE_SECONDS", 300)
 OA_PASSWORD_HISTORY = env_int("OA_PASSWORD_HISTORY", 5)
 # Local words a password may not be built from (agency abbreviations in pinyin), comma-separated.
 OA_COMMON_PASSWORD_WORDS = tuple(w.strip() for w in env("OA_COMMON_PASSWORD_WORDS", "").split(",") if w.strip())

@@ -26,6 +26,7 @@ from oa.refusals import Refusal
 from oa.selectors.notifications import notifications_for
 from oa.selectors.work import work_item_actions
 from oa.work import work_kind
+from oa.work_counts import invalidate_counts
 
 State = WorkItem.State
 Box = WorkItem.Box
@@ -143,6 +144,7 @@ def do_close_work(
         if not closed:
             return []
         now = timezone.now()
+        invalidate_counts(i.owner_id for i in closed)  # before the events: their counts must be the new ones
         WorkItem.objects.filter(pk__in=[i.pk for i in closed]).update(state=state, completed_at=now, outcome=outcome,
                                                                       note=note[:300])
         for item in closed:
@@ -221,6 +223,7 @@ def do_move_work_items(source: Person, target: Person, *, kinds: list[str]) -> i
         taken = set(
             WorkItem.objects.filter(owner=target, ref__in=[i.ref for i in items]).values_list("ref", "box")
         )
+        invalidate_counts([source.pk, target.pk])
         movable = [i for i in items if (i.ref, i.box) not in taken]
         clashing = [i for i in items if (i.ref, i.box) in taken]
         WorkItem.objects.filter(pk__in=[i.pk for i in movable]).update(owner=target)

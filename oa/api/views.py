@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -17,11 +19,18 @@ from oa.actions.tokens import check_token_login, do_issue_ws_ticket, do_revoke_t
 from oa.actions.work import check_perform_work_action, do_open_work_item
 from oa.api import serializers as s
 from oa.api.auth import BearerTokenAuthentication
+from oa.pagination import CountedPaginator
 from oa.refusals import Refusal
 from oa.selectors.directory import agencies_of, requires_two_factor
 from oa.selectors.notifications import events_after, unread_count
 from oa.selectors.tokens import token_for_raw
-from oa.selectors.work import access_work_item_by_id, box_counts, inbox, work_item_actions
+from oa.selectors.work import (
+    access_work_item_by_id,
+    box_counts,
+    inbox,
+    unfiltered_box_count,
+    work_item_actions,
+)
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="invalid 等"),
@@ -144,6 +153,9 @@ class WorkListView(APIView):
             q=p.get("q"),
         )
         paginator = InboxPagination()
+        filtered = any(p.get(name) not in (None, "") for name in ("kind", "urgency", "overdue", "agency", "q"))
+        total = None if filtered else unfiltered_box_count(request.user, p["box"])
+        paginator.django_paginator_class = functools.partial(CountedPaginator, known_count=total)
         page = paginator.paginate_queryset(items, request, view=self)
         return paginator.get_paginated_response(s.WorkItemSerializer(page, many=True).data)
 

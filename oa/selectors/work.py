@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from oa.models import Person, WorkItem
 from oa.work import WorkAction, work_kind
+from oa.work_counts import cached_counts
 
 Box = WorkItem.Box
 State = WorkItem.State
@@ -99,20 +100,22 @@ def _later_done(person: Person) -> QuerySet[WorkItem]:
 
 
 def inbox_counts(person: Person) -> dict[str, int]:
-    """Open items per box: {"todo": n, "toread": n, "initiated": n}."""
-    rows = (
-        WorkItem.objects.filter(owner=person, state=WorkItem.State.OPEN)
-        .values("box")
-        .annotate(n=Count("id"))
-    )
-    counts = {box: 0 for box in WorkItem.Box.values}
-    counts.update({row["box"]: row["n"] for row in rows})
-    return counts
+    """Open items per box: {"todo": n, "toread": n, "initiated": n} (from the cached box_counts)."""
+    counts = box_counts(person)
+    return {box: counts[box] for box in WorkItem.Box.values}
 
 
 def box_counts(person: Person) -> dict[str, int]:
-    """All five boxes in one grouped query: todo/toread/initiated count open items, done/read finished ones
-    (done: pieces of work, one per thread, as 已办 lists them)."""
+    """All five boxes: todo/toread/initiated count open items, done/read finished ones (done: pieces of work,
+    one per thread, as 已办 lists them). Kept per person in the cache (oa.work_counts) and recomputed with one
+    grouped query after any write to the person's rows."""
+    if person.pk is None:
+        return dict.fromkeys(BOXES, 0)
+    return cached_counts(person.pk, lambda: count_boxes(person))
+
+
+def count_boxes(person: Person) -> dict[str, int]:
+    """box_counts straight from the table, one grouped query (the cache's source and the tests' oracle)."""
     rows = (WorkItem.objects.filter(owner=person).values("box", "state")
             .annotate(n=Count("id"), threads=Count("thread", distinct=True, filter=~Q(thread=""))
                       + Count("id", filter=Q(thread=""))))
@@ -126,6 +129,15 @@ def box_counts(person: Person) -> dict[str, int]:
         elif state == State.DONE and box == Box.TOREAD:
             counts["read"] += n
     return counts
+
+
+def unfiltered_box_count(person: Person, box: str) -> int | None:
+    """How many rows inbox(person, box) lists with no filter, from the cached counts (None for 我发起, whose list
+    holds every state while its count holds open items only). Pages and the API use it as the paginator's total
+    instead of a COUNT per request."""
+    if box not in ("todo", "toread", "done", "read"):
+        return None
+    return box_counts(person)[box]
 
 
 def work_items_visible_to(person: Person) -> QuerySet[WorkItem]:
