@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "integrations.ldap.apps.LdapConfig",
     "integrations.wecom.apps.WecomConfig",
     "integrations.exchange.apps.ExchangeConfig",
+    "meetings.apps.MeetingsConfig",
 ]
 
 MIDDLEWARE = [
@@ -269,6 +270,9 @@ OA_MINIO_URL_TTL = env_int("OA_MINIO_URL_TTL", 120)
 if not 1 <= OA_MINIO_URL_TTL <= 300:
     raise ImproperlyConfigured("OA_MINIO_URL_TTL 须在 1～300 秒之间（预签名链接只应短时有效）")
 OA_UPLOAD_MAX_BYTES = env_int("OA_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+# 会议 (docs/meetings.md): working hours the free-slot search offers, and the default reminder offsets in minutes.
+OA_MEETING_WORK_HOURS = env("OA_MEETING_WORK_HOURS", "08:30-12:00,14:30-17:30")
+OA_MEETING_REMINDERS = [int(x) for x in env_list("OA_MEETING_REMINDERS", "1440,30")]
 OA_PREVIEW_MAX_PAGES = env_int("OA_PREVIEW_MAX_PAGES", 50)
 STORAGES = {
     "default": _default_storage,

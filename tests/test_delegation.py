@@ -156,13 +156,13 @@ def test_handover_moves_open_tasks_and_keeps_done_history(cast):
     done = open_tasks[0]
     done.status = STATUS.DONE
     done.save()
-    assert open_work_counts(cast.xuli) == {"流程待办": 2}
+    assert open_work_counts(cast.xuli) == {"流程待办": 2, "会议邀请、报名与会议室审批": 0}
     moved = check_handover(actor=cast.sunhao, source=cast.xuli, target=cast.gaojun, reason="调任")
-    assert [(m.kind, m.moved) for m in moved] == [("flow_task", 2)]
+    assert [(m.kind, m.moved) for m in moved] == [("flow_task", 2), ("meeting_invitation", 0)]
     assert Task.objects.filter(owner=cast.gaojun, status=STATUS.ASSIGNED).count() == 2
     assert Task.objects.get(pk=done.pk).owner == cast.xuli
     entry = AuditEntry.objects.filter(action="handover.execute").latest("id")
-    assert entry.changes["moved"] == {"flow_task": 2}
+    assert entry.changes["moved"] == {"flow_task": 2, "meeting_invitation": 0}
     assert entry.actor == cast.sunhao
 
 

@@ -287,7 +287,7 @@ def test_handover_moves_open_work_items(cast):
     check_complete_task(lina, open_task(first, lina))  # done work stays in 李娜's 已办
 
     moved = check_handover(actor=cast.sunhao, source=lina, target=gaojun, reason="调任")
-    assert [(m.kind, m.moved) for m in moved] == [("flow_task", 1)]
+    assert [(m.kind, m.moved) for m in moved] == [("flow_task", 1), ("meeting_invitation", 0)]
     assert work(api(lina)) == []
     assert [r["title"] for r in work(api(lina), box="done")] == ["交接件一"]
     gaojun_client = api(gaojun)

@@ -80,7 +80,8 @@ def test_handover_moves_the_work_into_the_receivers_todo_and_is_audited(cast, sy
     entry = AuditEntry.objects.get(pk__gt=since, action="handover.execute")
     assert entry.actor == cast.sunhao
     assert entry.changes["via"] == "manage" and entry.changes["reason"] == "工作调动"
-    assert (entry.changes["from"], entry.changes["to"], entry.changes["moved"]) == ("lina", "gaojun", {"flow_task": 2})
+    assert (entry.changes["from"], entry.changes["to"], entry.changes["moved"]) == (
+        "lina", "gaojun", {"flow_task": 2, "meeting_invitation": 0})
     # 高军 sees them in his 待办 page and can open one.
     gaojun = login(cast.gaojun)
     inbox = html(gaojun.get(reverse("inbox")))

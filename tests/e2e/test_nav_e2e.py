@@ -1,5 +1,5 @@
 """End to end, the 工作台 shell on a 390 px phone and a 1440 px desktop (docs/workbench.md "导航"): the bottom bar
-holds five items with the rest under 更多 (a disclosure that opens, lists 待阅 通知公告 通讯录 审计日志 我的, and
+holds five items with the rest under 更多 (a disclosure that opens, lists 待阅 会议 通知公告 通讯录 审计日志 我的, and
 closes with Escape), 公文 and 收文 have different icons, and neither the home page nor the audit log scrolls
 sideways; on the desktop the side navigation shows every entry. Screenshots go to test-results/.
 """
@@ -14,7 +14,7 @@ from tests.e2e.test_workbench_e2e import _orm
 
 pytestmark = pytest.mark.e2e
 
-MORE = ["待阅", "通知公告", "通讯录", "审计日志", "我的"]
+MORE = ["待阅", "会议", "通知公告", "通讯录", "审计日志", "我的"]
 
 
 def _make_auditor() -> None:

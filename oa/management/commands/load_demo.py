@@ -11,6 +11,8 @@ class Command(BaseCommand):
         # Opt-in: the test suite loads the demo without seals and assumes no 制章者 exists.
         parser.add_argument("--with-seals", action="store_true",
                             help="另外初始化电子印章制章者（若没有）并为区府办、区财政局各制作一枚公章（幂等）")
+        # Opt-in too: the demo meetings put 会议邀请 into the cast's 待办, which the test suite counts.
+        parser.add_argument("--with-meetings", action="store_true", help="另外加载演示会议室和近几个工作日的会议（幂等）")
 
     def handle(self, *args, **options):
         counts = do_load_demo()
@@ -22,3 +24,5 @@ class Command(BaseCommand):
         if options["with_seals"]:
             # By command name, so the platform core does not import the documents app.
             call_command("seal_ca", "demo", stdout=self.stdout, stderr=self.stderr)
+        if options["with_meetings"]:
+            call_command("meetings_demo", stdout=self.stdout, stderr=self.stderr)  # by name: oa imports no app
