@@ -63,7 +63,7 @@ def _two_chains(cast) -> tuple[list[AuditEntry], list[AuditEntry]]:
 
 def _rehash_from(entry: AuditEntry) -> None:
     """What an attacker with write access does to hide an edit: recompute the rest of the chain and its head."""
-    rows = list(AuditEntry.objects.filter(chain=entry.chain, seq__gte=entry.seq).order_by("seq"))
+    rows = [entry, *AuditEntry.objects.filter(chain=entry.chain, seq__gt=entry.seq).order_by("seq")]
     prev = AuditEntry.objects.get(chain=entry.chain, seq=entry.seq - 1).hash if entry.seq > 1 else "0" * 64
     for row in rows:
         row.prev_hash = prev
