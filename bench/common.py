@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -77,7 +78,10 @@ def database_url(name: str) -> str:
 
 @contextlib.contextmanager
 def temp_database(script: str) -> Iterator[str]:
-    """``with temp_database("audit_chain") as url:`` — a fresh database, dropped on the way out."""
+    """``with temp_database("audit_chain") as url:`` — a fresh database, dropped on the way out (also when the
+    script is stopped with SIGTERM, e.g. by a timeout: it becomes SystemExit, so the ``finally`` runs)."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     name = create_database(script)
     try:
         yield database_url(name)

@@ -67,13 +67,15 @@ def main(argv: list[str]) -> int:
     for script in scripts(argv):
         print(f"== {script.name}", flush=True)
         start = time.monotonic()
+        proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
         try:
-            proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True,
-                                  timeout=TIMEOUT)
-            output, code = proc.stdout + proc.stderr, proc.returncode
-            results = parse_results(proc.stdout)
-        except subprocess.TimeoutExpired as exc:
-            output, code, results = f"{exc.stdout or ''}\n{exc.stderr or ''}\ntimeout after {TIMEOUT}s", -1, []
+            stdout, stderr = proc.communicate(timeout=TIMEOUT)
+            output, code, results = stdout + stderr, proc.returncode, parse_results(stdout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()  # SIGTERM: the script's temp_database still drops its databases
+            stdout, stderr = proc.communicate()
+            output, code, results = f"{stdout}\n{stderr}\ntimeout after {TIMEOUT}s", -1, []
         (OUT / f"{script.stem}.log").write_text(output if isinstance(output, str) else str(output))
         print(f"   {time.monotonic() - start:.0f} s, exit {code}, {len(results)} result(s)", flush=True)
         if code != 0 or not results:
