@@ -20,7 +20,7 @@ TEST_ENV := OA_SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcd
 	OA_HTTPS=0 OA_ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
 	OA_DATA_DIR=$(CURDIR)/var/test OA_AUDIT_HASH=sha256 OA_ACCEPT_STANDIN_FONTS=1
 
-.PHONY: run test install debs services collectstatic embedded lint test-moved-clock test-faketime
+.PHONY: run test install debs services collectstatic embedded lint test-moved-clock test-faketime bench
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "需要 Python 3.11 或更高版本"'
@@ -91,3 +91,9 @@ test-moved-clock:
 test-faketime: install debs collectstatic
 	$(TEST_ENV) OA_DATABASE_URL= OA_DB_NAME= OA_REDIS_URL= faketime '$(FAKETIME_AT)' \
 		$(PY) -m pytest -p no:cacheprovider $(CHAIN_TESTS) $(PYTEST_ARGS)
+
+# Every bench/*.py script against the machine's PostgreSQL and Redis (each makes and drops its own databases), then
+# one table of measure / ours / baseline / ratio / goal / met, also written to var/bench/latest.md
+# (docs/performance.md). BENCH_ONLY="numbering audit_chain" runs only those.
+bench: install services
+	$(PY) bench/run.py $(BENCH_ONLY)

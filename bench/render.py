@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import print_result  # noqa: E402
 from documents.rendering import render_docx  # noqa: E402
 from documents.rendering.libreoffice import ConversionError, docx_to_pdf  # noqa: E402
 from documents.rendering.pdf import render_pdf_with_layout  # noqa: E402
@@ -152,6 +153,9 @@ def main() -> None:
     verdict = "met" if ratio >= 20 else "NOT met"
     print(f"target ours ≥ 20× faster than LibreOffice for DOCX/spec → PDF: {ratio:.1f}× ({verdict}); "
           f"with both signatures: {lo_ms / ours_pdf_and_seal:.1f}×")
+    # Here the baseline is the slower one: ratio = LibreOffice ms ÷ ours ms (how many times faster we are).
+    print_result("5-page 通知 → PDF, LibreOffice ms ÷ ours ms (render_pdf)", pdf_ms, lo_ms, "ms", "≥ 20",
+                 ratio=ratio)
 
 
 if __name__ == "__main__":

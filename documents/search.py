@@ -54,7 +54,13 @@ def index_tokens(text: str) -> list[str]:
     """Tokens to index ``text`` by, in order (repeats kept: they weigh in the rank)."""
     if not text:
         return []
-    tokens = _clean(tokenizer().cut_for_search(text, HMM=False))
+    return limit_index_tokens(_clean(tokenizer().cut_for_search(text, HMM=False)))
+
+
+def limit_index_tokens(tokens: list[str]) -> list[str]:
+    """At most MAX_INDEX_TOKENS in order, then only tokens not seen yet. Tokenizing the lines of a text one by
+    one and limiting the concatenation gives what ``index_tokens`` gives for the whole text (jieba never joins
+    across a line break): the 文号 allocator tokenizes everything but the number before it takes its lock."""
     if len(tokens) <= MAX_INDEX_TOKENS:
         return tokens
     head = tokens[:MAX_INDEX_TOKENS]
@@ -105,15 +111,19 @@ def attachment_texts(document) -> list[str]:
 
 def index_text(document) -> str:
     """Everything a 公文 is found by: 标题, 发文字号, 来文单位, 附件说明, 正文, 附件 (names and text)."""
+    before, after = index_text_around_number(document)
+    return "\n".join(p for p in (before, document.doc_number, after) if p)
+
+
+def index_text_around_number(document) -> tuple[str, str]:
+    """``index_text`` without the 发文字号: the text before it and the text after it."""
     parts = [
-        document.title,
-        document.doc_number,
         document.source_agency_name,
         " ".join(document.attachment_note or []),
         document_body_text(document),
         *attachment_texts(document),
     ]
-    return "\n".join(p for p in parts if p)
+    return document.title, "\n".join(p for p in parts if p)
 
 
 # ---- highlighting ---------------------------------------------------------------------------------------

@@ -23,8 +23,16 @@ def verify_audit() -> str:
 
     report = verify_audit_chain()
     if not report.ok:
-        logger.error("审计日志哈希链校验失败：第 %s 条，%s", report.first_broken_id, report.reason)
+        logger.error("审计日志哈希链校验失败：%s，%s", report.where, report.reason)
     return f"ok={report.ok} checked={report.checked}"
+
+
+@periodic("oa.audit_checkpoint", every_seconds=3600, description="审计日志检查点：记下各条链的链头")
+def audit_checkpoint() -> str:
+    from oa.actions.audit import do_audit_checkpoint
+
+    entry = do_audit_checkpoint()
+    return f"chain={entry.chain} seq={entry.seq}"
 
 
 @periodic("oa.calendar_check", every_seconds=24 * 3600, description="检查当年及次年放假安排是否已导入")

@@ -326,6 +326,13 @@ if OA_AUDIT_RETENTION_DAYS < 180:
 OA_AUDIT_HASH = env("OA_AUDIT_HASH", "sha256")
 if OA_AUDIT_HASH not in {"sha256", "sm3"}:
     raise ImproperlyConfigured("OA_AUDIT_HASH 只能是 sha256 或 sm3")
+# The audit log is several hash chains so that appends never queue on one row (docs/security.md § 审计链):
+# at most this many chains are opened (one per concurrently appending transaction), and every chain writes a
+# checkpoint linking all chains after this many entries of its own.
+OA_AUDIT_MAX_CHAINS = env_int("OA_AUDIT_MAX_CHAINS", 64)
+OA_AUDIT_CHECKPOINT_EVERY = env_int("OA_AUDIT_CHECKPOINT_EVERY", 1000)
+if OA_AUDIT_MAX_CHAINS < 1 or OA_AUDIT_CHECKPOINT_EVERY < 1:
+    raise ImproperlyConfigured("OA_AUDIT_MAX_CHAINS 与 OA_AUDIT_CHECKPOINT_EVERY 须为正整数")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "oa.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},

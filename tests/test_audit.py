@@ -35,8 +35,9 @@ def test_entries_chain_and_verify(cast):
     assert second.prev_hash == first.hash
     assert second.on_behalf_of_name == "王芳"
     assert entry_hash(AuditEntry.objects.get(pk=second.pk)) == second.hash
-    head = AuditChainHead.objects.get(pk=1)
-    assert (head.last_id, head.last_hash) == (second.pk, second.hash)
+    assert (second.chain, second.seq) == (first.chain, first.seq + 1)  # one transaction at a time: one chain
+    head = AuditChainHead.objects.get(pk=second.chain)
+    assert (head.last_seq, head.last_hash) == (second.seq, second.hash)
     report = verify_audit_chain()
     assert report.ok and report.checked >= 2
 
@@ -76,7 +77,8 @@ def test_edited_row_is_named_by_verify_audit(cast):
     _tamper(victim.pk, "UPDATE oa_auditentry SET object_repr = %s WHERE id = %s", ["被改过", victim.pk])
     report = verify_audit_chain()
     assert not report.ok and report.first_broken_id == victim.pk
-    with pytest.raises(CommandError, match=f"第 {victim.pk} 条记录"):
+    assert (report.chain, report.seq) == (victim.chain, victim.seq)
+    with pytest.raises(CommandError, match=f"链 {victim.chain} 第 {victim.seq} 条（记录 #{victim.pk}）"):
         call_command("verify_audit")
 
 
@@ -84,7 +86,8 @@ def test_deleted_row_is_detected_even_if_the_rest_is_rehashed(cast):
     entries = [do_record_audit(actor=cast.zhangwei, action="test.delete") for _ in range(3)]
     _tamper(entries[1].pk, "DELETE FROM oa_auditentry WHERE id = %s", [entries[1].pk])
     report = verify_audit_chain()
-    assert not report.ok and report.first_broken_id == entries[1].pk
+    assert not report.ok and (report.chain, report.seq) == (entries[1].chain, entries[1].seq)
+    assert "已被删除" in report.reason
 
 
 def test_truncated_tail_is_detected(cast):
@@ -134,8 +137,8 @@ def test_purge_of_old_prefix_keeps_the_chain_verifiable(cast):
     assert deleted == 3
     assert not AuditEntry.objects.filter(pk__in=[e.pk for e in old]).exists()
     assert AuditEntry.objects.filter(pk=young.pk).exists()
-    head = AuditChainHead.objects.get(pk=1)
-    assert (head.anchor_id, head.anchor_hash) == (old[-1].pk, old[-1].hash)
+    head = AuditChainHead.objects.get(pk=old[-1].chain)
+    assert (head.anchor_seq, head.anchor_hash) == (old[-1].seq, old[-1].hash)
     assert verify_audit_chain().ok
     assert AuditEntry.objects.filter(action="audit.purge").exists()
 

@@ -1,18 +1,19 @@
 """文号: allocation inside the registering transaction, and the ledger of 作废 / 空号 / 补号 (docs/numbering.md).
 
 Lock order, the same in every function here so two of them can never wait for each other:
-the document row (when there is one) → the audit chain head → the sequence row → ledger rows.
-The audit head is taken early on purpose: every act here ends with an audit entry, and the head stays
-locked until commit; a flow that already recorded an audit entry earlier in its transaction (and so holds
-the head) and then waited for a sequence row held by an allocator that waits for the head would deadlock.
+the document row (when there is one) → the sequence row → ledger rows. The audit entry each act ends with takes
+no part in it: an append never waits (oa.actions.audit takes whichever chain is free). The sequence row is the
+only thing allocations of one series queue on, so it is taken as late as possible and held as briefly.
 """
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import contextlib
+
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from documents.actions.search import do_index_document
+from documents.actions.search import do_index_document, numbered_search_text, prepare_numbered_index
 from documents.models import (
     Direction,
     DocNumberEntry,
@@ -32,10 +33,7 @@ from documents.selectors.numbering import (
     sequence_for,
     series_for_document,
 )
-from oa.actions.audit import (
-    do_record_audit,
-    lock_audit_chain,  # the chain's own lock; see the module note
-)
+from oa.actions.audit import do_record_audit, reserve_audit_chain
 from oa.models import Agency, Person
 from oa.refusals import Refusal
 
@@ -93,23 +91,31 @@ def _locked_sequence(code: str, year: int) -> DocNumberSequence | None:
     )
 
 
-def _lock_or_create_sequence(agency_id: int, code: str, year: int) -> DocNumberSequence:
-    """As ``_locked_sequence``, creating the row on first use.
+def _sequence_id(agency_id: int, code: str, year: int) -> int:
+    """The id of the (code, year) row, created on first use, without locking it.
 
     Creation races are settled by the unique (code, year) constraint: the loser's INSERT waits for the
-    winner's commit, fails, and the loser then locks the winner's row. The savepoint keeps that failure
+    winner's commit, fails, and the loser then reads the winner's row. The savepoint keeps that failure
     from poisoning the caller's transaction.
     """
     for _ in range(3):
-        seq = _locked_sequence(code, year)
-        if seq is not None:
-            return seq
+        pk = DocNumberSequence.objects.filter(code=code, year=year).values_list("pk", flat=True).first()
+        if pk is not None:
+            return pk
         try:
             with transaction.atomic():
-                DocNumberSequence.objects.create(agency_id=agency_id, code=code, year=year)
+                return DocNumberSequence.objects.create(agency_id=agency_id, code=code, year=year).pk
         except IntegrityError:
             continue
     raise Refusal("sequence_busy", "文号序列正忙，请稍后重试", 503)
+
+
+def _next_seq(sequence_id: int) -> int:
+    """Lock the sequence row (until the caller's commit) and advance it, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE documents_docnumbersequence SET last = last + 1 WHERE id = %s RETURNING last",
+                       [sequence_id])
+        return cursor.fetchone()[0]
 
 
 def _set_document_number(document: OfficialDocument, number: str, caller_copy: OfficialDocument | None = None) -> None:
@@ -147,41 +153,53 @@ def do_allocate_doc_number(
     code defaults to the agency's 机关代字, year to the current year in Asia/Shanghai. Who may allocate is
     the caller's business (flows check their step; the UI and API use ``check_allocate_doc_number``).
     """
-    with transaction.atomic():
-        doc = _lock_document(document)
-        lock_audit_chain()
-        existing = live_entry_of(doc)
-        if existing is not None:
-            if (code is not None and code != existing.sequence.code) or (
-                year is not None and year != existing.sequence.year
-            ):
-                raise Refusal(
-                    "already_numbered", f"该公文已有文号“{existing.number}”，如需另行编号须先作废原文号", 409
-                )
-            document.doc_number = existing.number
-            return existing
+    # Refusals come from the savepoint below and leave the caller's transaction usable; the writes after it run
+    # in the caller's transaction (or in one of our own when there is none).
+    outer = contextlib.nullcontext() if transaction.get_connection().in_atomic_block else transaction.atomic()
+    with outer:
+        with transaction.atomic():
+            doc = _lock_document(document)
+            existing = live_entry_of(doc)
+            if existing is not None:
+                if (code is not None and code != existing.sequence.code) or (
+                    year is not None and year != existing.sequence.year
+                ):
+                    raise Refusal(
+                        "already_numbered", f"该公文已有文号“{existing.number}”，如需另行编号须先作废原文号", 409
+                    )
+                document.doc_number = existing.number
+                return existing
 
-        if code is None:
-            # 函, 纪要 … take their series (docs/numbering.md §8); other 文种 the agency's 文件 series.
-            series = series_for_document(doc)
-            code = series.code if series is not None else doc.agency.doc_code
-        year = timezone.localdate().year if year is None else year
-        number_format = number_format_of(code)
-        _number(code, year, 1, number_format)  # validates code and year before anything is written
-        owner = owner_of_code(code)
-        if owner is not None and owner.pk != doc.agency_id:
-            raise Refusal("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
+            if code is None:
+                # 函, 纪要 … take their series (docs/numbering.md §8); other 文种 the agency's 文件 series.
+                series = series_for_document(doc)
+                code = series.code if series is not None else doc.agency.doc_code
+            year = timezone.localdate().year if year is None else year
+            number_format = number_format_of(code)
+            _number(code, year, 1, number_format)  # validates code and year before anything is written
+            owner = owner_of_code(code)
+            if owner is not None and owner.pk != doc.agency_id:
+                raise Refusal("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
+            sequence_id = _sequence_id(doc.agency_id, code, year)
+            # Everything slow or that may wait is done before the sequence row is locked: the search tokens
+            # of the document without its number, and the audit chain (taken without waiting).
+            prepared = prepare_numbered_index(doc)
+            reserve_audit_chain()
 
-        seq = _lock_or_create_sequence(doc.agency_id, code, year)
-        seq.last += 1
-        seq.save(update_fields=["last"])
+        # From here to the caller's commit, allocations of this series queue behind us: four statements.
+        seq = _next_seq(sequence_id)
+        number = _number(code, year, seq, number_format)
         entry = DocNumberEntry.objects.create(
-            sequence=seq, seq=seq.last, number=_number(code, year, seq.last, number_format), state=State.ASSIGNED,
-            document=doc, actor=actor,
+            sequence_id=sequence_id, seq=seq, number=number, state=State.ASSIGNED, document=doc, actor=actor,
         )
-        _set_document_number(doc, entry.number, document)
+        now = timezone.now()
+        search_text = numbered_search_text(prepared, number)
+        OfficialDocument.objects.filter(pk=doc.pk).update(doc_number=number, updated_at=now, search_text=search_text)
+        doc.doc_number, doc.updated_at, doc.search_text = number, now, search_text
+        document.doc_number = number
         do_record_audit(actor=actor, action="docnumber.allocate", obj=entry,
-                        changes={**_entry_facts(entry), "title": doc.title})
+                        changes={"number": number, "code": code, "year": year, "seq": seq, "document": doc.pk,
+                                 "title": doc.title})
         return entry
 
 
@@ -214,7 +232,6 @@ def check_void_doc_number(actor: Person, entry: DocNumberEntry, reason: str) -> 
     with transaction.atomic():
         document_id = DocNumberEntry.objects.filter(pk=entry.pk).values_list("document_id", flat=True).get()
         doc = OfficialDocument.objects.select_for_update().get(pk=document_id) if document_id else None
-        lock_audit_chain()
         entry = DocNumberEntry.objects.select_for_update(of=("self",)).select_related("sequence").get(pk=entry.pk)
         if not may_keep_numbers(actor, entry.sequence.agency_id):
             raise _not_clerk("作废文号")
@@ -249,7 +266,6 @@ def check_mark_blank(actor: Person, code: str, year: int, seq: int, reason: str)
     if owner is None or not may_keep_numbers(actor, owner):
         raise _not_clerk("登记空号")
     with transaction.atomic():
-        lock_audit_chain()
         sequence = _locked_sequence(code, year)
         last = sequence.last if sequence is not None else 0
         if seq > last:
@@ -291,7 +307,6 @@ def check_backfill_doc_number(
             raise Refusal("not_outgoing", "收文和内部文件保留原有文号，不在本机关编号")
         if doc.status not in NUMBERABLE_STATUSES:
             raise Refusal("not_signed", f"公文当前为“{doc.get_status_display()}”，签发后才能补号")
-        lock_audit_chain()
         existing = live_entry_of(doc)
         if existing is not None:
             raise Refusal(

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from documents.models import OfficialDocument
-from documents.search import index_text, index_tokens
+from documents.search import (
+    _clean,
+    index_text,
+    index_text_around_number,
+    index_tokens,
+    limit_index_tokens,
+    tokenizer,
+)
 
 
 def do_index_document(document: OfficialDocument) -> str:
@@ -20,6 +27,22 @@ def do_index_document(document: OfficialDocument) -> str:
     OfficialDocument.objects.filter(pk=document.pk).update(search_text=search_text)
     document.search_text = search_text
     return search_text
+
+
+def _raw_tokens(text: str) -> list[str]:
+    return _clean(tokenizer().cut_for_search(text, HMM=False)) if text else []
+
+
+def prepare_numbered_index(document: OfficialDocument) -> tuple[list[str], list[str]]:
+    """The slow part of indexing (jieba over the 正文 and 附件) done before the 文号 is known."""
+    before, after = index_text_around_number(document)
+    return _raw_tokens(before), _raw_tokens(after)
+
+
+def numbered_search_text(prepared: tuple[list[str], list[str]], doc_number: str) -> str:
+    """What ``do_index_document`` would store once the document carries ``doc_number``."""
+    before, after = prepared
+    return " ".join(limit_index_tokens(before + _raw_tokens(doc_number) + after))
 
 
 def do_index_documents(documents: Iterable[OfficialDocument]) -> int:

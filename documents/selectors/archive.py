@@ -305,14 +305,20 @@ def audit_excerpt(document: OfficialDocument) -> dict[str, Any]:
             "id": e.pk, "at": _iso(e.at), "actor_id": e.actor_id, "actor_name": e.actor_name,
             "on_behalf_of_name": e.on_behalf_of_name, "action": e.action, "object_type": e.object_type,
             "object_id": e.object_id, "object_repr": e.object_repr, "changes": e.changes, "ip": e.ip,
-            "algorithm": e.algorithm, "prev_hash": e.prev_hash, "hash": e.hash,
+            "algorithm": e.algorithm, "chain": e.chain, "seq": e.seq, "layout": e.layout,
+            "prev_hash": e.prev_hash, "hash": e.hash,
             # Exactly the bytes that were hashed: hash = H(prev_hash + payload), checkable without our database.
             "payload": canonical_payload(e).decode("utf-8"),
         })
-    head = AuditChainHead.objects.filter(pk=1).values("last_id", "last_hash").first() or {}
+    # Every chain's head when the package was made (the log is several chains: docs/security.md § 审计链).
+    heads = {
+        str(pk): {"last_seq": seq, "last_hash": h}
+        for pk, seq, h in AuditChainHead.objects.order_by("id").values_list("pk", "last_seq", "last_hash")
+    }
     return {
-        "rule": "hash = digest(algorithm, prev_hash 的 UTF-8 字节 + payload 的 UTF-8 字节)；algorithm 为 sha256 或 sm3",
-        "chain_head_at_archive": head,
+        "rule": "hash = digest(algorithm, prev_hash 的 UTF-8 字节 + payload 的 UTF-8 字节)；algorithm 为 sha256 或 sm3；"
+                "每条记录位于链 chain 的第 seq 条，prev_hash 是同一条链上前一条的 hash",
+        "chain_heads_at_archive": heads,
         "entries": entries,
     }
 
@@ -530,8 +536,11 @@ class ArchiveVerification:
 
 
 # Readable fields of an excerpt entry that must equal those inside its hashed payload ("at" is compared as time).
-_AUDIT_FIELDS = ("id", "actor_id", "actor_name", "on_behalf_of_name", "action", "object_type", "object_id",
+_AUDIT_FIELDS = ("actor_id", "actor_name", "on_behalf_of_name", "action", "object_type", "object_id",
                  "object_repr", "changes", "ip", "algorithm")
+# Where the hashed payload places the entry: its id (entries written before the log had several chains) or its
+# chain and position in it.
+_LEGACY_POSITION, _CHAIN_POSITION = ("id",), ("chain", "seq", "layout")
 
 
 def _same_time(a: Any, b: Any) -> bool:
@@ -560,7 +569,9 @@ def _check_audit(report: ArchiveVerification, data: bytes) -> None:
             continue
         if expected != stated:
             report.fail(f"审计记录 #{e['id']} 的链式摘要不符（记录可能被篡改）")
-        elif any(payload.get(k) != e.get(k) for k in _AUDIT_FIELDS) or not _same_time(payload.get("at"), e.get("at")):
+        elif (any(payload.get(k) != e.get(k)
+                  for k in _AUDIT_FIELDS + (_CHAIN_POSITION if "chain" in payload else _LEGACY_POSITION))
+              or not _same_time(payload.get("at"), e.get("at"))):
             report.fail(f"审计记录 #{e['id']} 的可读字段与被摘要的内容不一致")
         report.audit_entries_checked += 1
 

@@ -7,7 +7,16 @@ from django.db import models
 
 
 class AuditEntry(models.Model):
-    # The id is the chain position; every entry hashes over its predecessor's hash.
+    """One entry of one chain (docs/security.md § 审计链). The log is several chains (lanes): an append takes any
+    chain no other transaction holds, so writers never queue on one head row. (chain, seq) is the position; each
+    entry hashes over its chain predecessor's hash; checkpoint entries (action ``audit.checkpoint``) record the
+    heads of all chains and so link them. The id is only the global order of insertion."""
+
+    # Layout 1: entries written before chains existed (all in chain 1, seq = id, the id is hashed).
+    # Layout 2: chain and seq are hashed instead of the id.
+    LEGACY_LAYOUT = 1
+    LAYOUT = 2
+
     at = models.DateTimeField("时间", db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -26,28 +35,33 @@ class AuditEntry(models.Model):
     algorithm = models.CharField("摘要算法", max_length=10, default="sha256")
     prev_hash = models.CharField("前一条摘要", max_length=64)
     hash = models.CharField("摘要", max_length=64, unique=True)
+    chain = models.PositiveIntegerField("链", default=1)
+    seq = models.BigIntegerField("链内序号", default=0)
+    layout = models.PositiveSmallIntegerField("格式", default=LAYOUT)
 
     class Meta:
         verbose_name = verbose_name_plural = "审计日志"
         ordering = ["id"]
         default_permissions = ("view",)
         indexes = [models.Index(fields=["object_type", "object_id"])]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="oa_audit_chain_seq_unique")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_repr}"
 
 
 class AuditChainHead(models.Model):
-    """Single row: the last appended entry, locked to serialise appends; and the purge anchor."""
+    """One row per chain (its id is the chain number): the chain's last entry, row-locked by the transaction
+    appending to it until commit; and the purge anchor. Chains are opened on demand when all are busy."""
 
-    last_id = models.BigIntegerField(default=0)
+    last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
-    # After a retention purge, verification starts at the entry after this one.
-    anchor_id = models.BigIntegerField(default=0)
+    # After a retention purge, verification of this chain starts at the entry after this one.
+    anchor_seq = models.BigIntegerField(default=0)
     anchor_hash = models.CharField(max_length=64, default="0" * 64)
 
     class Meta:
         verbose_name = verbose_name_plural = "审计链头"
 
     def __str__(self) -> str:
-        return f"链头 #{self.last_id}"
+        return f"链 {self.pk} 至第 {self.last_seq} 条"

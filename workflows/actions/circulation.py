@@ -4,8 +4,8 @@ One CirculationRead row per 收文 and reader records 送达 (delivered_at), 首
 detail page on every GET), 阅知 (an explicit act with an optional comment) and 催阅. The reader's 待阅 item is a
 WorkItem in box TOREAD (kind "circulation"); 阅知 closes it, so it moves to 已阅.
 
-Lock order: every writer here that audits takes the audit chain head first (oa.actions.audit.lock_audit_chain), then
-its circulation rows, so two of them can never deadlock on each other.
+Locks: each writer locks the 收文 or its circulation rows; audit appends never wait on a lock (oa.actions.audit takes
+a free chain), so the audit log adds no edge to the lock graph.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.utils import timezone
 from documents.actions.incoming import do_grant_incoming_access
 from documents.models import IncomingDocument
 from documents.selectors.incoming import is_incoming_office
-from oa.actions.audit import do_record_audit, lock_audit_chain
+from oa.actions.audit import do_record_audit
 from oa.actions.work import do_assign_work, do_close_work
 from oa.events import make_work_urged, send_event_on_commit
 from oa.models import Person, WorkItem
@@ -62,7 +62,8 @@ def do_circulate(incoming: IncomingDocument, readers: list[Person], *, by: Perso
     for person in readers:
         wanted.setdefault(person.pk, person)
     with transaction.atomic():
-        lock_audit_chain()  # serialises senders of the same 收文 too: the unique (incoming, reader) never races
+        # Serialises senders of the same 收文: the unique (incoming, reader) never races.
+        IncomingDocument.objects.select_for_update().filter(pk=incoming.pk).first()
         existing = set(
             CirculationRead.objects.filter(incoming=incoming, reader_id__in=wanted).values_list("reader_id", flat=True)
         )
@@ -118,7 +119,7 @@ def do_mark_circulation_opened(incoming: IncomingDocument, user: Person) -> None
         _count_opening(row.pk, timezone.now())
         return
     with transaction.atomic():
-        lock_audit_chain()
+        CirculationRead.objects.select_for_update().filter(pk=row.pk).first()
         now = timezone.now()  # taken under the lock: the first opening is never later than a counted one
         first = CirculationRead.objects.filter(pk=row.pk, first_opened_at__isnull=True).update(first_opened_at=now)
         _count_opening(row.pk, now)
@@ -148,7 +149,6 @@ def check_acknowledge_circulation(user: Person, incoming: IncomingDocument, *, c
     workbench), closes the 待阅 item (→ 已阅) and is audited with the comment."""
     comment = _clean_comment(comment)
     with transaction.atomic():
-        lock_audit_chain()
         row = CirculationRead.objects.select_for_update().filter(incoming=incoming, reader=user).first()
         if row is None:
             raise PermissionDenied("您不在本文的传阅名单中，不能阅知。")
@@ -180,7 +180,6 @@ def check_urge_circulation(user: Person, incoming: IncomingDocument, reader_ids:
     if not may_urge_circulation(user, incoming):
         raise PermissionDenied("只有送阅人或本机关文书可以催阅。")
     with transaction.atomic():
-        lock_audit_chain()
         rows = CirculationRead.objects.select_for_update().filter(incoming=incoming, acknowledged_at__isnull=True)
         if not is_incoming_office(user, incoming):
             rows = rows.filter(sent_by=user)

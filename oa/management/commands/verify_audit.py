@@ -10,6 +10,8 @@ class Command(BaseCommand):
         report = verify_audit_chain()
         if not report.ok:
             raise CommandError(
-                f"审计日志校验失败：第 {report.first_broken_id} 条记录，{report.reason}（此前 {report.checked} 条正常）"
+                f"审计日志校验失败：{report.where}，{report.reason}（此前 {report.checked} 条正常）"
             )
-        self.stdout.write(f"审计日志完整：已校验 {report.checked} 条记录。")
+        self.stdout.write(
+            f"审计日志完整：已校验 {report.checked} 条记录（{report.chains} 条链，{report.checkpoints} 个检查点）。"
+        )
