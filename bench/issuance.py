@@ -78,6 +78,8 @@ os.environ.update(
     }
 )
 os.environ.setdefault("OA_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+# The machine has the free stand-in fonts only; 用印 refuses them unless the agency accepts them (docs/fonts).
+os.environ.setdefault("OA_ACCEPT_STANDIN_FONTS", "1")
 os.environ.setdefault("OA_SEAL_KEK", "dGVzdC1vbmx5LXNlYWwta2VrLW5vdC1mb3ItcHJvZCE=")
 
 BODY = {"blocks": [
@@ -171,12 +173,18 @@ def setup_district() -> dict:
             do_appoint(person=head, department=dept, post=chief, primary=True)
             check_assign_role(actor=None, person=head, role=Role.DEPT_HEAD, agency=office, department=dept)
             dept_ids.append(dept.pk)
+        clerk_post = Post.objects.get(name="文书")
         for i in range(EXTRA_AGENCIES):
-            check_upsert_agency(
+            agency = check_upsert_agency(
                 actor=None, name=f"揭阳市揭东区测试接收单位{i + 1:02d}", short_name=f"接收单位{i + 1:02d}",
                 doc_code=f"揭东测{i + 1:02d}", uscc=make_uscc(f"114452039B{i:07d}"), kind=Agency.Kind.BUREAU,
                 parent=gov, sort_order=500 + i,
             )
+            # A 收文 lands on the agency's 办公室文书: without one, 分发 refuses (no_assignee).
+            office_dept = do_upsert_department(agency=agency, name="办公室", sort_order=10)
+            clerk = Person.objects.create(username=f"bench_clerk{i:02d}", name=f"文书{i + 1:02d}")
+            do_appoint(person=clerk, department=office_dept, post=clerk_post, primary=True)
+            check_assign_role(actor=None, person=clerk, role=Role.CLERK, agency=agency)
     targets = list(Agency.objects.exclude(pk=office.pk).order_by("sort_order", "pk").values_list("pk", flat=True))
     assert len(targets) == 10 + EXTRA_AGENCIES, len(targets)
     # 主送 the first ten, 抄送 the rest.
