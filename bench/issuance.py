@@ -359,7 +359,7 @@ def report(results: Results, baseline: list[Sample], documents: int, elapsed: fl
           f" fanning out to the {len(COUNTERSIGN_DEPTS)} parallel 会签 tasks.")
     print()
     print("SQL of one completion (the last document), grouped by statement and table:")
-    for name in ("countersign", "office_check", "signoff"):
+    for name in ("countersign", "office_check", "signoff", "distribute"):
         queries = results.last_sql.get(name, [])
         print(f"  {STEP_LABELS[name]} ({len(queries)}): {sql_summary(queries)}")
     print()

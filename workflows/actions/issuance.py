@@ -38,7 +38,7 @@ from oa.selectors.directory import (
     people_with_role,
     principals,
 )
-from workflows.actions.distribution import delivery_content, do_deliver_internal, do_send_remote
+from workflows.actions.distribution import delivery_content, do_deliver_internal_many, do_send_remote
 from workflows.actions.opinions import do_record_opinion, refuse_control_chars_in
 from workflows.actions.routing import check_return_task, locked_task, principal_of, require_open_own
 from workflows.issuance.flows import IssuanceFlow, document_of
@@ -311,9 +311,7 @@ def _distribute(user: Person, task: Task, document: OfficialDocument, data: Step
     # peer goes into the exchange outbox, written in this same transaction.
     local = [row for row in rows if not is_remote(row.agency)]
     if local:
-        content = delivery_content(document)
-        for row in local:
-            do_deliver_internal(row, actor=user, content=content)
+        do_deliver_internal_many(local, actor=user, content=delivery_content(document))
     do_send_remote(document, [row for row in rows if is_remote(row.agency)], actor=user)
     do_record_audit(actor=user, action="issuance.distribute", obj=document,
                     changes={"recipients": [f"{r.agency.name}（{r.get_kind_display()}）" for r in rows]})
