@@ -98,12 +98,18 @@ def _title(process: Process) -> str:
 
 def _common(process: Process) -> dict:
     data = process.data or {}
-    agency_id = data.get("agency_id")
+    agency_id, initiator_id = data.get("agency_id"), data.get("initiator_id")
+    # The initiator and agency of a process never change: one lookup per process object, not per task saved.
+    memo = getattr(process, "_inbox_people", None)
+    if memo is None or memo[0] != (agency_id, initiator_id):
+        memo = ((agency_id, initiator_id), _person(initiator_id),
+                Agency.objects.filter(pk=agency_id).first() if agency_id else None)
+        process._inbox_people = memo
     return {
         "kind": KIND,
         "title": _title(process),
-        "initiator": _person(data.get("initiator_id")),
-        "agency": Agency.objects.filter(pk=agency_id).first() if agency_id else None,
+        "initiator": memo[1],
+        "agency": memo[2],
         "doc_number": str(data.get("doc_number") or ""),
         "urgency": _urgency(data),
     }

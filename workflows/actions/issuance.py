@@ -215,7 +215,8 @@ def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Ta
         if signoff is None:
             raise Refusal("no_signoff", "没有找到签发环节，无法退回重签。", status=409)
         return check_return_task(user, task, signoff.pk, data.opinion, jump_back=True, ip=data.ip)
-    with locked_task(task) as activation, transaction.atomic():
+    # The lock's transaction is the step's: no savepoint of its own (a refusal rolls the whole step back).
+    with locked_task(task) as activation, transaction.atomic(savepoint=False):
         task = require_open_own(user, activation)
         document = document_of(task.process)
         _perform(user, task, node, step, document, data)
