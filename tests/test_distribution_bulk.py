@@ -1,5 +1,5 @@
 """分发 to many agencies in one pass (do_deliver_internal_many): each agency gets exactly what a one-by-one delivery
-gives it (one 收文, its ReceiptFlow started at 签收 for the right 文书, the 待办, one audit entry naming the flow),
+gives it (one 收文, its ReceiptFlow started at 签收 for the right 文书, the 待办, the same audit entries),
 a retry creates nothing, and an agency that cannot receive refuses the whole 分发 (PostgreSQL)."""
 
 from __future__ import annotations
@@ -84,9 +84,10 @@ def test_bulk_distribution_gives_each_agency_one_incoming_one_started_flow_and_i
         assert WorkItem.objects.filter(ref=f"viewflow.task:{sign.pk}", owner_id=clerk_id, box=WorkItem.Box.TODO,
                                        state=WorkItem.State.OPEN).count() == 1
         assert incoming.grants.filter(person_id=clerk_id).exists()
-        # One audit entry for arrival + flow start, naming the flow.
-        entries = AuditEntry.objects.filter(action="incoming.create", object_id=str(incoming.pk))
-        assert [e.changes["process"] for e in entries] == [process.pk]
+        # The same audit entries as one delivery: the 收文 created, then its flow started.
+        assert AuditEntry.objects.filter(action="incoming.create", object_id=str(incoming.pk)).count() == 1
+        starts = AuditEntry.objects.filter(action="receipt.start", object_id=str(incoming.pk))
+        assert [e.changes["process"] for e in starts] == [process.pk]
 
 
 def test_bulk_redelivery_creates_nothing(cast):

@@ -58,19 +58,18 @@ def build_incoming(*, agency: Agency, source: str, fields: IncomingFields, packa
     return row
 
 
-def do_record_incoming_created(row: IncomingDocument, *, actor: Person | None, **extra: Any) -> None:
-    """The audit entry of a new 收文; ``extra`` (e.g. the ReceiptFlow started with it) joins the same entry."""
+def do_record_incoming_created(row: IncomingDocument, *, actor: Person | None) -> None:
+    """The audit entry of a new 收文 (do_create_incoming's, and 分发's for the rows it bulk-inserts)."""
     do_record_audit(actor=actor, action="incoming.create", obj=row, changes={
         "source": row.source, "package_id": str(row.package_id or ""), "title": row.title,
-        "sender": row.sender_name, "doc_number": row.doc_number, "kind": row.kind, **extra})
+        "sender": row.sender_name, "doc_number": row.doc_number, "kind": row.kind})
 
 
 def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, package_id: uuid.UUID | None,
                        pdf_name: str = "", pdf_sha256: str = "", attachments: list[dict] | None = None,
-                       document=None, actor: Person | None = None, audit: bool = True) -> tuple[IncomingDocument, bool]:
+                       document=None, actor: Person | None = None) -> tuple[IncomingDocument, bool]:
     """The 收文 for (agency, package_id), created once: a second delivery of the same package returns the first
-    row and False. ``pdf_name`` is a name already in default storage (files are written before, by the caller).
-    ``audit=False``: the caller records the entry itself (do_record_incoming_created), with what it adds."""
+    row and False. ``pdf_name`` is a name already in default storage (files are written before, by the caller)."""
     if package_id is not None:
         existing = IncomingDocument.objects.filter(agency=agency, package_id=package_id).first()
         if existing is not None:
@@ -84,8 +83,7 @@ def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
         if package_id is None:
             raise
         return IncomingDocument.objects.get(agency=agency, package_id=package_id), False
-    if audit:
-        do_record_incoming_created(row, actor=actor)
+    do_record_incoming_created(row, actor=actor)
     return row, True
 
 

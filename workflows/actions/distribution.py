@@ -91,11 +91,9 @@ def do_accept_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
 
     incoming, created = do_create_incoming(agency=agency, source=source, fields=fields, package_id=package_id,
                                            pdf_name=pdf_name, pdf_sha256=pdf_sha256, attachments=attachments,
-                                           document=document, actor=actor, audit=False)
+                                           document=document, actor=actor)
     if created:
-        # One audit entry for arrival + flow start: the 收文 never exists without its flow.
-        process = do_start_receipt(incoming, audit=False)
-        do_record_incoming_created(incoming, actor=actor, process=process.pk)
+        do_start_receipt(incoming)
     return incoming, created
 
 
@@ -144,7 +142,7 @@ def do_deliver_internal_many(rows: list[DistributionRecipient], *, actor: Person
     """do_deliver_internal for every row of one 分发 (same document), with the per-agency overhead taken out: the
     收文 rows in one INSERT, the receiving offices and their 文书 in four queries, the rows' links in one UPDATE.
     Each agency still gets exactly what do_deliver_internal gives it: one 收文, its ReceiptFlow started at 签收
-    (through viewflow, so its tasks, timer, 待办 and event are the ordinary ones) and one audit entry."""
+    (through viewflow, so its tasks, timer, 待办 and event are the ordinary ones) and the same two audit entries."""
     from workflows.actions.receipt import do_start_receipt
     from workflows.selectors.receipt import receiving_offices
 
@@ -170,8 +168,8 @@ def do_deliver_internal_many(rows: list[DistributionRecipient], *, actor: Person
     for row in rows:
         incoming = fresh.get(row.pk)
         if incoming is not None:
-            process = do_start_receipt(incoming, office_people=offices[row.agency_id], audit=False)
-            do_record_incoming_created(incoming, actor=actor, process=process.pk)
+            do_record_incoming_created(incoming, actor=actor)
+            do_start_receipt(incoming, office_people=offices[row.agency_id])
         else:
             incoming = existing[(row.agency_id, packages[row.pk])]
         row.incoming, row.package_id = incoming, incoming.package_id

@@ -114,17 +114,13 @@ def _start(incoming: IncomingDocument, *, paper_clerk: Person | None = None,
     return ReceiptFlow.start.run(**data)
 
 
-def do_start_receipt(incoming: IncomingDocument, *, office_people: ReceivingOffice | None = None,
-                     audit: bool = True) -> Process:
+def do_start_receipt(incoming: IncomingDocument, *, office_people: ReceivingOffice | None = None) -> Process:
     """A 收文 arrived (本系统分发 or 跨系统交换): its ReceiptFlow starts with 签收 for the agency's 文书. A system act
-    (no permission check), run inside the creating transaction. ``audit=False``: the caller's entry for the new 收文
-    names the process (one entry for arrival + start: do_accept_incoming)."""
+    (no permission check), run inside the creating transaction. ``office_people``: looked up already for a batch."""
     with transaction.atomic(savepoint=False):  # part of the arrival: never caught and retried on its own
         process = _start(incoming, office_people=office_people)
-        if audit:
-            do_record_audit(actor=None, actor_name="系统（收文到达）", action="receipt.start", obj=incoming,
-                            changes={"process": process.pk, "source": incoming.source,
-                                     "sender": incoming.sender_name})
+        do_record_audit(actor=None, actor_name="系统（收文到达）", action="receipt.start", obj=incoming,
+                        changes={"process": process.pk, "source": incoming.source, "sender": incoming.sender_name})
     return process
 
 
