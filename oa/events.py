@@ -280,7 +280,7 @@ def send_event_on_commit(
         return []
     title = _clip(event.title, TITLE_MAX)
     summary = _clip(event.summary, SUMMARY_MAX)
-    with transaction.atomic(savepoint=False):  # no savepoint: nothing here is caught and retried
+    with transaction.atomic():
         _lock_recipients(recipients)
         notifications = Notification.objects.bulk_create(
             [
@@ -325,7 +325,7 @@ def retire_notifications(work_item: WorkItem) -> None:
     """The work item was finished elsewhere: its unread web notifications become read (delivery state
     "retired", which tells an administrator they were closed rather than read), every registered channel
     retires what it pushed, and the recipients' counts refresh after commit."""
-    with transaction.atomic(savepoint=False):  # no savepoint: nothing here is caught and retried
+    with transaction.atomic():
         notifications = list(Notification.objects.filter(work_item=work_item).order_by("id"))
         if not notifications:
             return
