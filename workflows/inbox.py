@@ -98,12 +98,18 @@ def _title(process: Process) -> str:
 
 def _common(process: Process) -> dict:
     data = process.data or {}
-    agency_id = data.get("agency_id")
+    agency_id, initiator_id = data.get("agency_id"), data.get("initiator_id")
+    # The initiator and agency of a process never change: one lookup per process object, not per task saved.
+    memo = getattr(process, "_inbox_people", None)
+    if memo is None or memo[0] != (agency_id, initiator_id):
+        memo = ((agency_id, initiator_id), _person(initiator_id),
+                Agency.objects.filter(pk=agency_id).first() if agency_id else None)
+        process._inbox_people = memo
     return {
         "kind": KIND,
         "title": _title(process),
-        "initiator": _person(data.get("initiator_id")),
-        "agency": Agency.objects.filter(pk=agency_id).first() if agency_id else None,
+        "initiator": memo[1],
+        "agency": memo[2],
         "doc_number": str(data.get("doc_number") or ""),
         "urgency": _urgency(data),
     }
@@ -112,13 +118,16 @@ def _common(process: Process) -> dict:
 # --- receivers -----------------------------------------------------------------------------------------------
 
 
-def sync_task(task: Task) -> None:
+def sync_task(task: Task, *, created: bool = False) -> None:
     if task.flow_task_type != "HUMAN" or task.pk is None:
         return
     ref = task_ref(task.pk)
     if task.status in OPEN_TASK and task.owner_id:
-        # Reassigned (转办, handover by viewflow): the previous holder's item is withdrawn.
-        do_close_work(ref=ref, box=WorkItem.Box.TODO, exclude_owner_id=task.owner_id, state=WorkItem.State.CANCELLED)
+        if not created:
+            # Reassigned (转办, handover by viewflow): the previous holder's item is withdrawn. A task just
+            # inserted has no item yet, so nothing to withdraw (saves a locked SELECT on every new step).
+            do_close_work(ref=ref, box=WorkItem.Box.TODO, exclude_owner_id=task.owner_id,
+                          state=WorkItem.State.CANCELLED)
         process = task.process
         step = _step(task)
         node = _node(task)
@@ -135,10 +144,10 @@ def sync_task(task: Task) -> None:
             thread=process_ref(process.pk),  # 已办: one row per process, the last step done
             **_common(process),
         )
-        # 我发起 shows where the work is now.
-        WorkItem.objects.filter(ref=process_ref(process.pk), box=WorkItem.Box.INITIATED).exclude(step=step).update(
-            step=step[:100]
-        )
+        # 我发起 shows where the work is now (a flow nobody initiated, e.g. a 收文 that arrived, has no such item).
+        if (process.data or {}).get("initiator_id"):
+            WorkItem.objects.filter(ref=process_ref(process.pk), box=WorkItem.Box.INITIATED).exclude(
+                step=step).update(step=step[:100])
     elif task.status == STATUS.DONE:
         returned = return_note(task)  # a 退回 did not pass the step: 已办 says 已退回, not 办结
         do_close_work(ref=ref, box=WorkItem.Box.TODO, state=WorkItem.State.DONE, by=task.owner,
@@ -170,8 +179,8 @@ def sync_process(process: Process) -> None:
         do_close_work(ref=ref, box=WorkItem.Box.INITIATED, state=state)
 
 
-def _on_task_saved(sender, instance: Task, **kwargs) -> None:
-    sync_task(instance)
+def _on_task_saved(sender, instance: Task, created: bool = False, **kwargs) -> None:
+    sync_task(instance, created=created)
 
 
 def _on_process_saved(sender, instance: Process, **kwargs) -> None:

@@ -41,15 +41,10 @@ class IncomingFields:
     kind: str = "main"  # IncomingDocument.Kind: this agency was 主送 or 抄送
 
 
-def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, package_id: uuid.UUID | None,
-                       pdf_name: str = "", pdf_sha256: str = "", attachments: list[dict] | None = None,
-                       document=None, actor: Person | None = None) -> tuple[IncomingDocument, bool]:
-    """The 收文 for (agency, package_id), created once: a second delivery of the same package returns the first
-    row and False. ``pdf_name`` is a name already in default storage (files are written before, by the caller)."""
-    if package_id is not None:
-        existing = IncomingDocument.objects.filter(agency=agency, package_id=package_id).first()
-        if existing is not None:
-            return existing, False
+def build_incoming(*, agency: Agency, source: str, fields: IncomingFields, package_id: uuid.UUID | None,
+                   pdf_name: str = "", pdf_sha256: str = "", attachments: list[dict] | None = None,
+                   document=None, actor: Person | None = None) -> IncomingDocument:
+    """The unsaved 收文 row (do_create_incoming saves one; 分发 to many agencies bulk-inserts them)."""
     row = IncomingDocument(
         agency=agency, source=source, package_id=package_id, document=document,
         kind=fields.kind if fields.kind in IncomingDocument.Kind.values else IncomingDocument.Kind.MAIN,
@@ -60,6 +55,27 @@ def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
         metadata=fields.metadata, pdf_sha256=pdf_sha256, attachments=list(attachments or []), created_by=actor,
     )
     row.pdf.name = pdf_name
+    return row
+
+
+def do_record_incoming_created(row: IncomingDocument, *, actor: Person | None) -> None:
+    """The audit entry of a new 收文 (do_create_incoming's, and 分发's for the rows it bulk-inserts)."""
+    do_record_audit(actor=actor, action="incoming.create", obj=row, changes={
+        "source": row.source, "package_id": str(row.package_id or ""), "title": row.title,
+        "sender": row.sender_name, "doc_number": row.doc_number, "kind": row.kind})
+
+
+def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, package_id: uuid.UUID | None,
+                       pdf_name: str = "", pdf_sha256: str = "", attachments: list[dict] | None = None,
+                       document=None, actor: Person | None = None) -> tuple[IncomingDocument, bool]:
+    """The 收文 for (agency, package_id), created once: a second delivery of the same package returns the first
+    row and False. ``pdf_name`` is a name already in default storage (files are written before, by the caller)."""
+    if package_id is not None:
+        existing = IncomingDocument.objects.filter(agency=agency, package_id=package_id).first()
+        if existing is not None:
+            return existing, False
+    row = build_incoming(agency=agency, source=source, fields=fields, package_id=package_id, pdf_name=pdf_name,
+                         pdf_sha256=pdf_sha256, attachments=attachments, document=document, actor=actor)
     try:
         with transaction.atomic():  # savepoint: a concurrent duplicate must not break the caller's transaction
             row.save()
@@ -67,9 +83,7 @@ def do_create_incoming(*, agency: Agency, source: str, fields: IncomingFields, p
         if package_id is None:
             raise
         return IncomingDocument.objects.get(agency=agency, package_id=package_id), False
-    do_record_audit(actor=actor, action="incoming.create", obj=row, changes={
-        "source": source, "package_id": str(package_id or ""), "title": row.title, "sender": row.sender_name,
-        "doc_number": row.doc_number, "kind": row.kind})
+    do_record_incoming_created(row, actor=actor)
     return row, True
 
 

@@ -85,7 +85,7 @@ def do_assign_work(
         "outcome": "",
         "thread": (thread or ref)[:100],
     }
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # no savepoint: nothing here is caught and retried
         item = WorkItem.objects.select_for_update().filter(ref=ref, owner=owner, box=box).first()
         arrived = item is None or item.state != State.OPEN
         if item is None:
@@ -132,7 +132,7 @@ def do_close_work(
     `outcome` ("returned") and `note` say how done work ended when it was not plainly 办结 (已办 shows them)."""
     if state not in (State.DONE, State.CANCELLED):
         raise ValueError(f"bad closing state {state!r}")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # no savepoint: nothing here is caught and retried
         items = WorkItem.objects.select_for_update().filter(ref=ref, state=State.OPEN)
         if box is not None:
             items = items.filter(box=box)

@@ -17,7 +17,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from documents.actions.incoming import IncomingFields, do_create_incoming, fields_from_metadata
+from documents.actions.incoming import (
+    IncomingFields,
+    build_incoming,
+    do_create_incoming,
+    do_record_incoming_created,
+    fields_from_metadata,
+)
 from documents.models import IncomingDocument, OfficialDocument
 from documents.secrecy import refuse_classified
 from documents.selectors.archive import core_metadata, sha256_hex
@@ -129,6 +135,46 @@ def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person,
     recipient.package_id = incoming.package_id
     recipient.save(update_fields=["incoming", "package_id"])
     return incoming
+
+
+def do_deliver_internal_many(rows: list[DistributionRecipient], *, actor: Person,
+                             content: DeliveryContent | None = None) -> list[IncomingDocument]:
+    """do_deliver_internal for every row of one 分发 (same document), with the per-agency overhead taken out: the
+    收文 rows in one INSERT, the receiving offices and their 文书 in four queries, the rows' links in one UPDATE.
+    Each agency still gets exactly what do_deliver_internal gives it: one 收文, its ReceiptFlow started at 签收
+    (through viewflow, so its tasks, timer, 待办 and event are the ordinary ones) and the same two audit entries."""
+    from workflows.actions.receipt import do_start_receipt
+    from workflows.selectors.receipt import receiving_offices
+
+    if not rows:
+        return []
+    document = rows[0].document
+    refuse_classified(document, "分发")
+    content = content or delivery_content(document)
+    packages = {row.pk: recipient_package_id(row) for row in rows}
+    existing = {(i.agency_id, i.package_id): i
+                for i in IncomingDocument.objects.filter(package_id__in=list(packages.values()))}
+    fresh = {row.pk: build_incoming(
+        agency=row.agency, source=IncomingDocument.Source.INTERNAL, fields=replace(content.fields, kind=row.kind),
+        package_id=packages[row.pk], pdf_name=content.pdf_name, pdf_sha256=content.pdf_sha256, document=document,
+        actor=actor) for row in rows if (row.agency_id, packages[row.pk]) not in existing}
+    try:
+        with transaction.atomic():  # savepoint: a concurrent 分发 of the same packages
+            IncomingDocument.objects.bulk_create(list(fresh.values()))
+    except IntegrityError:
+        # Someone delivered some of these packages meanwhile: one by one sorts out which 收文 is whose.
+        return [do_deliver_internal(row, actor=actor, content=content) for row in rows]
+    offices = receiving_offices([row.agency for row in rows if row.pk in fresh])
+    for row in rows:
+        incoming = fresh.get(row.pk)
+        if incoming is not None:
+            do_record_incoming_created(incoming, actor=actor)
+            do_start_receipt(incoming, office_people=offices[row.agency_id])
+        else:
+            incoming = existing[(row.agency_id, packages[row.pk])]
+        row.incoming, row.package_id = incoming, incoming.package_id
+    DistributionRecipient.objects.bulk_update(rows, ["incoming", "package_id"])
+    return [row.incoming for row in rows]
 
 
 def do_send_remote(document: OfficialDocument, recipients: list[DistributionRecipient], *, actor: Person) -> None:

@@ -38,7 +38,7 @@ from oa.selectors.directory import (
     people_with_role,
     principals,
 )
-from workflows.actions.distribution import delivery_content, do_deliver_internal, do_send_remote
+from workflows.actions.distribution import delivery_content, do_deliver_internal_many, do_send_remote
 from workflows.actions.opinions import do_record_opinion, refuse_control_chars_in
 from workflows.actions.routing import check_return_task, locked_task, principal_of, require_open_own
 from workflows.issuance.flows import IssuanceFlow, document_of
@@ -215,7 +215,8 @@ def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Ta
         if signoff is None:
             raise Refusal("no_signoff", "没有找到签发环节，无法退回重签。", status=409)
         return check_return_task(user, task, signoff.pk, data.opinion, jump_back=True, ip=data.ip)
-    with locked_task(task) as activation, transaction.atomic():
+    # The lock's transaction is the step's: no savepoint of its own (a refusal rolls the whole step back).
+    with locked_task(task) as activation, transaction.atomic(savepoint=False):
         task = require_open_own(user, activation)
         document = document_of(task.process)
         _perform(user, task, node, step, document, data)
@@ -311,9 +312,7 @@ def _distribute(user: Person, task: Task, document: OfficialDocument, data: Step
     # peer goes into the exchange outbox, written in this same transaction.
     local = [row for row in rows if not is_remote(row.agency)]
     if local:
-        content = delivery_content(document)
-        for row in local:
-            do_deliver_internal(row, actor=user, content=content)
+        do_deliver_internal_many(local, actor=user, content=delivery_content(document))
     do_send_remote(document, [row for row in rows if is_remote(row.agency)], actor=user)
     do_record_audit(actor=user, action="issuance.distribute", obj=document,
                     changes={"recipients": [f"{r.agency.name}（{r.get_kind_display()}）" for r in rows]})

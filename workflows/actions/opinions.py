@@ -85,7 +85,7 @@ def do_record_opinion(
     if on_behalf_of is not None and on_behalf_of.pk == actor.pk:
         on_behalf_of = None
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # part of the step: a failure here fails the step
         opinion = Opinion.objects.create(
             document=document, process=process, task=task, step=step, node=node, author=actor,
             on_behalf_of=on_behalf_of, kind=kind, text=text, signed_date=signed_date,

@@ -52,6 +52,7 @@ from workflows.nodes import task_repr
 from workflows.receipt.flows import ReceiptFlow, incoming_of
 from workflows.receipt.steps import RETURN_SENDER, STEPS, decisions_for
 from workflows.selectors.receipt import (
+    ReceivingOffice,
     handling_agencies,
     leaders_of,
     may_register_paper,
@@ -75,18 +76,28 @@ def _office_people(agency: Agency) -> tuple[Person, Person]:
     核稿人 falls back to the 文书; a missing 文书 is said at once (the 收文 could land nowhere)."""
     clerk = _first(people_with_role(Role.CLERK, agency=agency))
     office = _first(people_with_role(Role.REVIEWER, agency=agency))
+    return _require_clerk(agency, clerk), office or clerk
+
+
+def _require_clerk(agency: Agency, clerk: Person | None) -> Person:
     if clerk is None:
         raise Refusal("no_assignee", f"{agency.name}没有办公室文书，无法接收公文，请联系系统管理员维护角色。", status=409)
-    return clerk, office or clerk
+    return clerk
 
 
 def _urgency(incoming: IncomingDocument) -> int:
     return {"teji": 2, "jiaji": 1}.get(incoming.urgency, 0)
 
 
-def _start(incoming: IncomingDocument, *, paper_clerk: Person | None = None) -> Process:
-    office_agency = receiving_office(incoming.agency)
-    clerk, office = _office_people(office_agency)
+def _start(incoming: IncomingDocument, *, paper_clerk: Person | None = None,
+           office_people: ReceivingOffice | None = None) -> Process:
+    if office_people is None:
+        office_agency = receiving_office(incoming.agency)
+        clerk, office = _office_people(office_agency)
+    else:  # looked up for a whole 分发 at once (receiving_offices)
+        office_agency = office_people.office
+        clerk = _require_clerk(office_agency, office_people.clerk)
+        office = office_people.reviewer or clerk
     data = {
         "title": incoming.title,
         "urgency": _urgency(incoming),
@@ -103,11 +114,11 @@ def _start(incoming: IncomingDocument, *, paper_clerk: Person | None = None) -> 
     return ReceiptFlow.start.run(**data)
 
 
-def do_start_receipt(incoming: IncomingDocument) -> Process:
+def do_start_receipt(incoming: IncomingDocument, *, office_people: ReceivingOffice | None = None) -> Process:
     """A 收文 arrived (本系统分发 or 跨系统交换): its ReceiptFlow starts with 签收 for the agency's 文书. A system act
-    (no permission check), run inside the creating transaction."""
-    with transaction.atomic():
-        process = _start(incoming)
+    (no permission check), run inside the creating transaction. ``office_people``: looked up already for a batch."""
+    with transaction.atomic(savepoint=False):  # part of the arrival: never caught and retried on its own
+        process = _start(incoming, office_people=office_people)
         do_record_audit(actor=None, actor_name="系统（收文到达）", action="receipt.start", obj=incoming,
                         changes={"process": process.pk, "source": incoming.source, "sender": incoming.sender_name})
     return process

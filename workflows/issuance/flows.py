@@ -138,7 +138,9 @@ class IssuanceFlow(flow.Flow):
     def on_assign(self, task, owner: Person) -> None:
         """The holder of a 发文 step sees the 公文; edits it only where the step allows (STEPS[...].body)."""
         step = STEPS.get(task.flow_task.name)
-        do_grant_document_access(document_of(task.process), owner, can_edit=bool(step and step.body))
+        # Only the key is needed for the grant: no need to load the 公文 for every new holder.
+        document = OfficialDocument(pk=task.process.data["document_id"])
+        do_grant_document_access(document, owner, can_edit=bool(step and step.body))
 
     def is_sequential(self, activation) -> bool:
         data = activation.process.data

@@ -96,7 +96,8 @@ class ReceiptFlow(flow.Flow):
     def on_assign(self, task, owner) -> None:
         """Whoever the work reaches sees the 收文 (and keeps seeing it: the record shows who had it)."""
         step = STEPS.get(task.flow_task.name, STEPS["addsign"])
-        do_grant_incoming_access(incoming_of(task.process), owner, reason=step.label)
+        # Only the key is needed for the grant: no need to load the 收文 for every new holder.
+        do_grant_incoming_access(IncomingDocument(pk=task.process.data["incoming_id"]), owner, reason=step.label)
 
     def is_paper(self, activation) -> bool:
         return bool(activation.process.data.get("paper"))

@@ -138,6 +138,44 @@ def receiving_office(agency: Agency) -> Agency:
     return office or agency
 
 
+@dataclass(frozen=True)
+class ReceivingOffice:
+    """Who takes a 收文 for an agency: the office agency (receiving_office) and its first 文书 and 核稿人 (as
+    workflows.actions.receipt._office_people picks them); clerk is None when the office has no 文书."""
+
+    office: Agency
+    clerk: Person | None
+    reviewer: Person | None
+
+
+def receiving_offices(agencies: list[Agency]) -> dict[int, ReceivingOffice]:
+    """receiving_office + the office's 文书/核稿人 for many agencies in four queries (分发 to 30 agencies), with the
+    same answers as the one-agency functions: first active holder by pk, a 人民政府 without a 文书 served by its
+    政府办公室 (an OFFICE child holding a 文书 role, first by sort order)."""
+    ids = [a.pk for a in agencies]
+    with_clerk = set(RoleAssignment.objects.filter(agency_id__in=ids, role=Role.CLERK, person__is_active=True)
+                     .values_list("agency_id", flat=True))
+    offices: dict[int, Agency] = {}
+    for child in (Agency.objects.filter(parent_id__in=[pk for pk in ids if pk not in with_clerk],
+                                        kind=Agency.Kind.OFFICE, is_active=True, role_assignments__role=Role.CLERK)
+                  .order_by("sort_order", "pk")):
+        offices.setdefault(child.parent_id, child)
+    office_of = {a.pk: a if a.pk in with_clerk else offices.get(a.pk, a) for a in agencies}
+    first: dict[tuple[int, str], int] = {}
+    for agency_id, role, person_id in (RoleAssignment.objects
+                                       .filter(agency_id__in={o.pk for o in office_of.values()},
+                                               role__in=[Role.CLERK, Role.REVIEWER], person__is_active=True)
+                                       .values_list("agency_id", "role", "person_id")):
+        key = (agency_id, role)
+        first[key] = min(first.get(key, person_id), person_id)
+    people = Person.objects.in_bulk(set(first.values()))
+    result = {}
+    for agency_id, office in office_of.items():
+        clerk, reviewer = (people.get(first.get((office.pk, role), 0)) for role in (Role.CLERK, Role.REVIEWER))
+        result[agency_id] = ReceivingOffice(office, clerk, reviewer)
+    return result
+
+
 def receivable_agencies(agencies: QuerySet[Agency]) -> QuerySet[Agency]:
     """Of ``agencies``, those a 公文 can be sent to: an agency of another deployment (交换), or one whose receiving
     office (receiving_office) has an active 文书 to sign it. The others are not offered at 分发."""
