@@ -43,6 +43,7 @@ from meetings.selectors import (
     suggest_slots,
     unit_contacts,
 )
+from meetings.video import schedule_video_room
 from oa.actions.work import do_assign_work, do_close_work, do_move_work_items
 from oa.events import Event, register_event_type, send_event_on_commit
 from oa.models import Agency, Department, Person, WorkItem
@@ -308,6 +309,8 @@ def _pk_from(ref: str, prefix: str) -> int | None:
 
 def _invitation_note(meeting: Meeting, invitation: Invitation) -> str:
     note = f"{_when(meeting)} {meeting.place}".strip()
+    if meeting.mode != Meeting.Mode.OFFLINE:
+        note += " · 可视频入会"
     if invitation.delegated_from_id:
         note = f"受 {invitation.delegated_from.person.name} 委派 · {note}"
     return note
@@ -318,9 +321,14 @@ def _assign_invitation(meeting: Meeting, invitation: Invitation) -> None:
         kind=INVITATION_KIND, ref=invitation_ref(invitation), box=WorkItem.Box.TODO, owner=invitation.person,
         title=meeting.title, initiator=meeting.organiser, agency=meeting.agency,
         step="列席邀请" if invitation.role == Invitation.Role.OBSERVER else "会议邀请",
-        deadline=meeting.start, link=meeting_link(meeting), note=_invitation_note(meeting, invitation),
+        deadline=meeting.start, link=_invitation_link(meeting), note=_invitation_note(meeting, invitation),
         thread=thread_of(meeting),
     )
+
+
+def _invitation_link(meeting: Meeting) -> str:
+    # An online/hybrid meeting's 待办 opens the page at its video card (进入视频会议, meetings.video).
+    return meeting_link(meeting) + ("#video" if meeting.mode != Meeting.Mode.OFFLINE else "")
 
 
 def _assign_signup(meeting: Meeting, unit: MeetingUnit) -> None:
@@ -406,6 +414,7 @@ def check_create_meeting(organiser: Person, data: MeetingInput) -> Meeting:
                            note=f"{data.room} · {_when(meeting)}", thread=thread_of(meeting))
         else:
             _publish(meeting)
+        schedule_video_room(meeting)
     return meeting
 
 
@@ -512,6 +521,7 @@ def check_update_meeting(user: Person, meeting: Meeting, data: MeetingInput) -> 
             if removed:
                 send_event_on_commit(_changed_event(meeting, "meeting.cancelled"),
                                      sorted({i.person_id for i in removed}))
+        schedule_video_room(meeting)  # became online/hybrid: a room is made (going offline: the job ends it)
     return meeting
 
 

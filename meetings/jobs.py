@@ -10,3 +10,11 @@ def send_reminders() -> str:
     from meetings.actions import do_send_due_reminders
 
     return f"sent={do_send_due_reminders()}"
+
+
+@periodic("meetings.video_rooms", every_seconds=60,
+          description="视频会议房间：服务不可用时重试建房；会议结束、取消或改为现场会后销毁房间")
+def video_rooms() -> str:
+    from meetings.video import do_maintain_video_rooms
+
+    return " ".join(f"{k}={v}" for k, v in do_maintain_video_rooms().items())

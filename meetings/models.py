@@ -265,3 +265,63 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"日历订阅 {self.person_id}"
+
+
+# --- 签到, live agenda and the video room (docs/meetings.md 签到 / 实时名单 / 视频会议) ------------------------------
+
+
+class Attendance(models.Model):
+    """One row per person who checked in (QR scan, the secretary's manual check-in, or joining the video room).
+    Absent / on leave / delegated are not rows: they follow from the invitation (meetings.checkin.roster)."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", "已到"
+        LATE = "late", "迟到"
+
+    class Method(models.TextChoices):
+        QR = "qr", "扫码签到"
+        MANUAL = "manual", "会务人员代签"
+        VIDEO = "video", "视频入会"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="人员", on_delete=models.PROTECT,
+                               related_name="+")
+    status = models.CharField("签到状态", max_length=10, choices=Status.choices)
+    method = models.CharField("签到方式", max_length=10, choices=Method.choices)
+    at = models.DateTimeField("签到时间")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="代签人", null=True, blank=True,
+                           on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "会议签到"
+        ordering = ["at", "id"]
+        constraints = [models.UniqueConstraint(fields=["meeting", "person"], name="meetings_attendance_once")]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id}:{self.person_id} {self.status}"
+
+
+class MeetingLive(models.Model):
+    """Per-meeting state of the room: the current 议题, the 签到 grace period, and the video room."""
+
+    class Video(models.TextChoices):
+        NONE = "none", "无视频"
+        PENDING = "pending", "待创建"  # the provider was unreachable: the job meetings.video_rooms retries
+        READY = "ready", "已创建"
+        ENDED = "ended", "已结束"
+
+    meeting = models.OneToOneField(Meeting, on_delete=models.CASCADE, related_name="live", primary_key=True)
+    current_item = models.ForeignKey(AgendaItem, verbose_name="当前议题", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    grace_minutes = models.PositiveSmallIntegerField("签到宽限（分钟）", default=10)
+    # RoomInfo.to_dict() of integrations.video; its secret never leaves the server.
+    video_room = models.JSONField("视频房间", null=True, blank=True)
+    video_state = models.CharField("视频状态", max_length=10, choices=Video.choices, default=Video.NONE)
+    video_attempts = models.PositiveIntegerField("建房尝试次数", default=0)
+    video_error = models.CharField("最近一次错误", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "会议现场状态"
+
+    def __str__(self) -> str:
+        return f"live:{self.meeting_id}"

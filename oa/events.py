@@ -427,6 +427,15 @@ def broadcast_on_commit(event: Event, *, agency_ids: Iterable[int] = (), distric
     transaction.on_commit(lambda: _group_send_all(messages), robust=True)
 
 
+def group_message_on_commit(group: str, message: dict[str, Any]) -> None:
+    """After commit, one message to the sockets of an app's own broadcast-shaped group (e.g. one meeting's
+    roster, ``meeting.<id>``) through the relays: one channel-layer message per change whatever the audience.
+    Nothing is written: the app's tables are the record and its sockets resync from them on (re)connect."""
+    if group.startswith("user.") or group == RELAY_GROUP:
+        raise ValueError(f"group_message_on_commit is for app groups, not {group!r}")
+    transaction.on_commit(lambda: _group_send_all([(group, message)]), robust=True)
+
+
 def retire_notifications(work_item: WorkItem) -> None:
     """The work item was finished elsewhere: its unread web notifications become read (delivery state
     "retired", which tells an administrator they were closed rather than read), every registered channel

@@ -1,0 +1,92 @@
+"""/ws/meetings/<id>/: the live roster and the current 议题 of one meeting (docs/meetings.md 实时名单).
+
+Same authentication as /ws/events/ (oa.realtime.routing wraps every route): a session (origin-checked) or a
+single-use ticket. Whoever may see the meeting (access_meeting_by_id) may watch it. On connect the socket gets
+both states read from the database, then every change as one whole-state frame through the process's relay
+(group ``meeting.<id>``, meetings.checkin), so a message lost on the way is healed by the next one and a
+reconnect starts from the database. The client may send {"type": "hello"} to be sent the states again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import Http404
+
+from meetings.checkin import agenda_state, meeting_group, roster
+from meetings.selectors import access_meeting_by_id
+from oa.models import Person
+from oa.realtime.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
+from oa.realtime.relay import relay_for
+
+CLOSE_NOT_FOUND = 4404  # no such meeting, or not one this person may see (the same, as for pages)
+
+
+@database_sync_to_async
+def _states(user_pk: int, meeting_id: int) -> list[str] | None:
+    person = Person.objects.filter(pk=user_pk, is_active=True).first()
+    if person is None:
+        return None
+    try:
+        meeting = access_meeting_by_id(person, meeting_id)
+    except Http404:
+        return []
+    return [json.dumps(roster(meeting), ensure_ascii=False), json.dumps(agenda_state(meeting), ensure_ascii=False)]
+
+
+class MeetingConsumer(AsyncWebsocketConsumer):
+    groups_joined: list[str] = []
+    relay = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        meeting_id = int(self.scope["url_route"]["kwargs"]["meeting_id"])
+        await self.accept()  # then close with a code the browser can read
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if self.scope.get("auth_gate"):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.meeting_id, self.user_pk = meeting_id, user.pk
+        self.sending = asyncio.Lock()
+        async with self.sending:  # frames relayed meanwhile wait until the database states are out
+            self.relay = relay_for(self.channel_layer)
+            self.groups_joined = [meeting_group(meeting_id)]
+            await self.relay.join(self, self.groups_joined)
+            states = await _states(user.pk, meeting_id)
+            if not states:
+                await self.relay.leave(self, self.groups_joined)
+                self.groups_joined = []
+                await self.close(code=CLOSE_UNAUTHENTICATED if states is None else CLOSE_NOT_FOUND)
+                return
+            for frame in states:
+                await self.send(text_data=frame)
+
+    async def disconnect(self, code: int) -> None:
+        if self.relay is not None and self.groups_joined:
+            await self.relay.leave(self, self.groups_joined)
+            self.groups_joined = []
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == "hello" and self.groups_joined:
+            async with self.sending:
+                for frame in await _states(self.user_pk, self.meeting_id) or []:
+                    await self.send(text_data=frame)
+
+    async def relayed(self, message: dict[str, Any]) -> None:
+        """A message handed over by the process's relay (oa.realtime.relay)."""
+        if self.groups_joined:
+            await self.dispatch(message)
+
+    async def meeting_frame(self, message: dict[str, Any]) -> None:
+        async with self.sending:
+            await self.send(text_data=message["frame"])
