@@ -36,6 +36,7 @@ from meetings.actions import (
     may_decide_approval,
 )
 from meetings.forms import DATETIME_FORMAT, MeetingForm, UnitSignupForm, agenda_formset, agenda_inputs
+from meetings.minutes import minutes_context
 from meetings.models import AgendaItem, AgendaMaterial, CalendarFeed, Invitation, Meeting, MeetingUnit
 from meetings.selectors import (
     access_meeting_by_id,
@@ -234,6 +235,7 @@ def _detail_context(request: HttpRequest, meeting: Meeting) -> dict:
         "can_reply": invitation is not None and invitation.attending and meeting.status == Meeting.Status.SCHEDULED
         and meeting.end > timezone.now(),
         "Response": Invitation.Response,
+        **minutes_context(user, meeting),  # 议定事项 and 纪要 (meetings/minutes.py)
     }
 
 
