@@ -400,7 +400,9 @@ def check_create_meeting(organiser: Person, data: MeetingInput) -> Meeting:
             "accepted_person_conflicts": data.accept_person_conflicts,
         })
         if pending:
-            from meetings.flows import RoomApprovalFlow  # the approval is a viewflow process (meetings/flows.py)
+            from meetings.flows import (
+                RoomApprovalFlow,  # the approval is a viewflow process (meetings/flows.py)
+            )
 
             RoomApprovalFlow.start.run(
                 _meeting=meeting, meeting_id=meeting.pk, approver_id=data.room.approver_id, title=meeting.title,
