@@ -408,10 +408,13 @@ def check_create_meeting(organiser: Person, data: MeetingInput) -> Meeting:
             "accepted_person_conflicts": data.accept_person_conflicts,
         })
         if pending:
-            do_assign_work(kind=APPROVAL_KIND, ref=approval_ref(meeting), box=WorkItem.Box.TODO,
-                           owner=data.room.approver, title=meeting.title, initiator=organiser, agency=agency,
-                           step="会议室审批", deadline=meeting.start, link=meeting_link(meeting),
-                           note=f"{data.room} · {_when(meeting)}", thread=thread_of(meeting))
+            from meetings.flows import (
+                RoomApprovalFlow,  # the approval is a viewflow process (meetings/flows.py)
+            )
+
+            RoomApprovalFlow.start.run(
+                _meeting=meeting, meeting_id=meeting.pk, approver_id=data.room.approver_id, title=meeting.title,
+                initiator_id=organiser.pk, agency_id=agency.pk, deadline=meeting.start.isoformat())
         else:
             _publish(meeting)
         schedule_video_room(meeting)
@@ -545,7 +548,7 @@ def check_cancel_meeting(user: Person, meeting: Meeting, reason: str) -> Meeting
             do_close_work(ref=invitation_ref(invitation), state=WorkItem.State.CANCELLED, by=user, note="会议已取消")
         for unit in meeting.units.all():
             do_close_work(ref=unit_ref(unit), state=WorkItem.State.CANCELLED, by=user, note="会议已取消")
-        do_close_work(ref=approval_ref(meeting), state=WorkItem.State.CANCELLED, by=user, note="会议已取消")
+        _cancel_approval(meeting)
         _history(meeting, user, "cancel", f"取消会议：{reason}")
         told = {i.person_id for i in invitations} | ({meeting.host_id} if meeting.host_id else set())
         told.discard(user.pk)
@@ -556,8 +559,31 @@ def check_cancel_meeting(user: Person, meeting: Meeting, reason: str) -> Meeting
 # --- room approval ------------------------------------------------------------------------------------------
 
 
+def _approval_tasks(meeting: Meeting):
+    """The open 审批 task(s) of the meeting's RoomApprovalFlow process (meetings/flows.py)."""
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    from meetings.flows import RoomApprovalFlow
+
+    return Task.objects.filter(process__flow_class=RoomApprovalFlow, process__data__meeting_id=meeting.pk,
+                               flow_task=RoomApprovalFlow.approve,
+                               status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED])
+
+
+def _cancel_approval(meeting: Meeting) -> None:
+    """The meeting was cancelled while waiting: the approval process is cancelled, its 待办 withdrawn."""
+    from meetings.flows import RoomApprovalFlow
+
+    for task in _approval_tasks(meeting).select_related("process"):
+        RoomApprovalFlow.instance.cancel(task.process)
+    do_close_work(ref=approval_ref(meeting), state=WorkItem.State.CANCELLED, note="会议已取消")  # pre-flow rows
+
+
 def may_decide_approval(user: Person, meeting: Meeting) -> bool:
-    return meeting.status == Meeting.Status.PENDING and WorkItem.objects.filter(
+    if meeting.status != Meeting.Status.PENDING:
+        return False
+    return any(task.owner_id == user.pk for task in _approval_tasks(meeting)) or WorkItem.objects.filter(
         ref=approval_ref(meeting), owner=user, state=WorkItem.State.OPEN).exists()
 
 
@@ -571,6 +597,15 @@ def check_decide_room_booking(user: Person, meeting: Meeting, *, approve: bool, 
             raise Refusal("not_approver", "该会议室预约不在您的待审批事项中。", status=403)
         meeting.status = Meeting.Status.SCHEDULED if approve else Meeting.Status.REJECTED
         meeting.save(update_fields=["status", "updated_at"])
+        task = _approval_tasks(meeting).filter(owner=user).first()
+        if task is not None:
+            # Complete the viewflow task under its process lock; workflows.inbox closes its 待办 row.
+            with task.activation() as activation:
+                if activation.task.status == "ASSIGNED":
+                    activation.start(None)
+                activation.task.data = {**(activation.task.data or {}), "outcome": "agree" if approve else "veto",
+                                        "opinion": opinion}
+                activation.execute()
         do_close_work(ref=approval_ref(meeting), by=user, note="同意" if approve else f"不同意：{opinion}")
         _history(meeting, user, "approve" if approve else "reject",
                  f"会议室审批{'同意' if approve else '不同意'}{'：' + opinion if opinion else ''}")

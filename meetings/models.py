@@ -325,3 +325,48 @@ class MeetingLive(models.Model):
 
     def __str__(self) -> str:
         return f"live:{self.meeting_id}"
+# --- 纪要 and 议定事项 (meetings/minutes.py, docs/meetings.md 纪要) ------------------------------------------------
+
+
+class Decision(models.Model):
+    """议定事项: what the meeting decided, which unit carries it out and by when. 督办 takes these over
+    (meetings.minutes.decisions_for_supervision); until then the meeting page lists them with their owners."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="decisions")
+    agenda_item = models.ForeignKey(AgendaItem, verbose_name="所属议题", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="decisions")
+    position = models.PositiveSmallIntegerField("序号")
+    text = models.TextField("议定内容", max_length=1000)
+    owner_unit = models.ForeignKey("oa.Agency", verbose_name="责任单位", on_delete=models.PROTECT, related_name="+")
+    deadline = models.DateField("完成时限", null=True, blank=True)
+    # Set when the deadline was given as N working days after the meeting (the calendar computed `deadline`).
+    deadline_working_days = models.PositiveSmallIntegerField("时限（工作日）", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "议定事项"
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["meeting", "position"], name="meetings_decision_position")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.text[:30]}"
+
+
+class MeetingMinutes(models.Model):
+    """The meeting's 纪要: an OfficialDocument of 文种 纪要, drafted from the agenda and decisions, then routed
+    on the 发文 flow like any 公文."""
+
+    meeting = models.OneToOneField(Meeting, on_delete=models.CASCADE, related_name="minutes")
+    document = models.OneToOneField("documents.OfficialDocument", verbose_name="纪要公文", on_delete=models.PROTECT,
+                                    related_name="+")
+    drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="起草人", on_delete=models.PROTECT,
+                                   related_name="+")
+    drafted_at = models.DateTimeField("起草时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "会议纪要"
+
+    def __str__(self) -> str:
+        return f"纪要 {self.meeting_id}"

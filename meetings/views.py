@@ -37,6 +37,7 @@ from meetings.actions import (
 )
 from meetings.forms import DATETIME_FORMAT, MeetingForm, UnitSignupForm, agenda_formset, agenda_inputs
 from meetings.live_views import live_context
+from meetings.minutes import minutes_context
 from meetings.models import AgendaItem, AgendaMaterial, CalendarFeed, Invitation, Meeting, MeetingUnit
 from meetings.selectors import (
     access_meeting_by_id,
@@ -236,6 +237,7 @@ def _detail_context(request: HttpRequest, meeting: Meeting) -> dict:
         and meeting.end > timezone.now(),
         "Response": Invitation.Response,
         **live_context(user, meeting),
+        **minutes_context(user, meeting),  # 议定事项 and 纪要 (meetings/minutes.py)
     }
 
 

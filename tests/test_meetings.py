@@ -523,3 +523,45 @@ def test_agenda_material_checked_by_content(cast, clock, room):
     response = login(cast.lina).get(f"/meetings/{m.pk}/materials/{material.pk}")
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     assert login(cast.edu06).get(f"/meetings/{m.pk}/materials/{material.pk}").status_code == 404
+
+
+def test_room_approval_runs_on_viewflow_with_its_todo_actions(cast, clock, office):
+    """The approval is a RoomApprovalFlow process (meetings/flows.py): its task is the approver's 待办 with
+    同意/不同意; 不同意 needs a reason; cancelling the meeting cancels the process."""
+    from viewflow.workflow.models import Process, Task
+    from viewflow.workflow.status import PROCESS, STATUS
+
+    from meetings.flows import RoomApprovalFlow
+    from oa.actions.work import check_perform_work_action, work_item_actions
+
+    hall = Room.objects.create(name="常务会议室", building="区府大楼", capacity=30, owner_agency=office,
+                               approver=cast.liuyang)
+    m = check_create_meeting(cast.zhangwei, meeting_input(at(2026, 3, 3, 9), at(2026, 3, 3, 10), room=hall,
+                                                          participants=[cast.lina]))
+    process = Process.objects.get(flow_class=RoomApprovalFlow, data__meeting_id=m.pk)
+    assert process.artifact == m and process.status == PROCESS.NEW
+    task = Task.objects.get(process=process, flow_task=RoomApprovalFlow.approve)
+    assert task.owner == cast.liuyang and task.status == STATUS.ASSIGNED
+    item = WorkItem.objects.get(owner=cast.liuyang, ref=f"viewflow.task:{task.pk}", state=WorkItem.State.OPEN)
+    assert item.link == f"/meetings/{m.pk}/" and item.title == m.title
+    assert [a.label for a in work_item_actions(item, cast.liuyang)] == ["同意", "不同意"]
+    with pytest.raises(Refusal) as caught:
+        check_perform_work_action(cast.liuyang, item, "reject", {"opinion": ""})
+    assert caught.value.code == "opinion_required"
+    check_perform_work_action(cast.liuyang, item, "reject", {"opinion": "该时段另有接待"})
+    m.refresh_from_db()
+    process.refresh_from_db()
+    task.refresh_from_db()
+    assert m.status == "rejected" and process.status == PROCESS.DONE and task.status == STATUS.DONE
+    assert task.data["outcome"] == "veto" and task.data["opinion"] == "该时段另有接待"
+    assert WorkItem.objects.get(pk=item.pk).state == WorkItem.State.DONE
+    assert notices(cast.zhangwei, "meeting.decided")[-1].payload["approved"] is False
+    assert open_item(cast.lina) is None, "no invitation for a rejected booking"
+    # A pending booking cancelled by the organiser cancels its approval process and withdraws the 待办.
+    m2 = check_create_meeting(cast.zhangwei, meeting_input(at(2026, 3, 4, 9), at(2026, 3, 4, 10), room=hall))
+    p2 = Process.objects.get(flow_class=RoomApprovalFlow, data__meeting_id=m2.pk)
+    t2 = Task.objects.get(process=p2, flow_task=RoomApprovalFlow.approve)
+    check_cancel_meeting(cast.zhangwei, m2, "改期")
+    p2.refresh_from_db()
+    assert p2.status == PROCESS.CANCELED
+    assert WorkItem.objects.get(ref=f"viewflow.task:{t2.pk}", owner=cast.liuyang).state == WorkItem.State.CANCELLED

@@ -204,6 +204,8 @@ def flow_task_actions(item: WorkItem, user: Person) -> list[WorkAction]:
     node = _node(task) if task else None
     if task is None or node is None or task.status not in OPEN_TASK:
         return []
+    if hasattr(node, "inbox_actions"):
+        return node.inbox_actions(task, user)  # a node with its own decisions (会议室审批: 同意/不同意)
     if hasattr(node, "step_url"):
         return []  # done on its own step page (opinions, 2FA, the step's act): never a bare "办理完成"
     return [COMPLETE] if node.can_execute(user, task) else []
@@ -211,6 +213,10 @@ def flow_task_actions(item: WorkItem, user: Person) -> list[WorkAction]:
 
 def perform_flow_task(user: Person, item: WorkItem, action_key: str, data: dict) -> None:
     task = _task_for(item)
+    node = _node(task) if task else None
+    if node is not None and hasattr(node, "inbox_perform"):
+        node.inbox_perform(user, task, action_key, data)
+        return
     if task is None or action_key != COMPLETE.key:
         raise ValueError(f"flow_task cannot {action_key!r} {item.ref}")
     check_complete_task(user, task, data.get("opinion", ""), ip=data.get("ip"))

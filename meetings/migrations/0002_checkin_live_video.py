@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('meetings', '0001_h5_meetings'),
+        ('meetings', '0001_meetings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
