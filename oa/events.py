@@ -52,11 +52,6 @@ def agency_group(agency_id: int) -> str:
 
 
 DISTRICT_GROUP = "district"  # every socket: district-wide notices
-# The relays (one channel per server process, oa.realtime.relay): wide sends and every broadcast go there as one
-# message; agency and district groups exist only inside the processes, never as channel-layer groups.
-RELAY_GROUP = "oa.relay"
-# From this many personal messages in one send on, one relay message replaces a group_send per person.
-RELAY_MIN = 8
 
 
 @dataclass(frozen=True)
@@ -460,28 +455,19 @@ def retire_notifications(work_item: WorkItem) -> None:
 
 
 def _group_send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    """Runs after commit. A failure only costs latency: clients resync from the database. Broadcast groups,
-    and personal messages from RELAY_MIN on, travel as one message to the relays (oa.realtime.relay)."""
+    """Runs after commit. A failure only costs latency: clients resync from the database."""
     layer = get_channel_layer()
     if layer is None:
         return
-    personal = [pair for pair in messages if pair[0].startswith("user.")]
-    if len(personal) >= RELAY_MIN:
-        direct, relayed = [], messages
-    else:
-        direct, relayed = personal, [pair for pair in messages if not pair[0].startswith("user.")]
     try:
-        async_to_sync(_send_messages)(layer, direct, relayed)
+        async_to_sync(_send_messages)(layer, messages)
     except Exception:
         logger.exception("事件推送到通道层失败（客户端重连后会从数据库补齐）")
 
 
-async def _send_messages(layer, messages: list[tuple[str, dict[str, Any]]],
-                         relayed: list[tuple[str, dict[str, Any]]]) -> None:
-    if relayed:
-        await layer.group_send(RELAY_GROUP, {"type": "oa.relay", "messages": relayed})
-    # Concurrent in slices (fewer than RELAY_MIN today, but a burst must not take more connections at once than
-    # the Redis pool allows: it raises instead of waiting).
+async def _send_messages(layer, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    # Concurrent in slices: a 1,000-recipient event should not wait for 1,000 sequential Redis round trips,
+    # nor take more connections at once than the Redis pool allows (it raises instead of waiting).
     for start in range(0, len(messages), 50):
         batch = messages[start : start + 50]
         await asyncio.gather(*(layer.group_send(group, message) for group, message in batch))

@@ -30,7 +30,6 @@ from oa import jsonsafe
 from oa.actions.notifications import do_mark_delivered, do_mark_read
 from oa.events import DISTRICT_GROUP, agency_group, user_group
 from oa.models import Person
-from oa.realtime.relay import relay_for
 from oa.selectors.notifications import agency_ids_of, badge_counts, events_after, last_event_id
 
 logger = logging.getLogger(__name__)
@@ -98,16 +97,10 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.acked_upto = 0
         self.to_flush: list[int] = []  # acknowledged, not yet written
         self.flush_task: asyncio.Task | None = None
-        # Relayed messages arrive in tasks of their own (oa.realtime.relay): writes to the socket and last_sent
-        # change under this lock, in arrival order (asyncio locks are fair).
-        self.sending = asyncio.Lock()
-        # Only the personal group is a channel-layer group; it and the broadcast groups are also known to the
-        # process's relay. Agencies are read once per connection: a new appointment counts from the next one.
-        self.relay_groups = [user_group(person.pk), DISTRICT_GROUP, *(agency_group(a) for a in agencies)]
-        self.groups_joined = [user_group(person.pk)]
-        await self.channel_layer.group_add(user_group(person.pk), self.channel_name)
-        self.relay = relay_for(self.channel_layer)
-        await self.relay.join(self, self.relay_groups)
+        # Agencies are read once per connection: a new appointment takes effect at the next reconnect.
+        self.groups_joined = [user_group(person.pk), DISTRICT_GROUP, *(agency_group(a) for a in agencies)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -124,7 +117,6 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             if self.flush_task is not None:
                 self.flush_task.cancel()
             await self._flush()  # first: the acknowledgements are the part worth keeping
-            await self.relay.leave(self, self.relay_groups)
             for group in self.groups_joined:
                 try:
                     await self.channel_layer.group_discard(group, self.channel_name)
@@ -174,10 +166,6 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         ):
             await self._error("bad_last_event_id", "last_event_id 必须是非负整数或 null")
             return
-        async with self.sending:
-            await self._hello_locked(requested)
-
-    async def _hello_locked(self, requested: int | None) -> None:
         self.last_sent, badges = await _start_point(self.person, requested)
         self.synced = True  # hints queued meanwhile are handled after this handler returns
         if requested is not None:
@@ -233,16 +221,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     # --- channel layer → server → client ---------------------------------------------------------------
 
-    async def relayed(self, message: dict[str, Any]) -> None:
-        """A message the process's relay hands over (oa.realtime.relay), dispatched like a channel-layer one."""
-        if not self.disconnected:
-            await self.dispatch(message)
-
     async def oa_event(self, message: dict[str, Any]) -> None:
-        async with self.sending:
-            await self._event(message)
-
-    async def _event(self, message: dict[str, Any]) -> None:
         # Before hello the client has not said where it is; its hello reads the database anyway.
         event_id = int(message.get("id", 0))
         if not self.synced or event_id <= self.last_sent:
