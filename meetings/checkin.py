@@ -6,8 +6,8 @@ step. A token is good for MAX_AGE_STEPS steps after its own (30–45 s), so a ph
 expires before it is of use; an invited colleague standing in the room may scan the same code (that is what a
 code on a wall is for), an uninvited one is refused whatever the token.
 
-Every change (a check-in, the 主持人 moving to another 议题) sends one message to the meeting's group through
-the relays (oa.events.group_message_on_commit) after commit, carrying the whole roster or agenda state: a lost
+Every change (a check-in, the 主持人 moving to another 议题) sends one message to the meeting's channel-layer
+group (oa.events.group_message_on_commit) after commit, carrying the whole roster or agenda state: a lost
 message is healed by the next one, and a (re)connecting socket reads the database first (meetings.consumers).
 """
 

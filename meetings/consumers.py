@@ -2,14 +2,13 @@
 
 Same authentication as /ws/events/ (oa.realtime.routing wraps every route): a session (origin-checked) or a
 single-use ticket. Whoever may see the meeting (access_meeting_by_id) may watch it. On connect the socket gets
-both states read from the database, then every change as one whole-state frame through the process's relay
-(group ``meeting.<id>``, meetings.checkin), so a message lost on the way is healed by the next one and a
-reconnect starts from the database. The client may send {"type": "hello"} to be sent the states again.
+both states read from the database, then every change as one whole-state frame sent once to the meeting's
+channel-layer group (``meeting.<id>``, meetings.checkin), so a message lost on the way is healed by the next one
+and a reconnect starts from the database. The client may send {"type": "hello"} to be sent the states again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -21,7 +20,6 @@ from meetings.checkin import agenda_state, meeting_group, roster
 from meetings.selectors import access_meeting_by_id
 from oa.models import Person
 from oa.realtime.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
-from oa.realtime.relay import relay_for
 
 CLOSE_NOT_FOUND = 4404  # no such meeting, or not one this person may see (the same, as for pages)
 
@@ -40,7 +38,6 @@ def _states(user_pk: int, meeting_id: int) -> list[str] | None:
 
 class MeetingConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str] = []
-    relay = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -53,24 +50,25 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.meeting_id, self.user_pk = meeting_id, user.pk
-        self.sending = asyncio.Lock()
-        async with self.sending:  # frames relayed meanwhile wait until the database states are out
-            self.relay = relay_for(self.channel_layer)
-            self.groups_joined = [meeting_group(meeting_id)]
-            await self.relay.join(self, self.groups_joined)
-            states = await _states(user.pk, meeting_id)
-            if not states:
-                await self.relay.leave(self, self.groups_joined)
-                self.groups_joined = []
-                await self.close(code=CLOSE_UNAUTHENTICATED if states is None else CLOSE_NOT_FOUND)
-                return
-            for frame in states:
-                await self.send(text_data=frame)
+        # Join before reading: a change committed meanwhile arrives after the states (the consumer handles one
+        # message at a time), so nothing falls between the read and the first frame.
+        self.groups_joined = [meeting_group(meeting_id)]
+        await self.channel_layer.group_add(self.groups_joined[0], self.channel_name)
+        states = await _states(user.pk, meeting_id)
+        if not states:
+            await self._leave()
+            await self.close(code=CLOSE_UNAUTHENTICATED if states is None else CLOSE_NOT_FOUND)
+            return
+        for frame in states:
+            await self.send(text_data=frame)
 
     async def disconnect(self, code: int) -> None:
-        if self.relay is not None and self.groups_joined:
-            await self.relay.leave(self, self.groups_joined)
-            self.groups_joined = []
+        await self._leave()
+
+    async def _leave(self) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
         try:
@@ -78,15 +76,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         except ValueError:
             return
         if isinstance(message, dict) and message.get("type") == "hello" and self.groups_joined:
-            async with self.sending:
-                for frame in await _states(self.user_pk, self.meeting_id) or []:
-                    await self.send(text_data=frame)
-
-    async def relayed(self, message: dict[str, Any]) -> None:
-        """A message handed over by the process's relay (oa.realtime.relay)."""
-        if self.groups_joined:
-            await self.dispatch(message)
+            for frame in await _states(self.user_pk, self.meeting_id) or []:
+                await self.send(text_data=frame)
 
     async def meeting_frame(self, message: dict[str, Any]) -> None:
-        async with self.sending:
-            await self.send(text_data=message["frame"])
+        await self.send(text_data=message["frame"])

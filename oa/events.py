@@ -424,9 +424,9 @@ def broadcast_on_commit(event: Event, *, agency_ids: Iterable[int] = (), distric
 
 def group_message_on_commit(group: str, message: dict[str, Any]) -> None:
     """After commit, one message to the sockets of an app's own broadcast-shaped group (e.g. one meeting's
-    roster, ``meeting.<id>``) through the relays: one channel-layer message per change whatever the audience.
+    roster, ``meeting.<id>``): one channel-layer group message per change whatever the audience.
     Nothing is written: the app's tables are the record and its sockets resync from them on (re)connect."""
-    if group.startswith("user.") or group == RELAY_GROUP:
+    if group.startswith("user."):
         raise ValueError(f"group_message_on_commit is for app groups, not {group!r}")
     transaction.on_commit(lambda: _group_send_all([(group, message)]), robust=True)
 
