@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "integrations.ldap.apps.LdapConfig",
     "integrations.wecom.apps.WecomConfig",
     "integrations.exchange.apps.ExchangeConfig",
+    "supervision.apps.SupervisionConfig",
 ]
 
 MIDDLEWARE = [

@@ -52,6 +52,7 @@ urlpatterns = [
     path("exchange/", include("integrations.exchange.urls")),
     path("documents/", include("documents.urls")),
     path("flows/", include("workflows.urls")),
+    path("supervision/", include("supervision.urls")),
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
 ]
