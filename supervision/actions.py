@@ -224,6 +224,8 @@ def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None) 
             UnitTask.objects.create(item=item, agency=unit_agency, role=role, handler=handler, deadline=deadline,
                                     start_ord=start.toordinal(), deadline_ord=deadline.toordinal())
         _event(item, "create", f"{actor.get_full_name()} 立项", actor)
+        if data.source_incoming is not None:
+            do_close_work(ref=propose_ref(data.source_incoming), by=actor)
         _audit(actor, "supervision.create", item, ip, number=number, units=[lead.pk, *[a.pk for a in assists]],
                deadline=deadline, source_type=data.source_type,
                source_incoming=data.source_incoming.pk if data.source_incoming else None)
@@ -256,6 +258,31 @@ def prefill_from_incoming(incoming: IncomingDocument) -> dict:
         "deadline": incoming.due_date.isoformat() if incoming.due_date else "",
         "requirements": incoming.handling_note[:TEXT_MAX] if incoming.handling_note else "",
     }
+
+
+def propose_ref(incoming: IncomingDocument) -> str:
+    return f"supervision.propose:{incoming.pk}"
+
+
+def check_propose_from_incoming(user: Person, incoming: IncomingDocument, *, ip: str | None = None) -> list[Person]:
+    """A leader at 批办 asks the 督查室 to 立项 this 收文: its 督查员 may read it and get a 待办 to the prefilled form."""
+    from documents.actions.incoming import do_grant_incoming_access
+    from oa.models import Role
+    from oa.selectors.directory import people_with_role
+
+    supervisors = list(people_with_role(Role.SUPERVISOR, agency=incoming.agency))
+    if not supervisors:
+        raise Refusal("no_supervisor", f"“{incoming.agency.name}”没有督查员，无法转督查室立项。", status=409)
+    with transaction.atomic():
+        for person in supervisors:
+            do_grant_incoming_access(incoming, person, reason="督办立项")
+            do_assign_work(kind=KIND, ref=propose_ref(incoming), box=WorkItem.Box.TODO, owner=person,
+                           title=f"督办立项：{incoming.title}", agency=incoming.agency, step="立项",
+                           doc_number=incoming.receipt_number, link=f"/supervision/new/?incoming={incoming.pk}",
+                           note=f"{user.get_full_name()} 批示立为督办事项", initiator=user)
+        do_record_audit(actor=user, action="supervision.propose", obj=incoming, ip=ip,
+                        changes={"supervisors": [p.pk for p in supervisors]})
+    return supervisors
 
 
 # --- flow steps ----------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.mine, name="mine"),
     path("items/", views.office_list, name="list"),
     path("new/", views.create, name="create"),
+    path("from-incoming/<int:incoming_id>/", views.from_incoming, name="from_incoming"),
     path("policies/", views.policies, name="policies"),
     path("<int:item_id>/", views.detail, name="detail"),
     path("<int:item_id>/notice.pdf", views.notice, name="notice"),

@@ -148,6 +148,18 @@ def create(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
+@login_required
+@require_http_methods(["POST"])
+def from_incoming(request: HttpRequest, incoming_id: int) -> HttpResponse:
+    """立为督办 from a 收文 (its 批办 step or detail page): a 督查员 goes straight to the prefilled 立项 form; anyone
+    else (the leader at 批办) hands it to the agency's 督查室 as a 待办."""
+    incoming = access_incoming_by_id(request.user, incoming_id)
+    if supervisor_agency_ids(request.user):
+        return redirect(f"/supervision/new/?incoming={incoming.pk}")
+    act.check_propose_from_incoming(request.user, incoming, ip=client_ip(request))
+    return render(request, "supervision/proposed.html", {"incoming": incoming})
+
+
 def _open_step(item: SupervisionItem, user: Person) -> Task | None:
     return Task.objects.filter(process__artifact_object_id=item.pk, process__flow_class=SupervisionFlow,
                                owner=user, status__in=["ASSIGNED", "STARTED"]).first()
