@@ -380,3 +380,15 @@ def test_pages_render_for_the_cast(cast):
     assert bad.status_code == 400
     assert LightPolicy.objects.filter(name="领导批示件").count() == 1
     assert login(cast.finance04).get("/supervision/policies/").status_code == 403
+
+
+def test_demo_items_show_three_lights_and_load_idempotently(cast):
+    from supervision.demo import do_load_supervision_demo
+
+    with on(D(2026, 9, 14)):
+        assert do_load_supervision_demo() == 3
+        assert do_load_supervision_demo() == 0
+    lights = dict(SupervisionItem.objects.values_list("title", "light"))
+    assert sorted(lights.values()) == ["green", "red", "yellow"]
+    assert lights["回复人大代表关于校园周边交通安全的建议"] == "red"
+    assert SupervisionItem.objects.get(source_type="npc").policy.name == "人大建议政协提案"
