@@ -734,15 +734,13 @@ def do_recompute_lights(*, on: dt.date | None = None, item_ids: list[int] | None
         scope = UnitTask.objects.filter(item__status=Status.HANDLING)
         if item_ids is not None:
             scope = scope.filter(item_id__in=item_ids)
-        before = dict(scope.values_list("pk", "light"))
-        if not before:
-            return []
         policy_ids = set(scope.values_list("item__policy_id", flat=True).distinct())
+        if not policy_ids:
+            return []
         policies = {p.pk: p for p in LightPolicy.objects.filter(pk__in=[p for p in policy_ids if p])}
         for pid in policy_ids:
             part = scope.filter(item__policy_id=pid) if pid else scope.filter(item__policy__isnull=True)
-            part.update(light=_light_case(policies.get(pid), on))
-        after = dict(UnitTask.objects.filter(pk__in=before).values_list("pk", "light"))
+            part.update(light=_light_case(policies.get(pid), on), light_prev=F("light"))
         items = SupervisionItem.objects.filter(status=Status.HANDLING)
         if item_ids is not None:
             items = items.filter(pk__in=item_ids)
@@ -753,10 +751,10 @@ def do_recompute_lights(*, on: dt.date | None = None, item_ids: list[int] | None
             When(Exists(units.filter(light=Light.GREEN)), then=Value(Light.GREEN)),
             default=Value(Light.NONE),
         ))
-        changed_ids = [pk for pk, light in after.items() if light != before.get(pk)]
         changes = []
-        for unit in UnitTask.objects.filter(pk__in=changed_ids).select_related("item__policy", "agency"):
-            change = LightChange(unit.pk, unit.item_id, before[unit.pk], unit.light)
+        changed = scope.exclude(light=F("light_prev")).select_related("item__policy", "agency")
+        for unit in changed:
+            change = LightChange(unit.pk, unit.item_id, unit.light_prev, unit.light)
             changes.append(change)
             _record_light_change(unit, change)
     return changes
