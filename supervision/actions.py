@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Subquery, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 from viewflow.workflow.models import Task
@@ -731,33 +731,42 @@ def do_recompute_lights(*, on: dt.date | None = None, item_ids: list[int] | None
     and notify each change. Runs from the periodic job and after every event that can move a colour."""
     on = on or today()
     with transaction.atomic():
-        scope = UnitTask.objects.filter(item__status=Status.HANDLING)
-        if item_ids is not None:
-            scope = scope.filter(item_id__in=item_ids)
-        policy_ids = set(scope.values_list("item__policy_id", flat=True).distinct())
-        if not policy_ids:
-            return []
-        policies = {p.pk: p for p in LightPolicy.objects.filter(pk__in=[p for p in policy_ids if p])}
-        for pid in policy_ids:
-            part = scope.filter(item__policy_id=pid) if pid else scope.filter(item__policy__isnull=True)
-            part.update(light=_light_case(policies.get(pid), on), light_prev=F("light"))
-        items = SupervisionItem.objects.filter(status=Status.HANDLING)
-        if item_ids is not None:
-            items = items.filter(pk__in=item_ids)
-        units = UnitTask.objects.filter(item=OuterRef("pk"))
-        items.update(light=Case(
-            When(Exists(units.filter(light=Light.RED)), then=Value(Light.RED)),
-            When(Exists(units.filter(light=Light.YELLOW)), then=Value(Light.YELLOW)),
-            When(Exists(units.filter(light=Light.GREEN)), then=Value(Light.GREEN)),
-            default=Value(Light.NONE),
-        ))
+        run = recolour(on=on, item_ids=item_ids)
         changes = []
-        changed = scope.exclude(light=F("light_prev")).select_related("item__policy", "agency")
+        changed = UnitTask.objects.filter(light_run=run).select_related("item__policy", "agency")
         for unit in changed:
             change = LightChange(unit.pk, unit.item_id, unit.light_prev, unit.light)
             changes.append(change)
             _record_light_change(unit, change)
     return changes
+
+
+def recolour(*, on: dt.date, item_ids: list[int] | None = None) -> int:
+    """The set-based part of do_recompute_lights (no audit): returns the run number stamped on the unit tasks whose
+    colour changed. Only those rows are written. Callers hold a transaction; bench/supervision.py times it alone."""
+    run = secrets.randbits(62) or 1
+    scope = UnitTask.objects.filter(item__status=Status.HANDLING)
+    if item_ids is not None:
+        scope = scope.filter(item_id__in=item_ids)
+    policy_ids = set(scope.values_list("item__policy_id", flat=True).distinct())
+    policies = {p.pk: p for p in LightPolicy.objects.filter(pk__in=[p for p in policy_ids if p])}
+    for pid in policy_ids:
+        part = scope.filter(item__policy_id=pid) if pid else scope.filter(item__policy__isnull=True)
+        case = _light_case(policies.get(pid), on)
+        part.filter(~Q(Exact(F("light"), case))).update(light=case, light_prev=F("light"), light_run=run)
+    items = SupervisionItem.objects.filter(status=Status.HANDLING)
+    if item_ids is not None:
+        items = items.filter(pk__in=item_ids)
+    units = UnitTask.objects.filter(item=OuterRef("pk"))
+    worst = Case(
+        When(Exists(units.filter(light=Light.RED)), then=Value(Light.RED)),
+        When(Exists(units.filter(light=Light.YELLOW)), then=Value(Light.YELLOW)),
+        When(Exists(units.filter(light=Light.GREEN)), then=Value(Light.GREEN)),
+        default=Value(Light.NONE),
+        output_field=SupervisionItem._meta.get_field("light"),
+    )
+    items.filter(~Q(Exact(F("light"), worst))).update(light=worst)
+    return run
 
 
 def _record_light_change(unit: UnitTask, change: LightChange) -> None:

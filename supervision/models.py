@@ -163,9 +163,10 @@ class UnitTask(models.Model):
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.SIGN)
     progress = models.PositiveSmallIntegerField("进度（%）", default=0)
     light = models.CharField("亮灯", max_length=8, choices=Light.choices, blank=True, default="")
-    # The colour before the last recomputation: the same UPDATE sets both (SET reads old values), so the changed rows
-    # are one indexed query (light <> light_prev) instead of two snapshots compared in Python.
+    # A recomputation writes only the rows whose colour changes, and on them also the colour before (SET reads old
+    # values) and its own run number: the changed rows are then one indexed query, not two snapshots compared in Python.
     light_prev = models.CharField("上次亮灯", max_length=8, blank=True, default="")
+    light_run = models.BigIntegerField("亮灯重算批次", default=0, db_index=True)
     sheet = models.CharField("督查单", max_length=8, choices=Sheet.choices, blank=True, default="")
     urge_rounds = models.PositiveSmallIntegerField("已发自动催办轮次", default=0)
     deadline = models.DateField("办理期限")
