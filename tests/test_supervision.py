@@ -392,3 +392,29 @@ def test_demo_items_show_three_lights_and_load_idempotently(cast):
     assert sorted(lights.values()) == ["green", "red", "yellow"]
     assert lights["回复人大代表关于校园周边交通安全的建议"] == "red"
     assert SupervisionItem.objects.get(source_type="npc").policy.name == "人大建议政协提案"
+
+
+def test_leader_may_refuse_to_register_with_a_reason(cast):
+    with on(D(2026, 9, 14)):
+        item = create_via_http(cast)
+        leader = login(cast.linxiaodong, otp=True)
+        step = open_step(cast.linxiaodong)
+        bad = leader.post(step.link, {"op": "reject", "opinion": ""})
+        assert bad.status_code == 400 and "请填写审核意见" in bad.content.decode()
+        assert ok(leader.post(step.link, {"op": "reject", "opinion": "仅阅知，不立项"}))
+    item.refresh_from_db()
+    assert item.status == SupervisionItem.Status.REJECTED
+    assert not WorkItem.objects.filter(kind="supervision").exists()
+    assert not WorkItem.objects.filter(owner=cast.zhaolei, kind="flow_task", state="open").exists()
+    assert login(cast.finance04).get("/supervision/").content.decode().count(item.title) == 0
+
+
+def test_manual_urge_by_the_supervisor_only(cast):
+    item = _handling_item(cast, assist_agencies=[])
+    unit = item.units.get()
+    with on(D(2026, 9, 15)):
+        assert ok(login(cast.zhaolei).post(f"/supervision/units/{unit.pk}/", {"op": "urge", "message": "请加快"}))
+        assert login(cast.finance04).post(f"/supervision/units/{unit.pk}/", {"op": "urge"}).status_code == 403
+    urged = Notification.objects.get(recipient=cast.finance04, event_type="work.urged")
+    assert urged.work_item.ref == f"supervision.unit:{unit.pk}"
+    assert AuditEntry.objects.filter(action="supervision.urge", actor=cast.zhaolei).count() == 1
