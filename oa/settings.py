@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "integrations.wecom.apps.WecomConfig",
     "integrations.exchange.apps.ExchangeConfig",
     "meetings.apps.MeetingsConfig",
+    "supervision.apps.SupervisionConfig",
 ]
 
 MIDDLEWARE = [

@@ -53,6 +53,7 @@ urlpatterns = [
     path("documents/", include("documents.urls")),
     path("flows/", include("workflows.urls")),
     path("meetings/", include("meetings.urls")),
+    path("supervision/", include("supervision.urls")),
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from supervision import views
+
+app_name = "supervision"
+
+urlpatterns = [
+    path("", views.mine, name="mine"),
+    path("items/", views.office_list, name="list"),
+    path("new/", views.create, name="create"),
+    path("from-incoming/<int:incoming_id>/", views.from_incoming, name="from_incoming"),
+    path("policies/", views.policies, name="policies"),
+    path("<int:item_id>/", views.detail, name="detail"),
+    path("<int:item_id>/notice.pdf", views.notice, name="notice"),
+    path("units/<int:unit_id>/", views.unit_page, name="unit"),
+    path("steps/<int:task_id>/", views.step, name="step"),
+    path("extensions/<int:extension_id>/", views.extension_page, name="extension"),
+]
