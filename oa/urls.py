@@ -52,6 +52,7 @@ urlpatterns = [
     path("exchange/", include("integrations.exchange.urls")),
     path("documents/", include("documents.urls")),
     path("flows/", include("workflows.urls")),
+    path("services/", include("workflows.services.urls")),  # 零跑动办事 (docs/services.md)
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
 ]
