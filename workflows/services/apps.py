@@ -27,12 +27,11 @@ class ServicesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from documents.selectors.seals import register_ses_lookup
         from oa.events import register_event_type
         from oa.tiles import Tile, register_tile
         from oa.work import register_delegation_scope
         from workflows.services import flows
-
-        from documents.selectors.seals import register_ses_lookup
         from workflows.services.models import ServiceCertificate
 
         # The 验章 page finds a certificate's GB/T 38540 signature by its PDF signature value, as it does a 公文's.
