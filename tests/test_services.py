@@ -37,6 +37,8 @@ def _decide(client, application, decision: str, opinion: str = "", status: int =
     task = open_task(application, client.person)
     response = client.post(f"/services/tasks/{task.pk}/", {"form": "decide", "decision": decision, "opinion": opinion})
     assert response.status_code == status, response.content.decode()[:3000]
+    if status == 302:
+        assert response["Location"] == f"/services/applications/{application.pk}/"
     return response
 
 

@@ -35,6 +35,7 @@ from workflows.services.models import (
     SupplyItem,
 )
 from workflows.services.selectors import (
+    days_text,
     ineligibility,
     leave_balance,
     leave_days,
@@ -170,7 +171,7 @@ def _check_leave(person: Person, data: ApplicationInput, application_id: int | N
                                                 "跨年度或其他年度的年休假请分别申请或联系人事部门。")
         balance = leave_balance(person, exclude_application_id=application_id)
         if days > balance:
-            raise Refusal("leave_beyond_balance", f"申请 {days} 个工作日，超过您的年休假余额 {balance:g} 天。")
+            raise Refusal("leave_beyond_balance", f"申请 {days} 个工作日，超过您的年休假余额 {days_text(balance)} 天。")
     return {"leave_kind": data.leave_kind, "start": data.start.isoformat(), "end": data.end.isoformat(),
             "working_days": days}
 

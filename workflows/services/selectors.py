@@ -103,6 +103,11 @@ def leave_days(start: dt.date, end: dt.date) -> int:
     return working_days_between(start - dt.timedelta(days=1), end)
 
 
+def days_text(value: Decimal) -> str:
+    """8 not 8.0, 2.5 as 2.5, 10 not 1E+1."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def leave_balance(person: Person, *, exclude_application_id: int | None = None) -> Decimal | None:
     """年休假余额 for the HR record's year: entitlement − used outside the system − leave taken or asked here."""
     record = hr_record_of(person)
@@ -142,7 +147,7 @@ def prefill_for(person: Person, item: ServiceItem) -> dict[str, dict[str, str]]:
             elif key == "annual_income":
                 value = f"{record.annual_income:,.2f} 元" if record.annual_income is not None else ""
             elif key == "leave_balance":
-                value = f"{leave_balance(person):g} 天（{record.leave_year} 年度）"
+                value = f"{days_text(leave_balance(person))} 天（{record.leave_year} 年度）"
             else:
                 value = str(getattr(record, key))
         if not value:
