@@ -108,9 +108,15 @@ def test_employment_certificate_end_to_end_sealed_verified_and_qr_opens_the_veri
     again = zhangwei.post("/documents/seals/verify/", {"file": SimpleUploadedFile("x.pdf", tampered, "application/pdf")})
     assert not again.context["report"].ok
 
-    # 好差评, visible to the 主管部门 (综合科's head 徐丽).
+    # 好差评 waits in the applicant's 待阅 (its own work kind) and is visible to the 主管部门 (综合科's head 徐丽).
+    rating = WorkItem.objects.get(owner=cast.zhangwei, kind="service_rating", state=WorkItem.State.OPEN)
+    assert rating.box == WorkItem.Box.TOREAD and rating.link == f"/services/applications/{application.pk}/"
+    low = zhangwei.post(f"/services/applications/{application.pk}/", {"form": "rate", "rating": "2", "comment": ""})
+    assert low.status_code == 400 and "请填写评价意见" in low.content.decode()
     rated = zhangwei.post(f"/services/applications/{application.pk}/", {"form": "rate", "rating": "5", "comment": "很快"})
     assert rated.status_code == 302
+    rating.refresh_from_db()
+    assert rating.state == WorkItem.State.DONE
     assert "很快" in xuli.get("/services/ratings/").content.decode()
     twice = zhangwei.post(f"/services/applications/{application.pk}/", {"form": "rate", "rating": "1", "comment": "x"})
     assert twice.status_code == 409 and "已评价过" in twice.content.decode()

@@ -18,8 +18,9 @@ from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
 from oa.actions.audit import do_record_audit
+from oa.actions.work import do_assign_work, do_close_work
 from oa.events import Event, send_event_on_commit
-from oa.models import Department, Person, Role
+from oa.models import Department, Person, Role, WorkItem
 from oa.refusals import Refusal
 from oa.selectors.directory import people_with_role, primary_appointment
 from workflows.actions.opinions import refuse_control_chars_in
@@ -47,6 +48,19 @@ from workflows.services.selectors import (
 from workflows.steps import deadline_in
 
 TEXT_MAX = 500
+RATING_KIND = "service_rating"
+
+
+def rating_ref(application: ServiceApplication) -> str:
+    return f"services.rating:{application.pk}"
+
+
+def rating_work_actions(item: WorkItem, user: Person) -> list:
+    return []  # a score and a comment: given on the application page (the item links there), not a bare button
+
+
+def perform_rating_work(user: Person, item: WorkItem, action_key: str, data: dict) -> None:
+    raise ValueError(f"service_rating cannot {action_key!r} {item.ref}")
 LEAVE_MAX_DAYS = 90
 
 
@@ -391,6 +405,11 @@ def do_finish_application(process: Process) -> None:
     do_record_audit(actor=None, actor_name="系统（办结）", action="services.complete", obj=application,
                     changes={"status": application.status, "number": application.number})
     send_event_on_commit(make_service_completed(application), [application.applicant_id])
+    # 好差评 waits in the applicant's 待阅 until given (its own work kind; the event above already told them).
+    do_assign_work(kind=RATING_KIND, ref=rating_ref(application), box=WorkItem.Box.TOREAD, owner=application.applicant,
+                   title=f"请评价：{application.item.name}", initiator=application.applicant,
+                   agency=application.item.department.agency, doc_number=application.number, step="好差评",
+                   link=f"/services/applications/{application.pk}/", notify=False)
 
 
 def _issue_supplies(application: ServiceApplication) -> str:
@@ -430,6 +449,7 @@ def check_rate_application(applicant: Person, application: ServiceApplication, r
         if not updated:
             raise Refusal("rating_done", "该办件已评价过。", status=409)
         application.refresh_from_db()
+        do_close_work(ref=rating_ref(application), box=WorkItem.Box.TOREAD, state=WorkItem.State.DONE, by=applicant)
         _event(application, ApplicationEvent.Kind.RATED, applicant, f"{rating} 分" + (f"：{comment}" if comment else ""))
 
 

@@ -42,5 +42,10 @@ class ServicesConfig(AppConfig):
         # Steps reach 待办 through workflows.inbox (every viewflow task is a flow_task WorkItem, with this flow's
         # step page as its link); 委托 may be scoped to this flow.
         register_delegation_scope(flows.ServiceFlow.delegation_kind, "零跑动办事")
+        from oa.work import WorkKind, register_work_kind
+        from workflows.services.actions import RATING_KIND, perform_rating_work, rating_work_actions
+
+        register_work_kind(WorkKind(key=RATING_KIND, label="办件评价", icon="toread", actions=rating_work_actions,
+                                    perform=perform_rating_work))
         register_tile(Tile("services", "办事服务", "services:catalogue", "more", order=50,
                            description="在职证明、收入证明、请休假、办公用品领用等机关内部事项网上办"))
