@@ -127,3 +127,61 @@ def test_editing_an_item_round_trips_its_text(admin):
     assert response.status_code == 302
     item.refresh_from_db()
     assert item.time_limit_days == 3 and len(item.route) == 1
+
+
+def _tiny_pdf() -> bytes:
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out)
+    canvas.drawString(72, 720, "room plan")
+    canvas.save()
+    return out.getvalue()
+
+
+def test_upload_and_previous_result_materials(admin, cast):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    materials = "姓名：通讯录\n情况说明：上传\n在职证明：前序结果@employment_cert"
+    assert admin.post("/services/manage/new", _form(materials_text=materials)).status_code == 302
+    room = ServiceItem.objects.get(code="office_room")
+    zhangwei = login(cast.zhangwei)
+    url = f"/services/items/{room.pk}/apply"
+    page = zhangwei.get(url).content.decode()
+    assert 'enctype="multipart/form-data"' in page
+    from tests.services_helpers import input_names
+
+    assert input_names(page) == {"csrfmiddlewaretoken", "purpose", "material_1", "previous_2"}
+
+    # No finished 在职证明 yet: nothing to choose; a forged id is refused by the action's own check.
+    forged = zhangwei.post(url, {"purpose": "调整", "previous_2": "999",
+                                 "material_1": SimpleUploadedFile("说明.pdf", _tiny_pdf(), "application/pdf")})
+    assert forged.status_code == 400 and not ServiceApplication.objects.filter(item=room).exists()
+
+    cert = zhangwei.post(f"/services/items/{ServiceItem.objects.get(code='employment_cert').pk}/apply",
+                         {"purpose": "办公用房"})
+    assert cert.status_code == 302
+    cert_app = ServiceApplication.objects.get(item__code="employment_cert")
+    login(cast.xuli).post(f"/services/tasks/{open_task(cert_app).pk}/", {"form": "decide", "decision": "accept"})
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    disguised = zhangwei.post(url, {"purpose": "调整", "previous_2": str(cert_app.pk),
+                                    "material_1": SimpleUploadedFile("说明.pdf", png, "application/pdf")})
+    assert disguised.status_code == 400 and "情况说明" in disguised.content.decode()
+    assert not ServiceApplication.objects.filter(item=room).exists()
+
+    ok = zhangwei.post(url, {"purpose": "调整", "previous_2": str(cert_app.pk),
+                             "material_1": SimpleUploadedFile("情况说明.pdf", _tiny_pdf(), "application/pdf")})
+    assert ok.status_code == 302, ok.content.decode()[:2000]
+    application = ServiceApplication.objects.get(item=room)
+    assert application.form["previous"] == {"在职证明": cert_app.number}
+    material = application.materials.get()
+    assert material.name == "情况说明" and material.kind == "pdf" and "情况说明" not in material.file.name
+    assert open_task(application).owner == cast.xuli
+    link = f"/services/applications/{application.pk}/materials/{material.pk}"
+    download = login(cast.xuli).get(link)  # the 受理 desk reads it
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
+    assert b"".join(download.streaming_content).startswith(b"%PDF-")
+    assert login(cast.gaojun).get(link).status_code == 404

@@ -30,6 +30,7 @@ from workflows.services.catalogue import ROUTE_ROLES
 from workflows.services.flows import ServiceFlow
 from workflows.services.models import (
     ApplicationEvent,
+    ApplicationMaterial,
     LeaveRecord,
     ServiceApplication,
     ServiceItem,
@@ -146,6 +147,73 @@ class ApplicationInput:
     end: dt.date | None = None
     supply_id: int | None = None
     quantity: int | None = None
+    uploads: dict[str, Any] = field(default_factory=dict)  # 上传 material name → uploaded file
+    previous: dict[str, int | None] = field(default_factory=dict)  # 前序结果 material name → application id
+
+
+MATERIAL_MAX_BYTES = 20 * 1024 * 1024
+MATERIAL_TYPES = frozenset({"pdf", "ofd", "png", "jpeg", "docx"})
+
+
+def _check_uploads(item: ServiceItem, data: ApplicationInput, *, required: bool) -> list[tuple[str, str, bytes, str]]:
+    """(name, filename, bytes, kind) for each 上传 material, checked by content; required on first submission."""
+    from documents.uploads import check_file_type, read_upload
+
+    checked = []
+    for material in item.materials:
+        if material["source"] != "upload":
+            continue
+        upload = data.uploads.get(material["name"])
+        if upload is None:
+            if required:
+                raise Refusal("material_required", f"请上传“{material['name']}”。")
+            continue
+        try:
+            content = read_upload(upload, MATERIAL_MAX_BYTES)
+            kind = check_file_type(content, upload.name, MATERIAL_TYPES)
+        except Refusal as exc:
+            raise Refusal(exc.code, f"“{material['name']}”：{exc.message}", exc.status) from None
+        checked.append((material["name"], upload.name[-200:], content, kind.key))
+    return checked
+
+
+def _store_uploads(application: ServiceApplication, checked: list[tuple[str, str, bytes, str]]) -> None:
+    """Inside the caller's transaction. Storage is not transactional: a file whose row fails to save is removed at
+    once; a rollback later in the caller's transaction leaves the file unreferenced (a known gap, docs/services.md)."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    for name, filename, content, kind in checked:
+        for old in ApplicationMaterial.objects.filter(application=application, name=name):
+            # The replaced file goes once the replacement is committed (补正 with a new file).
+            transaction.on_commit(lambda key=old.file.name, storage=old.file.storage: storage.delete(key))
+            old.delete()
+        row = ApplicationMaterial(application=application, name=name, filename=filename, kind=kind,
+                                  size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+                                  uploaded_at=timezone.now())
+        row.file.save("material", ContentFile(content), save=False)
+        try:
+            row.save()
+        except Exception:
+            row.file.delete(save=False)
+            raise
+
+
+def _check_previous(applicant: Person, item: ServiceItem, data: ApplicationInput) -> dict[str, str]:
+    """前序结果: the applicant's own finished application of the named item, by 办件编号."""
+    chosen = {}
+    for material in item.materials:
+        if material["source"] != "previous":
+            continue
+        pk = data.previous.get(material["name"])
+        previous = ServiceApplication.objects.filter(pk=pk, applicant=applicant, item__code=material["field"],
+                                                     status=ServiceApplication.Status.DONE).first() if pk else None
+        if previous is None:
+            raise Refusal("material_previous_missing",
+                          f"“{material['name']}”须选择您已办结的“{material['field']}”办件。")
+        chosen[material["name"]] = previous.number
+    return chosen
 
 
 def _clean_text(value: str, what: str, *, required: bool) -> str:
@@ -248,6 +316,10 @@ def check_submit_application(applicant: Person, item: ServiceItem, data: Applica
     appointment = primary_appointment(applicant)
     prefill = prefill_for(applicant, item)
     form = _form_for(applicant, item, data)
+    previous = _check_previous(applicant, item, data)
+    if previous:
+        form["previous"] = previous
+    uploads = _check_uploads(item, data, required=True)
     stages = _resolve_route(item, appointment.department)
     intake = route_people(item.intake_role, "competent_dept", item, None).first()
     if intake is None:
@@ -263,6 +335,7 @@ def check_submit_application(applicant: Person, item: ServiceItem, data: Applica
             LeaveRecord.objects.create(application=application, person=applicant, kind=form["leave_kind"],
                                        start=data.start, end=data.end, working_days=form["working_days"])
         _event(application, ApplicationEvent.Kind.SUBMITTED, applicant)
+        _store_uploads(application, uploads)
         process = ServiceFlow.start.run(
             title=f"{item.name}：{applicant.name}", initiator_id=applicant.pk, agency_id=item.department.agency_id,
             application_id=application.pk, intake_id=intake.pk, stages=stages, stage_index=0,
@@ -310,8 +383,12 @@ def check_perform_service_step(user: Person, task: Task, decision: str, opinion:
             step_title = (task.data or {}).get("title") or task.flow_task.task_title
             process = activation.process
             if node == "amend":
-                form = _form_for(application.applicant, application.item, data or ApplicationInput(),
-                                 application.pk)
+                data = data or ApplicationInput()
+                form = _form_for(application.applicant, application.item, data, application.pk)
+                previous = _check_previous(application.applicant, application.item, data)
+                if previous:
+                    form["previous"] = previous
+                _store_uploads(application, _check_uploads(application.item, data, required=False))
                 application.form = form
                 application.status = ServiceApplication.Status.SUBMITTED
                 application.save(update_fields=["form", "status"])

@@ -13,7 +13,7 @@ from workflows.services.catalogue import (
     parse_materials,
     parse_route,
 )
-from workflows.services.models import LeaveRecord, ServiceItem, SupplyItem
+from workflows.services.models import LeaveRecord, ServiceApplication, ServiceItem, SupplyItem
 
 ROLE_CHOICES = [(v, k) for k, v in ROUTE_ROLES.items()]
 
@@ -95,8 +95,16 @@ class ApplicationForm(RefusalForm):
                       "supply_out_of_stock": "quantity", "supply_quantity_invalid": "quantity",
                       "supply_invalid": "supply", "field_required": "purpose", "field_too_long": "purpose"}
 
-    def __init__(self, *args, item: ServiceItem, **kwargs) -> None:
+    def add_refusal(self, code: str, message: str) -> None:
+        if code.startswith("material_") or code in ("file_empty", "file_too_large", "type_not_allowed",
+                                                    "type_mismatch", "type_unknown"):
+            self.add_error(None, message)  # which material is named in the message
+            return
+        super().add_refusal(code, message)
+
+    def __init__(self, *args, item: ServiceItem, applicant=None, amending: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.upload_names, self.previous_names = {}, {}
         handler = item.handler
         if handler == ServiceItem.Handler.LEAVE:
             self.fields["leave_kind"] = forms.ChoiceField(label="假别", choices=LeaveRecord.Kind.choices)
@@ -114,6 +122,27 @@ class ApplicationForm(RefusalForm):
             label = "用途（证明交何处、作何用）" if handler.endswith("_cert") else "申请事由"
             self.fields["purpose"] = forms.CharField(label=label, max_length=500,
                                                      widget=forms.Textarea(attrs={"rows": 3}))
+        for i, material in enumerate(item.materials):
+            if material["source"] == "upload":
+                key = f"material_{i}"
+                self.upload_names[key] = material["name"]
+                self.fields[key] = forms.FileField(
+                    label=material["name"] + ("（不重新上传则保留原文件）" if amending else ""), required=not amending,
+                    help_text="PDF、OFD、PNG、JPEG 或 DOCX，不超过 20 MB")
+            elif material["source"] == "previous" and applicant is not None:
+                key = f"previous_{i}"
+                self.previous_names[key] = material["name"]
+                done = ServiceApplication.objects.filter(applicant=applicant, item__code=material["field"],
+                                                         status=ServiceApplication.Status.DONE).select_related("item")
+                self.fields[key] = forms.TypedChoiceField(
+                    label=material["name"], coerce=int, choices=[("", "请选择已办结的办件")] + [
+                        (a.pk, f"{a.item.name} {a.number}") for a in done])
+
+    def uploads(self) -> dict:
+        return {name: self.cleaned_data[key] for key, name in self.upload_names.items() if self.cleaned_data.get(key)}
+
+    def previous(self) -> dict:
+        return {name: self.cleaned_data.get(key) for key, name in self.previous_names.items()}
 
 
 class DecisionForm(RefusalForm):

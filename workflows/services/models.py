@@ -193,3 +193,27 @@ class SupplyItem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def material_key(instance, filename: str) -> str:
+    # A random key: the applicant's file name never reaches the storage path.
+    return f"services/materials/{uuid.uuid4().hex}"
+
+
+class ApplicationMaterial(models.Model):
+    """An 上传 material of an application (only what the system cannot obtain itself), checked by content."""
+
+    application = models.ForeignKey(ServiceApplication, on_delete=models.CASCADE, related_name="materials")
+    name = models.CharField("材料名称", max_length=30)
+    file = models.FileField(upload_to=material_key, max_length=200)
+    filename = models.CharField("文件名", max_length=200)
+    kind = models.CharField("类型", max_length=10)
+    size = models.PositiveIntegerField("大小")
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.filename}）"

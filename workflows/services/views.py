@@ -91,7 +91,7 @@ def _input(form: ApplicationForm) -> actions.ApplicationInput:
     data = form.cleaned_data
     return actions.ApplicationInput(purpose=data.get("purpose", ""), leave_kind=data.get("leave_kind", ""),
                                     start=data.get("start"), end=data.get("end"), supply_id=data.get("supply"),
-                                    quantity=data.get("quantity"))
+                                    quantity=data.get("quantity"), uploads=form.uploads(), previous=form.previous())
 
 
 @login_required
@@ -109,7 +109,7 @@ def apply(request, item_id: int):
         return render(request, "services/apply.html", context, status=exc.status)
     if item.handler == ServiceItem.Handler.LEAVE:
         context["balance"] = selectors.leave_balance(request.user)
-    form = ApplicationForm(request.POST or None, item=item)
+    form = ApplicationForm(request.POST or None, request.FILES or None, item=item, applicant=request.user)
     status = 200
     if request.method == "POST":
         status = 400
@@ -166,6 +166,7 @@ def application_detail(request, application_id: int):
         "application": application, "events": application.events.select_related("actor"), "error": error,
         "open_tasks": _open_tasks(application), "is_applicant": mine_, "leave": leave,
         "certificate": ServiceCertificate.objects.filter(application=application).first(),
+        "materials": application.materials.all(),
         "rating_form": rating_form if mine_ and application.rating is None and application.completed_at else None,
         "close_form": close_form if mine_ and leave is not None and leave.state == "approved" else None,
     }, status=status)
@@ -180,6 +181,16 @@ def certificate_pdf(request, application_id: int):
     response = FileResponse(certificate.pdf.open("rb"), content_type="application/pdf", as_attachment=True,
                             filename=f"{application.item.name}-{application.number}.pdf")
     return response
+
+
+@login_required
+def material_file(request, application_id: int, material_id: int):
+    application = selectors.access_application_by_id(request.user, application_id)
+    material = application.materials.filter(pk=material_id).first()
+    if material is None:
+        raise Http404("材料不存在")
+    return FileResponse(material.file.open("rb"), as_attachment=True, filename=material.filename,
+                        content_type="application/octet-stream")
 
 
 @login_required
@@ -223,7 +234,9 @@ def task_page(request, task_id: int):
     return_form = AmendReturnForm(request.POST if which == "return" else None)
     initial = {k: application.form.get(k) for k in ("purpose", "leave_kind", "start", "end", "quantity")}
     initial["supply"] = application.form.get("supply_id")
-    amend_form = ApplicationForm(request.POST if which == "amend" else None, item=application.item, initial=initial)
+    amend_form = ApplicationForm(request.POST if which == "amend" else None,
+                                 request.FILES if which == "amend" else None, item=application.item,
+                                 applicant=application.applicant, amending=True, initial=initial)
     status = 200
     if request.method == "GET" and holder:
         do_mark_task_opened(task, request.user)
@@ -260,7 +273,7 @@ def task_page(request, task_id: int):
         "return_form": return_form if holder and node in ("intake", "approve") else None,
         "amend_form": amend_form if holder and node == "amend" else None,
         "returned_reason": returned.get("reason", ""),
-        "events": application.events.select_related("actor"),
+        "events": application.events.select_related("actor"), "materials": application.materials.all(),
     }, status=status)
 
 
@@ -379,6 +392,7 @@ urlpatterns = [
     path("mine/", mine, name="mine"),
     path("applications/<int:application_id>/", application_detail, name="application"),
     path("applications/<int:application_id>/certificate.pdf", certificate_pdf, name="certificate_pdf"),
+    path("applications/<int:application_id>/materials/<int:material_id>", material_file, name="material"),
     path("certificates/<uuid:public_id>/verify", certificate_verify, name="certificate_verify"),
     path("tasks/<int:task_id>/", task_page, name="task"),
     path("ratings/", ratings, name="ratings"),
