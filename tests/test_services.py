@@ -77,7 +77,8 @@ def test_employment_certificate_end_to_end_sealed_verified_and_qr_opens_the_veri
     application.refresh_from_db()
     assert application.status == ServiceApplication.Status.DONE
     assert Process.objects.get(pk=application.process_id).status == PROCESS.DONE
-    assert Notification.objects.filter(recipient=cast.zhangwei, event_type="service.completed").exists()
+    assert Notification.objects.filter(recipient=cast.zhangwei, event_type="work.assigned",
+                                       title__contains="在职证明开具已办结，请评价").exists()
     assert list(application.events.values_list("kind", flat=True)) == [
         ApplicationEvent.Kind.SUBMITTED, ApplicationEvent.Kind.ACCEPTED, ApplicationEvent.Kind.COMPLETED]
     assert AuditEntry.objects.filter(action="seal.use", changes__number=application.number).exists()

@@ -440,14 +440,6 @@ def check_return_for_amend(user: Person, task: Task, reason: str, *, ip: str | N
 # --- results ---------------------------------------------------------------------------------------------------
 
 
-def make_service_completed(application: ServiceApplication) -> Event:
-    done = application.status == ServiceApplication.Status.DONE
-    return Event(type="service.completed", title=f"{application.item.name}{'已办结' if done else '不予办理'}",
-                 summary=f"办件编号 {application.number}", link=f"/services/applications/{application.pk}/",
-                 payload={"application_id": application.pk, "status": application.status,
-                          "item": application.item.code})
-
-
 def do_finish_application(process: Process) -> None:
     """The flow's 办结 (inside its transaction): the item's result, or 不予办理 when a step refused."""
     application = ServiceApplication.objects.select_for_update().select_related("item__department__agency").get(
@@ -481,12 +473,13 @@ def do_finish_application(process: Process) -> None:
            else ApplicationEvent.Kind.REJECTED, None, application.result_note, "办结")
     do_record_audit(actor=None, actor_name="系统（办结）", action="services.complete", obj=application,
                     changes={"status": application.status, "number": application.number})
-    send_event_on_commit(make_service_completed(application), [application.applicant_id])
-    # 好差评 waits in the applicant's 待阅 until given (its own work kind; the event above already told them).
+    # The applicant is told through a 待阅 of its own kind that waits for the 好差评: one notice on the web and the
+    # mobile platform (work.assigned), withdrawn once rated.
+    outcome = "已办结" if application.status == ServiceApplication.Status.DONE else "不予办理"
     do_assign_work(kind=RATING_KIND, ref=rating_ref(application), box=WorkItem.Box.TOREAD, owner=application.applicant,
-                   title=f"请评价：{application.item.name}", initiator=application.applicant,
+                   title=f"{application.item.name}{outcome}，请评价", initiator=application.applicant,
                    agency=application.item.department.agency, doc_number=application.number, step="好差评",
-                   link=f"/services/applications/{application.pk}/", notify=False)
+                   link=f"/services/applications/{application.pk}/")
 
 
 def _issue_supplies(application: ServiceApplication) -> str:

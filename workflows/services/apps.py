@@ -3,14 +3,6 @@ from typing import TypedDict
 from django.apps import AppConfig
 
 
-class ServiceCompleted(TypedDict):
-    """The applicant's application finished (办结 or 不予办理)."""
-
-    application_id: int
-    status: str  # "done" | "rejected"
-    item: str  # the catalogue item's code
-
-
 class SupplyLow(TypedDict):
     """An office-supply item fell to its low-stock level (to the keepers of the 主管部门)."""
 
@@ -37,7 +29,6 @@ class ServicesConfig(AppConfig):
         # The 验章 page finds a certificate's GB/T 38540 signature by its PDF signature value, as it does a 公文's.
         register_ses_lookup(lambda digests: {c.pades_signature_sha256: bytes(c.ses_signature) for c in
                                              ServiceCertificate.objects.filter(pades_signature_sha256__in=digests)})
-        register_event_type("service.completed", ServiceCompleted)
         register_event_type("supplies.low_stock", SupplyLow)
         # Steps reach 待办 through workflows.inbox (every viewflow task is a flow_task WorkItem, with this flow's
         # step page as its link); 委托 may be scoped to this flow.
