@@ -193,6 +193,22 @@ def ratings_for_department_heads(user: Person) -> QuerySet[ServiceApplication]:
             .select_related("item", "applicant").order_by("-rated_at"))
 
 
+FORM_LABELS = {"purpose": "用途/事由", "leave_kind": "假别", "start": "开始日期", "end": "结束日期",
+               "working_days": "工作日天数", "supply": "物品", "quantity": "数量", "unit": "单位"}
+LEAVE_KINDS = {"annual": "年休假", "personal": "事假", "sick": "病假"}
+
+
+def form_rows(application: ServiceApplication) -> list[tuple[str, str]]:
+    """What the applicant filled in, as (label, value) for the pages (ids and internal keys left out)."""
+    rows = []
+    for key, value in application.form.items():
+        if key == "previous":
+            rows += [(name, f"办件 {number}") for name, number in value.items()]
+        elif key in FORM_LABELS and value not in ("", None):
+            rows.append((FORM_LABELS[key], LEAVE_KINDS.get(value, value) if key == "leave_kind" else str(value)))
+    return rows
+
+
 def application_of_task(task: Task) -> ServiceApplication:
     return ServiceApplication.objects.select_related("item__department__agency", "applicant", "department").get(
         pk=task.process.data["application_id"])

@@ -274,6 +274,7 @@ def task_page(request, task_id: int):
         "amend_form": amend_form if holder and node == "amend" else None,
         "returned_reason": returned.get("reason", ""),
         "events": application.events.select_related("actor"), "materials": application.materials.all(),
+        "form_rows": selectors.form_rows(application),
     }, status=status)
 
 
