@@ -18,7 +18,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods
@@ -35,6 +35,7 @@ from oa.refusals import Refusal
 from oa.selectors.manage import require_admin, scope_agencies, scope_departments
 from workflows.actions.routing import do_mark_task_opened
 from workflows.services import actions, selectors
+from workflows.services import metrics as service_metrics_module
 from workflows.services.catalogue import ROLE_LABELS, SCOPE_LABELS, SOURCE_LABELS
 from workflows.services.flows import ServiceFlow
 from workflows.services.forms import (
@@ -310,6 +311,22 @@ def supplies(request):
     return render(request, "services/supplies.html", {"rows": rows, "form": RestockForm()})
 
 
+@login_required
+def metrics(request):
+    if not service_metrics_module.may_see_metrics(request.user):
+        raise PermissionDenied("零跑动指标供领导、督查人员和系统管理员查看。")
+    rows = service_metrics_module.service_metrics()
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(service_metrics_module.metrics_xlsx(rows), content_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        response["Content-Disposition"] = "attachment; filename*=UTF-8''%E9%9B%B6%E8%B7%91%E5%8A%A8%E6%8C%87%E6%A0%87.xlsx"
+        return response
+    bars = service_metrics_module.bars(rows)
+    return render(request, "services/metrics.html", {
+        "rows": rows, "total": service_metrics_module.totals(rows), "bars": bars,
+        "chart_height": 20 + 28 * len(bars)})
+
+
 # --- 系统管理员 ---------------------------------------------------------------------------------------------------
 
 
@@ -398,6 +415,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/", task_page, name="task"),
     path("ratings/", ratings, name="ratings"),
     path("supplies/", supplies, name="supplies"),
+    path("metrics/", metrics, name="metrics"),
     path("manage/", manage_items, name="manage_items"),
     path("manage/new", manage_item, name="manage_item_new"),
     path("manage/<int:item_id>/", manage_item, name="manage_item"),
