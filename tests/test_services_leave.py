@@ -11,7 +11,7 @@ import pytest
 from tests.clients import login
 from tests.services_helpers import input_names, item, load_services, open_task
 from workflows.services.models import LeaveRecord, ServiceApplication
-from workflows.services.selectors import leave_balance, leave_days
+from workflows.services.selectors import leave_balance, leave_busy, leave_days
 
 pytestmark = pytest.mark.django_db
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -72,6 +72,9 @@ def test_leave_balance_overlap_and_cancellation(leave_setup, cast):
     application.refresh_from_db()
     assert application.status == ServiceApplication.Status.DONE and application.leave.state == LeaveRecord.State.APPROVED
 
+    busy = leave_busy([cast.zhangwei.pk, cast.lina.pk], dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    assert busy == {cast.zhangwei.pk: [(dt.date(2026, 2, 12), dt.date(2026, 2, 24))]}
+
     # Back at work on Saturday 2/14 (a 调休 working day): 2 days taken, 2 returned to the balance.
     future = zhangwei.post(f"/services/applications/{application.pk}/", {"form": "leave_close", "returned_on": "2026-02-14"})
     assert future.status_code == 400 and "不能晚于今天" in future.content.decode()
@@ -82,6 +85,8 @@ def test_leave_balance_overlap_and_cancellation(leave_setup, cast):
     application.leave.refresh_from_db()
     assert application.leave.state == LeaveRecord.State.CLOSED and application.leave.used_days == 2
     assert leave_balance(cast.zhangwei) == 6
+    assert leave_busy([cast.zhangwei.pk], dt.date(2026, 2, 1), dt.date(2026, 2, 28)) == {
+        cast.zhangwei.pk: [(dt.date(2026, 2, 12), dt.date(2026, 2, 13))]}
 
     # The days given back can be asked again, and the period after the return no longer overlaps.
     again = _post(zhangwei, {"leave_kind": "annual", "start": "2026-02-24", "end": "2026-03-02"})

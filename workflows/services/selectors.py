@@ -227,3 +227,20 @@ def overlapping_leave(person: Person, start: dt.date, end: dt.date, *, exclude_a
         if row.start <= end and last >= start:
             return row
     return None
+
+
+def leave_busy(person_ids, start: dt.date, end: dt.date) -> dict[int, list[tuple[dt.date, dt.date]]]:
+    """Approved leave (until 销假: the days actually away) of these people that touches start..end — for meeting
+    scheduling to show them busy. {person_id: [(first day, last day), ...]}."""
+    busy: dict[int, list[tuple[dt.date, dt.date]]] = {}
+    rows = LeaveRecord.objects.filter(person_id__in=list(person_ids), start__lte=end, end__gte=start,
+                                      state__in=(LeaveRecord.State.APPROVED, LeaveRecord.State.CLOSED))
+    for row in rows.order_by("start"):
+        last = row.end
+        if row.state == LeaveRecord.State.CLOSED:
+            if row.returned_on is None or row.returned_on <= row.start:
+                continue
+            last = row.returned_on - dt.timedelta(days=1)
+        if last >= start:
+            busy.setdefault(row.person_id, []).append((row.start, last))
+    return busy
