@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from xml.sax.saxutils import escape
 
 import qrcode
 from django.conf import settings
@@ -22,12 +21,12 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus.paragraph import Paragraph
 
 from documents.models import Seal
 from documents.rendering import geometry as g
 from documents.rendering.fonts import resolve_fonts
 from documents.rendering.layout import SealAnchor
+from documents.rendering.text import lines_paragraph, paragraph
 from documents.seals import keys, ses, sm2, stamping
 from oa.actions.audit import do_record_audit
 from oa.refusals import Refusal
@@ -87,14 +86,14 @@ def render_certificate(application: ServiceApplication, public_id: uuid.UUID, ag
                                 firstLineIndent=32)
     y = PAGE_H - 50 * mm
     for text, style in [(title, title_style)] + [(t, body_style) for t in paragraphs]:
-        para = Paragraph(escape(text), style)  # every value is escaped before Paragraph (it parses markup)
+        para = paragraph(text, style)  # escaped by documents.rendering.text (Paragraph parses markup)
         _, h = para.wrap(width, PAGE_H)
         y -= h + (18 if style is title_style else 6)
         para.drawOn(canvas, 28 * mm, y)
     right = ParagraphStyle("r", fontName=body_font, fontSize=16, leading=24, alignment=TA_RIGHT)
     issued = timezone.localdate()
     for offset, text in ((0, agency_name), (1, f"{issued.year}年{issued.month}月{issued.day}日")):
-        para = Paragraph(escape(text), right)
+        para = paragraph(text, right)
         para.wrap(SIGN_RIGHT_PT - 28 * mm, 30)
         para.drawOn(canvas, 28 * mm, SIGN_Y_PT - offset * 28)
     url = verify_url(public_id)
@@ -104,8 +103,8 @@ def render_certificate(application: ServiceApplication, public_id: uuid.UUID, ag
     png.seek(0)
     canvas.drawImage(ImageReader(png), 28 * mm, 30 * mm, width=32 * mm, height=32 * mm)
     small = ParagraphStyle("s", fontName=body_font, fontSize=9, leading=13)
-    note = Paragraph(escape(f"证明编号：{public_id}　办件编号：{application.number}") + "<br/>"
-                     + escape("扫描二维码或访问下列地址验证本证明的电子印章：") + "<br/>" + escape(url), small)
+    note = lines_paragraph([f"证明编号：{public_id}　办件编号：{application.number}",
+                            "扫描二维码或访问下列地址验证本证明的电子印章：", url], small)
     note.wrap(PAGE_W - 28 * mm - 65 * mm - 20 * mm, 60 * mm)
     note.drawOn(canvas, 65 * mm, 34 * mm)
     canvas.showPage()

@@ -75,9 +75,6 @@ class ServiceFlow(flow.Flow):
 
         do_finish_application(activation.process)
 
-    def on_assign(self, task, owner) -> None:
-        """The holder of a step may see the application (access_application_by_id reads the flow's tasks)."""
-
     def same_role(self, task, person) -> bool:
         """转办 stays within the step's role in its scope (the step's data, or the 受理 desk)."""
         from workflows.services.selectors import may_hold_step
