@@ -572,3 +572,6 @@ if _missing:
     raise ImproperlyConfigured(f"OA_VIDEO_PROVIDER={OA_VIDEO_PROVIDER} 需要设置：{'、'.join(_missing)}")
 if OA_VIDEO_BBB_CHECKSUM not in {"sha1", "sha256"}:
     raise ImproperlyConfigured("OA_VIDEO_BBB_CHECKSUM 只能是 sha1 或 sha256")
+
+# 零跑动 internal services and the 人事/财务 data source they prefill from (docs/services.md).
+INSTALLED_APPS += ["integrations.hr.apps.HrConfig", "workflows.services.apps.ServicesConfig"]

@@ -152,6 +152,16 @@ def _signature_digests(pdf_bytes: bytes) -> list[str]:
         return []
 
 
+# Other stampers (零跑动 electronic certificates, workflows/services) keep their SES signatures in their own tables and
+# register a lookup here, so the one 验章 page verifies what they sealed too: digests → {digest: SES DER}.
+_SES_LOOKUPS: list = []
+
+
+def register_ses_lookup(lookup) -> None:
+    if lookup not in _SES_LOOKUPS:
+        _SES_LOOKUPS.append(lookup)
+
+
 def verify_pdf(pdf_bytes: bytes, ses_signatures: list[bytes] | None = None) -> Report:
     """验章 of any PDF: PAdES against our CAs, plus the SES signatures stored when we stamped it (found by the PDF
     signature values, so a modified copy still finds its SES) or the ones supplied."""
@@ -159,6 +169,8 @@ def verify_pdf(pdf_bytes: bytes, ses_signatures: list[bytes] | None = None) -> R
         digests = _signature_digests(pdf_bytes) if pdf_bytes.startswith(b"%PDF-") else []
         found = {u.pades_signature_sha256: bytes(u.ses_signature)
                  for u in SealUse.objects.filter(pades_signature_sha256__in=digests)}
+        for lookup in _SES_LOOKUPS:
+            found.update(lookup(digests))
         return verify_pdf_bytes(pdf_bytes, found, trust_anchors())
     return verify_pdf_bytes(pdf_bytes, list(ses_signatures), trust_anchors())
 
