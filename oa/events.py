@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from oa.models import Notification, NotificationDelivery, Person, WorkItem
 from oa.selectors.notifications import badges_for, notification_data
+from oa.work_counts import invalidate_unread
 
 logger = logging.getLogger(__name__)
 
@@ -357,6 +358,7 @@ def send_event_on_commit(
                 for n in notifications
             ]
         )
+        invalidate_unread(recipients)  # bulk_create sends no post_save
         for channel in registered_channels():
             channel.enqueue(notifications, event)
         # One query for all recipients, inside the transaction (so the badges include this event and its work
@@ -438,6 +440,7 @@ def retire_notifications(work_item: WorkItem) -> None:
         unread = [n.pk for n in notifications if n.read_at is None]
         if unread:
             Notification.objects.filter(pk__in=unread).update(read_at=timezone.now())
+            invalidate_unread(n.recipient_id for n in notifications if n.read_at is None)
         NotificationDelivery.objects.filter(
             notification__in=notifications,
             channel=NotificationDelivery.Channel.WEB,
