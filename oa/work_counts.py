@@ -77,13 +77,21 @@ def invalidate_counts(person_ids: Iterable[int]) -> None:
     transaction.on_commit(lambda: _bump(ids))
 
 
-def invalidate_unread(person_ids: Iterable[int]) -> None:
-    """These people's notifications were created, read or deleted (or will be at commit): as invalidate_counts."""
+def invalidate_unread(person_ids: Iterable[int], *, after_commit: bool = True) -> None:
+    """These people's notifications were created, read or deleted (or will be at commit): as invalidate_counts.
+    after_commit=False leaves the second bump to the caller's own after-commit callback (bump_unread), which
+    oa.events runs before it pushes the new counts."""
     ids = {pid for pid in person_ids if pid is not None}
     if not ids:
         return
     _bump(ids, UNREAD_GEN_KEY)
-    transaction.on_commit(lambda: _bump(ids, UNREAD_GEN_KEY))
+    if after_commit:
+        transaction.on_commit(lambda: _bump(ids, UNREAD_GEN_KEY))
+
+
+def bump_unread(person_ids: Iterable[int]) -> None:
+    """The after-commit half of invalidate_unread(after_commit=False)."""
+    _bump({pid for pid in person_ids if pid is not None}, UNREAD_GEN_KEY)
 
 
 def _on_work_item_saved(sender, instance, **kwargs) -> None:
