@@ -324,16 +324,17 @@ def main() -> None:
         stock: dict[str, tuple[float, list[float]]] = {}
         best: dict[str, tuple[float, list[float]]] = {}
         rounds: dict[str, list[float]] = {key: [] for key in PATHS}
-        for _ in range(ROUNDS):
+        # Each path's stock-handler twin right after it, the pair in alternating order per round: the machine's
+        # load drifts, and a comparison of two paths measured minutes apart mostly measures that drift.
+        for n in range(ROUNDS):
             for key, url in PATHS.items():
-                rate, latencies = measure(port, url, headers[key])
-                rounds[key].append(rate)
-                if key not in best or rate > best[key][0]:
-                    best[key] = (rate, latencies)
-            for key in ("api", "bare"):
-                rate, latencies = measure(stock_port, PATHS[key], headers[key])
-                if key not in stock or rate > stock[key][0]:
-                    stock[key] = (rate, latencies)
+                runs = [(best, port)] + ([(stock, stock_port)] if key in ("api", "bare") else [])
+                for into, on in runs if n % 2 == 0 else runs[::-1]:
+                    rate, latencies = measure(on, url, headers[key])
+                    if into is best:
+                        rounds[key].append(rate)
+                    if key not in into or rate > into[key][0]:
+                        into[key] = (rate, latencies)
         print(f"uvicorn, 1 worker, {THREADS} client threads, {ROUNDS} × {SECONDS:.0f} s per path (best round):")
         stats = {}
         for key, url in PATHS.items():
