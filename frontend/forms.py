@@ -17,6 +17,27 @@ BOXES = [
 BOX_LABELS = dict(BOXES)
 
 
+class _CachedAgencyChoices(forms.models.ModelChoiceIterator):
+    """The options from oa.selectors.directory.active_agency_choices (cached) instead of a query per page; a
+    submitted value is still checked against the table by ModelChoiceField.to_python."""
+
+    def __iter__(self):
+        from oa.selectors.directory import active_agency_choices
+
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        yield from active_agency_choices()
+
+    def __len__(self) -> int:
+        from oa.selectors.directory import active_agency_choices
+
+        return len(active_agency_choices()) + (self.field.empty_label is not None)
+
+
+class _AgencyField(forms.ModelChoiceField):
+    iterator = _CachedAgencyChoices
+
+
 def _kind_choices() -> list[tuple[str, str]]:
     from oa import work
 
@@ -47,7 +68,7 @@ class InboxFilterForm(forms.Form):
         required=False,
     )
     overdue = forms.BooleanField(label="只看已超期", required=False)
-    agency = forms.ModelChoiceField(
+    agency = _AgencyField(
         label="来文机关",
         queryset=Agency.objects.filter(is_active=True),
         required=False,

@@ -18,6 +18,14 @@ class OaConfig(AppConfig):
         from oa import work_counts
 
         work_counts.connect_signals()
+        # The inbox filter's cached agency list (oa.selectors.directory.active_agency_choices).
+        from django.db.models.signals import post_delete, post_save
+
+        from oa.models import Agency
+        from oa.selectors.directory import forget_active_agencies
+
+        post_save.connect(forget_active_agencies, sender=Agency, dispatch_uid="oa.agencies.saved")
+        post_delete.connect(forget_active_agencies, sender=Agency, dispatch_uid="oa.agencies.deleted")
 
 
 def _chinese_admin_names() -> None:

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from oa.models import Notification, NotificationDelivery, Person, WorkItem
 from oa.selectors.notifications import badges_for, notification_data
+from oa.work_counts import bump_unread, invalidate_unread
 
 logger = logging.getLogger(__name__)
 
@@ -352,14 +353,29 @@ def send_event_on_commit(
                 for n in notifications
             ]
         )
+        invalidate_unread(recipients, after_commit=False)  # bulk_create sends no post_save; 2nd bump in _deliver
         for channel in registered_channels():
             channel.enqueue(notifications, event)
         # One query for all recipients, inside the transaction (so the badges include this event and its work
         # item) and under the per-recipient lock (so prev_id is exact).
         state = badges_for(recipients, prev_before=min(n.pk for n in notifications))
         messages = [(user_group(n.recipient_id), _event_message(n, state[n.recipient_id])) for n in notifications]
-        transaction.on_commit(lambda: _group_send_all(messages), robust=True)
+        transaction.on_commit(lambda: _deliver(recipients, messages), robust=True)
     return notifications
+
+
+def _deliver(recipients: list[int], messages: list[tuple[str, dict[str, Any]]]) -> None:
+    _bump_unread_after_commit(recipients)
+    _group_send_all(messages)
+
+
+def _bump_unread_after_commit(recipients: list[int]) -> None:
+    # The second generation bump of the cached unread counts (oa.work_counts): a reader that counted from the
+    # snapshot before this commit stored its number under a generation nobody trusts any more.
+    try:
+        bump_unread(recipients)
+    except Exception:  # the cache down: its entries expire (OA_COUNTS_CACHE_SECONDS) and the push still goes
+        logger.exception("未读数缓存失效失败")
 
 
 def _event_message(notification: Notification, state: dict[str, Any]) -> dict[str, Any]:
@@ -380,6 +396,7 @@ def push_counts_on_commit(user_ids: Iterable[int]) -> None:
 
 
 def _push_counts(recipients: list[int]) -> None:
+    _bump_unread_after_commit(recipients)  # do_mark_read / retire_notifications left it to this callback
     try:
         badges = badges_for(recipients)
     except Exception:
@@ -442,6 +459,8 @@ def retire_notifications(work_item: WorkItem) -> None:
         unread = [n.pk for n in notifications if n.read_at is None]
         if unread:
             Notification.objects.filter(pk__in=unread).update(read_at=timezone.now())
+            # push_counts_on_commit below does the after-commit bump
+            invalidate_unread((n.recipient_id for n in notifications if n.read_at is None), after_commit=False)
         NotificationDelivery.objects.filter(
             notification__in=notifications,
             channel=NotificationDelivery.Channel.WEB,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,6 +23,10 @@ from django.db import transaction
 
 GEN_KEY = "oa:counts:gen:{}"
 VAL_KEY = "oa:counts:val:{}"
+# The same scheme for the unread-notification count (the bell), with its own generation: writes to a person's
+# Notification rows bump it (oa.events send/retire, oa.actions.notifications.do_mark_read, the signals below).
+UNREAD_GEN_KEY = "oa:unread:gen:{}"
+UNREAD_VAL_KEY = "oa:unread:val:{}"
 
 
 def _ttl() -> int:
@@ -31,23 +36,31 @@ def _ttl() -> int:
 
 def cached_counts(person_id: int, compute: Callable[[], dict[str, int]]) -> dict[str, int]:
     """The person's counts from the cache, or `compute()` stored under the current generation."""
-    gen_key, val_key = GEN_KEY.format(person_id), VAL_KEY.format(person_id)
+    return dict(_cached(GEN_KEY.format(person_id), VAL_KEY.format(person_id), compute))
+
+
+def cached_unread(person_id: int, compute: Callable[[], int]) -> int:
+    """The person's unread-notification count from the cache, or `compute()` stored under the current generation."""
+    return _cached(UNREAD_GEN_KEY.format(person_id), UNREAD_VAL_KEY.format(person_id), compute)
+
+
+def _cached(gen_key: str, val_key: str, compute: Callable[[], Any]) -> Any:
     got = cache.get_many([gen_key, val_key])
     gen, val = got.get(gen_key), got.get(val_key)
     if gen is not None and val is not None and val[0] == gen:
-        return dict(val[1])
+        return val[1]
     if gen is None:
         fresh = time.time_ns()
         cache.add(gen_key, fresh, timeout=None)
         gen = cache.get(gen_key, fresh)
-    counts = compute()
-    cache.set(val_key, (gen, counts), timeout=_ttl())
-    return dict(counts)
+    value = compute()
+    cache.set(val_key, (gen, value), timeout=_ttl())
+    return value
 
 
-def _bump(person_ids: Iterable[int]) -> None:
+def _bump(person_ids: Iterable[int], key_format: str = GEN_KEY) -> None:
     for person_id in set(person_ids):
-        key = GEN_KEY.format(person_id)
+        key = key_format.format(person_id)
         try:
             cache.incr(key)
         except ValueError:  # no generation yet (or lost): any new one differs from every stored value's
@@ -64,16 +77,41 @@ def invalidate_counts(person_ids: Iterable[int]) -> None:
     transaction.on_commit(lambda: _bump(ids))
 
 
+def invalidate_unread(person_ids: Iterable[int], *, after_commit: bool = True) -> None:
+    """These people's notifications were created, read or deleted (or will be at commit): as invalidate_counts.
+    after_commit=False leaves the second bump to the caller's own after-commit callback (bump_unread), which
+    oa.events runs before it pushes the new counts."""
+    ids = {pid for pid in person_ids if pid is not None}
+    if not ids:
+        return
+    _bump(ids, UNREAD_GEN_KEY)
+    if after_commit:
+        transaction.on_commit(lambda: _bump(ids, UNREAD_GEN_KEY))
+
+
+def bump_unread(person_ids: Iterable[int]) -> None:
+    """The after-commit half of invalidate_unread(after_commit=False)."""
+    _bump({pid for pid in person_ids if pid is not None}, UNREAD_GEN_KEY)
+
+
 def _on_work_item_saved(sender, instance, **kwargs) -> None:
     # Covers every save()/create()/delete() of a row (the actions, the admin, cascades); queryset.update() and
     # bulk writes send no signal, so the actions that use them call invalidate_counts themselves.
     invalidate_counts([instance.owner_id])
 
 
+def _on_notification_saved(sender, instance, **kwargs) -> None:
+    # save()/delete() of one row (the admin, cascades); the bulk writes in oa.events and do_mark_read call
+    # invalidate_unread themselves.
+    invalidate_unread([instance.recipient_id])
+
+
 def connect_signals() -> None:
     from django.db.models.signals import post_delete, post_save
 
-    from oa.models import WorkItem
+    from oa.models import Notification, WorkItem
 
     post_save.connect(_on_work_item_saved, sender=WorkItem, dispatch_uid="oa.work_counts.saved")
     post_delete.connect(_on_work_item_saved, sender=WorkItem, dispatch_uid="oa.work_counts.deleted")
+    post_save.connect(_on_notification_saved, sender=Notification, dispatch_uid="oa.work_counts.unread_saved")
+    post_delete.connect(_on_notification_saved, sender=Notification, dispatch_uid="oa.work_counts.unread_deleted")

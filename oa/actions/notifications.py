@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from oa.events import push_counts_on_commit
 from oa.models import Notification, NotificationDelivery, Person
+from oa.work_counts import invalidate_unread
 
 WEB = NotificationDelivery.Channel.WEB
 State = NotificationDelivery.State
@@ -28,6 +29,7 @@ def do_mark_read(person: Person, ids: Iterable[int] | None = None) -> int:
         if not changed:
             return 0
         Notification.objects.filter(pk__in=changed).update(read_at=timezone.now())
+        invalidate_unread([person.pk], after_commit=False)  # push_counts_on_commit below bumps after commit
         NotificationDelivery.objects.filter(
             notification_id__in=changed, channel=WEB, state__in=[State.PENDING, State.DELIVERED]
         ).update(state=State.READ)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -155,7 +156,9 @@ def held_roles(person: Person) -> frozenset[str]:
     navigation, audit link) and request.user lives for one request only."""
     cached = getattr(person, "_held_roles", None)
     if cached is None:
-        cached = frozenset(person.role_assignments.values_list("role", flat=True)) if person.pk else frozenset()
+        # order_by(): RoleAssignment's default ordering would join oa_agency for nothing.
+        roles = person.role_assignments.order_by().values_list("role", flat=True) if person.pk else ()
+        cached = frozenset(roles)
         person._held_roles = cached
     return cached
 
@@ -166,7 +169,8 @@ def roles_of(person: Person) -> set[str]:
 
 def requires_two_factor(person: Person) -> bool:
     """Holders of TWO_FACTOR_ROLES, and the superuser (the emergency account of the Django admin)."""
-    return person.is_superuser or person.role_assignments.filter(role__in=list(TWO_FACTOR_ROLES)).exists()
+    # From held_roles: the 2FA gate (every request) and the navigation then share one read of the roles.
+    return person.is_superuser or bool(held_roles(person) & frozenset(TWO_FACTOR_ROLES))
 
 
 def primary_appointment(person: Person) -> Appointment | None:
@@ -176,6 +180,26 @@ def primary_appointment(person: Person) -> Appointment | None:
 def agencies_of(person: Person) -> list[Agency]:
     ids = person.appointments.values_list("department__agency_id", flat=True)
     return list(Agency.objects.filter(pk__in=ids))
+
+
+ACTIVE_AGENCIES_KEY = "oa:agencies:active"
+
+
+def active_agency_choices() -> list[tuple[int, str]]:
+    """(id, name) of the active agencies in display order, kept in the cache: every inbox page offers them as a
+    filter, and they change a few times a year. Agency saves and deletes drop the entry (forget_active_agencies);
+    the timeout bounds a bulk write that sent no signal."""
+    choices = cache.get(ACTIVE_AGENCIES_KEY)
+    if choices is None:
+        rows = Agency.objects.filter(is_active=True).values_list("pk", "short_name", "name")
+        choices = [(pk, short or name) for pk, short, name in rows]  # the label str(agency) gives
+        cache.set(ACTIVE_AGENCIES_KEY, choices, timeout=300)
+    return choices
+
+
+def forget_active_agencies(**kwargs) -> None:
+    """Receiver of Agency post_save/post_delete (connected in oa.apps)."""
+    cache.delete(ACTIVE_AGENCIES_KEY)
 
 
 def agency_tree() -> list[dict]:

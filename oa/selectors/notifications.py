@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from oa.models import Appointment, Notification, Person, WorkItem
 from oa.selectors.work import inbox_counts
+from oa.work_counts import cached_unread
 
 
 def notifications_for(person: Person, after_id: int | None = None) -> QuerySet[Notification]:
@@ -21,6 +22,15 @@ def notifications_for(person: Person, after_id: int | None = None) -> QuerySet[N
 
 
 def unread_count(person: Person) -> int:
+    """Unread notifications (the bell), kept per person in the cache (oa.work_counts.cached_unread) and
+    recounted after any write to the person's notifications."""
+    if person.pk is None:
+        return 0
+    return cached_unread(person.pk, lambda: count_unread(person))
+
+
+def count_unread(person: Person) -> int:
+    """unread_count straight from the table (the cache's source and the tests' oracle)."""
     return Notification.objects.filter(recipient=person, read_at__isnull=True).count()
 
 

@@ -68,7 +68,9 @@ def inbox(
     spec = BOXES.get(box)
     if spec is None:
         raise ValueError(f"unknown box {box!r}")
-    items = WorkItem.objects.filter(owner=person, box=spec.box)
+    # Through the person's own related manager: every row gets `owner` = this very object, with no join and no
+    # 20 more Person instances per page (the hot path of 待办, docs/performance.md).
+    items = person.work_items.filter(box=spec.box)
     if spec.state is not None:
         items = items.filter(state=spec.state)
     if kind:
@@ -86,7 +88,17 @@ def inbox(
     if box == "done":
         items = items.filter(~Exists(_later_done(person)))
     order = DONE_ORDER if spec.state == State.DONE else OPEN_ORDER
-    return items.select_related("owner", "on_behalf_of", "initiator", "agency").order_by(*order)
+    return items.select_related("on_behalf_of", "initiator", "agency").only(*_LIST_FIELDS).order_by(*order)
+
+
+# What a list row shows of the people and the agency it joins (templates, WorkItemSerializer): fewer columns to
+# compile, fetch and load than whole Person rows. Anything else on them would cost a query per row.
+_LIST_FIELDS = (
+    *(f.attname for f in WorkItem._meta.concrete_fields),
+    "on_behalf_of__username", "on_behalf_of__name",
+    "initiator__username", "initiator__name",
+    "agency__name", "agency__short_name",
+)
 
 
 def _later_done(person: Person) -> QuerySet[WorkItem]:
