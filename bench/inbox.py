@@ -57,6 +57,7 @@ os.environ.update(
         # The per-user API throttle still runs on every request; only its limit is out of the way.
         "OA_API_RATE_USER": "100000000/min",
         "OA_LOG_LEVEL": "WARNING",
+        "OA_DB_POOL": "1",  # the psycopg pool (opt-in, docs/performance.md "待办 path")
     }
 )
 os.environ.setdefault("OA_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")

@@ -147,11 +147,13 @@ TEMPLATES = [
 
 
 def _pg_connections() -> dict:
-    """How PostgreSQL connections are kept (docs/performance.md "待办 path"): by default a psycopg pool per
+    """How PostgreSQL connections are kept (docs/performance.md "待办 path"): with OA_DB_POOL=1 a psycopg pool per
     process (Django's built-in OPTIONS["pool"]), so a request borrows a warm connection whatever thread ASGI
-    runs it on and gives it back at its end. Django refuses CONN_MAX_AGE with a pool; OA_DB_POOL=0 goes back
-    to persistent per-thread connections (OA_DB_CONN_MAX_AGE), e.g. behind pgbouncer in transaction mode."""
-    if env_bool("OA_DB_POOL", True):
+    runs it on and gives it back at its end (the inbox bench runs this way). Off by default for now: with the
+    pool on, the websocket consumers' database reads (Channels' executor threads) stall and the /ws/ tests time
+    out. Django refuses CONN_MAX_AGE with a pool; without it connections persist per thread
+    (OA_DB_CONN_MAX_AGE), e.g. behind pgbouncer in transaction mode."""
+    if env_bool("OA_DB_POOL", False):
         return {
             "CONN_MAX_AGE": 0,
             "OPTIONS": {

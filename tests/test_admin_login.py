@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from oa.actions.demo import DEMO_PASSWORD
 from oa.models import AuditEntry
+from tests.astparse import parse
 from tests.clients import login as logged_in
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +89,7 @@ def test_only_the_login_controls_call_authenticate():
     callers = set()
     for package in ("oa", "integrations", "frontend", "documents", "workflows"):
         for path in (root / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for node in ast.walk(parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Call):
                     func = node.func
                     if isinstance(func, ast.Name) and func.id == "authenticate":

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.astparse import parse
+
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("oa", "documents", "workflows", "integrations", "frontend", "meetings", "supervision")
 SPLIT = ("integrations",)  # each first-level subpackage is a package of its own
@@ -68,7 +70,7 @@ def imports_of(root: Path, apps: tuple[str, ...] = APPS) -> list[Import]:
     for name, (path, is_package) in modules.items():
         here = name if is_package else name.rpartition(".")[0]
         rel = str(path.relative_to(root))
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=rel)):
+        for node in ast.walk(parse(path.read_text(encoding="utf-8"), filename=rel)):
             if isinstance(node, ast.Import):
                 result += [Import(name, alias.name, rel, node.lineno) for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -171,7 +173,7 @@ def validation_error_raises(root: Path, apps: tuple[str, ...] = APPS) -> list[st
         rel = str(path.relative_to(root))
         if not is_layer_module(rel):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+        tree = parse(path.read_text(encoding="utf-8"), filename=rel)
         names: dict[str, str] = {}  # local name → what it is, e.g. "forms" → "django.forms"
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and not node.level:

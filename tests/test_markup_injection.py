@@ -43,6 +43,7 @@ from documents.rendering.slip import (
 from documents.rendering.spec import MAX_CC_CHARS
 from documents.rendering.text import para_text, plain
 from documents.validators import CONTROL_CHARS_CODE, CONTROL_CHARS_MESSAGE
+from tests.astparse import parse
 from workflows.diagram import DiagramStep, render_flow_svg
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("pdftotext", "pdfimages")),
@@ -228,7 +229,7 @@ def test_no_module_builds_a_reportlab_paragraph_from_raw_text():
         for path in (ROOT / folder).rglob("*.py"):
             if path == ROOT / "documents" / "rendering" / "text.py" or "migrations" in path.parts:
                 continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for node in ast.walk(parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
                         "Paragraph", "XPreformatted", "Preformatted"):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")

@@ -38,6 +38,7 @@ from oa.models import (
 from oa.selectors.tokens import active_token
 from oa.uscc import make_uscc
 from tests import write_paths
+from tests.astparse import parse
 from tests.clients import login
 
 pytestmark = pytest.mark.django_db
@@ -454,7 +455,7 @@ def test_selectors_neither_write_nor_import_actions():
     assert [str(w) for rel in selectors for w in write_paths.writes_in(rel)] == []
     imports_actions = []
     for rel in selectors:
-        tree = ast.parse((write_paths.ROOT / rel).read_text(encoding="utf-8"))
+        tree = parse((write_paths.ROOT / rel).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and ".actions" in f".{node.module}":
                 imports_actions.append(f"{rel}: {node.module}")

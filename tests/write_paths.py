@@ -17,6 +17,8 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.astparse import parse
+
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("oa", "documents", "workflows", "integrations", "frontend", "meetings", "supervision")
 MODEL_MODULES = ("oa.models", "documents.models", "workflows.models")
@@ -80,7 +82,7 @@ def _annotation_names(node: ast.expr | None) -> set[str]:
         return set()
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         try:
-            node = ast.parse(node.value, mode="eval").body
+            node = parse(node.value, mode="eval").body
         except SyntaxError:
             return set()
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
@@ -177,7 +179,7 @@ def writes_in(rel: str, source: str | None = None) -> list[Write]:
     """The writes in one module (path relative to the repository root; `source` instead of reading it)."""
     if source is None:
         source = (ROOT / rel).read_text(encoding="utf-8")
-    tree = ast.parse(source, filename=rel)
+    tree = parse(source, filename=rel)
     scanner = _Scanner(rel, model_names(tree))
     scanner.visit(tree)
     return scanner.found
