@@ -577,3 +577,51 @@ if OA_VIDEO_BBB_CHECKSUM not in {"sha1", "sha256"}:
 
 # 零跑动 internal services and the 人事/财务 data source they prefill from (docs/services.md).
 INSTALLED_APPS += ["integrations.hr.apps.HrConfig", "workflows.services.apps.ServicesConfig"]
+
+# --- 省统一身份认证 (single sign-on, docs/sso.md) -----------------------------------------------------------
+# OpenID Connect (mozilla-django-oidc, authorisation code + PKCE) and CAS 3 (django-cas-ng); each is off until its
+# OA_* variables are set. Users are keyed on the provider's subject through integrations.sso.SsoIdentity.
+INSTALLED_APPS += ["django_cas_ng", "integrations.sso.apps.SsoConfig"]
+OA_OIDC_ISSUER = env("OA_OIDC_ISSUER").rstrip("/")
+OA_OIDC_CLIENT_ID = env("OA_OIDC_CLIENT_ID")
+OA_OIDC_CLIENT_SECRET = env("OA_OIDC_CLIENT_SECRET")
+# Endpoints: empty = read from {issuer}/.well-known/openid-configuration on first use (cached an hour).
+OA_OIDC_AUTHORIZATION_URL = env("OA_OIDC_AUTHORIZATION_URL")
+OA_OIDC_TOKEN_URL = env("OA_OIDC_TOKEN_URL")
+OA_OIDC_USERINFO_URL = env("OA_OIDC_USERINFO_URL")
+OA_OIDC_JWKS_URL = env("OA_OIDC_JWKS_URL")
+OA_OIDC_END_SESSION_URL = env("OA_OIDC_END_SESSION_URL")
+OA_OIDC_SCOPES = env("OA_OIDC_SCOPES", "openid")
+OA_OIDC_SIGN_ALGO = env("OA_OIDC_SIGN_ALGO", "RS256")
+OA_OIDC_ACR_VALUES = env("OA_OIDC_ACR_VALUES")  # sent as acr_values in the authorisation request when set
+# acr values this deployment accepts as strong authentication: such a login passes the 2FA gate (docs/sso.md).
+OA_OIDC_STRONG_ACR = frozenset(env_list("OA_OIDC_STRONG_ACR"))
+OA_OIDC_TIMEOUT = env_int("OA_OIDC_TIMEOUT", 5)
+OA_OIDC_VERIFY_TLS = env_bool("OA_OIDC_VERIFY_TLS", True)
+_oidc_set = [bool(OA_OIDC_ISSUER), bool(OA_OIDC_CLIENT_ID), bool(OA_OIDC_CLIENT_SECRET)]
+if any(_oidc_set) and not all(_oidc_set):
+    raise ImproperlyConfigured("启用 OpenID Connect 须同时设置 OA_OIDC_ISSUER、OA_OIDC_CLIENT_ID、OA_OIDC_CLIENT_SECRET")
+if OA_OIDC_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}:
+    raise ImproperlyConfigured("OA_OIDC_SIGN_ALGO 须为非对称签名算法（RS256、ES256、PS256 等）")
+if OA_OIDC_ISSUER and "openid" not in OA_OIDC_SCOPES.split():
+    raise ImproperlyConfigured("OA_OIDC_SCOPES 必须包含 openid")
+OA_CAS_SERVER_URL = env("OA_CAS_SERVER_URL")
+if OA_CAS_SERVER_URL and not OA_CAS_SERVER_URL.endswith("/"):
+    OA_CAS_SERVER_URL += "/"  # python-cas joins "p3/serviceValidate" onto it
+OA_CAS_SUBJECT_ATTRIBUTE = env("OA_CAS_SUBJECT_ATTRIBUTE")  # empty = <cas:user>
+OA_CAS_TIMEOUT = env_int("OA_CAS_TIMEOUT", 5)
+OA_CAS_VERIFY_TLS = env_bool("OA_CAS_VERIFY_TLS", True)
+if OA_CAS_SERVER_URL and not OA_CAS_SERVER_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("OA_CAS_SERVER_URL 须为 http(s):// 开头的完整地址，如 https://cas.example.gov.cn/cas/")
+from integrations.sso.cas import timeout_session as _cas_timeout_session  # noqa: E402 (requests only)
+
+# django-cas-ng's client settings (its own views are not used: integrations/sso/views.py drives the protocol).
+CAS_SERVER_URL = OA_CAS_SERVER_URL or None
+CAS_VERSION = "3"
+CAS_STORE_NEXT = True  # the service URL stays the bare callback, as registered at the CAS server
+CAS_ROOT_PROXIED_AS = OA_PUBLIC_BASE_URL or None
+CAS_VERIFY_SSL_CERTIFICATE = OA_CAS_VERIFY_TLS
+CAS_SESSION_FACTORY = _cas_timeout_session
+CAS_CREATE_USER = False
+CAS_LOGIN_MSG = None
+CAS_LOGGED_MSG = None

@@ -21,6 +21,7 @@ accounts = [
     path("otp/setup/", auth_views.otp_setup, name="otp_setup"),
     path("otp/setup/qr.png", auth_views.otp_setup_qr, name="otp_setup_qr"),
     path("otp/verify/", auth_views.otp_verify, name="otp_verify"),
+    path("sso/", include("integrations.sso.urls")),  # 省统一身份认证 (docs/sso.md); answers 404 until configured
 ]
 
 urlpatterns = [

@@ -187,11 +187,20 @@ def do_login(request: HttpRequest, user: Person) -> None:
     do_record_audit(actor=user, action="auth.login", obj=user, ip=client_ip(request))
 
 
-def do_logout(request: HttpRequest) -> None:
+# A login through an outside identity provider (integrations/sso) leaves here the provider's logout URL (OIDC
+# end_session_endpoint, CAS /logout), written by our own code only: logging out here then ends that session too.
+SESSION_EXTERNAL_LOGOUT_URL = "oa_external_logout_url"
+
+
+def do_logout(request: HttpRequest) -> str:
+    """End the session; returns the identity provider's logout URL to send the browser to, or ""."""
     user = request.user
+    external = request.session.get(SESSION_EXTERNAL_LOGOUT_URL) or ""
     if user.is_authenticated:
-        do_record_audit(actor=user, action="auth.logout", obj=user, ip=client_ip(request))
+        changes = {"single_logout": True} if external else None
+        do_record_audit(actor=user, action="auth.logout", obj=user, ip=client_ip(request), changes=changes)
     auth_logout(request)
+    return external if isinstance(external, str) else ""
 
 
 def do_record_idle_logout(request: HttpRequest) -> None:

@@ -109,8 +109,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        do_logout(request)
-        return redirect(settings.LOGOUT_REDIRECT_URL)
+        external = do_logout(request)  # after an SSO login: the provider's logout (single logout, docs/sso.md)
+        return redirect(external or settings.LOGOUT_REDIRECT_URL)
     if not request.user.is_authenticated:
         return redirect(settings.LOGIN_URL)
     return render(request, "auth/logout.html")

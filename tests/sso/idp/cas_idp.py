@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-IDP_DIR = Path(os.environ.get("IDP_DIR", "/tmp/cas-idp"))  # noqa: S108 — a test server's scratch dir
+IDP_DIR = Path(os.environ.get("IDP_DIR", "/tmp/cas-idp"))
 
 SECRET_KEY = "cas-idp-test-only-" + "c" * 40
 DEBUG = False

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-IDP_DIR = Path(os.environ.get("IDP_DIR", "/tmp/oidc-idp"))  # noqa: S108 — a test server's scratch dir
+IDP_DIR = Path(os.environ.get("IDP_DIR", "/tmp/oidc-idp"))
 BASE = Path(__file__).resolve().parent
 
 SECRET_KEY = "oidc-idp-test-only-" + "k" * 40
@@ -54,6 +54,7 @@ SESSION_COOKIE_NAME = "oidc_idp_session"
 CSRF_COOKIE_NAME = "oidc_idp_csrf"
 LOGIN_URL = "/accounts/login/"
 SITE_URL = os.environ.get("IDP_SITE_URL", "http://127.0.0.1:8800")
+OIDC_IDTOKEN_SUB_GENERATOR = "tests.sso.idp.oidc_idp.subject_for"
 OIDC_IDTOKEN_PROCESSING_HOOK = "tests.sso.idp.oidc_idp.apply_overrides"
 OIDC_SESSION_MANAGEMENT_ENABLE = False
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
@@ -67,3 +68,8 @@ def apply_overrides(id_token: dict, user=None, **kwargs) -> dict:
         id_token.update(overrides)
     return id_token
 
+
+
+def subject_for(user) -> str:
+    """The provincial platform's stable subject: not the e-mail, not our username."""
+    return f"gd-{user.username}"

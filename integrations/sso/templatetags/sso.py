@@ -1,0 +1,25 @@
+"""{% sso_login_buttons next %}: the “省统一身份认证登录” buttons on the login page, only for configured providers."""
+
+from __future__ import annotations
+
+from django import template
+from django.conf import settings
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from integrations.sso.oidc import oidc_enabled
+
+register = template.Library()
+
+
+@register.inclusion_tag("sso/login_buttons.html")
+def sso_login_buttons(next_url: str = "") -> dict:
+    query = f"?{urlencode({'next': next_url})}" if next_url else ""
+    buttons = []
+    if oidc_enabled():
+        buttons.append({"url": reverse("sso:oidc_login") + query, "label": "省统一身份认证登录",
+                        "hint": "OpenID Connect", "id": "sso-oidc"})
+    if settings.OA_CAS_SERVER_URL:
+        label = "省统一身份认证登录" if not buttons else "省统一身份认证登录（CAS）"
+        buttons.append({"url": reverse("sso:cas_login") + query, "label": label, "hint": "CAS", "id": "sso-cas"})
+    return {"buttons": buttons}
