@@ -577,3 +577,6 @@ if OA_VIDEO_BBB_CHECKSUM not in {"sha1", "sha256"}:
 
 # 零跑动 internal services and the 人事/财务 data source they prefill from (docs/services.md).
 INSTALLED_APPS += ["integrations.hr.apps.HrConfig", "workflows.services.apps.ServicesConfig"]
+
+# 报表“一张表” (docs/datarequests.md)
+INSTALLED_APPS += ["supervision.datarequests.apps.DataRequestsConfig"]
