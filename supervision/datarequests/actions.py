@@ -65,7 +65,7 @@ class ProgressChanged(TypedDict):
     request_id: int
     round_id: int
     submission_id: int
-    status: str  # "draft" | "submitted" | "returned"
+    status: str  # "draft" | "submitted"
     unit: str
     late: bool
 
