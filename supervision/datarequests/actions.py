@@ -143,7 +143,7 @@ def _clean_request(data: RequestInput) -> tuple[str, str, str, int, str, list[tu
         days = 0
     if not 1 <= days <= DEADLINE_DAYS_MAX:
         raise Refusal("deadline_days_invalid", f"填报时限须为 1～{DEADLINE_DAYS_MAX} 个工作日。")
-    period = (data.period or "").strip().upper().replace("Q", "Q")
+    period = (data.period or "").strip().upper()
     if data.cycle == Cycle.ONCE:
         period = period or period_of(Cycle.MONTHLY, today())
         if not PERIOD_RE.match(period):
