@@ -625,3 +625,5 @@ CAS_SESSION_FACTORY = _cas_timeout_session
 CAS_CREATE_USER = False
 CAS_LOGIN_MSG = None
 CAS_LOGGED_MSG = None
+# 报表“一张表” (docs/datarequests.md)
+INSTALLED_APPS += ["supervision.datarequests.apps.DataRequestsConfig"]

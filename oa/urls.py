@@ -55,6 +55,7 @@ urlpatterns = [
     path("flows/", include("workflows.urls")),
     path("meetings/", include("meetings.urls")),
     path("supervision/", include("supervision.urls")),
+    path("datarequests/", include("supervision.datarequests.urls")),  # 报表一张表 (docs/datarequests.md)
     path("services/", include("workflows.services.urls")),  # 零跑动办事 (docs/services.md)
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
