@@ -577,3 +577,6 @@ if OA_VIDEO_BBB_CHECKSUM not in {"sha1", "sha256"}:
 
 # 零跑动 internal services and the 人事/财务 data source they prefill from (docs/services.md).
 INSTALLED_APPS += ["integrations.hr.apps.HrConfig", "workflows.services.apps.ServicesConfig"]
+
+# 信息报送 (政务信息 to the 区府办 信息科, docs/information.md).
+INSTALLED_APPS += ["workflows.information.apps.InformationConfig"]

@@ -55,6 +55,7 @@ urlpatterns = [
     path("meetings/", include("meetings.urls")),
     path("supervision/", include("supervision.urls")),
     path("services/", include("workflows.services.urls")),  # 零跑动办事 (docs/services.md)
+    path("information/", include("workflows.information.urls")),  # 信息报送 (docs/information.md)
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
 ]
