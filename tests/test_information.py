@@ -378,3 +378,25 @@ def test_demo_loader_is_idempotent_and_shows_every_grade(cast):
     assert grades == {"district", "city", "province"}
     assert Submission.objects.filter(status="desk_returned").count() == 1
     assert Submission.objects.filter(status="draft").count() == 1
+
+
+def test_the_pages_render_for_the_desk_and_a_unit_with_the_demo_data(cast):
+    from workflows.information.demo import do_load_information_demo
+
+    do_load_information_demo()
+    desk, reporter = _client(cast.xuli), _client(cast.finance06)
+    home = desk.get("/information/").content.decode()
+    assert "信息科工作台" in home and "计分规则" in home
+    page = desk.get("/information/desk/?status=adopted").content.decode()
+    assert "区教育局推进“双减”工作取得阶段性成效" in page and "省采用" in page
+    assert "曲溪街道扎实开展汛期安全隐患排查" not in page  # waiting, filtered out
+    rules = desk.get("/information/rules/").content.decode()
+    assert "新增计分规则" in rules and "演示：区1分" in rules
+    mine = reporter.get("/information/").content.decode()
+    assert "起草政务信息" in mine and "关于部分镇街预算执行进度偏慢的情况反映" in mine
+    assert "区教育局推进" not in mine
+    waiting = Submission.objects.get(title="曲溪街道扎实开展汛期安全隐患排查")
+    task = _open_task(waiting)
+    step = _client(task.owner).get(f"/information/tasks/{task.pk}/").content.decode()
+    assert "采用或退回" in step and 'name="grade"' in step and "区采用" in step
+    assert reporter.get("/information/rules/").status_code == 403
