@@ -37,6 +37,7 @@ run: install
 	OA_DEBUG=1 $(PY) manage.py load_demo --with-seals --with-meetings
 	OA_DEBUG=1 $(PY) manage.py supervision_demo
 	OA_DEBUG=1 $(PY) manage.py load_service_demo
+	OA_DEBUG=1 $(PY) manage.py load_information_demo
 	@echo ""
 	@echo "  一网协同办公平台已启动：http://127.0.0.1:8000/"
 	@echo "  演示账号：zhangwei（张伟，拟稿人） / lina（李娜，核稿人），密码均为 Jiedong@2026"

@@ -627,3 +627,5 @@ CAS_LOGIN_MSG = None
 CAS_LOGGED_MSG = None
 # 报表“一张表” (docs/datarequests.md)
 INSTALLED_APPS += ["supervision.datarequests.apps.DataRequestsConfig"]
+# 信息报送 (政务信息 to the 区府办 信息科, docs/information.md).
+INSTALLED_APPS += ["workflows.information.apps.InformationConfig"]

@@ -57,6 +57,7 @@ urlpatterns = [
     path("supervision/", include("supervision.urls")),
     path("datarequests/", include("supervision.datarequests.urls")),  # 报表一张表 (docs/datarequests.md)
     path("services/", include("workflows.services.urls")),  # 零跑动办事 (docs/services.md)
+    path("information/", include("workflows.information.urls")),  # 信息报送 (docs/information.md)
     path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
 ]

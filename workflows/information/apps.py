@@ -1,0 +1,30 @@
+from typing import TypedDict
+
+from django.apps import AppConfig
+
+
+class InformationNotice(TypedDict):
+    """A 政务信息 piece was adopted, regraded or returned (to its 信息员)."""
+
+    submission_id: int
+    status: str
+
+
+class InformationConfig(AppConfig):
+    name = "workflows.information"
+    label = "information"
+    verbose_name = "信息报送"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from oa.events import register_event_type
+        from oa.tiles import Tile, register_tile
+        from oa.work import register_delegation_scope
+        from workflows.information import flows
+
+        register_event_type("information.adopted", InformationNotice)
+        register_event_type("information.returned", InformationNotice)
+        # Steps reach 待办 through workflows.inbox (flow_task WorkItems linking to /information/tasks/<id>/).
+        register_delegation_scope(flows.InformationFlow.delegation_kind, "信息报送")
+        register_tile(Tile("information", "信息报送", "information:home", "document", order=55,
+                           description="政务信息起草、单位审核、报送区府办信息科，采用统计与计分"))
