@@ -83,6 +83,11 @@ def _people_in(agency_ids: set[int]) -> QuerySet[Person]:
     return Person.objects.filter(in_scope).distinct()
 
 
+def people_in_scope(user, role: str) -> QuerySet[Person]:
+    """Everyone `user` administers in `role` (a queryset, for filtering other tables by person)."""
+    return _people_in(scope_agency_ids(user, role))
+
+
 def managed_people(user, role: str, text: str = "", *, include_inactive: bool = True, limit: int = 100) -> list[Person]:
     """People in the administrator's scope, found by name, username or mobile prefix."""
     qs = _people_in(scope_agency_ids(user, role))
