@@ -1,6 +1,6 @@
 """/manage/: the administrators' own pages (oa/views/manage.py, docs/security.md 三员分立)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from oa.views import manage
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("people/<int:person_id>/handover/", manage.person_handover, name="manage_person_handover"),
     path("departments/", manage.departments, name="manage_departments"),
     path("departments/<int:department_id>/", manage.department_edit, name="manage_department"),
+    path("sso/", include("integrations.sso.manage_urls")),  # 统一身份关联 (docs/sso.md)
     # 安全管理员
     path("roles/", manage.roles, name="manage_roles"),
     path("roles/<int:person_id>/", manage.person_roles, name="manage_person_roles"),

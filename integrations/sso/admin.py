@@ -5,7 +5,8 @@ from .models import SsoIdentity
 
 @admin.register(SsoIdentity)
 class SsoIdentityAdmin(admin.ModelAdmin):
-    """Read-only: links are made and removed by `manage.py sso_link` (audited as sso.identity.*)."""
+    """Read-only: links are made and removed by the 系统管理员 at /manage/sso/ or by `manage.py sso_link` (audited as
+    sso.identity.*)."""
 
     list_display = ["provider", "subject", "person", "linked_at", "last_login_at"]
     list_filter = ["provider"]

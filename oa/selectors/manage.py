@@ -83,6 +83,11 @@ def _people_in(agency_ids: set[int]) -> QuerySet[Person]:
     return Person.objects.filter(in_scope).distinct()
 
 
+def people_in_scope(user, role: str) -> QuerySet[Person]:
+    """Everyone `user` administers in `role` (a queryset, for filtering other tables by person)."""
+    return _people_in(scope_agency_ids(user, role))
+
+
 def managed_people(user, role: str, text: str = "", *, include_inactive: bool = True, limit: int = 100) -> list[Person]:
     """People in the administrator's scope, found by name, username or mobile prefix."""
     qs = _people_in(scope_agency_ids(user, role))
@@ -149,6 +154,7 @@ SECTIONS = {
     Role.SYSADMIN: [
         Section("人员管理", "manage_people", "查找、新增、修改和停用人员，调整所在部门和职务，工作交接"),
         Section("部门管理", "manage_departments", "新增和修改各机关的部门"),
+        Section("统一身份关联", "manage_sso", "将省统一身份认证账号关联到人员、解除关联、批量导入"),
     ],
     Role.SECADMIN: [
         Section("角色管理", "manage_roles", "为人员授予或撤销角色及其范围"),

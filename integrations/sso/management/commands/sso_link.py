@@ -9,13 +9,11 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from integrations.sso.actions import check_link_identity, do_unlink_identity
+from integrations.sso.actions import check_link_identities_csv, check_link_identity, do_unlink_identity
 from integrations.sso.models import Provider, SsoIdentity
 from oa.models import Person
 from oa.refusals import Refusal
@@ -74,28 +72,8 @@ class Command(BaseCommand):
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"无法读取 {path}：须为 UTF-8 编码的 CSV 文件（{exc}）") from exc
-        reader = csv.DictReader(text.splitlines())
-        if not reader.fieldnames or {"subject", "username"} - {f.strip() for f in reader.fieldnames}:
-            raise CommandError("CSV 表头须为 subject,username")
-        errors: list[str] = []
-        linked = 0
-        with transaction.atomic():
-            for line, row in enumerate(reader, start=2):
-                subject, username = (row.get("subject") or "").strip(), (row.get("username") or "").strip()
-                person = Person.objects.filter(username=username).first()
-                if person is None:
-                    errors.append(f"第 {line} 行：本系统没有登录名为 {username or '（空）'} 的人员")
-                    continue
-                try:
-                    with transaction.atomic():
-                        check_link_identity(actor=None, provider=provider, subject=subject, person=person,
-                                            via="command_csv")
-                except Refusal as exc:
-                    errors.append(f"第 {line} 行：{exc.message}")
-                    continue
-                linked += 1
-            if errors:
-                transaction.set_rollback(True)
-        if errors:
-            raise CommandError("未关联任何账号：\n" + "\n".join(errors))
+        try:
+            linked = check_link_identities_csv(actor=None, provider=provider, text=text, via="command_csv")
+        except Refusal as exc:
+            raise CommandError(exc.message) from exc
         self.stdout.write(f"已关联 {linked} 个统一身份。")
