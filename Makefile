@@ -36,6 +36,7 @@ run: install
 	OA_DEBUG=1 $(PY) manage.py migrate --noinput
 	OA_DEBUG=1 $(PY) manage.py load_demo --with-seals --with-meetings
 	OA_DEBUG=1 $(PY) manage.py supervision_demo
+	OA_DEBUG=1 $(PY) manage.py datarequests_demo
 	OA_DEBUG=1 $(PY) manage.py load_service_demo
 	@echo ""
 	@echo "  一网协同办公平台已启动：http://127.0.0.1:8000/"
