@@ -36,6 +36,7 @@ run: install
 	OA_DEBUG=1 $(PY) manage.py migrate --noinput
 	OA_DEBUG=1 $(PY) manage.py load_demo --with-seals --with-meetings
 	OA_DEBUG=1 $(PY) manage.py supervision_demo
+	OA_DEBUG=1 $(PY) manage.py datarequests_demo
 	OA_DEBUG=1 $(PY) manage.py load_service_demo
 	OA_DEBUG=1 $(PY) manage.py load_information_demo
 	@echo ""

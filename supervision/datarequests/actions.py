@@ -270,11 +270,15 @@ def check_add_field(actor: Person, req: DataRequest, data: FieldInput, *, ip: st
         if any(f.code == code for f in fields):
             raise Refusal("code_taken", f"字段代码“{code}”已被本表使用。")
         if cat is None:
-            existing = CatalogField.objects.filter(name=name, unit=unit).first()
+            existing = CatalogField.objects.select_related("merged_into").filter(name=name, unit=unit).first()
             if existing is not None:
-                raise Refusal("catalog_exists", f"指标目录已有“{existing}”，请直接复用，同一个数只报一次。")
-        elif any(f.catalog_id == cat.pk for f in fields):
-            raise Refusal("catalog_used", f"本表已有指标“{cat}”。")
+                _refuse_existing(existing)
+        else:
+            cat = CatalogField.objects.select_for_update(of=("self",)).select_related("merged_into").get(pk=cat.pk)
+            if cat.retired:  # merged or retired since the page was shown (the merge holds this row's lock)
+                _refuse_existing(cat)
+            if any(f.catalog_id == cat.pk for f in fields):
+                raise Refusal("catalog_used", f"本表已有指标“{cat}”。")
         proposed = RequestField(request=req, code=code, label=name, kind=kind, unit=unit, formula=formula)
         check_formulas([(f.code, f.label, f.formula, f.is_numeric) for f in [*fields, proposed]])
         if cat is None:
@@ -290,6 +294,14 @@ def check_add_field(actor: Person, req: DataRequest, data: FieldInput, *, ip: st
         _audit(actor, "datarequests.field_add", req, ip, code=code, catalog=cat.pk, reused=data.catalog is not None,
                formula=formula)
     return field
+
+
+def _refuse_existing(existing: CatalogField) -> None:
+    if existing.merged_into_id:
+        raise Refusal("catalog_merged", f"指标“{existing}”已并入“{existing.merged_into}”，请复用“{existing.merged_into}”。")
+    if existing.retired:
+        raise Refusal("catalog_retired", f"指标“{existing}”已在指标目录中停用；如需再用，请联系区府办督查室恢复。")
+    raise Refusal("catalog_exists", f"指标目录已有“{existing}”，请直接复用，同一个数只报一次。")
 
 
 def check_remove_field(actor: Person, field: RequestField, *, ip: str | None = None) -> None:
@@ -616,3 +628,126 @@ def check_import_submission(user: Person, sub: Submission, upload, *, ip: str | 
     data = read_upload(upload)
     values = parse_template(data, getattr(upload, "name", "") or "", sub, fields_of(sub.round.request))
     return check_save_submission(user, sub, values, final=False, ip=ip, source="excel")
+
+
+# --- 指标目录维护 (the 清单 owners) -----------------------------------------------------------------------------
+
+
+def _require_list_owner(actor: Person) -> None:
+    if not is_list_owner(actor):
+        raise PermissionDenied("只有区府办报表清单审核人（督查室）可以维护指标目录。")
+
+
+def _locked_catalog(pk: int) -> CatalogField:
+    return CatalogField.objects.select_for_update().get(pk=pk)
+
+
+def check_update_catalog(actor: Person, cat: CatalogField, *, synonyms: str, description: str,
+                         ip: str | None = None) -> CatalogField:
+    """Edit a catalogue row's 同义词 (what the reuse search also matches) and 口径说明."""
+    synonyms_list = _choices(_text(synonyms, "同义词", required=False, limit=300))
+    description = _text(description, "口径说明", required=False, limit=300)
+    with transaction.atomic():
+        _require_list_owner(actor)
+        cat = _locked_catalog(cat.pk)
+        if cat.merged_into_id:
+            raise Refusal("catalog_merged", f"“{cat}”已并入其他指标，请修改合并后的指标。", status=409)
+        synonyms_list = [s for s in synonyms_list if s != cat.name]
+        before = {"synonyms": cat.synonyms, "description": cat.description}
+        cat.synonyms, cat.description = ",".join(synonyms_list), description
+        if len(cat.synonyms) > 300:
+            raise Refusal("field_too_long", "同义词合计不能超过 300 字。")
+        cat.save(update_fields=["synonyms", "description"])
+        _audit(actor, "datarequests.catalog_update", cat, ip, before=before,
+               after={"synonyms": cat.synonyms, "description": cat.description})
+    return cat
+
+
+def check_retire_catalog(actor: Person, cat: CatalogField, *, retire: bool, ip: str | None = None) -> CatalogField:
+    """停用 (hidden from the reuse search, no new field may use it; requests and answers keep it) or 恢复."""
+    with transaction.atomic():
+        _require_list_owner(actor)
+        cat = _locked_catalog(cat.pk)
+        if retire and cat.retired:
+            raise Refusal("catalog_retired", f"“{cat}”已停用。", status=409)
+        if not retire and cat.merged_into_id:
+            raise Refusal("catalog_merged", f"“{cat}”已并入其他指标，不能恢复。", status=409)
+        if not retire and not cat.retired:
+            raise Refusal("catalog_active", f"“{cat}”在用，无需恢复。", status=409)
+        cat.retired_at = timezone.now() if retire else None
+        cat.save(update_fields=["retired_at"])
+        _audit(actor, "datarequests.catalog_retire" if retire else "datarequests.catalog_restore", cat, ip,
+               uses=cat.uses.count(), answers=cat.answers.count())
+    return cat
+
+
+@dataclass
+class MergeResult:
+    into: CatalogField
+    fields: int
+    answers_moved: int
+    answers_dropped: int
+
+
+def check_merge_catalog(actor: Person, dup: CatalogField, into: CatalogField, *,
+                        ip: str | None = None) -> MergeResult:
+    """合并: the duplicate's request fields and stored answers move to ``into`` in one transaction; the duplicate is
+    retired and points at ``into``, its name and synonyms become ``into``'s synonyms (so a search still finds it).
+    Refused when the units or types differ, and when one request uses both (its form would ask the same number
+    twice). Where both hold an answer for the same unit and period, the later one is kept."""
+    if dup.pk == into.pk:
+        raise Refusal("merge_self", "不能把指标并入它自己，请选择另一个指标。")
+    try:
+        with transaction.atomic():
+            _require_list_owner(actor)
+            rows = {c.pk: c for c in CatalogField.objects.select_for_update().filter(pk__in=[dup.pk, into.pk])
+                    .order_by("pk")}
+            dup, into = rows[dup.pk], rows[into.pk]
+            if dup.merged_into_id:
+                raise Refusal("catalog_merged", f"“{dup}”已并入其他指标。", status=409)
+            if into.retired:
+                raise Refusal("catalog_retired", f"“{into}”已停用，不能作为合并目标；请先恢复或另选指标。", status=409)
+            if dup.unit != into.unit:
+                raise Refusal("merge_unit_differs", f"计量单位不同（“{dup.unit or '无'}”与“{into.unit or '无'}”），"
+                              "数值口径不一致，不能合并。")
+            if dup.kind != into.kind:
+                raise Refusal("merge_kind_differs", f"类型不同（{dup.get_kind_display()}与{into.get_kind_display()}），"
+                              "不能合并。")
+            missing = [c for c in dup.choices if c not in into.choices]
+            if missing:
+                raise Refusal("merge_choices_differ", f"“{into}”没有选项：{'、'.join(missing)}，不能合并。")
+            both = list(DataRequest.objects.filter(fields__catalog=dup).filter(fields__catalog=into)
+                        .values_list("title", flat=True).distinct()[:5])
+            if both:
+                raise Refusal("merge_same_request", f"报表“{'”“'.join(both)}”同时用到“{dup}”和“{into}”，"
+                              "合并后同一张表会问同一个数两次，不能合并。", status=409)
+            field_ids = list(RequestField.objects.filter(catalog=dup).values_list("pk", flat=True))
+            RequestField.objects.filter(pk__in=field_ids).update(catalog=into)
+            theirs = {(a.unit_key, a.period): a for a in Answer.objects.select_for_update().filter(catalog=into)}
+            move, drop = [], []
+            for a in Answer.objects.select_for_update().filter(catalog=dup):
+                other = theirs.get((a.unit_key, a.period))
+                if other is None:
+                    move.append(a.pk)
+                elif a.updated_at > other.updated_at:
+                    drop.append(other.pk)
+                    move.append(a.pk)
+                else:
+                    drop.append(a.pk)
+            Answer.objects.filter(pk__in=drop).delete()
+            Answer.objects.filter(pk__in=move).update(catalog=into)  # update() keeps updated_at
+            CatalogField.objects.filter(merged_into=dup).update(merged_into=into)
+            synonyms = [s for s in dict.fromkeys([*_choices(into.synonyms), dup.name, *_choices(dup.synonyms)])
+                        if s != into.name]
+            while len(",".join(synonyms)) > 300:
+                synonyms.pop()
+            into.synonyms = ",".join(synonyms)
+            into.description = into.description or dup.description
+            into.save(update_fields=["synonyms", "description"])
+            dup.retired_at, dup.merged_into = dup.retired_at or timezone.now(), into
+            dup.save(update_fields=["retired_at", "merged_into"])
+            _audit(actor, "datarequests.catalog_merge", into, ip, merged=dup.pk, merged_name=str(dup),
+                   fields=field_ids, answers_moved=len(move), answers_dropped=len(drop))
+    except IntegrityError:  # a field reusing the duplicate was added to a request using ``into`` meanwhile
+        raise Refusal("merge_same_request", f"有报表同时用到“{dup}”和“{into}”，不能合并。", status=409) from None
+    return MergeResult(into, len(field_ids), len(move), len(drop))

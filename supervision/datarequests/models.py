@@ -37,6 +37,11 @@ class CatalogField(models.Model):
     created_by = models.ForeignKey("oa.Agency", verbose_name="首次使用机关", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    # 停用: hidden from reuse search and from new fields; requests and answers already using it keep it.
+    retired_at = models.DateTimeField("停用时间", null=True, blank=True)
+    # 合并: a duplicate merged into another row is retired and points here (its fields and answers moved there).
+    merged_into = models.ForeignKey("self", verbose_name="已并入", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="merged_from")
 
     class Meta:
         verbose_name = verbose_name_plural = "指标目录"
@@ -45,6 +50,10 @@ class CatalogField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.unit}）" if self.unit else self.name
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class DataRequest(models.Model):

@@ -127,21 +127,55 @@ def catalog_matches(text: str, unit: str = "", *, limit: int = 20) -> list[Catal
     unit = (unit or "").strip()[:20]
     if not text and not unit:
         return []
+    return _matches(CatalogField.objects.filter(retired_at__isnull=True), text, unit, limit)
+
+
+def _matches(base: QuerySet[CatalogField], text: str, unit: str, limit: int) -> list[CatalogField]:
     q = Q()
     if text:
         q |= Q(name__icontains=text) | Q(synonyms__icontains=text)
-    rows = list(CatalogField.objects.filter(q)[:limit]) if text else []
+    rows = list(base.filter(q)[:limit]) if text else []
     if text and len(rows) < limit:
         seen = {r.pk for r in rows}
-        for row in CatalogField.objects.exclude(pk__in=seen).only("pk", "name", "synonyms", "unit", "kind"):
+        for row in base.exclude(pk__in=seen):
             names = [row.name, *[s.strip() for s in row.synonyms.replace("，", ",").split(",") if s.strip()]]
             if any(len(n) >= 2 and n in text for n in names):
                 rows.append(row)
             if len(rows) >= limit:
                 break
     if unit and not text:
-        rows = list(CatalogField.objects.filter(unit=unit)[:limit])
+        rows = list(base.filter(unit=unit)[:limit])
     rows.sort(key=lambda r: (r.unit != unit, r.name != text, r.name))
+    return rows
+
+
+def catalog_rows(text: str = "", unit: str = "", *, retired: bool = False, limit: int = 200) -> list[CatalogField]:
+    """The catalogue maintenance list: active rows (or only the retired and merged ones), searched like the reuse
+    search when text or a unit is given."""
+    base = CatalogField.objects.filter(retired_at__isnull=not retired).select_related("merged_into", "created_by")
+    text, unit = (text or "").strip()[:60], (unit or "").strip()[:20]
+    if not text and not unit:
+        return list(base[:limit])
+    return _matches(base, text, unit, limit)
+
+
+def access_catalog_by_id(catalog_id: int) -> CatalogField:
+    """Catalogue rows are shared by every office (names of numbers, no figures): any signed-in user may read one."""
+    row = CatalogField.objects.select_related("merged_into", "created_by").filter(pk=catalog_id).first()
+    if row is None:
+        raise Http404("指标不存在。")
+    return row
+
+
+def catalog_uses(cat: CatalogField) -> list[RequestField]:
+    """The request fields using a catalogue row, with their requests (the maintenance page lists them)."""
+    return list(cat.uses.select_related("request__agency").order_by("-request__created_at", "request_id"))
+
+
+def merge_candidates(cat: CatalogField, *, limit: int = 200) -> list[CatalogField]:
+    """Rows a duplicate may be merged into: active, other than itself; the same 计量单位 and type first."""
+    rows = list(CatalogField.objects.filter(retired_at__isnull=True).exclude(pk=cat.pk)[:limit])
+    rows.sort(key=lambda r: (r.unit != cat.unit, r.kind != cat.kind, r.name))
     return rows
 
 

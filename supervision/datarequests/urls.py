@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.create, name="create"),
     path("listing/", views.listing, name="listing"),
     path("catalog/", views.catalog, name="catalog"),
+    path("catalog/<int:catalog_id>/", views.catalog_entry, name="catalog_entry"),
     path("<int:request_id>/", views.detail, name="detail"),
     path("<int:request_id>/edit/", views.edit, name="edit"),
     path("<int:request_id>/fields/", views.fields, name="fields"),

@@ -18,10 +18,13 @@ from supervision.datarequests import charts
 from supervision.datarequests.excel import XLSX_TYPE, ImportRefused, aggregate_xlsx, template_xlsx
 from supervision.datarequests.models import CatalogField, DataRequest, FieldKind, RequestField, Submission
 from supervision.datarequests.selectors import (
+    access_catalog_by_id,
     access_request_by_id,
     access_submission_by_id,
     catalog_matches,
+    catalog_rows,
     catalog_usage,
+    catalog_uses,
     current_round,
     fields_of,
     is_list_owner,
@@ -30,6 +33,7 @@ from supervision.datarequests.selectors import (
     listed_requests,
     listing_load,
     may_see_aggregate,
+    merge_candidates,
     my_submissions,
     pending_listings,
     period_label,
@@ -188,12 +192,56 @@ def fields(request: HttpRequest, request_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def catalog(request: HttpRequest) -> HttpResponse:
+    """指标目录: search the catalogue (active rows, or the retired and merged ones); each row shows the requests using
+    it. 清单 owners open a row to maintain it."""
     q, unit = request.GET.get("q", "").strip()[:60], request.GET.get("unit", "").strip()[:20]
-    rows = catalog_matches(q, unit, limit=50) if (q or unit) else list(CatalogField.objects.all()[:100])
+    retired = request.GET.get("show") == "retired"
+    rows = catalog_rows(q, unit, retired=retired)
     usage = catalog_usage(rows)
     for row in rows:
         row.used_in = usage.get(row.pk, [])
-    return render(request, "datarequests/catalog.html", {"rows": rows, "q": q, "unit": unit})
+    return render(request, "datarequests/catalog.html", {"rows": rows, "q": q, "unit": unit, "retired": retired,
+                                                         "owner": is_list_owner(request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def catalog_entry(request: HttpRequest, catalog_id: int) -> HttpResponse:
+    """One catalogue row: where it is used, and for the 清单 owners: edit 同义词/口径说明, merge into another row,
+    停用 / 恢复."""
+    cat = access_catalog_by_id(catalog_id)
+    owner = is_list_owner(request.user)
+    error = ""
+    if request.method == "POST":
+        op = request.POST.get("op")
+        try:
+            if not owner:
+                raise PermissionDenied("只有区府办报表清单审核人（督查室）可以维护指标目录。")
+            if op == "update":
+                act.check_update_catalog(request.user, cat, synonyms=request.POST.get("synonyms", ""),
+                                         description=request.POST.get("description", ""), ip=client_ip(request))
+            elif op in ("retire", "restore"):
+                act.check_retire_catalog(request.user, cat, retire=op == "retire", ip=client_ip(request))
+            elif op == "merge":
+                raw = request.POST.get("into", "")
+                into = CatalogField.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+                if into is None:
+                    raise Refusal("merge_target_required", "请选择要并入的指标。")
+                act.check_merge_catalog(request.user, cat, into, ip=client_ip(request))
+                return redirect("datarequests:catalog_entry", into.pk)
+            else:
+                raise PermissionDenied("不支持的操作。")
+            return redirect("datarequests:catalog_entry", cat.pk)
+        except (Refusal, PermissionDenied) as exc:
+            error = _message(exc)
+            cat = access_catalog_by_id(catalog_id)
+    uses = catalog_uses(cat)
+    return render(request, "datarequests/catalog_entry.html", {
+        "cat": cat, "owner": owner, "error": error, "uses": uses,
+        "answers": cat.answers.count(), "merged_from": list(cat.merged_from.all()),
+        "candidates": merge_candidates(cat) if owner and not cat.retired else [],
+        "synonyms": request.POST.get("synonyms", cat.synonyms) if error else cat.synonyms,
+        "description": request.POST.get("description", cat.description) if error else cat.description})
 
 
 def _progress_context(req: DataRequest) -> dict:
