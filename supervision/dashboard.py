@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 
 from django.db.models import Case, Count, F, Func, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Least, Mod, TruncDate, TruncMonth
-from django.db.models.lookups import GreaterThanOrEqual
 from django.http import Http404
 from django.utils import timezone
 
@@ -97,11 +96,34 @@ class WorkdayCounter:
     def sql(self, ordinal):
         """W(ordinal) as an SQL expression; ``ordinal`` an integer expression."""
         base = 5 * (ordinal / Value(7)) + Least(Mod(ordinal, Value(7)), Value(5))
-        if not self.steps:
-            return base
-        adj = Case(*[When(GreaterThanOrEqual(ordinal, Value(o)), then=Value(r)) for o, r in reversed(self.steps)],
-                   default=Value(0), output_field=IntegerField())
-        return base + adj
+        return base + CalendarAdjustment(ordinal, steps=self.steps) if self.steps else base
+
+
+class CalendarAdjustment(Func):
+    """The running sum of the calendar's exceptions at an ordinal. PostgreSQL: one ``width_bucket`` lookup into the
+    sorted thresholds (a binary search); SQLite: a CASE from the latest threshold down. The thresholds and sums are
+    integers computed here from the calendar rows (never user text), written into the SQL as literals: one short
+    fragment instead of an expression tree Django would compile once per reference."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, *, steps: tuple[tuple[int, int], ...]) -> None:
+        super().__init__(expression)
+        self.steps = tuple((int(o), int(r)) for o, r in steps)
+
+    def as_sql(self, compiler, connection, **extra):  # pragma: no cover - PostgreSQL and SQLite below
+        raise NotImplementedError(f"CalendarAdjustment: {connection.vendor} is not supported")
+
+    def as_postgresql(self, compiler, connection, **extra):
+        thresholds = ",".join(str(o) for o, _ in self.steps)
+        sums = ",".join(["0", *(str(r) for _, r in self.steps)])
+        template = f"(ARRAY[{sums}]::int[])[width_bucket(%(expressions)s, ARRAY[{thresholds}]::int[]) + 1]"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        whens = " ".join(f"WHEN {sql} >= {o} THEN {r}" for o, r in reversed(self.steps))
+        return f"(CASE {whens} ELSE 0 END)", tuple(params) * len(self.steps)
 
 
 # --- scope and filters ------------------------------------------------------------------------------------------
