@@ -13,7 +13,8 @@
 5. prints the best times, the ratio recolour / baseline (goal ≤ 3×);
 6. closes 40 % of the tasks (done on, before or after their deadline, across weekends) and times, ROUNDS times each,
    the 督办看板 of a 督查员 over the 200 units (`supervision.dashboard.dashboard_for`: the per-unit GROUP BY with
-   the conditional COUNTs and the working-day SUM, plus the total, by-source and 12-month trend queries) against a
+   the conditional COUNTs and the working-day SUM; the whole page is one GROUP BY unit, source, month, in-period
+   over the period and the 12 trend months, summed up per unit/source/month in Python over the groups) against a
    plain `SELECT agency_id, count(*) … GROUP BY agency_id` over the same rows; prints both ratios (per-unit query
    alone, and the whole dashboard) and drops the database.
 """
@@ -168,7 +169,7 @@ def dashboard_bench(today: dt.date) -> None:
     plain_s, plain_all = best(plain, ROUNDS * 2)
     print(f"dashboard per-unit query (200 units, {ITEMS:,} tasks): best {unit_s * 1000:.1f} ms  rounds "
           f"{[round(t * 1000, 1) for t in unit_all]}")
-    print(f"dashboard whole (4 queries + names):               best {whole_s * 1000:.1f} ms  rounds "
+    print(f"dashboard whole (grouped query + names, 12 months): best {whole_s * 1000:.1f} ms  rounds "
           f"{[round(t * 1000, 1) for t in whole_all]}")
     print(f"baseline SELECT agency_id, count(*) GROUP BY:      best {plain_s * 1000:.1f} ms  rounds "
           f"{[round(t * 1000, 1) for t in plain_all]}")
