@@ -265,3 +265,24 @@ class ItemEvent(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class Bulletin(models.Model):
+    """月度督查通报: one per 督查室 agency and month, drafted as a 公文 (文种 通报) that goes out on the 发文 flow."""
+
+    agency = models.ForeignKey("oa.Agency", verbose_name="督办机关", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField("年度")
+    month = models.PositiveSmallIntegerField("月份")
+    document = models.OneToOneField("documents.OfficialDocument", verbose_name="通报公文", on_delete=models.PROTECT,
+                                    related_name="+")
+    drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    figures = models.JSONField("生成时的统计", default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督查通报"
+        ordering = ["-year", "-month"]
+        constraints = [models.UniqueConstraint(fields=["agency", "year", "month"], name="supervision_bulletin_once")]
+
+    def __str__(self) -> str:
+        return f"{self.year}年{self.month}月督查通报"

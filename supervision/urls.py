@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from supervision import views
 
@@ -15,4 +15,16 @@ urlpatterns = [
     path("units/<int:unit_id>/", views.unit_page, name="unit"),
     path("steps/<int:task_id>/", views.step, name="step"),
     path("extensions/<int:extension_id>/", views.extension_page, name="extension"),
+]
+
+# 督办看板, drill-down, 一张表 and 月度通报 (supervision.dashboard_views; docs/supervision.md 看板)
+from supervision import dashboard_views  # noqa: E402
+
+urlpatterns += [
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/items/", dashboard_views.items, name="dashboard_items"),
+    path("bulletins/", dashboard_views.bulletins, name="bulletins"),
+    path("bulletins/<int:bulletin_id>/", dashboard_views.bulletin, name="bulletin"),
+    re_path(r"^bulletins/(?P<bulletin_id>[0-9]+)/draft\.(?P<ext>docx|pdf)$", dashboard_views.bulletin_file,
+            name="bulletin_file"),
 ]
