@@ -43,6 +43,7 @@ from supervision.models import (
     SupervisionItem,
     UnitTask,
 )
+from supervision.pace import WorkdayOrdinals, workday_ordinal
 from supervision.selectors import (
     LEADER_ROLES,
     feedback_due_dates,
@@ -219,10 +220,12 @@ def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None) 
             cycle_monthday=data.cycle_monthday, cycle_dates=[d.isoformat() for d in data.cycle_dates],
             policy=policy_for(agency, data.source_type), status=Status.REVIEW,
         )
+        ordinals = WorkdayOrdinals()
         for unit_agency, role in [(lead, UnitTask.Role.LEAD), *[(a, UnitTask.Role.ASSIST) for a in assists]]:
             handler = data.responsible if role == UnitTask.Role.LEAD else _default_handler(unit_agency)
             UnitTask.objects.create(item=item, agency=unit_agency, role=role, handler=handler, deadline=deadline,
-                                    start_ord=start.toordinal(), deadline_ord=deadline.toordinal())
+                                    start_ord=start.toordinal(), deadline_ord=deadline.toordinal(),
+                                    start_wd=ordinals.ordinal(start), deadline_wd=ordinals.ordinal(deadline))
         _event(item, "create", f"{actor.get_full_name()} 立项", actor)
         if data.source_incoming is not None:
             do_close_work(ref=propose_ref(data.source_incoming), by=actor)
@@ -328,8 +331,8 @@ def check_dispatch(user: Person, task: Task, *, ip: str | None = None) -> None:
         item.status, item.dispatched_at = Status.HANDLING, timezone.now()
         item.save(update_fields=["status", "dispatched_at"])
         for unit in item.units.select_related("agency", "handler", "item"):
-            unit.start_ord = start.toordinal()
-            unit.save(update_fields=["start_ord"])
+            unit.start_ord, unit.start_wd = start.toordinal(), workday_ordinal(start)
+            unit.save(update_fields=["start_ord", "start_wd"])
             FeedbackDue.objects.bulk_create([FeedbackDue(unit=unit, due_date=d) for d in dates])
             _assign(unit, unit.handler, ref=unit_ref(unit), step="签收", link=unit_link(unit))
         _event(item, "dispatch", f"{user.get_full_name()} 交办（督查通知单），反馈日 {len(dates)} 个", user,
@@ -619,9 +622,9 @@ def _apply_new_deadline(unit: UnitTask, new_date: dt.date) -> None:
         extra = [new_date]  # a short extension inside one cycle: the new deadline itself is the last report
     existing = set(unit.dues.values_list("due_date", flat=True))
     FeedbackDue.objects.bulk_create([FeedbackDue(unit=unit, due_date=d) for d in extra if d not in existing])
-    unit.deadline, unit.deadline_ord = new_date, new_date.toordinal()
+    unit.deadline, unit.deadline_ord, unit.deadline_wd = new_date, new_date.toordinal(), workday_ordinal(new_date)
     unit.urge_rounds, unit.sheet = 0, ""
-    unit.save(update_fields=["deadline", "deadline_ord", "urge_rounds", "sheet"])
+    unit.save(update_fields=["deadline", "deadline_ord", "deadline_wd", "urge_rounds", "sheet"])
     latest = max(UnitTask.objects.filter(item=item).values_list("deadline", flat=True))
     if latest != item.deadline:
         item.deadline = latest
@@ -701,14 +704,15 @@ class LightChange:
 def _light_case(policy: LightPolicy | None, on: dt.date) -> Case:
     """The colour of an open unit task under ``policy``, as one SQL CASE. Working days enter through a threshold
     date computed once per policy (the deadline is within N working days ⇔ deadline ≤ add_working_days(today, N));
-    序时进度 through integer day ordinals: behind by more than p points ⇔ elapsed·100 > (progress + p)·span."""
+    序时进度 through working-day ordinals (supervision.pace): with elapsed and span counted in working days, behind by
+    more than p points ⇔ elapsed·100 > (progress + p)·span — integers only, no division."""
     yellow_days = policy.yellow_days if policy else 3
     pace_yellow = policy.pace_yellow_pct if policy else 10
     pace_red = policy.pace_red_pct if policy else 30
     today_ord = on.toordinal()
     threshold_ord = add_working_days(on, yellow_days).toordinal()
-    elapsed = (Value(today_ord) - F("start_ord")) * Value(100)
-    span = F("deadline_ord") - F("start_ord")
+    elapsed = (Value(workday_ordinal(on)) - F("start_wd")) * Value(100)
+    span = F("deadline_wd") - F("start_wd")
     past = FeedbackDue.objects.filter(unit=OuterRef("pk"), due_date__lt=on)
     missed = Exists(past.filter(feedback__isnull=True))
     latest_late = Subquery(past.order_by("-due_date").values("late")[:1])

@@ -18,6 +18,13 @@ class SupervisionConfig(AppConfig):
         register_delegation_scope(SupervisionFlow.delegation_kind, "督办")
         register_tile(Tile("supervision", "督查督办", "supervision:mine", "todo", order=45,
                            description="我的督办事项、进度反馈与延期申请"))
+        # 考核评价: the score sources this system's own records feed (supervision/assessment/builtin.py).
+        from supervision.assessment.builtin import BUILTIN
+        from supervision.assessment.sources import register_source, source_by_key
+
+        for source in BUILTIN:
+            if source_by_key(source.key) is None:
+                register_source(source)
 
 
 def _no_inline_perform(user, item, action_key, data) -> None:

@@ -172,11 +172,16 @@ class UnitTask(models.Model):
     deadline = models.DateField("办理期限")
     start_ord = models.IntegerField("起始日序数")  # date.toordinal() of 交办
     deadline_ord = models.IntegerField("期限日序数")
+    # 序时进度 counts working days: supervision.pace ordinals of 交办 and the deadline (elapsed = today − start).
+    start_wd = models.IntegerField("起始工作日序数", default=0)
+    deadline_wd = models.IntegerField("期限工作日序数", default=0)
     signed_at = models.DateTimeField("签收时间", null=True, blank=True)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
     report = models.TextField("办结报告", blank=True)
     reported_at = models.DateTimeField("报告时间", null=True, blank=True)
+    # Attachments of the 办结报告, stored like a Feedback's files (checked by content, random keys).
+    report_files = models.JSONField("办结报告附件", default=list, blank=True)
     return_reason = models.CharField("退办理由", max_length=500, blank=True)
     done_at = models.DateTimeField("办结时间", null=True, blank=True)
 
@@ -265,3 +270,6 @@ class ItemEvent(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+from supervision.assessment.models import AssessmentWeight  # noqa: E402,F401  (考核权重, registered with this app)

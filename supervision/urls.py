@@ -1,6 +1,7 @@
 from django.urls import path
 
 from supervision import views
+from supervision.assessment import views as assessment_views
 
 app_name = "supervision"
 
@@ -15,4 +16,10 @@ urlpatterns = [
     path("units/<int:unit_id>/", views.unit_page, name="unit"),
     path("steps/<int:task_id>/", views.step, name="step"),
     path("extensions/<int:extension_id>/", views.extension_page, name="extension"),
+    # 考核评价 一站通 (supervision/assessment/, docs/assessment.md)
+    path("assessment/", assessment_views.overview, name="assessment"),
+    path("assessment/units/<int:agency_id>/", assessment_views.unit, name="assessment_unit"),
+    path("assessment/records/<slug:key>/", assessment_views.records, name="assessment_records"),
+    path("assessment/export.xlsx", assessment_views.export, name="assessment_export"),
+    path("assessment/weights/", assessment_views.weights, name="assessment_weights"),
 ]
