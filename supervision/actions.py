@@ -635,8 +635,12 @@ def _apply_new_deadline(unit: UnitTask, new_date: dt.date) -> None:
 # --- 办结报告 and 督查员审核 ----------------------------------------------------------------------------------------
 
 
-def check_submit_report(user: Person, unit: UnitTask, *, text: str, ip: str | None = None) -> UnitTask:
+def check_submit_report(user: Person, unit: UnitTask, *, text: str, files: Iterable = (),
+                        ip: str | None = None) -> UnitTask:
     text = _text(text, "办结报告")
+    files = list(files)
+    if len(files) > FILES_MAX:
+        raise Refusal("too_many_files", f"一次最多上传 {FILES_MAX} 个附件。")
     with transaction.atomic():
         unit = _locked_unit(unit)
         _require_member(user, unit)
@@ -644,13 +648,15 @@ def check_submit_report(user: Person, unit: UnitTask, *, text: str, ip: str | No
         if unit.status != US.HANDLING:
             raise Refusal("unit_not_handling", f"本单位任务当前为“{unit.get_status_display()}”，不能报送办结报告。",
                           status=409)
+        stored = [_store_file(unit.item, f) for f in files]
         unit.status, unit.report, unit.reported_at, unit.progress = US.REPORTED, text, timezone.now(), 100
-        unit.save(update_fields=["status", "report", "reported_at", "progress"])
+        unit.report_files = stored  # a resubmission after 退办 brings its own files
+        unit.save(update_fields=["status", "report", "reported_at", "progress", "report_files"])
         do_close_work(ref=unit_ref(unit), by=user)
         _assign(unit, unit.item.supervisor, ref=report_ref(unit), step="审核办结报告", link=unit_link(unit))
         _roll_up(unit.item)
         _event(unit.item, "report", f"{unit.agency.short_name} {user.get_full_name()} 报送办结报告", user, unit)
-        _audit(user, "supervision.report", unit, ip)
+        _audit(user, "supervision.report", unit, ip, files=[f["sha256"] for f in stored])
     return unit
 
 

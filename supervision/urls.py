@@ -1,6 +1,6 @@
 from django.urls import path
 
-from supervision import views
+from supervision import files, views
 from supervision.assessment import views as assessment_views
 
 app_name = "supervision"
@@ -16,6 +16,9 @@ urlpatterns = [
     path("units/<int:unit_id>/", views.unit_page, name="unit"),
     path("steps/<int:task_id>/", views.step, name="step"),
     path("extensions/<int:extension_id>/", views.extension_page, name="extension"),
+    # 进度反馈 / 办结报告 attachments (supervision/files.py)
+    path("feedback/<int:feedback_id>/files/<int:index>/", files.feedback_file, name="feedback_file"),
+    path("units/<int:unit_id>/report-files/<int:index>/", files.report_file, name="report_file"),
     # 考核评价 一站通 (supervision/assessment/, docs/assessment.md)
     path("assessment/", assessment_views.overview, name="assessment"),
     path("assessment/units/<int:agency_id>/", assessment_views.unit, name="assessment_unit"),
