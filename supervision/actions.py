@@ -157,6 +157,7 @@ class ItemInput:
     completion_standard: str = ""
     source_basis: str = ""
     source_incoming: IncomingDocument | None = None
+    source_decision_id: int | None = None  # a 会议议定事项 (meetings.Decision) taken over
 
 
 def _next_number(agency: Agency, year: int) -> tuple[int, str]:
@@ -167,9 +168,12 @@ def _next_number(agency: Agency, year: int) -> tuple[int, str]:
     return counter.last, f"督〔{year}〕{counter.last}号"
 
 
-def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None) -> SupervisionItem:
-    """立项 by a 督查员: the item, one UnitTask per unit, and the SupervisionFlow (领导审核 next)."""
-    sup_agencies = supervisor_agency_ids(actor)
+def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None,
+                      supervisor: Person | None = None) -> SupervisionItem:
+    """立项 by a 督查员: the item, one UnitTask per unit, and the SupervisionFlow (领导审核 next). ``supervisor``: the
+    督查员 the item is registered for when someone else starts it (a meeting's organiser taking a decision over)."""
+    supervisor = supervisor or actor
+    sup_agencies = supervisor_agency_ids(supervisor)
     if not sup_agencies:
         raise PermissionDenied("只有督查室的督查员可以立项。")
     agency = Agency.objects.get(pk=sorted(sup_agencies)[0])
@@ -210,11 +214,11 @@ def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None) 
                        monthday=data.cycle_monthday, dates=data.cycle_dates)  # refuses a cycle with no due date
     with transaction.atomic():
         seq, number = _next_number(agency, start.year)
-        office = actor.appointments.filter(is_primary=True).select_related("department").first()
+        office = supervisor.appointments.filter(is_primary=True).select_related("department").first()
         item = SupervisionItem.objects.create(
             agency=agency, office=office.department if office else None, year=start.year, seq=seq, number=number,
             title=title, source_type=data.source_type, source_basis=basis, source_incoming=data.source_incoming,
-            leader=data.leader, supervisor=actor, lead_agency=lead, responsible=data.responsible,
+            leader=data.leader, supervisor=supervisor, lead_agency=lead, source_decision_id=data.source_decision_id, responsible=data.responsible,
             requirements=requirements, completion_standard=standard, deadline_days=data.deadline_days or None,
             deadline=deadline, cycle=data.cycle, cycle_weekday=data.cycle_weekday,
             cycle_monthday=data.cycle_monthday, cycle_dates=[d.isoformat() for d in data.cycle_dates],
@@ -231,10 +235,11 @@ def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None) 
             do_close_work(ref=propose_ref(data.source_incoming), by=actor)
         _audit(actor, "supervision.create", item, ip, number=number, units=[lead.pk, *[a.pk for a in assists]],
                deadline=deadline, source_type=data.source_type,
-               source_incoming=data.source_incoming.pk if data.source_incoming else None)
+               source_incoming=data.source_incoming.pk if data.source_incoming else None,
+               source_decision=data.source_decision_id)
         SupervisionFlow.start.run(
             _item=item, title=f"督办：{title}", doc_number=number, initiator_id=actor.pk, agency_id=agency.pk,
-            leader_id=data.leader.pk, supervisor_id=actor.pk, item_id=item.pk,
+            leader_id=data.leader.pk, supervisor_id=supervisor.pk, item_id=item.pk,
             deadline=end_of_day(deadline).isoformat(),
         )
     return item

@@ -106,6 +106,9 @@ class SupervisionItem(models.Model):
     source_basis = models.CharField("来源依据", max_length=300, blank=True)
     source_incoming = models.ForeignKey("documents.IncomingDocument", verbose_name="来源收文", null=True, blank=True,
                                         on_delete=models.PROTECT, related_name="+")
+    # A 会议议定事项 taken over (supervision/from_meeting.py): one item per decision, enforced by the database.
+    source_decision = models.OneToOneField("meetings.Decision", verbose_name="来源议定事项", null=True, blank=True,
+                                           on_delete=models.SET_NULL, related_name="+")
     leader = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="交办领导", on_delete=models.PROTECT,
                                related_name="+")
     supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="督查员", on_delete=models.PROTECT,

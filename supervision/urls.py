@@ -1,6 +1,6 @@
 from django.urls import path
 
-from supervision import files, views
+from supervision import files, from_meeting, views
 from supervision.assessment import views as assessment_views
 
 app_name = "supervision"
@@ -16,6 +16,7 @@ urlpatterns = [
     path("units/<int:unit_id>/", views.unit_page, name="unit"),
     path("steps/<int:task_id>/", views.step, name="step"),
     path("extensions/<int:extension_id>/", views.extension_page, name="extension"),
+    path("from-decision/<int:meeting_id>/<int:decision_id>/", from_meeting.from_decision, name="from_decision"),
     # 进度反馈 / 办结报告 attachments (supervision/files.py)
     path("feedback/<int:feedback_id>/files/<int:index>/", files.feedback_file, name="feedback_file"),
     path("units/<int:unit_id>/report-files/<int:index>/", files.report_file, name="report_file"),
