@@ -62,6 +62,7 @@ def populate(today: dt.date) -> None:
 
     from oa.models import Agency, Person
     from supervision.models import FeedbackDue, LightPolicy, SupervisionItem, UnitTask
+    from supervision.pace import WorkdayOrdinals
 
     call_command("migrate", verbosity=0)
     from oa.actions.calendar import do_load_official_calendars
@@ -79,6 +80,7 @@ def populate(today: dt.date) -> None:
                                    urge_after_days=[1, 2, 3]),
     ]
     rnd = random.Random(16)
+    ordinals = WorkdayOrdinals()
     batch = 5000
     for start in range(0, ITEMS, batch):
         items = []
@@ -90,11 +92,14 @@ def populate(today: dt.date) -> None:
                 supervisor=people[1], lead_agency=units[n % 200], responsible=people[2], requirements="基准",
                 deadline=deadline, cycle="weekly", cycle_weekday=5, policy=rnd.choice(policies), status="handling"))
         items = SupervisionItem.objects.bulk_create(items)
-        tasks = UnitTask.objects.bulk_create([
-            UnitTask(item=i, agency=i.lead_agency, role="lead", handler=people[3], status="handling",
-                     progress=rnd.randint(0, 100), deadline=i.deadline,
-                     start_ord=(today - dt.timedelta(days=rnd.randint(10, 40))).toordinal(),
-                     deadline_ord=i.deadline.toordinal()) for i in items])
+        tasks = []
+        for i in items:
+            started = today - dt.timedelta(days=rnd.randint(10, 40))
+            tasks.append(UnitTask(item=i, agency=i.lead_agency, role="lead", handler=people[3], status="handling",
+                                  progress=rnd.randint(0, 100), deadline=i.deadline, start_ord=started.toordinal(),
+                                  deadline_ord=i.deadline.toordinal(), start_wd=ordinals.ordinal(started),
+                                  deadline_wd=ordinals.ordinal(i.deadline)))
+        tasks = UnitTask.objects.bulk_create(tasks)
         dues = []
         for t in tasks:
             # One past due date (today − 7) and three to come; 20 % of the past ones were reported late (补报 → 黄).

@@ -296,12 +296,41 @@ def check_send_minutes(user: Person, meeting: Meeting):
     return process
 
 
+@dataclass(frozen=True)
+class DecisionLink:
+    """What another app offers on a 议定事项 row: a link (``post=False``) or a one-button form posting to ``url``."""
+
+    label: str
+    url: str
+    post: bool = False
+
+
+# Apps that take decisions over (督办) register a function (user, meeting, decisions) → {decision id: [links]}
+# from their AppConfig.ready(); the meeting page shows the links without knowing those apps.
+DECISION_LINKERS: list = []
+
+
+def register_decision_linker(linker) -> None:
+    if linker not in DECISION_LINKERS:
+        DECISION_LINKERS.append(linker)
+
+
+def _with_links(user: Person, meeting: Meeting, decisions: list[Decision]) -> list[Decision]:
+    for d in decisions:
+        d.links = []
+    for linker in DECISION_LINKERS:
+        found = linker(user, meeting, decisions) or {}
+        for d in decisions:
+            d.links.extend(found.get(d.pk, []))
+    return decisions
+
+
 def minutes_context(user: Person, meeting: Meeting) -> dict:
     """What the meeting page shows about decisions and the 纪要."""
     minutes = MeetingMinutes.objects.select_related("document").filter(meeting=meeting).first()
     manage = may_manage_meeting(user, meeting) and meeting.status == Meeting.Status.SCHEDULED
     return {
-        "decisions": meeting_decisions(meeting),
+        "decisions": _with_links(user, meeting, meeting_decisions(meeting)),
         "minutes": minutes,
         "minutes_manage": manage,
         "minutes_can_draft": manage and minutes is None and meeting.start <= timezone.now(),

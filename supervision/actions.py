@@ -43,6 +43,7 @@ from supervision.models import (
     SupervisionItem,
     UnitTask,
 )
+from supervision.pace import WorkdayOrdinals, workday_ordinal
 from supervision.selectors import (
     LEADER_ROLES,
     feedback_due_dates,
@@ -156,6 +157,7 @@ class ItemInput:
     completion_standard: str = ""
     source_basis: str = ""
     source_incoming: IncomingDocument | None = None
+    source_decision_id: int | None = None  # a 会议议定事项 (meetings.Decision) taken over
 
 
 def _next_number(agency: Agency, year: int) -> tuple[int, str]:
@@ -166,9 +168,12 @@ def _next_number(agency: Agency, year: int) -> tuple[int, str]:
     return counter.last, f"督〔{year}〕{counter.last}号"
 
 
-def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None) -> SupervisionItem:
-    """立项 by a 督查员: the item, one UnitTask per unit, and the SupervisionFlow (领导审核 next)."""
-    sup_agencies = supervisor_agency_ids(actor)
+def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None,
+                      supervisor: Person | None = None) -> SupervisionItem:
+    """立项 by a 督查员: the item, one UnitTask per unit, and the SupervisionFlow (领导审核 next). ``supervisor``: the
+    督查员 the item is registered for when someone else starts it (a meeting's organiser taking a decision over)."""
+    supervisor = supervisor or actor
+    sup_agencies = supervisor_agency_ids(supervisor)
     if not sup_agencies:
         raise PermissionDenied("只有督查室的督查员可以立项。")
     agency = Agency.objects.get(pk=sorted(sup_agencies)[0])
@@ -209,29 +214,32 @@ def check_create_item(actor: Person, data: ItemInput, *, ip: str | None = None) 
                        monthday=data.cycle_monthday, dates=data.cycle_dates)  # refuses a cycle with no due date
     with transaction.atomic():
         seq, number = _next_number(agency, start.year)
-        office = actor.appointments.filter(is_primary=True).select_related("department").first()
+        office = supervisor.appointments.filter(is_primary=True).select_related("department").first()
         item = SupervisionItem.objects.create(
             agency=agency, office=office.department if office else None, year=start.year, seq=seq, number=number,
             title=title, source_type=data.source_type, source_basis=basis, source_incoming=data.source_incoming,
-            leader=data.leader, supervisor=actor, lead_agency=lead, responsible=data.responsible,
+            leader=data.leader, supervisor=supervisor, lead_agency=lead, source_decision_id=data.source_decision_id, responsible=data.responsible,
             requirements=requirements, completion_standard=standard, deadline_days=data.deadline_days or None,
             deadline=deadline, cycle=data.cycle, cycle_weekday=data.cycle_weekday,
             cycle_monthday=data.cycle_monthday, cycle_dates=[d.isoformat() for d in data.cycle_dates],
             policy=policy_for(agency, data.source_type), status=Status.REVIEW,
         )
+        ordinals = WorkdayOrdinals()
         for unit_agency, role in [(lead, UnitTask.Role.LEAD), *[(a, UnitTask.Role.ASSIST) for a in assists]]:
             handler = data.responsible if role == UnitTask.Role.LEAD else _default_handler(unit_agency)
             UnitTask.objects.create(item=item, agency=unit_agency, role=role, handler=handler, deadline=deadline,
-                                    start_ord=start.toordinal(), deadline_ord=deadline.toordinal())
+                                    start_ord=start.toordinal(), deadline_ord=deadline.toordinal(),
+                                    start_wd=ordinals.ordinal(start), deadline_wd=ordinals.ordinal(deadline))
         _event(item, "create", f"{actor.get_full_name()} 立项", actor)
         if data.source_incoming is not None:
             do_close_work(ref=propose_ref(data.source_incoming), by=actor)
         _audit(actor, "supervision.create", item, ip, number=number, units=[lead.pk, *[a.pk for a in assists]],
                deadline=deadline, source_type=data.source_type,
-               source_incoming=data.source_incoming.pk if data.source_incoming else None)
+               source_incoming=data.source_incoming.pk if data.source_incoming else None,
+               source_decision=data.source_decision_id)
         SupervisionFlow.start.run(
             _item=item, title=f"督办：{title}", doc_number=number, initiator_id=actor.pk, agency_id=agency.pk,
-            leader_id=data.leader.pk, supervisor_id=actor.pk, item_id=item.pk,
+            leader_id=data.leader.pk, supervisor_id=supervisor.pk, item_id=item.pk,
             deadline=end_of_day(deadline).isoformat(),
         )
     return item
@@ -328,8 +336,8 @@ def check_dispatch(user: Person, task: Task, *, ip: str | None = None) -> None:
         item.status, item.dispatched_at = Status.HANDLING, timezone.now()
         item.save(update_fields=["status", "dispatched_at"])
         for unit in item.units.select_related("agency", "handler", "item"):
-            unit.start_ord = start.toordinal()
-            unit.save(update_fields=["start_ord"])
+            unit.start_ord, unit.start_wd = start.toordinal(), workday_ordinal(start)
+            unit.save(update_fields=["start_ord", "start_wd"])
             FeedbackDue.objects.bulk_create([FeedbackDue(unit=unit, due_date=d) for d in dates])
             _assign(unit, unit.handler, ref=unit_ref(unit), step="签收", link=unit_link(unit))
         _event(item, "dispatch", f"{user.get_full_name()} 交办（督查通知单），反馈日 {len(dates)} 个", user,
@@ -619,9 +627,9 @@ def _apply_new_deadline(unit: UnitTask, new_date: dt.date) -> None:
         extra = [new_date]  # a short extension inside one cycle: the new deadline itself is the last report
     existing = set(unit.dues.values_list("due_date", flat=True))
     FeedbackDue.objects.bulk_create([FeedbackDue(unit=unit, due_date=d) for d in extra if d not in existing])
-    unit.deadline, unit.deadline_ord = new_date, new_date.toordinal()
+    unit.deadline, unit.deadline_ord, unit.deadline_wd = new_date, new_date.toordinal(), workday_ordinal(new_date)
     unit.urge_rounds, unit.sheet = 0, ""
-    unit.save(update_fields=["deadline", "deadline_ord", "urge_rounds", "sheet"])
+    unit.save(update_fields=["deadline", "deadline_ord", "deadline_wd", "urge_rounds", "sheet"])
     latest = max(UnitTask.objects.filter(item=item).values_list("deadline", flat=True))
     if latest != item.deadline:
         item.deadline = latest
@@ -632,8 +640,12 @@ def _apply_new_deadline(unit: UnitTask, new_date: dt.date) -> None:
 # --- 办结报告 and 督查员审核 ----------------------------------------------------------------------------------------
 
 
-def check_submit_report(user: Person, unit: UnitTask, *, text: str, ip: str | None = None) -> UnitTask:
+def check_submit_report(user: Person, unit: UnitTask, *, text: str, files: Iterable = (),
+                        ip: str | None = None) -> UnitTask:
     text = _text(text, "办结报告")
+    files = list(files)
+    if len(files) > FILES_MAX:
+        raise Refusal("too_many_files", f"一次最多上传 {FILES_MAX} 个附件。")
     with transaction.atomic():
         unit = _locked_unit(unit)
         _require_member(user, unit)
@@ -641,13 +653,15 @@ def check_submit_report(user: Person, unit: UnitTask, *, text: str, ip: str | No
         if unit.status != US.HANDLING:
             raise Refusal("unit_not_handling", f"本单位任务当前为“{unit.get_status_display()}”，不能报送办结报告。",
                           status=409)
+        stored = [_store_file(unit.item, f) for f in files]
         unit.status, unit.report, unit.reported_at, unit.progress = US.REPORTED, text, timezone.now(), 100
-        unit.save(update_fields=["status", "report", "reported_at", "progress"])
+        unit.report_files = stored  # a resubmission after 退办 brings its own files
+        unit.save(update_fields=["status", "report", "reported_at", "progress", "report_files"])
         do_close_work(ref=unit_ref(unit), by=user)
         _assign(unit, unit.item.supervisor, ref=report_ref(unit), step="审核办结报告", link=unit_link(unit))
         _roll_up(unit.item)
         _event(unit.item, "report", f"{unit.agency.short_name} {user.get_full_name()} 报送办结报告", user, unit)
-        _audit(user, "supervision.report", unit, ip)
+        _audit(user, "supervision.report", unit, ip, files=[f["sha256"] for f in stored])
     return unit
 
 
@@ -701,14 +715,15 @@ class LightChange:
 def _light_case(policy: LightPolicy | None, on: dt.date) -> Case:
     """The colour of an open unit task under ``policy``, as one SQL CASE. Working days enter through a threshold
     date computed once per policy (the deadline is within N working days ⇔ deadline ≤ add_working_days(today, N));
-    序时进度 through integer day ordinals: behind by more than p points ⇔ elapsed·100 > (progress + p)·span."""
+    序时进度 through working-day ordinals (supervision.pace): with elapsed and span counted in working days, behind by
+    more than p points ⇔ elapsed·100 > (progress + p)·span — integers only, no division."""
     yellow_days = policy.yellow_days if policy else 3
     pace_yellow = policy.pace_yellow_pct if policy else 10
     pace_red = policy.pace_red_pct if policy else 30
     today_ord = on.toordinal()
     threshold_ord = add_working_days(on, yellow_days).toordinal()
-    elapsed = (Value(today_ord) - F("start_ord")) * Value(100)
-    span = F("deadline_ord") - F("start_ord")
+    elapsed = (Value(workday_ordinal(on)) - F("start_wd")) * Value(100)
+    span = F("deadline_wd") - F("start_wd")
     past = FeedbackDue.objects.filter(unit=OuterRef("pk"), due_date__lt=on)
     missed = Exists(past.filter(feedback__isnull=True))
     latest_late = Subquery(past.order_by("-due_date").values("late")[:1])

@@ -18,6 +18,17 @@ class SupervisionConfig(AppConfig):
         register_delegation_scope(SupervisionFlow.delegation_kind, "督办")
         register_tile(Tile("supervision", "督查督办", "supervision:mine", "todo", order=45,
                            description="我的督办事项、进度反馈与延期申请"))
+        from meetings.minutes import register_decision_linker
+        from supervision.assessment.builtin import BUILTIN
+        from supervision.assessment.sources import register_source, source_by_key
+        from supervision.from_meeting import decision_links
+
+        # 会议议定事项 → 督办: the meeting page's 议定事项 rows get the button / the item link.
+        register_decision_linker(decision_links)
+        # 考核评价: the score sources this system's own records feed (supervision/assessment/builtin.py).
+        for source in BUILTIN:
+            if source_by_key(source.key) is None:
+                register_source(source)
 
 
 def _no_inline_perform(user, item, action_key, data) -> None:

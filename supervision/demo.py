@@ -17,6 +17,7 @@ from oa.selectors.calendar import add_working_days
 from supervision import actions as act
 from supervision.flows import SupervisionFlow
 from supervision.models import FeedbackDue, LightPolicy, SupervisionItem
+from supervision.pace import workday_ordinal
 from supervision.selectors import feedback_due_dates
 
 DEMO = [
@@ -62,8 +63,8 @@ def do_load_supervision_demo(today: dt.date | None = None) -> int:
             act.check_sign(unit.handler, unit)
             if history:
                 start = today - dt.timedelta(days=history)
-                unit.start_ord = start.toordinal()
-                unit.save(update_fields=["start_ord"])
+                unit.start_ord, unit.start_wd = start.toordinal(), workday_ordinal(start)
+                unit.save(update_fields=["start_ord", "start_wd"])
                 for due in feedback_due_dates(cycle="weekly", start=start, deadline=unit.deadline, weekday=5):
                     FeedbackDue.objects.get_or_create(unit=unit, due_date=due)
             elif unit.role == "lead":

@@ -106,6 +106,9 @@ class SupervisionItem(models.Model):
     source_basis = models.CharField("来源依据", max_length=300, blank=True)
     source_incoming = models.ForeignKey("documents.IncomingDocument", verbose_name="来源收文", null=True, blank=True,
                                         on_delete=models.PROTECT, related_name="+")
+    # A 会议议定事项 taken over (supervision/from_meeting.py): one item per decision, enforced by the database.
+    source_decision = models.OneToOneField("meetings.Decision", verbose_name="来源议定事项", null=True, blank=True,
+                                           on_delete=models.SET_NULL, related_name="+")
     leader = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="交办领导", on_delete=models.PROTECT,
                                related_name="+")
     supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="督查员", on_delete=models.PROTECT,
@@ -172,11 +175,16 @@ class UnitTask(models.Model):
     deadline = models.DateField("办理期限")
     start_ord = models.IntegerField("起始日序数")  # date.toordinal() of 交办
     deadline_ord = models.IntegerField("期限日序数")
+    # 序时进度 counts working days: supervision.pace ordinals of 交办 and the deadline (elapsed = today − start).
+    start_wd = models.IntegerField("起始工作日序数", default=0)
+    deadline_wd = models.IntegerField("期限工作日序数", default=0)
     signed_at = models.DateTimeField("签收时间", null=True, blank=True)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
     report = models.TextField("办结报告", blank=True)
     reported_at = models.DateTimeField("报告时间", null=True, blank=True)
+    # Attachments of the 办结报告, stored like a Feedback's files (checked by content, random keys).
+    report_files = models.JSONField("办结报告附件", default=list, blank=True)
     return_reason = models.CharField("退办理由", max_length=500, blank=True)
     done_at = models.DateTimeField("办结时间", null=True, blank=True)
 
@@ -286,3 +294,4 @@ class Bulletin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}年{self.month}月督查通报"
+from supervision.assessment.models import AssessmentWeight  # noqa: E402,F401  (考核权重, registered with this app)

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from supervision import views
+from supervision import files, from_meeting, views
+from supervision.assessment import views as assessment_views
 
 app_name = "supervision"
 
@@ -15,6 +16,16 @@ urlpatterns = [
     path("units/<int:unit_id>/", views.unit_page, name="unit"),
     path("steps/<int:task_id>/", views.step, name="step"),
     path("extensions/<int:extension_id>/", views.extension_page, name="extension"),
+    path("from-decision/<int:meeting_id>/<int:decision_id>/", from_meeting.from_decision, name="from_decision"),
+    # 进度反馈 / 办结报告 attachments (supervision/files.py)
+    path("feedback/<int:feedback_id>/files/<int:index>/", files.feedback_file, name="feedback_file"),
+    path("units/<int:unit_id>/report-files/<int:index>/", files.report_file, name="report_file"),
+    # 考核评价 一站通 (supervision/assessment/, docs/assessment.md)
+    path("assessment/", assessment_views.overview, name="assessment"),
+    path("assessment/units/<int:agency_id>/", assessment_views.unit, name="assessment_unit"),
+    path("assessment/records/<slug:key>/", assessment_views.records, name="assessment_records"),
+    path("assessment/export.xlsx", assessment_views.export, name="assessment_export"),
+    path("assessment/weights/", assessment_views.weights, name="assessment_weights"),
 ]
 
 # 督办看板, drill-down, 一张表 and 月度通报 (supervision.dashboard_views; docs/supervision.md 看板)

@@ -228,7 +228,8 @@ def unit_page(request: HttpRequest, unit_id: int) -> HttpResponse:
                 report = ReportForm(request.POST)
                 if not report.is_valid():
                     raise Refusal("form_invalid", "请填写办结报告。")
-                act.check_submit_report(user, unit, text=report.cleaned_data["report"], ip=ip)
+                act.check_submit_report(user, unit, text=report.cleaned_data["report"],
+                                        files=request.FILES.getlist("report_files"), ip=ip)
             elif op == "urge":
                 act.check_urge(user, unit, message=request.POST.get("message", ""), ip=ip)
             elif op in ("approve", "return"):

@@ -270,8 +270,9 @@ def test_lights_green_yellow_red_and_red_back_to_yellow_when_the_gap_is_made_up(
     unit.refresh_from_db()
     assert unit.light == "yellow"  # made up late: 滞后
     with on(D(2026, 9, 25)):
-        act.check_submit_feedback(cast.finance04, unit, text="按时", progress=45)
-    assert light(D(2026, 9, 29)) == "green"  # the next report came on time
+        act.check_submit_feedback(cast.finance04, unit, text="按时", progress=50)
+    # The next report came on time, and 50 % is within 10 points of 序时 (11 of 20 working days = 55 %).
+    assert light(D(2026, 9, 29)) == "green"
     with on(D(2026, 10, 8)):
         act.check_submit_feedback(cast.finance04, unit, text="按时", progress=90)
     assert light(D(2026, 10, 12)) == "green"  # due today, not missed yet; 4 working days to the deadline
@@ -295,18 +296,43 @@ def test_pace_behind_schedule_lights_by_policy(cast):
                           cycle_dates="2026-10-15", cycle_weekday="")
     assert item.policy.name == "重点工作"
     unit = item.units.get()
-    with on(D(2026, 9, 24)):  # 10 of 32 days elapsed: 序时 31%, progress 0 → 31 points behind > 30 → red
+    # 序时进度 counts working days (the calendar): 交办 09-14, deadline 10-16 is 20 working days (调休 Sunday 09-20
+    # and Saturday 10-10 count, 中秋 09-25 and 国庆 10-01…10-07 do not). Calendar days would give 32 and different colours.
+    with on(D(2026, 9, 24)):  # 9 of 20 working days elapsed: 序时 45%, progress 0 → 45 points behind > 30 → red
         act.do_recompute_lights()
     unit.refresh_from_db()
     assert unit.light == "red"
     with on(D(2026, 9, 24), 11):
         act.check_submit_feedback(cast.finance04, unit, text="进展", progress=15)
     unit.refresh_from_db()
-    assert unit.light == "yellow"  # 16 points behind
+    assert unit.light == "yellow"  # 30 points behind: not more than 30
     with on(D(2026, 9, 24), 12):
         act.check_submit_feedback(cast.finance04, unit, text="进展", progress=30)
     unit.refresh_from_db()
+    assert unit.light == "yellow"  # 15 points behind in working days (calendar days: 10/32 = 31 %, only 1 behind)
+    with on(D(2026, 9, 24), 13):
+        act.check_submit_feedback(cast.finance04, unit, text="进展", progress=40)
+    unit.refresh_from_db()
+    assert unit.light == "green"  # 5 points behind
+    with on(D(2026, 10, 8), 9):
+        act.check_submit_feedback(cast.finance04, unit, text="进展", progress=60)
+    unit.refresh_from_db()
+    # After 国庆: 13 of 20 working days = 65 %, 5 points behind → green. By calendar days (24 of 32 = 75 %) it would
+    # be 15 points behind → yellow: the holiday week is not time the unit had.
     assert unit.light == "green"
+
+
+def test_workday_ordinals_match_the_working_day_calendar(db):
+    from oa.selectors.calendar import working_days_between
+    from supervision.pace import WorkdayOrdinals
+
+    ordinals = WorkdayOrdinals()
+    start = D(2026, 9, 1)
+    days = [start + dt.timedelta(days=k) for k in range(0, 75)]
+    for a in days[::7]:
+        for b in days:
+            if b >= a:
+                assert ordinals.ordinal(b) - ordinals.ordinal(a) == working_days_between(a, b), (a, b)
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
