@@ -30,7 +30,7 @@ class ServicesConfig(AppConfig):
         register_ses_lookup(lambda digests: {c.pades_signature_sha256: bytes(c.ses_signature) for c in
                                              ServiceCertificate.objects.filter(pades_signature_sha256__in=digests)})
         # The 机关事务 办理类型 register themselves (items/registry.py); a stamped 用印申请 file verifies the same way.
-        from workflows.services.items import offices, rooms, seal, travel, vehicles  # noqa: F401
+        from workflows.services.items import offices, seal, travel, vehicles  # noqa: F401  (会议室预约: meetings/)
 
         register_ses_lookup(seal.ses_lookup)
         register_event_type("supplies.low_stock", SupplyLow)

@@ -1,4 +1,6 @@
-"""会议室预约 (docs/services.md 会议室预约): the meetings app's rooms, its conflict checks and its booking action.
+"""会议室预约 (docs/services.md 会议室预约), the 零跑动 办理类型 ``room``: the meetings app's rooms, its conflict checks
+and its booking action. It lives in meetings/ (registered from MeetingsConfig.ready) because meetings already
+depends on workflows/: workflows/ importing meetings would close a cycle (tests/test_architecture.py).
 
 Nothing here decides whether a room is free: on submission the meetings selectors answer (``rooms_bookable_by``,
 ``room_conflicts``, half-open intervals), and at 办结 the approved application is booked through
@@ -14,6 +16,9 @@ from typing import Any
 
 from django import forms
 
+from meetings.actions import MeetingInput, check_create_meeting
+from meetings.models import Meeting
+from meetings.selectors import room_conflicts, rooms_bookable_by
 from oa.models import Person
 from oa.refusals import Refusal
 from workflows.services.items.affairs_models import RoomRequest
@@ -24,8 +29,6 @@ LONGEST = dt.timedelta(hours=24)
 
 
 def form_fields(item, applicant, amending: bool) -> dict[str, forms.Field]:
-    from meetings.selectors import rooms_bookable_by
-
     rooms = rooms_bookable_by(applicant) if applicant is not None else []
     return {
         "room": forms.TypedChoiceField(label="会议室", coerce=int, choices=[("", "请选择")] + [
@@ -39,8 +42,6 @@ def form_fields(item, applicant, amending: bool) -> dict[str, forms.Field]:
 
 
 def check(applicant: Person, item, extra: dict, application_id: int | None) -> dict[str, Any]:
-    from meetings.selectors import room_conflicts, rooms_bookable_by
-
     room = rooms_bookable_by(applicant).filter(pk=extra.get("room")).first() if extra.get("room") else None
     if room is None:
         raise Refusal("room_invalid", "请选择您可以预约的会议室。")
@@ -69,9 +70,6 @@ def _store(application, extra: dict) -> None:
 
 def finish(application) -> str:
     """Book through meetings' own action (room row locked, conflicts checked again); a clash refuses the step."""
-    from meetings.actions import MeetingInput, check_create_meeting
-    from meetings.models import Meeting
-
     request = RoomRequest.objects.select_for_update().select_related("room").get(application=application)
     meeting = check_create_meeting(application.applicant, MeetingInput(
         title=request.title, start=request.start, end=request.end, mode=Meeting.Mode.OFFLINE, room=request.room,
@@ -84,8 +82,6 @@ def finish(application) -> str:
 
 
 def approver_notes(application) -> list[str]:
-    from meetings.selectors import room_conflicts
-
     request = RoomRequest.objects.filter(application=application).select_related("room").first()
     if request is None:
         return []
