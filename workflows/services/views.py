@@ -76,7 +76,11 @@ def catalogue(request):
     items = list(selectors.catalogue_items(query))
     for item in items:
         item.refusal = selectors.ineligibility(request.user, item)
-    return render(request, "services/catalogue.html", {"items": items, "q": query[:50]})
+    from workflows.services.items.fleet import fleet_agencies_of, office_agencies_of
+
+    return render(request, "services/catalogue.html", {
+        "items": items, "q": query[:50], "manages_fleet": bool(fleet_agencies_of(request.user)),
+        "keeps_offices": bool(office_agencies_of(request.user))})
 
 
 @login_required

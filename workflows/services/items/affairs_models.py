@@ -58,11 +58,19 @@ class SealRequest(models.Model):
 
 
 class Vehicle(models.Model):
-    """A car of an agency's pool (公务用车平台)."""
+    """A car of an agency's pool (公务用车平台). Retired (停用) cars stay for the trips that used them."""
+
+    class Kind(models.TextChoices):
+        SEDAN = "sedan", "轿车"
+        MPV = "mpv", "商务车"
+        SUV = "suv", "越野车"
+        BUS = "bus", "客车"
+        OTHER = "other", "其他"
 
     agency = models.ForeignKey("oa.Agency", verbose_name="机关", on_delete=models.PROTECT, related_name="+")
     plate = models.CharField("车牌号", max_length=20, unique=True)
-    model = models.CharField("车型", max_length=50)
+    kind = models.CharField("车辆类型", max_length=10, choices=Kind.choices, default=Kind.SEDAN)
+    model = models.CharField("品牌型号", max_length=50)
     seats = models.PositiveIntegerField("座位数")
     mileage = models.PositiveIntegerField("当前里程（公里）", default=0)
     is_active = models.BooleanField("可调度", default=True)
@@ -77,6 +85,9 @@ class Vehicle(models.Model):
 
 class Driver(models.Model):
     agency = models.ForeignKey("oa.Agency", verbose_name="机关", on_delete=models.PROTECT, related_name="+")
+    # A driver on the staff is linked to their directory entry; a contracted one is just a name and a phone.
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="工作人员", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
     name = models.CharField("姓名", max_length=50)
     phone = models.CharField("电话", max_length=30, blank=True)
     is_active = models.BooleanField("在岗", default=True)
@@ -84,7 +95,8 @@ class Driver(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "驾驶员"
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["agency", "name"], name="driver_unique_name")]
+        constraints = [models.UniqueConstraint(fields=["agency", "name"], name="driver_unique_name"),
+                       models.UniqueConstraint(fields=["agency", "person"], name="driver_unique_person")]
 
     def __str__(self) -> str:
         return self.name
