@@ -346,17 +346,10 @@ def check_fonts_for_sealing(pdf: bytes) -> None:
                       "OA_ACCEPT_STANDIN_FONTS=1", status=409)
 
 
-def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, *, step_token: str,
-                         otp_verified: bool, anchors: list[SealAnchor] | None = None) -> SealUse:
-    """Stamp ``document`` with ``seal``: visible PAdES signature + GB/T 38540 SES signature, one SealUse row.
-
-    ``anchors`` are the renderer's seal positions for the document's final PDF
-    (``render_pdf_with_layout(spec).seal_anchors``); when omitted, the ones typesetting stored on the document.
-    """
-    now = timezone.now()
-    document = OfficialDocument.objects.select_for_update(of=("self",)).select_related("agency").get(pk=document.pk)
-    refuse_classified(document, "加盖电子印章（GB/T 33481 电子印章只用于非涉密公文）")
-    seal = Seal.objects.select_related("agency", "authority").get(pk=seal.pk)
+def refuse_unusable_seal(actor: Person, seal: Seal, *, otp_verified: bool, now: dt.datetime | None = None) -> None:
+    """The rules every stamping by a person obeys (发文 用印 and 零跑动 用印申请): the seal's holder role in its agency,
+    two-factor authentication in this session, a seal neither revoked, stopped nor outside its validity."""
+    now = now or timezone.now()
     if not people_with_role(seal.holder_role, agency=seal.agency).filter(pk=actor.pk).exists():
         raise Refusal("seal_not_authorised",
                             f"您不是“{seal.agency.name}”的{Role(seal.holder_role).label}，不能使用该印章", status=403)
@@ -370,6 +363,40 @@ def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, 
         raise Refusal("seal_not_yet_valid", f"印章“{seal.name}”尚未生效（{timezone.localtime(seal.valid_from):%Y-%m-%d} 起）")
     if now > seal.valid_to:
         raise Refusal("seal_expired", f"印章“{seal.name}”已于 {timezone.localtime(seal.valid_to):%Y-%m-%d} 过期，不能使用")
+
+
+def sign_pdf_with_seal(seal: Seal, pdf: bytes, anchors: list[SealAnchor]) -> tuple[stamping.StampResult, bytes]:
+    """The seal's picture at its anchor as a visible PAdES signature, then the GB/T 38540 SES_Signature over the
+    stamped PDF: (stamp result, SES DER). Keys are decrypted with the KEK only here."""
+    keyring = keys.keyring_from_settings()
+    key_der = keys.decrypt(seal.key_encrypted, context=seal.key_context("x509"), keyring=keyring)
+    sm2_private = keys.decrypt(seal.sm2_private_encrypted, context=seal.key_context("sm2"), keyring=keyring).hex()
+    with seal.image.open("rb") as fh:
+        png = fh.read()
+    material = stamping.SealMaterial(
+        agency_names=_agency_names(seal.agency), png=png, key_der=key_der, cert_pem=seal.cert_pem,
+        chain_pems=(seal.authority.cert_pem,), signer_name=seal.name,
+    )
+    stamped = stamping.stamp_pdf(pdf, anchors, material)
+    ses_der = ses.sign_document(
+        seal_der=bytes(seal.ses_seal), signer_cert_der=bytes(seal.sm2_cert_der), signer_private_hex=sm2_private,
+        signer_public_hex=seal.sm2_public_hex, pdf_bytes=stamped.pdf, time_info=stamped.signed_at,
+    )
+    return stamped, ses_der
+
+
+def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, *, step_token: str,
+                         otp_verified: bool, anchors: list[SealAnchor] | None = None) -> SealUse:
+    """Stamp ``document`` with ``seal``: visible PAdES signature + GB/T 38540 SES signature, one SealUse row.
+
+    ``anchors`` are the renderer's seal positions for the document's final PDF
+    (``render_pdf_with_layout(spec).seal_anchors``); when omitted, the ones typesetting stored on the document.
+    """
+    now = timezone.now()
+    document = OfficialDocument.objects.select_for_update(of=("self",)).select_related("agency").get(pk=document.pk)
+    refuse_classified(document, "加盖电子印章（GB/T 33481 电子印章只用于非涉密公文）")
+    seal = Seal.objects.select_related("agency", "authority").get(pk=seal.pk)
+    refuse_unusable_seal(actor, seal, otp_verified=otp_verified, now=now)
     if not document.seal_required:
         raise Refusal("seal_not_required", "该公文不加盖印章（如纪要）")
     if document.status in FROZEN:
@@ -386,20 +413,7 @@ def check_stamp_document(actor: Person, document: OfficialDocument, seal: Seal, 
     check_fonts_for_sealing(pdf_before)
     if anchors is None:
         anchors = seal_anchors_for_document(document)
-    keyring = keys.keyring_from_settings()
-    key_der = keys.decrypt(seal.key_encrypted, context=seal.key_context("x509"), keyring=keyring)
-    sm2_private = keys.decrypt(seal.sm2_private_encrypted, context=seal.key_context("sm2"), keyring=keyring).hex()
-    with seal.image.open("rb") as fh:
-        png = fh.read()
-    material = stamping.SealMaterial(
-        agency_names=_agency_names(seal.agency), png=png, key_der=key_der, cert_pem=seal.cert_pem,
-        chain_pems=(seal.authority.cert_pem,), signer_name=seal.name,
-    )
-    stamped = stamping.stamp_pdf(pdf_before, anchors, material)
-    ses_der = ses.sign_document(
-        seal_der=bytes(seal.ses_seal), signer_cert_der=bytes(seal.sm2_cert_der), signer_private_hex=sm2_private,
-        signer_public_hex=seal.sm2_public_hex, pdf_bytes=stamped.pdf, time_info=stamped.signed_at,
-    )
+    stamped, ses_der = sign_pdf_with_seal(seal, pdf_before, anchors)
     use = SealUse(
         document=document, seal=seal, authorization=authorization, actor=actor, step_label=authorization.step_label,
         signed_at=stamped.signed_at, pdf_before_sha256=hashlib.sha256(pdf_before).hexdigest(),

@@ -32,6 +32,7 @@ def check_import_hr(actor: Person | None, rows: list[HrRow], *, source: str) -> 
                 "hire_date": row.hire_date, "grade": row.grade, "income_band": row.income_band,
                 "annual_income": row.annual_income, "leave_year": row.leave_year,
                 "annual_leave_days": row.annual_leave_days, "annual_leave_used": row.annual_leave_used,
+                "travel_budget": row.travel_budget,
                 "source": source,
             })
         do_record_audit(actor=actor, action="hr.import", object_type="hr.hrrecord", object_repr="导入人事财务数据",

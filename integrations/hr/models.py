@@ -16,6 +16,8 @@ class HrRecord(models.Model):
     leave_year = models.PositiveIntegerField("假期年度")
     annual_leave_days = models.DecimalField("年休假天数", max_digits=5, decimal_places=1)
     annual_leave_used = models.DecimalField("系统外已休天数", max_digits=5, decimal_places=1, default=0)
+    # 财务: the person's 差旅费 for the 假期年度 (the record's data year); empty = the finance system has none.
+    travel_budget = models.DecimalField("年度差旅费额度（元）", max_digits=12, decimal_places=2, null=True, blank=True)
     source = models.CharField("来源", max_length=200)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 

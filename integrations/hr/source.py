@@ -22,6 +22,7 @@ import urllib3
 COLUMNS = {
     "账号": "account", "姓名": "name", "入职日期": "hire_date", "职级": "grade", "收入档次": "income_band",
     "年收入": "annual_income", "假期年度": "leave_year", "年休假天数": "annual_leave_days", "已休天数": "annual_leave_used",
+    "差旅费额度": "travel_budget",
 }
 REQUIRED = ("account", "name", "hire_date", "grade", "income_band", "leave_year", "annual_leave_days")
 LABELS = {v: k for k, v in COLUMNS.items()}
@@ -40,6 +41,7 @@ class HrRow:
     leave_year: int
     annual_leave_days: Decimal
     annual_leave_used: Decimal
+    travel_budget: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,10 @@ def check_record(where: str, raw: dict[str, Any], errors: list[RowError]) -> HrR
     income = _decimal(income_text) if income_text else None
     if income_text and (income is None or income < 0):
         bad(f"年收入“{income_text}”应为不小于 0 的金额")
+    budget_text = _text(raw.get("travel_budget"))
+    budget = _decimal(budget_text) if budget_text else None
+    if budget_text and (budget is None or budget < 0 or budget >= Decimal(10) ** 10):
+        bad(f"差旅费额度“{budget_text}”应为不小于 0 的金额")
     for key, limit in (("account", 150), ("name", 50), ("grade", 50), ("income_band", 50)):
         if len(_text(raw.get(key))) > limit:
             bad(f"“{LABELS[key]}”超过 {limit} 字")
@@ -137,7 +143,8 @@ def check_record(where: str, raw: dict[str, Any], errors: list[RowError]) -> HrR
         return None
     return HrRow(where=where, account=_text(raw["account"]), name=_text(raw["name"]), hire_date=hire_date,
                  grade=_text(raw["grade"]), income_band=_text(raw["income_band"]), annual_income=income,
-                 leave_year=year, annual_leave_days=days, annual_leave_used=used)
+                 leave_year=year, annual_leave_days=days, annual_leave_used=used,
+                 travel_budget=budget)
 
 
 def parse_records(records: list[tuple[str, dict[str, Any]]]) -> list[HrRow]:
@@ -226,7 +233,7 @@ def parse_upload(filename: str, data: bytes) -> list[HrRow]:
 class HttpHrSource:
     """The HR system's JSON API: ``GET <url>`` with ``Authorization: Bearer <token>`` answers
     ``{"records": [{"account", "name", "hire_date", "grade", "income_band", "annual_income", "leave_year",
-    "annual_leave_days", "annual_leave_used"}, ...]}`` (the contract tests/test_services_hr.py serves)."""
+    "annual_leave_days", "annual_leave_used", "travel_budget"}, ...]}`` (the contract tests/test_services_hr.py serves)."""
 
     MAX_BYTES = 20 * 1024 * 1024
 

@@ -29,6 +29,10 @@ class ServicesConfig(AppConfig):
         # The 验章 page finds a certificate's GB/T 38540 signature by its PDF signature value, as it does a 公文's.
         register_ses_lookup(lambda digests: {c.pades_signature_sha256: bytes(c.ses_signature) for c in
                                              ServiceCertificate.objects.filter(pades_signature_sha256__in=digests)})
+        # The 机关事务 办理类型 register themselves (items/registry.py); a stamped 用印申请 file verifies the same way.
+        from workflows.services.items import offices, seal, travel, vehicles  # noqa: F401  (会议室预约: meetings/)
+
+        register_ses_lookup(seal.ses_lookup)
         register_event_type("supplies.low_stock", SupplyLow)
         # Steps reach 待办 through workflows.inbox (every viewflow task is a flow_task WorkItem, with this flow's
         # step page as its link); 委托 may be scoped to this flow.
@@ -39,4 +43,4 @@ class ServicesConfig(AppConfig):
         register_work_kind(WorkKind(key=RATING_KIND, label="办件评价", icon="toread", actions=rating_work_actions,
                                     perform=perform_rating_work))
         register_tile(Tile("services", "办事服务", "services:catalogue", "more", order=50,
-                           description="在职证明、收入证明、请休假、办公用品领用等机关内部事项网上办"))
+                           description="在职证明、用印、公务用车、会议室、请休假、出差等机关内部事项网上办"))

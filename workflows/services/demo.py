@@ -66,4 +66,7 @@ def do_load_service_demo(*, actor: Person | None = None) -> dict[str, int]:
         SupplyItem.objects.get_or_create(agency=office, name=name,
                                          defaults={"unit": unit, "stock": stock, "low_stock": low})
     hr = check_import_hr(actor, parse_csv(HR_DEMO.read_bytes()), source="演示数据 hr_demo.csv")
-    return {"items": len(ITEMS), "supplies": len(SUPPLIES), "hr": hr}
+    from workflows.services.items.demo_affairs import do_load_affairs_demo
+
+    affairs = do_load_affairs_demo(office, codes, actor=actor)  # 用印, 公务用车, 会议室, 出差, 办公用房
+    return {"items": len(ITEMS), "supplies": len(SUPPLIES), "hr": hr, **affairs}

@@ -22,7 +22,8 @@ class RefusalForm(forms.Form):
     REFUSAL_FIELDS: dict[str, str] = {}
 
     def add_refusal(self, code: str, message: str) -> None:
-        self.add_error(self.REFUSAL_FIELDS.get(code), message)
+        name = self.REFUSAL_FIELDS.get(code)
+        self.add_error(name if name in self.fields else None, message)
 
 
 class ItemForm(RefusalForm):
@@ -96,6 +97,9 @@ class ApplicationForm(RefusalForm):
                       "supply_invalid": "supply", "field_required": "purpose", "field_too_long": "purpose"}
 
     def add_refusal(self, code: str, message: str) -> None:
+        if self.spec_refusals.get(code) in self.fields:
+            self.add_error(self.spec_refusals[code], message)
+            return
         if code.startswith("material_") or code in ("file_empty", "file_too_large", "type_not_allowed",
                                                     "type_mismatch", "type_unknown"):
             self.add_error(None, message)  # which material is named in the message
@@ -106,7 +110,13 @@ class ApplicationForm(RefusalForm):
         super().__init__(*args, **kwargs)
         self.upload_names, self.previous_names = {}, {}
         handler = item.handler
-        if handler == ServiceItem.Handler.LEAVE:
+        from workflows.services.items.registry import spec_of
+
+        self.spec = spec_of(handler)
+        self.spec_refusals = self.spec.refusal_fields if self.spec is not None else {}
+        if self.spec is not None:
+            self.fields.update(self.spec.form_fields(item, applicant, amending))
+        elif handler == ServiceItem.Handler.LEAVE:
             self.fields["leave_kind"] = forms.ChoiceField(label="假别", choices=LeaveRecord.Kind.choices)
             self.fields["start"] = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
             self.fields["end"] = forms.DateField(label="结束日期", widget=forms.DateInput(attrs={"type": "date"}))
@@ -144,6 +154,12 @@ class ApplicationForm(RefusalForm):
     def previous(self) -> dict:
         return {name: self.cleaned_data.get(key) for key, name in self.previous_names.items()}
 
+    def extra(self) -> dict:
+        """A registered 办理类型's own cleaned fields (everything but the catalogue's materials)."""
+        if self.spec is None:
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if k not in self.upload_names and k not in self.previous_names}
+
 
 class DecisionForm(RefusalForm):
     REFUSAL_FIELDS = {"field_required": "opinion", "field_too_long": "opinion"}
@@ -152,9 +168,17 @@ class DecisionForm(RefusalForm):
     opinion = forms.CharField(label="办理意见", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
                               help_text="不同意或不予受理时必须说明理由")
 
-    def __init__(self, *args, choices, **kwargs) -> None:
+    def __init__(self, *args, choices, final_fields: dict | None = None, final_refusals: dict | None = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["decision"].choices = list(choices.items())
+        self.final_names = list(final_fields or {})
+        self.fields.update(final_fields or {})  # a 办理类型's final step (派车: vehicle, driver)
+        self.REFUSAL_FIELDS = {**self.REFUSAL_FIELDS, **{code: name for code, name in (final_refusals or {}).items()
+                                                         if name in self.final_names}}
+
+    def final(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.final_names}
 
 
 class AmendReturnForm(RefusalForm):

@@ -20,6 +20,11 @@ class ServiceItem(models.Model):
         INCOME_CERT = "income_cert", "收入证明"
         LEAVE = "leave", "请休假"
         SUPPLIES = "supplies", "办公用品领用"
+        SEAL = "seal", "用印申请"
+        VEHICLE = "vehicle", "公务用车"
+        ROOM = "room", "会议室预约"
+        TRAVEL = "travel", "出差审批"
+        OFFICE = "office", "办公用房"
         GENERAL = "general", "通用审批"
 
     class Result(models.TextChoices):
@@ -112,6 +117,9 @@ class ApplicationEvent(models.Model):
         COMPLETED = "completed", "办结"
         RATED = "rated", "评价"
         LEAVE_CANCELLED = "leave_cancelled", "销假"
+        SEALED = "sealed", "用印"
+        DISPATCHED = "dispatched", "派车"
+        VEHICLE_RETURNED = "vehicle_returned", "还车登记"
 
     application = models.ForeignKey(ServiceApplication, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -217,3 +225,16 @@ class ApplicationMaterial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.filename}）"
+
+
+# The 机关事务 items' records (用印, 公务用车, 会议室, 出差, 办公用房) live beside their item code.
+from workflows.services.items.affairs_models import (  # noqa: E402, F401
+    Driver,
+    OfficeRequest,
+    OfficeRoom,
+    RoomRequest,
+    SealRequest,
+    TravelRequest,
+    Vehicle,
+    VehicleTrip,
+)

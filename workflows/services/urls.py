@@ -1,3 +1,7 @@
 """/services/ (零跑动办事): the routes live beside their views."""
 
+from workflows.services.items.fleet_views import urlpatterns as _fleet_urlpatterns
+from workflows.services.items.views import urlpatterns as _item_urlpatterns
 from workflows.services.views import app_name, urlpatterns  # noqa: F401
+
+urlpatterns = urlpatterns + _item_urlpatterns + _fleet_urlpatterns

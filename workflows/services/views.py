@@ -48,6 +48,7 @@ from workflows.services.forms import (
     RatingForm,
     RestockForm,
 )
+from workflows.services.items.registry import is_final_step, spec_of
 from workflows.services.models import ServiceApplication, ServiceCertificate, ServiceItem, SupplyItem
 
 app_name = "services"
@@ -75,7 +76,11 @@ def catalogue(request):
     items = list(selectors.catalogue_items(query))
     for item in items:
         item.refusal = selectors.ineligibility(request.user, item)
-    return render(request, "services/catalogue.html", {"items": items, "q": query[:50]})
+    from workflows.services.items.fleet import fleet_agencies_of, office_agencies_of
+
+    return render(request, "services/catalogue.html", {
+        "items": items, "q": query[:50], "manages_fleet": bool(fleet_agencies_of(request.user)),
+        "keeps_offices": bool(office_agencies_of(request.user))})
 
 
 @login_required
@@ -92,7 +97,8 @@ def _input(form: ApplicationForm) -> actions.ApplicationInput:
     data = form.cleaned_data
     return actions.ApplicationInput(purpose=data.get("purpose", ""), leave_kind=data.get("leave_kind", ""),
                                     start=data.get("start"), end=data.get("end"), supply_id=data.get("supply"),
-                                    quantity=data.get("quantity"), uploads=form.uploads(), previous=form.previous())
+                                    quantity=data.get("quantity"), uploads=form.uploads(), previous=form.previous(),
+                                    extra=form.extra())
 
 
 @login_required
@@ -162,6 +168,7 @@ def application_detail(request, application_id: int):
             (rating_form if request.POST.get("form") == "rate" else close_form).add_refusal(exc.code, exc.message)
             status, error = exc.status, exc.message
     mine_ = application.applicant_id == request.user.pk
+    spec = spec_of(application.item.handler)
     leave = getattr(application, "leave", None) if application.item.handler == ServiceItem.Handler.LEAVE else None
     return render(request, "services/application.html", {
         "application": application, "events": application.events.select_related("actor"), "error": error,
@@ -170,6 +177,8 @@ def application_detail(request, application_id: int):
         "materials": application.materials.all(),
         "rating_form": rating_form if mine_ and application.rating is None and application.completed_at else None,
         "close_form": close_form if mine_ and leave is not None and leave.state == "approved" else None,
+        "item_template": spec.detail_template if spec else "",
+        "record": spec.record(application, request.user) if spec and spec.record else None,
     }, status=status)
 
 
@@ -230,11 +239,19 @@ def task_page(request, task_id: int):
     node = task.flow_task.name
     holder = task.owner_id == request.user.pk and task.status in (STATUS.ASSIGNED, STATUS.STARTED)
     choices = actions.DECISIONS.get(node, {})
-    which = request.POST.get("form", "")
-    decision_form = DecisionForm(request.POST if which == "decide" else None, choices=choices)
-    return_form = AmendReturnForm(request.POST if which == "return" else None)
+    spec = spec_of(application.item.handler)
     initial = {k: application.form.get(k) for k in ("purpose", "leave_kind", "start", "end", "quantity")}
     initial["supply"] = application.form.get("supply_id")
+    if spec is not None:
+        initial = {k: v for k, v in application.form.items() if not isinstance(v, (dict, list))}
+        initial.update({k.removesuffix("_id"): v for k, v in initial.items() if k.endswith("_id")})  # seal_id → seal
+    final = spec is not None and holder and node != "amend" and is_final_step(task, task.process.data)
+    final_fields = spec.final_fields(application) if final and spec.final_fields is not None else None
+    which = request.POST.get("form", "")
+    decision_form = DecisionForm(request.POST if which == "decide" else None, choices=choices,
+                                 final_fields=final_fields,
+                                 final_refusals=spec.refusal_fields if final else None)
+    return_form = AmendReturnForm(request.POST if which == "return" else None)
     amend_form = ApplicationForm(request.POST if which == "amend" else None,
                                  request.FILES if which == "amend" else None, item=application.item,
                                  applicant=application.applicant, amending=True, initial=initial)
@@ -248,7 +265,9 @@ def task_page(request, task_id: int):
         try:
             if which == "decide" and decision_form.is_valid():
                 actions.check_perform_service_step(request.user, task, decision_form.cleaned_data["decision"],
-                                                   decision_form.cleaned_data["opinion"], ip=client_ip(request))
+                                                   decision_form.cleaned_data["opinion"], ip=client_ip(request),
+                                                   final=decision_form.final(),
+                                                   otp_verified=request.user.is_verified())
                 messages.success(request, "已办理")
                 return redirect("services:application", application.pk)
             if which == "return" and return_form.is_valid():
@@ -276,6 +295,10 @@ def task_page(request, task_id: int):
         "returned_reason": returned.get("reason", ""),
         "events": application.events.select_related("actor"), "materials": application.materials.all(),
         "form_rows": selectors.form_rows(application),
+        "item_template": spec.detail_template if spec else "",
+        "record": spec.record(application, request.user) if spec and spec.record else None,
+        "approver_notes": spec.approver_notes(application) if spec and spec.approver_notes else [],
+        "final_otp": final and spec.final_otp,
     }, status=status)
 
 
