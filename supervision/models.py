@@ -294,4 +294,6 @@ class Bulletin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}年{self.month}月督查通报"
+
+
 from supervision.assessment.models import AssessmentWeight  # noqa: E402,F401  (考核权重, registered with this app)

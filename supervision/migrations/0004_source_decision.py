@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('meetings', '0003_minutes'),
-        ('supervision', '0002_h3_assessment_pace'),
+        ('supervision', '0003_assessment_pace'),
     ]
 
     operations = [

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('oa', '0009_audit_chains'),
-        ('supervision', '0001_supervision'),
+        ('supervision', '0002_bulletin'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
