@@ -19,8 +19,8 @@ class SupervisionConfig(AppConfig):
         register_tile(Tile("supervision", "督查督办", "supervision:mine", "todo", order=45,
                            description="我的督办事项、进度反馈与延期申请"))
         from meetings.minutes import register_decision_linker
+        from oa.scores import register_source, source_by_key
         from supervision.assessment.builtin import BUILTIN
-        from supervision.assessment.sources import register_source, source_by_key
         from supervision.from_meeting import decision_links
 
         # 会议议定事项 → 督办: the meeting page's 议定事项 rows get the button / the item link.

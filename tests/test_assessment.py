@@ -16,11 +16,11 @@ from documents.actions.body import check_save_body
 from documents.actions.documents import do_create_document
 from oa.models import Agency, AuditEntry, Department, Person
 from oa.refusals import Refusal
+from oa.scores import SourceScore, registered_sources
 from supervision import actions as act
 from supervision.assessment.actions import check_save_weights
 from supervision.assessment.models import AssessmentWeight
 from supervision.assessment.scoring import assess, combine, default_weights, weights_in_force
-from supervision.assessment.sources import SourceScore, registered_sources
 from tests.clients import login
 from tests.issued import BODY, ensure_office_seal
 from tests.services_helpers import item, load_services, open_task

@@ -8,9 +8,9 @@ from django.db import transaction
 from oa.actions.audit import do_record_audit
 from oa.models import Person
 from oa.refusals import Refusal
+from oa.scores import registered_sources
 from supervision.assessment.models import AssessmentWeight
 from supervision.assessment.scoring import weight_agency_id
-from supervision.assessment.sources import registered_sources
 
 
 def check_save_weights(user: Person, weights: dict[str, object], *, ip: str | None = None) -> dict[str, int]:

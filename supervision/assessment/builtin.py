@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from supervision.assessment.sources import Record, SourceScore, percent
+from oa.scores import Record, SourceScore, percent
 from supervision.models import SupervisionItem, UnitTask
 
 DISPATCHED = [SupervisionItem.Status.HANDLING, SupervisionItem.Status.CLOSING, SupervisionItem.Status.CLOSED,

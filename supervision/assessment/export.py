@@ -8,8 +8,8 @@ import io
 
 import xlsxwriter
 
+from oa.scores import ScoreSource
 from supervision.assessment.scoring import UnitAssessment
-from supervision.assessment.sources import ScoreSource
 
 NO_DATA = "无数据"
 

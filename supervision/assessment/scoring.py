@@ -14,8 +14,8 @@ from django.http import Http404
 
 from oa.models import Agency, Person, Role, RoleAssignment
 from oa.refusals import Refusal
+from oa.scores import ScoreSource, SourceScore, registered_sources
 from supervision.assessment.models import AssessmentWeight
-from supervision.assessment.sources import ScoreSource, SourceScore, registered_sources
 from supervision.selectors import LEADER_ROLES, scope_agencies, supervisor_agency_ids
 
 PERIOD_MAX_DAYS = 366

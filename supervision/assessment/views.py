@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from oa.http import client_ip
 from oa.refusals import Refusal
+from oa.scores import registered_sources, source_by_key
 from supervision.assessment.actions import check_save_weights
 from supervision.assessment.export import assessment_xlsx
 from supervision.assessment.scoring import (
@@ -25,7 +26,6 @@ from supervision.assessment.scoring import (
     weight_agency_id,
     weights_in_force,
 )
-from supervision.assessment.sources import registered_sources, source_by_key
 
 
 def _period(request: HttpRequest) -> tuple[dt.date, dt.date, str]:

@@ -18,6 +18,7 @@ class InformationConfig(AppConfig):
 
     def ready(self) -> None:
         from oa.events import register_event_type
+        from oa.scores import register_source, source_by_key
         from oa.tiles import Tile, register_tile
         from oa.work import register_delegation_scope
         from workflows.information import flows
@@ -28,3 +29,8 @@ class InformationConfig(AppConfig):
         register_delegation_scope(flows.InformationFlow.delegation_kind, "信息报送")
         register_tile(Tile("information", "信息报送", "information:home", "document", order=55,
                            description="政务信息起草、单位审核、报送区府办信息科，采用统计与计分"))
+        # 考核评价: 信息采用率 per unit and period (docs/assessment.md, docs/information.md).
+        from workflows.information.assessment import InformationScoreSource
+
+        if source_by_key("information") is None:
+            register_source(InformationScoreSource())

@@ -1,26 +1,17 @@
 """信息报送 as a source of the 考核评价 page (supervision/assessment): per unit, the 采用率 of the period.
 
-The integrator registers ``InformationScoreSource()`` with the assessment registry and switches the import of
-SourceScore to supervision.assessment.sources; the local copy below has the same fields.
+Registered with the core registry (oa.scores) from InformationConfig.ready(); the assessment pages only read it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from oa.scores import SourceScore
 from workflows.information.statistics import unit_statistics
-
-
-@dataclass(frozen=True)
-class SourceScore:
-    value: float | None  # 0–100, None when the unit had nothing to score in the period
-    numerator: int
-    denominator: int
-    drill_url: str  # page listing the records behind the number (already filtered)
 
 
 def drill_url(agency_id: int, start: dt.date, end: dt.date) -> str:
