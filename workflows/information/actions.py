@@ -438,26 +438,74 @@ def check_save_rule(actor: Person, data: RuleInput) -> ScoringRule:
     return rule
 
 
-# --- duties (系统管理员) ----------------------------------------------------------------------------------------
+# --- duties (办公室/文书, 信息科负责人, 系统管理员) ---------------------------------------------------------------------
 
 
-def check_assign_duty(actor: Person | None, person: Person, agency: Agency, duty: str) -> InformationDuty:
+def check_assign_duty(actor: Person | None, person: Person, agency: Agency, duty: str, *,
+                      ip: str | None = None, via: str = "command") -> InformationDuty:
+    """Give ``person`` the duty at ``agency`` (idempotent). Without an actor (the demo command, the shell) no scope is
+    checked; the page goes through check_manage_assign_duty."""
     if duty not in Duty.values:
         raise Refusal("duty_invalid", "职责无效。")
-    if duty == Duty.DESK and agency.kind != Agency.Kind.OFFICE:
-        raise Refusal("desk_outside_office", "信息科编辑只能设在区府办。")
+    if duty in (Duty.DESK, Duty.DESK_HEAD) and agency.kind != Agency.Kind.OFFICE:
+        raise Refusal("desk_outside_office", f"{Duty(duty).label}只能设在区府办。")
+    if duty == Duty.STATISTICS and agency.kind not in (Agency.Kind.OFFICE, Agency.Kind.GOVERNMENT):
+        raise Refusal("statistics_outside_office", "统计查看只能设在区政府或区府办。")
     if duty != Duty.DESK and not person.appointments.filter(department__agency=agency).exists():
         raise Refusal("duty_outside_unit", f"{person.name}不在{agency.short_name}任职，不能担任该单位的信息职责。")
+    if not person.is_active:
+        raise Refusal("person_inactive", f"{person.name}的账号已停用，不能担任信息职责。")
     with transaction.atomic():
         row, created = InformationDuty.objects.get_or_create(person=person, agency=agency, duty=duty)
         if created:
-            do_record_audit(actor=actor, action="information.duty_assign", obj=row,
-                            changes={"person": person.pk, "agency": agency.pk, "duty": duty})
+            do_record_audit(actor=actor, action="information.duty_assign", obj=row, ip=ip,
+                            changes={"person": person.pk, "agency": agency.pk, "duty": duty, "via": via})
     return row
 
 
-def do_remove_duty(actor: Person, duty: InformationDuty) -> None:
+def check_manage_assign_duty(actor: Person, person: Person | None, agency: Agency, duty: str, *,
+                             ip: str | None = None) -> InformationDuty:
+    """From /information/duties/: only within the actor's roster (selectors.managed_duty_pairs), only someone who
+    works in the unit (the 信息科编辑 too: the picker lists the 区府办's staff)."""
+    from workflows.information.selectors import managed_duty_pairs
+
+    if (agency.pk, duty) not in managed_duty_pairs(actor):
+        raise Refusal("duty_not_managed", f"您不能管理{agency.short_name}的{Duty(duty).label if duty in Duty.values else '该职责'}。",
+                      status=403)
+    if person is None:
+        raise Refusal("person_required", "请选择人员。")
+    if not person.appointments.filter(department__agency=agency).exists():
+        raise Refusal("duty_outside_unit", f"{person.name}不在{agency.short_name}任职，不能担任该单位的信息职责。")
+    if InformationDuty.objects.filter(person=person, agency=agency, duty=duty).exists():
+        raise Refusal("duty_exists", f"{person.name}已经是{agency.short_name}的{Duty(duty).label}。", status=409)
+    return check_assign_duty(actor, person, agency, duty, ip=ip, via="page")
+
+
+def check_remove_duty(actor: Person, duty: InformationDuty, *, ip: str | None = None) -> None:
+    """Take a duty away. Refused while the person still holds open steps of it (转办 them first), and refused for
+    the last 信息审核人 of a unit with pieces waiting in unit review (or the last 信息科编辑 while pieces wait at the
+    desk): nobody could take them over."""
+    from workflows.information.selectors import open_steps_held
+
+    label, unit = duty.get_duty_display(), duty.agency.short_name
     with transaction.atomic():
-        do_record_audit(actor=actor, action="information.duty_remove", obj=duty,
+        duty = InformationDuty.objects.select_for_update().select_related("person", "agency").get(pk=duty.pk)
+        peers = InformationDuty.objects.filter(duty=duty.duty, person__is_active=True).exclude(pk=duty.pk)
+        if duty.duty == Duty.REVIEWER:
+            waiting = Submission.objects.filter(agency=duty.agency, status=Submission.Status.UNIT_REVIEW).count()
+            if waiting and not peers.filter(agency=duty.agency).exists():
+                raise Refusal("last_reviewer", f"{unit}还有 {waiting} 条信息在单位审核中，{duty.person.name}是该单位"
+                                               f"唯一的信息审核人：请先增加一名信息审核人，再取消。", status=409)
+        if duty.duty == Duty.DESK:
+            waiting = Submission.objects.filter(status=Submission.Status.DESK_REVIEW).count()
+            if waiting and not peers.exists():
+                raise Refusal("last_desk", f"信息科还有 {waiting} 条信息待审核，{duty.person.name}是唯一的信息科编辑："
+                                           f"请先增加一名信息科编辑，再取消。", status=409)
+        open_steps = open_steps_held(duty.person, duty.agency, duty.duty)
+        if open_steps:
+            raise Refusal("duty_has_open_steps", f"{duty.person.name}还有 {open_steps} 条信息待其办理（{label}），"
+                                                 f"请先在待办中转办给其他{label}，再取消其职责。", status=409)
+        do_record_audit(actor=actor, action="information.duty_remove", obj=duty, ip=ip,
                         changes={"person": duty.person_id, "agency": duty.agency_id, "duty": duty.duty})
         duty.delete()
+
