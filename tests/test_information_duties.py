@@ -173,3 +173,54 @@ def test_statistics_readers_are_data_with_the_default_roles_until_named(cast):
     with pytest.raises(Refusal) as refused:
         act.check_assign_duty(None, cast.finance01, _agency("区财政局"), "statistics")
     assert refused.value.code == "statistics_outside_office"
+
+
+# --- attachment files left behind (docs/information.md 附件) ------------------------------------------------------
+
+
+def test_a_file_left_by_a_failed_rollback_is_swept_and_referenced_ones_stay(cast, monkeypatch):
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage, storages
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from oa import scheduling
+    from tests.test_information import PNG
+    from workflows.information.models import Submission, SubmissionAttachment
+
+    kept = _draft(_client(cast.finance06), files=[SimpleUploadedFile("留.png", PNG, content_type="image/png")])
+    kept_key = kept.attachments.get().file.name
+    before = set(default_storage.listdir(act.ATTACHMENT_PREFIX)[1])
+
+    # A save that fails after the file was stored, while the storage also refuses the rollback's delete.
+    def broken_save(self, *args, **kwargs):
+        raise RuntimeError("数据库写入失败")
+
+    def broken_delete(self, name):
+        raise OSError("存储不可达")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SubmissionAttachment, "save", broken_save)
+        patch.setattr(type(storages["default"]), "delete", broken_delete)
+        with pytest.raises(RuntimeError, match="数据库写入失败"):  # the original error, not the storage's
+            act.check_save_draft(cast.finance06, _agency("区财政局"), act.DraftInput(
+                title="回滚", body="正文", category="news",
+                uploads=[SimpleUploadedFile("孤.png", PNG, content_type="image/png")]))
+    assert not Submission.objects.filter(title="回滚").exists()
+    left = set(default_storage.listdir(act.ATTACHMENT_PREFIX)[1]) - before
+    assert len(left) == 1
+    orphan = f"{act.ATTACHMENT_PREFIX}/{left.pop()}"
+    fresh = default_storage.save(f"{act.ATTACHMENT_PREFIX}/fresh", ContentFile(b"x"))
+
+    # Within the grace period nothing goes (a save may still be in flight).
+    assert orphan not in act.do_sweep_orphan_attachments()
+    # A day later: the orphans go, the referenced file stays.
+    removed = act.do_sweep_orphan_attachments(now=timezone.now() + dt.timedelta(hours=25))
+    assert orphan in removed and fresh in removed and kept_key not in removed
+    assert not default_storage.exists(orphan) and default_storage.exists(kept_key)
+    assert kept.attachments.get().file.read() == PNG
+    # The sweep is a daily periodic job.
+    job = scheduling.registered_jobs()["information.sweep_attachments"]
+    assert job.every_seconds == 24 * 3600 and job.func() == "removed=0"

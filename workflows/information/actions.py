@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,6 +37,8 @@ from workflows.information.models import (
     SubmissionEvent,
 )
 from workflows.information.selectors import is_desk, least_busy_desk, reviewers_of
+
+logger = logging.getLogger(__name__)
 
 TITLE_MAX = 100
 BODY_MAX = 20000
@@ -113,13 +116,49 @@ def _store_uploads(submission: Submission, checked: list[tuple[str, bytes, str]]
 
 
 def _discard(written: list) -> None:
+    """Best effort: a file whose delete fails (storage unreachable) is logged and left to the daily orphan sweep
+    (do_sweep_orphan_attachments); the original error still reaches the caller."""
     for storage, key in written:
+        try:
+            storage.delete(key)
+        except Exception:
+            logger.warning("信息报送附件回滚删除失败，留待孤儿文件清理：%s", key, exc_info=True)
+
+
+ATTACHMENT_PREFIX = "information/attachments"
+# A file younger than this may belong to a save still in flight (written, row not yet committed): left alone.
+ORPHAN_GRACE = dt.timedelta(hours=24)
+
+
+def do_sweep_orphan_attachments(now: dt.datetime | None = None, grace: dt.timedelta = ORPHAN_GRACE) -> list[str]:
+    """Delete stored attachment files no SubmissionAttachment row points at and older than ``grace`` (left by a
+    rollback whose delete failed, or by a removal whose on-commit delete failed). Returns the keys removed. Works on
+    the filesystem and on MinIO (both storages list a prefix and give a modified time)."""
+    from django.core.files.storage import default_storage
+
+    storage = SubmissionAttachment._meta.get_field("file").storage or default_storage
+    now = now or timezone.now()
+    try:
+        _dirs, files = storage.listdir(ATTACHMENT_PREFIX)
+    except FileNotFoundError:
+        return []
+    keys = [f"{ATTACHMENT_PREFIX}/{name}" for name in files]
+    referenced = set(SubmissionAttachment.objects.filter(file__in=keys).values_list("file", flat=True))
+    removed = []
+    for key in keys:
+        if key in referenced or storage.get_modified_time(key) > now - grace:
+            continue
         storage.delete(key)
+        removed.append(key)
+    if removed:
+        logger.info("信息报送附件孤儿文件已清理 %d 个", len(removed))
+    return removed
 
 
 def _remove_attachments(submission: Submission, ids: list[int]) -> None:
     for row in SubmissionAttachment.objects.filter(submission=submission, pk__in=ids):
-        transaction.on_commit(lambda key=row.file.name, storage=row.file.storage: storage.delete(key))
+        # After commit; should the delete fail there, the orphan sweep removes the file later.
+        transaction.on_commit(lambda key=row.file.name, storage=row.file.storage: storage.delete(key), robust=True)
         row.delete()
 
 
