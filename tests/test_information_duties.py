@@ -52,8 +52,9 @@ def test_a_clerk_lists_adds_and_removes_own_units_duties_audited(cast):
     assert "区教育局 · " not in html and "· 信息科编辑" not in html
     # The picker offers the unit's active staff only.
     offered = _options(html, _slot("区财政局", "reporter"))
-    assert cast.finance04.name in offered and cast.finance06.name in offered
+    assert cast.finance04.name in offered and cast.finance03.name in offered
     assert cast.edu06.name not in offered and cast.xuli.name not in offered
+    assert cast.finance06.name not in offered  # already the 信息员
 
     _add(clerk, "区财政局", "reporter", cast.finance04)
     row = InformationDuty.objects.get(person=cast.finance04, duty="reporter")

@@ -149,7 +149,7 @@ class DutyAddForm(RefusalForm):
                       "person_inactive": "person"}
 
     # A CharField under a Select: an id outside the picker reaches the action, which refuses it by name.
-    person = forms.CharField(label="人员", required=False, widget=forms.Select())
+    person = forms.CharField(label="增加人员", required=False, widget=forms.Select())
 
     def __init__(self, *args, candidates=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -151,8 +151,10 @@ def roster_for(person: Person) -> list[RosterSlot]:
     order = list(Duty.values)
     slots = []
     for agency_id, duty in sorted(pairs, key=lambda p: (agencies[p[0]].sort_order, p[0], order.index(p[1]))):
-        slots.append(RosterSlot(agencies[agency_id], duty, Duty(duty).label, holders.get((agency_id, duty), []),
-                                people[agency_id]))
+        held = holders.get((agency_id, duty), [])
+        held_ids = {row.person_id for row in held}
+        slots.append(RosterSlot(agencies[agency_id], duty, Duty(duty).label, held,
+                                [p for p in people[agency_id] if p.pk not in held_ids]))
     return slots
 
 
