@@ -21,7 +21,15 @@ def _can_view_audit(request) -> bool:
 
 
 def _can_manage(request) -> bool:
-    return bool(_admin_roles(request))
+    # The three administrators, or anyone an app's management page (oa.manage_pages) is open to.
+    if _admin_roles(request):
+        return True
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    from oa.manage_pages import manage_pages_for
+
+    return bool(manage_pages_for(user))
 
 
 def _inbox_counts(request) -> dict[str, int]:

@@ -168,8 +168,15 @@ SECTIONS = {
 
 
 def manage_sections(user) -> list[tuple[str, list[Section]]]:
-    """The /manage/ index for `user`: (role label, its pages) for the administrator role held; empty for others."""
-    return [(Role(role).label, SECTIONS[role]) for role in ADMIN_ROLES if holds_admin_role(user, role)]
+    """The /manage/ index for `user`: (role label, its pages) for the administrator role held, then the apps' pages
+    the user may open (oa.manage_pages, e.g. 信息报送职责 for a unit's 办公室/文书); empty for others."""
+    from oa.manage_pages import APP_SECTION_LABEL, manage_pages_for
+
+    sections = [(Role(role).label, SECTIONS[role]) for role in ADMIN_ROLES if holds_admin_role(user, role)]
+    app_pages = [Section(p.title, p.url_name, p.description) for p in manage_pages_for(user)]
+    if app_pages:
+        sections.append((APP_SECTION_LABEL, app_pages))
+    return sections
 
 
 def access_managed_role_assignment_by_id(user, assignment_id: int) -> RoleAssignment:

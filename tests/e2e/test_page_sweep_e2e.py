@@ -67,7 +67,7 @@ PER_PATTERN = [
 
 # Latin words the interface may show, each a name people use as it is written:
 ALLOWED = {
-    "PDF", "DOCX", "OFD", "ZIP", "PNG", "CSV", "ICS", "XLSX",  # file formats named on buttons and in help text
+    "PDF", "DOCX", "OFD", "ZIP", "PNG", "JPEG", "CSV", "ICS", "XLSX",  # file formats named on buttons and in help text
     "GB", "SM",  # standard and algorithm names: GB/T 9704-2012, SM2/SM3
     "ID", "API", "URL", "IP", "OA",  # 公文标识 ID, 接口 API, 链接 URL, 登录 IP, the product's own name
     "TOTP",  # the 2FA method named where it is set up (验证器应用 shows it)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,6 +37,8 @@ from workflows.information.models import (
     SubmissionEvent,
 )
 from workflows.information.selectors import is_desk, least_busy_desk, reviewers_of
+
+logger = logging.getLogger(__name__)
 
 TITLE_MAX = 100
 BODY_MAX = 20000
@@ -113,13 +116,49 @@ def _store_uploads(submission: Submission, checked: list[tuple[str, bytes, str]]
 
 
 def _discard(written: list) -> None:
+    """Best effort: a file whose delete fails (storage unreachable) is logged and left to the daily orphan sweep
+    (do_sweep_orphan_attachments); the original error still reaches the caller."""
     for storage, key in written:
+        try:
+            storage.delete(key)
+        except Exception:
+            logger.warning("信息报送附件回滚删除失败，留待孤儿文件清理：%s", key, exc_info=True)
+
+
+ATTACHMENT_PREFIX = "information/attachments"
+# A file younger than this may belong to a save still in flight (written, row not yet committed): left alone.
+ORPHAN_GRACE = dt.timedelta(hours=24)
+
+
+def do_sweep_orphan_attachments(now: dt.datetime | None = None, grace: dt.timedelta = ORPHAN_GRACE) -> list[str]:
+    """Delete stored attachment files no SubmissionAttachment row points at and older than ``grace`` (left by a
+    rollback whose delete failed, or by a removal whose on-commit delete failed). Returns the keys removed. Works on
+    the filesystem and on MinIO (both storages list a prefix and give a modified time)."""
+    from django.core.files.storage import default_storage
+
+    storage = SubmissionAttachment._meta.get_field("file").storage or default_storage
+    now = now or timezone.now()
+    try:
+        _dirs, files = storage.listdir(ATTACHMENT_PREFIX)
+    except FileNotFoundError:
+        return []
+    keys = [f"{ATTACHMENT_PREFIX}/{name}" for name in files]
+    referenced = set(SubmissionAttachment.objects.filter(file__in=keys).values_list("file", flat=True))
+    removed = []
+    for key in keys:
+        if key in referenced or storage.get_modified_time(key) > now - grace:
+            continue
         storage.delete(key)
+        removed.append(key)
+    if removed:
+        logger.info("信息报送附件孤儿文件已清理 %d 个", len(removed))
+    return removed
 
 
 def _remove_attachments(submission: Submission, ids: list[int]) -> None:
     for row in SubmissionAttachment.objects.filter(submission=submission, pk__in=ids):
-        transaction.on_commit(lambda key=row.file.name, storage=row.file.storage: storage.delete(key))
+        # After commit; should the delete fail there, the orphan sweep removes the file later.
+        transaction.on_commit(lambda key=row.file.name, storage=row.file.storage: storage.delete(key), robust=True)
         row.delete()
 
 
@@ -438,26 +477,74 @@ def check_save_rule(actor: Person, data: RuleInput) -> ScoringRule:
     return rule
 
 
-# --- duties (系统管理员) ----------------------------------------------------------------------------------------
+# --- duties (办公室/文书, 信息科负责人, 系统管理员) ---------------------------------------------------------------------
 
 
-def check_assign_duty(actor: Person | None, person: Person, agency: Agency, duty: str) -> InformationDuty:
+def check_assign_duty(actor: Person | None, person: Person, agency: Agency, duty: str, *,
+                      ip: str | None = None, via: str = "command") -> InformationDuty:
+    """Give ``person`` the duty at ``agency`` (idempotent). Without an actor (the demo command, the shell) no scope is
+    checked; the page goes through check_manage_assign_duty."""
     if duty not in Duty.values:
         raise Refusal("duty_invalid", "职责无效。")
-    if duty == Duty.DESK and agency.kind != Agency.Kind.OFFICE:
-        raise Refusal("desk_outside_office", "信息科编辑只能设在区府办。")
+    if duty in (Duty.DESK, Duty.DESK_HEAD) and agency.kind != Agency.Kind.OFFICE:
+        raise Refusal("desk_outside_office", f"{Duty(duty).label}只能设在区府办。")
+    if duty == Duty.STATISTICS and agency.kind not in (Agency.Kind.OFFICE, Agency.Kind.GOVERNMENT):
+        raise Refusal("statistics_outside_office", "统计查看只能设在区政府或区府办。")
     if duty != Duty.DESK and not person.appointments.filter(department__agency=agency).exists():
         raise Refusal("duty_outside_unit", f"{person.name}不在{agency.short_name}任职，不能担任该单位的信息职责。")
+    if not person.is_active:
+        raise Refusal("person_inactive", f"{person.name}的账号已停用，不能担任信息职责。")
     with transaction.atomic():
         row, created = InformationDuty.objects.get_or_create(person=person, agency=agency, duty=duty)
         if created:
-            do_record_audit(actor=actor, action="information.duty_assign", obj=row,
-                            changes={"person": person.pk, "agency": agency.pk, "duty": duty})
+            do_record_audit(actor=actor, action="information.duty_assign", obj=row, ip=ip,
+                            changes={"person": person.pk, "agency": agency.pk, "duty": duty, "via": via})
     return row
 
 
-def do_remove_duty(actor: Person, duty: InformationDuty) -> None:
+def check_manage_assign_duty(actor: Person, person: Person | None, agency: Agency, duty: str, *,
+                             ip: str | None = None) -> InformationDuty:
+    """From /information/duties/: only within the actor's roster (selectors.managed_duty_pairs), only someone who
+    works in the unit (the 信息科编辑 too: the picker lists the 区府办's staff)."""
+    from workflows.information.selectors import managed_duty_pairs
+
+    if (agency.pk, duty) not in managed_duty_pairs(actor):
+        raise Refusal("duty_not_managed", f"您不能管理{agency.short_name}的{Duty(duty).label if duty in Duty.values else '该职责'}。",
+                      status=403)
+    if person is None:
+        raise Refusal("person_required", "请选择人员。")
+    if not person.appointments.filter(department__agency=agency).exists():
+        raise Refusal("duty_outside_unit", f"{person.name}不在{agency.short_name}任职，不能担任该单位的信息职责。")
+    if InformationDuty.objects.filter(person=person, agency=agency, duty=duty).exists():
+        raise Refusal("duty_exists", f"{person.name}已经是{agency.short_name}的{Duty(duty).label}。", status=409)
+    return check_assign_duty(actor, person, agency, duty, ip=ip, via="page")
+
+
+def check_remove_duty(actor: Person, duty: InformationDuty, *, ip: str | None = None) -> None:
+    """Take a duty away. Refused while the person still holds open steps of it (转办 them first), and refused for
+    the last 信息审核人 of a unit with pieces waiting in unit review (or the last 信息科编辑 while pieces wait at the
+    desk): nobody could take them over."""
+    from workflows.information.selectors import open_steps_held
+
+    label, unit = duty.get_duty_display(), duty.agency.short_name
     with transaction.atomic():
-        do_record_audit(actor=actor, action="information.duty_remove", obj=duty,
+        duty = InformationDuty.objects.select_for_update().select_related("person", "agency").get(pk=duty.pk)
+        peers = InformationDuty.objects.filter(duty=duty.duty, person__is_active=True).exclude(pk=duty.pk)
+        if duty.duty == Duty.REVIEWER:
+            waiting = Submission.objects.filter(agency=duty.agency, status=Submission.Status.UNIT_REVIEW).count()
+            if waiting and not peers.filter(agency=duty.agency).exists():
+                raise Refusal("last_reviewer", f"{unit}还有 {waiting} 条信息在单位审核中，{duty.person.name}是该单位"
+                                               f"唯一的信息审核人：请先增加一名信息审核人，再取消。", status=409)
+        if duty.duty == Duty.DESK:
+            waiting = Submission.objects.filter(status=Submission.Status.DESK_REVIEW).count()
+            if waiting and not peers.exists():
+                raise Refusal("last_desk", f"信息科还有 {waiting} 条信息待审核，{duty.person.name}是唯一的信息科编辑："
+                                           f"请先增加一名信息科编辑，再取消。", status=409)
+        open_steps = open_steps_held(duty.person, duty.agency, duty.duty)
+        if open_steps:
+            raise Refusal("duty_has_open_steps", f"{duty.person.name}还有 {open_steps} 条信息待其办理（{label}），"
+                                                 f"请先在待办中转办给其他{label}，再取消其职责。", status=409)
+        do_record_audit(actor=actor, action="information.duty_remove", obj=duty, ip=ip,
                         changes={"person": duty.person_id, "agency": duty.agency_id, "duty": duty.duty})
         duty.delete()
+

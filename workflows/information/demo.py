@@ -20,7 +20,7 @@ from workflows.information.models import ScoringRule, Submission
 
 # (username, agency short name, duty)
 DUTIES = [
-    ("xuli", "区府办", "desk"), ("gaojun", "区府办", "desk"),
+    ("xuli", "区府办", "desk"), ("gaojun", "区府办", "desk"), ("xuli", "区府办", "desk_head"),
     ("finance06", "区财政局", "reporter"), ("finance03", "区财政局", "reviewer"),
     ("edu06", "区教育局", "reporter"), ("edu03", "区教育局", "reviewer"),
     ("quxi04", "曲溪街道", "reporter"), ("quxi03", "曲溪街道", "reviewer"),

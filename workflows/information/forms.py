@@ -140,3 +140,18 @@ class PeriodForm(forms.Form):
             if (data["end"] - data["start"]).days > 3 * 366:
                 raise forms.ValidationError("统计期间不能超过三年。")
         return data
+
+
+class DutyAddForm(RefusalForm):
+    """Add one person to one duty slot of /information/duties/ (prefix = the slot's key, so ids stay unique)."""
+
+    REFUSAL_FIELDS = {"person_required": "person", "duty_outside_unit": "person", "duty_exists": "person",
+                      "person_inactive": "person"}
+
+    # A CharField under a Select: an id outside the picker reaches the action, which refuses it by name.
+    person = forms.CharField(label="增加人员", required=False, widget=forms.Select())
+
+    def __init__(self, *args, candidates=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].widget.choices = [("", "请选择本单位人员"),
+                                                *[(str(p.pk), p.name) for p in candidates]]

@@ -17,11 +17,20 @@ class Duty(models.TextChoices):
     REPORTER = "reporter", "信息员"
     REVIEWER = "reviewer", "信息审核人"
     DESK = "desk", "信息科编辑"
+    DESK_HEAD = "desk_head", "信息科负责人"
+    STATISTICS = "statistics", "统计查看"
+
+
+# Duties of a unit (held for the unit reporting); the others are held at the 区府办 (desk, desk_head) or at the
+# 区政府/区府办 (statistics).
+UNIT_DUTIES = (Duty.REPORTER, Duty.REVIEWER)
 
 
 class InformationDuty(models.Model):
-    """Who does 信息报送 for a unit (信息员 drafts and submits, 信息审核人 — the unit head — reviews), and who works
-    the 区府办 信息科 desk (duty ``desk``, held for the 区府办). Kept here, not as directory roles: only this app asks."""
+    """Who does 信息报送 for a unit (信息员 drafts and submits, 信息审核人 — the unit head — reviews), who works
+    the 区府办 信息科 desk (duty ``desk``, held for the 区府办), who heads it (``desk_head``: keeps the desk's roster),
+    and who reads every unit's statistics (``statistics``, 统计查看). Kept here, not as directory roles: only this app
+    asks. Managed on /information/duties/ (docs/information.md 职责管理)."""
 
     person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="人员", on_delete=models.CASCADE,
                                related_name="information_duties")

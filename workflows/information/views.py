@@ -11,6 +11,8 @@
   /information/statistics/                        per unit per period, chart, Excel
   /information/records/                           the records behind a unit's number (考核评价 drill-down)
   /information/rules/                             计分规则
+  /information/duties/                            职责管理 (办公室/文书: own unit; 信息科负责人: the desk, 统计查看)
+  /information/duties/<id>/remove                 取消一项职责 (POST)
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from viewflow.workflow.models import Task
 
 from oa.http import client_ip
-from oa.models import Agency
+from oa.models import Agency, Person, Role
 from oa.refusals import Refusal
 from workflows.actions.routing import do_mark_task_opened
 from workflows.information import actions, selectors, statistics
@@ -36,6 +38,7 @@ from workflows.information.flows import InformationFlow
 from workflows.information.forms import (
     DeskReviewForm,
     DraftForm,
+    DutyAddForm,
     PeriodForm,
     RegradeForm,
     RuleForm,
@@ -336,6 +339,69 @@ def rules(request):
         "rules": ScoringRule.objects.all(), "form": form if desk_user else None}, status=status)
 
 
+# --- 职责管理 ------------------------------------------------------------------------------------------------------
+
+
+def _roster_page(request, *, bound_key: str = "", refusal: Refusal | None = None, error: str = "",
+                 status: int = 200):
+    slots = selectors.roster_for(request.user)
+    if not slots:
+        raise PermissionDenied("信息报送职责由各单位办公室（文书）和区府办信息科负责人管理。")
+    forms = []
+    for slot in slots:
+        data = request.POST if bound_key == slot.key else None
+        form = DutyAddForm(data, prefix=slot.key, candidates=slot.candidates)
+        if data is not None:
+            form.is_valid()
+            if refusal is not None:
+                form.add_refusal(refusal.code, refusal.message)
+        forms.append((slot, form))
+    return render(request, "information/duties.html", {
+        "slots": forms, "error": error, "default_statistics": selectors.statistics_default_applies(),
+        "default_statistics_roles": "、".join(Role(r).label for r in selectors.DEFAULT_STATISTICS_ROLES),
+    }, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def duties(request):
+    if request.method == "GET":
+        return _roster_page(request)
+    slot_key = request.POST.get("slot", "")
+    slot = next((s for s in selectors.roster_for(request.user) if s.key == slot_key), None)
+    if slot is None:
+        if not selectors.may_manage_duties(request.user):
+            raise PermissionDenied("信息报送职责由各单位办公室（文书）和区府办信息科负责人管理。")
+        return _roster_page(request, error="该职责不在您的管理范围内。", status=403)
+    form = DutyAddForm(request.POST, prefix=slot.key, candidates=slot.candidates)
+    form.is_valid()
+    person_id = form.cleaned_data.get("person", "")
+    # Only someone from the picker (the unit's active staff); a forged id is treated as no choice.
+    person = next((p for p in slot.candidates if str(p.pk) == person_id), None)
+    if person is None and person_id:
+        person = Person.objects.filter(pk=int(person_id) if person_id.isdigit() else 0).first()
+    try:
+        actions.check_manage_assign_duty(request.user, person, slot.agency, slot.duty, ip=client_ip(request))
+    except Refusal as exc:
+        return _roster_page(request, bound_key=slot.key, refusal=exc, status=exc.status)
+    messages.success(request, f"已设置{person.name}为{slot.agency.short_name}{slot.label}")
+    return redirect("information:duties")
+
+
+@login_required
+@require_POST
+def duty_remove(request, duty_id: int):
+    if not selectors.may_manage_duties(request.user):
+        raise PermissionDenied("信息报送职责由各单位办公室（文书）和区府办信息科负责人管理。")
+    row = selectors.access_managed_duty_by_id(request.user, duty_id)
+    try:
+        actions.check_remove_duty(request.user, row, ip=client_ip(request))
+    except Refusal as exc:
+        return _roster_page(request, error=exc.message, status=exc.status)
+    messages.success(request, f"已取消{row.person.name}的{row.agency.short_name}{row.get_duty_display()}职责")
+    return redirect("information:duties")
+
+
 urlpatterns = [
     path("", home, name="home"),
     path("new", new, name="new"),
@@ -347,4 +413,6 @@ urlpatterns = [
     path("statistics/", statistics_page, name="statistics"),
     path("records/", records, name="records"),
     path("rules/", rules, name="rules"),
+    path("duties/", duties, name="duties"),
+    path("duties/<int:duty_id>/remove", duty_remove, name="duty_remove"),
 ]
