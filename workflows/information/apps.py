@@ -18,8 +18,8 @@ class InformationConfig(AppConfig):
 
     def ready(self) -> None:
         from oa.events import register_event_type
-        from oa.scores import register_source, source_by_key
         from oa.manage_pages import ManagePage, register_manage_page
+        from oa.scores import register_source, source_by_key
         from oa.tiles import Tile, register_tile
         from oa.work import register_delegation_scope
         from workflows.information import flows, selectors
