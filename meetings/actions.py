@@ -269,8 +269,15 @@ def _check_conflicts(data: MeetingInput, organiser: Person, *, exclude_id: int |
                                  hits, suggestions)
     raise SchedulingConflict(
         "participant_conflict",
-        "以下人员在该时段另有会议：" + "；".join(c.message for c in people_hits) + "。可改到推荐时段，或确认“仍按此时间安排”。",
+        _people_heading(people_hits) + "；".join(c.message for c in people_hits) + "。可改到推荐时段，或确认“仍按此时间安排”。",
         hits, suggestions)
+
+
+def _people_heading(hits: list[Conflict]) -> str:
+    kinds = {c.kind for c in hits}
+    if kinds == {"leave"}:
+        return "以下人员在该时段已请假："
+    return "以下人员在该时段另有会议或已请假：" if "leave" in kinds else "以下人员在该时段另有会议："
 
 
 def _lock_room(room: Room | None) -> None:
