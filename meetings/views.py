@@ -236,6 +236,8 @@ def _detail_context(request: HttpRequest, meeting: Meeting) -> dict:
         "can_reply": invitation is not None and invitation.attending and meeting.status == Meeting.Status.SCHEDULED
         and meeting.end > timezone.now(),
         "Response": Invitation.Response,
+        # The platform card's 请假 / 委派 buttons land here with ?reply=…#reply: that form is open.
+        "open_reply": request.GET.get("reply", ""),
         **live_context(user, meeting),
         **minutes_context(user, meeting),  # 议定事项 and 纪要 (meetings/minutes.py)
     }
