@@ -1,6 +1,8 @@
-"""Free-slot search (会议 推荐空闲时段) for 30 people over two weeks with 10,000 meetings in PostgreSQL.
+"""Meetings (issue 15): free-slot search, and the live roster's fan-out to 500 watchers of one meeting.
 
     OA_SECRET_KEY=... OA_SEAL_KEK=... .venv/bin/python bench/meetings.py
+
+Part one, free-slot search (会议 推荐空闲时段) for 30 people over two weeks with 10,000 meetings in PostgreSQL:
 
 1. creates a throwaway database `bench_meetings_<pid>` (BENCH_PG, default postgresql://postgres@127.0.0.1:5432),
    migrates it, and fills it: BENCH_PEOPLE people, 40 rooms, BENCH_MEETINGS meetings over eight working weeks in
@@ -9,12 +11,22 @@
    Monday, 1-hour slots, 5 suggestions — the query for their busy intervals plus the scan over the working-day
    calendar) against the baseline: one plain indexed overlap query fetching the same people's busy intervals in the
    same two weeks (raw SQL, nothing else);
-3. prints medians and BENCH_RESULT lines, then drops the database.
+3. prints medians and BENCH_RESULT lines.
 The ratio says what the search adds on top of reading the busy intervals once.
+
+Part two, roster fan-out (实时名单, docs/meetings.md): in the same database, one meeting with BENCH_WATCHERS (500)
+invitees, each watching it on /ws/meetings/<id>/ from its own websocket (the `websockets` package; single-use
+tickets from POST /api/ws-ticket, as a phone does) against a real uvicorn server on the Redis channel layer
+(OA_BENCH_REDIS_URL, default redis://127.0.0.1:6379/7). Each round the secretary checks one person in by hand
+(`check_manual_checkin`, the action the page calls); from its COMMIT to the whole-roster frame arriving on every
+socket is one sample (rounds × watchers samples, p50/p99). Baseline in the same run: the raw channel layer, one
+group_send of a frame of the same size to a group of as many bare channels in this process, to receipt on each.
+The database is dropped at the end. BENCH_ONLY=fanout skips part one's measurement (its data is still made).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -22,10 +34,13 @@ import random
 import statistics
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# This script's directory comes first on sys.path and holds files named like the apps (bench/supervision.py beats
+# the namespace package supervision/): put the project first and drop the script's directory.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 DB_NAME = f"bench_meetings_{os.getpid()}"
@@ -34,6 +49,12 @@ PEOPLE = int(os.environ.get("BENCH_PEOPLE", "400"))
 GROUP = 30
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "41"))
 GOAL = 3.0  # the search may cost at most 3× the bare busy-interval query
+WATCHERS = int(os.environ.get("BENCH_WATCHERS", "500"))
+FANOUT_ROUNDS = int(os.environ.get("BENCH_FANOUT_ROUNDS", "20"))
+FANOUT_GOAL = 1.5  # issue 14's bar for every push: commit → receipt p99 ≤ 1.5 × the raw channel layer's
+REDIS_URL = os.environ.get("OA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+WAIT = 60.0
+CONNECT_WAIT = 300.0  # 500 sockets each read the 500-row roster on connect, on a shared 2-core machine
 
 os.environ.update({
     "DJANGO_SETTINGS_MODULE": "oa.settings",
@@ -41,6 +62,8 @@ os.environ.update({
     "OA_HTTPS": "0",
     "OA_DEBUG": "0",
     "OA_LOG_LEVEL": "WARNING",
+    "OA_REDIS_URL": REDIS_URL,
+    "OA_ALLOWED_HOSTS": "127.0.0.1,localhost",
 })
 os.environ.setdefault("OA_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("OA_SEAL_KEK", "dGVzdC1vbmx5LXNlYWwta2VrLW5vdC1mb3ItcHJvZCE=")
@@ -109,6 +132,223 @@ def median_ms(fn, rounds: int) -> float:
     return statistics.median(samples)
 
 
+# --- part two: roster fan-out ---------------------------------------------------------------------------------
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def fanout_setup(n: int) -> tuple[int, int, list[tuple[int, str]]]:
+    """A meeting starting in five minutes (签到 is open) with n invitees, each with an API token."""
+    from django.utils import timezone
+
+    from meetings.models import Invitation, Meeting
+    from oa.actions.tokens import do_issue_token
+    from oa.models import Agency, Person
+
+    agency = Agency.objects.get(short_name="基准办")
+    organiser = Person.objects.create(username="bm_secretary", name="会务秘书")
+    watchers = Person.objects.bulk_create([Person(username=f"bm_w{i:04d}", name=f"参会{i:04d}", password="!")
+                                           for i in range(n)])
+    start = timezone.now() + dt.timedelta(minutes=5)
+    meeting = Meeting.objects.create(title="名单扇出基准会议", agency=agency, organiser=organiser, start=start,
+                                     end=start + dt.timedelta(hours=2), location="大会堂",
+                                     status=Meeting.Status.SCHEDULED)
+    Invitation.objects.bulk_create([Invitation(meeting=meeting, person=p) for p in watchers])
+    return meeting.pk, organiser.pk, [(p.pk, do_issue_token(p, name="bench", days=1)[0]) for p in watchers]
+
+
+def check_in_one(meeting_id: int, organiser_id: int, person_id: int) -> tuple[float, int]:
+    """One manual check-in, committed; (time of COMMIT, frame bytes) — the roster frame leaves after commit."""
+    from django.db import transaction
+
+    from meetings.checkin import check_manual_checkin, roster
+    from meetings.models import Meeting
+    from oa.models import Person
+
+    meeting = Meeting.objects.get(pk=meeting_id)
+    committed: list[float] = []
+    with transaction.atomic():
+        # Registered before the action's own on-commit push, so it runs first, right after COMMIT.
+        transaction.on_commit(lambda: committed.append(time.perf_counter()))
+        check_manual_checkin(Person.objects.get(pk=organiser_id), meeting, Person.objects.get(pk=person_id))
+    return committed[0], len(json.dumps(roster(meeting), ensure_ascii=False).encode())
+
+
+class Watcher:
+    def __init__(self, token: str, base: str, meeting_id: int) -> None:
+        self.token, self.base, self.meeting_id = token, base, meeting_id
+        self.rosters: list[float] = []
+        self.agenda = asyncio.Event()
+        self.ws = None
+        self.reader = None
+        self.closed = ""
+
+    def _ticket(self) -> str:
+        request = urllib.request.Request(f"{self.base}/api/ws-ticket", data=b"", method="POST",
+                                         headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=WAIT) as response:
+            return json.loads(response.read())["ticket"]
+
+    async def connect(self) -> None:
+        import websockets
+
+        ticket = await asyncio.to_thread(self._ticket)
+        url = self.base.replace("http://", "ws://", 1) + f"/ws/meetings/{self.meeting_id}/?ticket={ticket}"
+        self.ws = await websockets.connect(url, max_queue=None, max_size=2**24, open_timeout=WAIT)
+        self.reader = asyncio.create_task(self._read())
+        # The two state frames (roster, then agenda), read from the database by the consumer on connect.
+        done, _ = await asyncio.wait({self.reader, asyncio.create_task(self.agenda.wait())},
+                                     timeout=CONNECT_WAIT, return_when=asyncio.FIRST_COMPLETED)
+        if not self.agenda.is_set():
+            raise RuntimeError(f"watcher: no state frames ({'socket closed ' + self.closed if self.reader in done else 'timeout'})")
+
+    async def _read(self) -> None:
+        import websockets
+
+        try:
+            async for raw in self.ws:
+                now = time.perf_counter()
+                # The frame's kind from its first bytes (the consumer writes "type" first): parsing 74 KB of JSON
+                # 500 times per round in this one client process would be the client's cost, not the server's.
+                head = raw[:24]
+                if head.startswith('{"type": "roster"'):
+                    self.rosters.append(now)
+                elif head.startswith('{"type": "agenda"'):
+                    self.agenda.set()
+        except websockets.ConnectionClosed as exc:
+            self.closed = f"{exc.rcvd.code if exc.rcvd else None}"
+
+
+async def wait_until(predicate, timeout: float = WAIT) -> bool:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            return False
+        await asyncio.sleep(0.002)
+    return True
+
+
+async def raw_layer_rounds(n: int, size: int, rounds: int) -> list[float]:
+    """group_send of one ~size-byte message to a group of n bare channels of this process → receipt on each."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channels = [await layer.new_channel() for _ in range(n)]
+    for channel in channels:
+        await layer.group_add("benchraw.meeting", channel)
+    payload = "名" * (size // 3)
+    latencies: list[float] = []
+    for _ in range(rounds):
+        receipts: list[float] = []
+
+        async def receive(channel, receipts=receipts):
+            await layer.receive(channel)
+            receipts.append(time.perf_counter())
+
+        receivers = [asyncio.create_task(receive(c)) for c in channels]
+        await asyncio.sleep(0.05)  # every receive() listening
+        t0 = time.perf_counter()
+        await layer.group_send("benchraw.meeting", {"type": "meeting.frame", "frame": payload})
+        await asyncio.wait_for(asyncio.gather(*receivers), WAIT)
+        latencies += [r - t0 for r in receipts]
+    for channel in channels:
+        await layer.group_discard("benchraw.meeting", channel)
+    return latencies
+
+
+async def fanout_async(base: str, meeting_id: int, organiser_id: int, people: list[tuple[int, str]]) -> dict:
+    from asgiref.sync import sync_to_async
+
+    watchers = [Watcher(token, base, meeting_id) for _, token in people]
+    semaphore = asyncio.Semaphore(4)  # a ticket lives 60 s: fetch each one just before its socket opens
+
+    async def connect(w: Watcher) -> None:
+        async with semaphore:
+            await w.connect()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(connect(w) for w in watchers))
+    connect_s = time.perf_counter() - t0
+    await asyncio.sleep(1.0)
+    check_in = sync_to_async(check_in_one, thread_sensitive=True)
+    latencies: list[float] = []
+    size = 0
+    for r in range(FANOUT_ROUNDS):
+        before = [len(w.rosters) for w in watchers]
+        committed, size = await check_in(meeting_id, organiser_id, people[r][0])
+        if not await wait_until(lambda b=before: all(len(w.rosters) > x for w, x in zip(watchers, b, strict=True))):
+            got = sum(len(w.rosters) > x for w, x in zip(watchers, before, strict=True))
+            raise RuntimeError(f"roster round {r}: {got}/{len(watchers)} watchers received it in {WAIT:.0f} s")
+        latencies += [w.rosters[x] - committed for w, x in zip(watchers, before, strict=True)]
+        await asyncio.sleep(0.05)
+    raw = await raw_layer_rounds(len(watchers), size, FANOUT_ROUNDS)
+    for w in watchers:
+        await w.ws.close()
+    return {"connect_s": connect_s, "latency": latencies, "raw": raw, "frame_bytes": size}
+
+
+def roster_fanout() -> None:
+    """Part two (see the module docstring)."""
+    import resource
+    import subprocess
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2 * WATCHERS + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(2 * WATCHERS + 200, hard), hard))
+    from django.db import connection
+
+    t = time.perf_counter()
+    meeting_id, organiser_id, people = fanout_setup(WATCHERS)
+    print(f"\nroster fan-out: meeting {meeting_id} with {WATCHERS} invitees and tokens ({time.perf_counter() - t:.1f} s)")
+    connection.close()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "oa.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", "--no-access-log", "--ws", "websockets-sansio"], cwd=ROOT, env=dict(os.environ))
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError("uvicorn did not start") from None
+                time.sleep(0.2)
+        result = asyncio.run(fanout_async(f"http://127.0.0.1:{port}", meeting_id, organiser_id, people))
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:  # uvicorn's graceful shutdown may wait on its channel-layer readers
+            server.kill()
+            server.wait()
+    lat, raw = result["latency"], result["raw"]
+    print(f"{WATCHERS} sockets connected (ticket + two state frames each) in {result['connect_s']:.1f} s; "
+          f"roster frame {result['frame_bytes']:,} bytes")
+    print(f"commit → roster frame on every socket ({len(lat)} samples): p50 {pct(lat, 50) * 1000:.1f} ms  "
+          f"p99 {pct(lat, 99) * 1000:.1f} ms")
+    print(f"raw channel layer, one group_send to {WATCHERS} bare channels ({len(raw)} samples): "
+          f"p50 {pct(raw, 50) * 1000:.1f} ms  p99 {pct(raw, 99) * 1000:.1f} ms")
+    for label, p in (("p50", 50), ("p99", 99)):
+        ours, base = pct(lat, p) * 1000, pct(raw, p) * 1000
+        print("BENCH_RESULT " + json.dumps({
+            "measure": f"meeting roster fan-out commit→receipt {label}, {WATCHERS} watchers ÷ raw channel layer",
+            "ours": round(ours, 2), "baseline": round(base, 2), "unit": "ms", "ratio": round(ours / base, 2),
+            "goal": f"≤ {FANOUT_GOAL}×", "met": ours / base <= FANOUT_GOAL}, ensure_ascii=False))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def main() -> None:
     admin_sql(f'CREATE DATABASE "{DB_NAME}"')
     try:
@@ -124,6 +364,10 @@ def main() -> None:
         group, room_id, after = populate(rng)
         print(f"populated {MEETINGS} meetings, {MEETINGS * 6} invitations, {PEOPLE} people in "
               f"{time.perf_counter() - t:.1f} s")
+
+        if os.environ.get("BENCH_ONLY") == "fanout":
+            roster_fanout()
+            return
 
         from meetings.models import Room
         from meetings.selectors import suggest_slots
@@ -158,6 +402,7 @@ def main() -> None:
             "measure": "meetings free-slot search, 30 people, 2 weeks, 10k meetings (median)",
             "ours": round(results["ours"], 2), "baseline": round(results["baseline"], 2), "unit": "ms",
             "ratio": round(ratio, 2), "goal": f"≤ {GOAL}×", "met": ratio <= GOAL}, ensure_ascii=False))
+        roster_fanout()
         connection.close()
     finally:
         admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')

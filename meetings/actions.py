@@ -48,7 +48,7 @@ from oa.actions.work import do_assign_work, do_close_work, do_move_work_items
 from oa.events import Event, register_event_type, send_event_on_commit
 from oa.models import Agency, Department, Person, WorkItem
 from oa.refusals import Refusal
-from oa.work import WorkAction, WorkKind, register_work_kind, register_work_provider
+from oa.work import CARD_VIA, CardButton, WorkAction, WorkKind, register_work_kind, register_work_provider
 
 INVITATION_KIND = "meeting_invitation"
 SIGNUP_KIND = "meeting_signup"
@@ -269,8 +269,15 @@ def _check_conflicts(data: MeetingInput, organiser: Person, *, exclude_id: int |
                                  hits, suggestions)
     raise SchedulingConflict(
         "participant_conflict",
-        "以下人员在该时段另有会议：" + "；".join(c.message for c in people_hits) + "。可改到推荐时段，或确认“仍按此时间安排”。",
+        _people_heading(people_hits) + "；".join(c.message for c in people_hits) + "。可改到推荐时段，或确认“仍按此时间安排”。",
         hits, suggestions)
+
+
+def _people_heading(hits: list[Conflict]) -> str:
+    kinds = {c.kind for c in hits}
+    if kinds == {"leave"}:
+        return "以下人员在该时段已请假："
+    return "以下人员在该时段另有会议或已请假：" if "leave" in kinds else "以下人员在该时段另有会议："
 
 
 def _lock_room(room: Room | None) -> None:
@@ -871,8 +878,34 @@ def _perform_invitation(user: Person, item: WorkItem, action_key: str, data: dic
     invitation = Invitation.objects.select_related("meeting").filter(pk=pk).first() if pk else None
     if invitation is None or action_key not in ("accept", "leave"):
         raise ValueError(f"meeting invitation cannot {action_key!r} {item.ref}")
+    if data.get("via") == CARD_VIA:
+        meeting = invitation.meeting
+        if meeting.status == Meeting.Status.CANCELLED:
+            raise Refusal("meeting_not_open", "会议已取消，无需回复。", status=409)
+        if timezone.now() >= meeting.start:
+            # A press on a card read hours ago is stale by now: the page shows what is current (签到, 视频).
+            raise Refusal("meeting_started", "会议已开始，卡片上不能再回复，请打开会议页。", status=409)
     check_respond(user, invitation.meeting, R.ACCEPTED if action_key == "accept" else R.LEAVE,
                   reason=str(data.get("opinion") or ""))
+
+
+def _invitation_card_buttons(item: WorkItem) -> list[CardButton]:
+    """粤政易 card (docs/meetings.md 移动平台卡片): 参加 runs on the card; 请假 (a reason) and 委派 (a colleague)
+    need input, so they open the meeting page's reply form."""
+    page = item.link.split("#", 1)[0]
+    return [CardButton("accept", "参加", primary=True),
+            CardButton("leave", "请假", link=f"{page}?reply=leave#reply"),
+            CardButton("delegate", "委派", link=f"{page}?reply=delegated#reply")]
+
+
+CARD_ANSWERS = {"参加": "已回复：参加", "请假": "已回复：请假", "委派": "已回复：委派他人参会"}
+
+
+def _invitation_card_answer(item: WorkItem) -> str:
+    """Only the kind of answer, never the 请假 reason (docs/wecom.md: cards carry no opinions)."""
+    if item.state == WorkItem.State.CANCELLED:
+        return "已撤销：会议已取消" if item.note == "会议已取消" else "已撤销：邀请已变更"
+    return CARD_ANSWERS.get(item.note, "已回复")
 
 
 APPROVE = WorkAction(key="approve", label="同意", style="primary")
@@ -936,7 +969,8 @@ def connect() -> None:
     for event_type, payload in EVENT_TYPES.items():
         register_event_type(event_type, payload)
     register_work_kind(WorkKind(key=INVITATION_KIND, label="会议邀请", icon="calendar",
-                                actions=_invitation_actions, perform=_perform_invitation))
+                                actions=_invitation_actions, perform=_perform_invitation,
+                                card_buttons=_invitation_card_buttons, card_answer=_invitation_card_answer))
     register_work_kind(WorkKind(key=SIGNUP_KIND, label="会议报名", icon="calendar",
                                 actions=_no_actions, perform=_perform_nothing))
     register_work_kind(WorkKind(key=APPROVAL_KIND, label="会议室审批", icon="calendar",

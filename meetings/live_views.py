@@ -34,6 +34,8 @@ from meetings.checkin import (
     roster,
     seconds_left,
 )
+from meetings.guards import meeting_post
+from meetings.models import Meeting
 from meetings.selectors import access_meeting_by_id
 from meetings.video import check_end_video, check_join_video, check_kick_video, video_state
 from oa.models import Person
@@ -107,10 +109,8 @@ def _back(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return redirect(reverse("meetings:detail", args=[meeting_id]) + ("#live" if target == "live" else ""))
 
 
-@login_required
-@require_POST
-def manual_checkin(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def manual_checkin(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     raw = request.POST.get("person", "")
     person = Person.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
     try:
@@ -122,10 +122,8 @@ def manual_checkin(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return _back(request, meeting.pk)
 
 
-@login_required
-@require_POST
-def set_current(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def set_current(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     raw = request.POST.get("item", "")
     try:
         check_set_current_item(request.user, meeting, int(raw) if raw.isdigit() else None)
@@ -134,10 +132,8 @@ def set_current(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return _back(request, meeting.pk)
 
 
-@login_required
-@require_POST
-def video_join(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def video_join(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     try:
         info = check_join_video(request.user, meeting)
     except Refusal as exc:
@@ -151,10 +147,8 @@ def video_join(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return response
 
 
-@login_required
-@require_POST
-def video_kick(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def video_kick(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     raw = request.POST.get("person", "")
     person = Person.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
     try:
@@ -166,10 +160,8 @@ def video_kick(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return redirect(reverse("meetings:detail", args=[meeting.pk]) + "#video")
 
 
-@login_required
-@require_POST
-def video_end(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def video_end(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     try:
         check_end_video(request.user, meeting)
     except Refusal as exc:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
-from django.views.decorators.http import require_POST
 
+from meetings.guards import meeting_post
 from meetings.minutes import (
     DecisionInput,
     check_delete_decision,
@@ -18,8 +17,7 @@ from meetings.minutes import (
     check_record_decision,
     check_send_minutes,
 )
-from meetings.models import AgendaItem, Decision
-from meetings.selectors import access_meeting_by_id
+from meetings.models import AgendaItem, Decision, Meeting
 from oa.models import Agency
 from oa.refusals import Refusal
 
@@ -39,10 +37,8 @@ def _int(value: str | None) -> int | None:
     return int(value)
 
 
-@login_required
-@require_POST
-def decision_add(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def decision_add(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     try:
         item_id = _int(request.POST.get("agenda_item"))
         unit_id = _int(request.POST.get("owner_unit"))
@@ -66,10 +62,8 @@ def decision_add(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return _back(meeting.pk, "decisions")
 
 
-@login_required
-@require_POST
-def decision_delete(request: HttpRequest, meeting_id: int, decision_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def decision_delete(request: HttpRequest, meeting: Meeting, decision_id: int) -> HttpResponse:
     decision = Decision.objects.filter(meeting=meeting, pk=decision_id).first()
     if decision is None:
         raise Http404
@@ -80,10 +74,8 @@ def decision_delete(request: HttpRequest, meeting_id: int, decision_id: int) -> 
     return _back(meeting.pk, "decisions")
 
 
-@login_required
-@require_POST
-def minutes_draft(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def minutes_draft(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     try:
         minutes = check_draft_minutes(request.user, meeting)
     except Refusal as exc:
@@ -93,10 +85,8 @@ def minutes_draft(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return redirect("documents:detail", minutes.document_id)
 
 
-@login_required
-@require_POST
-def minutes_send(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def minutes_send(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     try:
         check_send_minutes(request.user, meeting)
     except Refusal as exc:

@@ -121,12 +121,17 @@ def overlapping(start: dt.datetime, end: dt.datetime) -> Q:
 
 @dataclass(frozen=True)
 class Conflict:
-    kind: str  # "room" | "person"
-    meeting: Meeting
+    kind: str  # "room" | "person" (another meeting) | "leave" (approved 零跑动 leave)
+    meeting: Meeting | None
     person: Person | None = None
+    leave: tuple[dt.date, dt.date] | None = None  # first and last day away, for kind "leave"
 
     @property
     def message(self) -> str:
+        if self.kind == "leave":
+            first, last = self.leave
+            days = f"{first:%m-%d}" if first == last else f"{first:%m-%d}至{last:%m-%d}"
+            return f"{self.person.name} 该时段已请假（{days}）"
         when = f"{timezone.localtime(self.meeting.start):%m-%d %H:%M}–{timezone.localtime(self.meeting.end):%H:%M}"
         if self.kind == "room":
             return f"会议室 {self.meeting.room} 在 {when} 已被“{self.meeting.title}”占用"
@@ -143,12 +148,41 @@ def room_conflicts(room: Room | None, start: dt.datetime, end: dt.datetime, *,
     return [Conflict("room", m) for m in qs.order_by("start")]
 
 
-def person_conflicts(person_ids: Iterable[int], start: dt.datetime, end: dt.datetime, *,
-                     exclude_id: int | None = None) -> list[Conflict]:
-    """Required people's other meetings they are still expected at (not 请假/委派) overlapping [start, end)."""
+def _local_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The Beijing calendar days [start, end) touches (a meeting ending at midnight does not touch the next day)."""
+    return timezone.localtime(start).date(), timezone.localtime(end - dt.timedelta(microseconds=1)).date()
+
+
+def leave_spans(person_ids: Iterable[int], start: dt.datetime,
+                end: dt.datetime) -> dict[int, list[tuple[dt.date, dt.date]]]:
+    """Approved 零跑动 leave (workflows.services: until 销假, the days actually away) touching [start, end).
+    Pending, rejected and cancelled leave is not leave: those people are expected."""
+    from workflows.services.selectors import leave_busy  # the 零跑动 app's read; it knows no meeting
+
+    first, last = _local_days(start, end)
+    return leave_busy(person_ids, first, last)
+
+
+def leave_conflicts(person_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> list[Conflict]:
     ids = list(set(person_ids))
     if not ids:
         return []
+    spans = leave_spans(ids, start, end)
+    if not spans:
+        return []
+    people = {p.pk: p for p in Person.objects.filter(pk__in=spans)}
+    return [Conflict("leave", None, people[pid], span)
+            for pid in sorted(spans, key=lambda pk: people[pk].name) for span in spans[pid]]
+
+
+def person_conflicts(person_ids: Iterable[int], start: dt.datetime, end: dt.datetime, *,
+                     exclude_id: int | None = None) -> list[Conflict]:
+    """Required people's approved leave, then their other meetings they are still expected at (not 请假/委派)
+    overlapping [start, end)."""
+    ids = list(set(person_ids))
+    if not ids:
+        return []
+    on_leave = leave_conflicts(ids, start, end)
     qs = (
         Invitation.objects.filter(person_id__in=ids, required=True, response__in=ATTENDING,
                                   meeting__status__in=ACTIVE)
@@ -157,12 +191,13 @@ def person_conflicts(person_ids: Iterable[int], start: dt.datetime, end: dt.date
     )
     if exclude_id:
         qs = qs.exclude(meeting_id=exclude_id)
-    return [Conflict("person", inv.meeting, inv.person) for inv in qs]
+    return on_leave + [Conflict("person", inv.meeting, inv.person) for inv in qs]
 
 
 def busy_intervals(room: Room | None, person_ids: Iterable[int], start: dt.datetime, end: dt.datetime, *,
                    exclude_id: int | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Every interval in [start, end) when the room or a required person is taken: two queries."""
+    """Every interval in [start, end) when the room or a required person is taken (a meeting, or a whole day of
+    approved leave): three queries."""
     spans: list[tuple[dt.datetime, dt.datetime]] = []
     if room is not None:
         qs = Meeting.objects.filter(room=room, status__in=ACTIVE).filter(overlapping(start, end))
@@ -176,6 +211,11 @@ def busy_intervals(room: Room | None, person_ids: Iterable[int], start: dt.datet
         if exclude_id:
             qs = qs.exclude(meeting_id=exclude_id)
         spans += list(qs.values_list("meeting__start", "meeting__end"))
+        tz = timezone.get_current_timezone()
+        for days in leave_spans(ids, start, end).values():
+            for first, last in days:
+                spans.append((dt.datetime.combine(first, dt.time(), tzinfo=tz),
+                              dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz)))
     return sorted(spans)
 
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -36,6 +37,7 @@ from meetings.actions import (
     may_decide_approval,
 )
 from meetings.forms import DATETIME_FORMAT, MeetingForm, UnitSignupForm, agenda_formset, agenda_inputs
+from meetings.guards import meeting_post
 from meetings.live_views import live_context
 from meetings.minutes import minutes_context
 from meetings.models import AgendaItem, AgendaMaterial, CalendarFeed, Invitation, Meeting, MeetingUnit
@@ -236,6 +238,8 @@ def _detail_context(request: HttpRequest, meeting: Meeting) -> dict:
         "can_reply": invitation is not None and invitation.attending and meeting.status == Meeting.Status.SCHEDULED
         and meeting.end > timezone.now(),
         "Response": Invitation.Response,
+        # The platform card's 请假 / 委派 buttons land here with ?reply=…#reply: that form is open.
+        "open_reply": request.GET.get("reply", ""),
         **live_context(user, meeting),
         **minutes_context(user, meeting),  # 议定事项 and 纪要 (meetings/minutes.py)
     }
@@ -260,61 +264,55 @@ def _detail_error(request: HttpRequest, meeting: Meeting, exc: Refusal) -> HttpR
     return render(request, "meetings/detail.html", context, status=exc.status)
 
 
-@login_required
-@require_POST
-def respond(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+def _act(request: HttpRequest, meeting: Meeting, action: Callable[[], object], done: str | Callable[[], str]) -> HttpResponse:
+    """The meeting page's POST forms: run one action; a refusal re-renders the page with its message and status,
+    success says `done` and goes back to the page."""
+    try:
+        action()
+    except Refusal as exc:
+        return _detail_error(request, meeting, exc)
+    messages.success(request, done() if callable(done) else done)
+    return redirect("meetings:detail", meeting.pk)
+
+
+REPLIED = {"accepted": "已回复参加。", "leave": "已请假，组织人会看到事由。"}
+
+
+@meeting_post
+def respond(request: HttpRequest, meeting: Meeting) -> HttpResponse:
     answer = request.POST.get("response", "")
     delegate = None
     if answer == Invitation.Response.DELEGATED and request.POST.get("delegate", "").isdigit():
         delegate = Person.objects.filter(pk=int(request.POST["delegate"])).first()
-    try:
-        check_respond(request.user, meeting, answer, reason=request.POST.get("reason", ""), delegate=delegate)
-    except Refusal as exc:
-        return _detail_error(request, meeting, exc)
-    messages.success(request, {"accepted": "已回复参加。", "leave": "已请假，组织人会看到事由。",
-                               "delegated": f"已委派 {delegate.name if delegate else ''} 参会。"}.get(answer, "已回复。"))
-    return redirect("meetings:detail", meeting.pk)
+    return _act(request, meeting,
+                lambda: check_respond(request.user, meeting, answer, reason=request.POST.get("reason", ""),
+                                      delegate=delegate),
+                lambda: f"已委派 {delegate.name} 参会。" if answer == "delegated" and delegate
+                else REPLIED.get(answer, "已回复。"))
 
 
-@login_required
-@require_POST
-def cancel(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
-    try:
-        check_cancel_meeting(request.user, meeting, request.POST.get("reason", ""))
-    except Refusal as exc:
-        return _detail_error(request, meeting, exc)
-    messages.success(request, "会议已取消，已通知全部参会人员。")
-    return redirect("meetings:detail", meeting.pk)
+@meeting_post
+def cancel(request: HttpRequest, meeting: Meeting) -> HttpResponse:
+    return _act(request, meeting, lambda: check_cancel_meeting(request.user, meeting, request.POST.get("reason", "")),
+                "会议已取消，已通知全部参会人员。")
 
 
-@login_required
-@require_POST
-def decide(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
-    try:
-        check_decide_room_booking(request.user, meeting, approve=request.POST.get("decision") == "approve",
-                                  opinion=request.POST.get("opinion", ""))
-    except Refusal as exc:
-        return _detail_error(request, meeting, exc)
-    messages.success(request, "已审批。")
-    return redirect("meetings:detail", meeting.pk)
+@meeting_post
+def decide(request: HttpRequest, meeting: Meeting) -> HttpResponse:
+    return _act(request, meeting,
+                lambda: check_decide_room_booking(request.user, meeting,
+                                                  approve=request.POST.get("decision") == "approve",
+                                                  opinion=request.POST.get("opinion", "")),
+                "已审批。")
 
 
-@login_required
-@require_POST
-def material_add(request: HttpRequest, meeting_id: int, item_id: int) -> HttpResponse:
-    meeting = access_meeting_by_id(request.user, meeting_id)
+@meeting_post
+def material_add(request: HttpRequest, meeting: Meeting, item_id: int) -> HttpResponse:
     item = AgendaItem.objects.filter(meeting=meeting, pk=item_id).first()
     if item is None:
         raise Http404
-    try:
-        check_add_material(request.user, item, request.FILES.get("file"))
-    except Refusal as exc:
-        return _detail_error(request, meeting, exc)
-    messages.success(request, "材料已上传。")
-    return redirect("meetings:detail", meeting.pk)
+    return _act(request, meeting, lambda: check_add_material(request.user, item, request.FILES.get("file")),
+                "材料已上传。")
 
 
 @login_required

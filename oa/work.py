@@ -57,6 +57,23 @@ class WorkAction:
 
 
 @dataclass(frozen=True)
+class CardButton:
+    """A button on the mobile platform's card for an item (integrations/wecom, docs/wecom.md 按钮卡片).
+
+    With `link` empty it is a callback button: pressing it runs perform(owner, item, key, {"via": CARD_VIA}) as
+    the platform user mapped to the owner. With `link` (a site path) it opens that page, for answers that need
+    input (a reason, a colleague) the card cannot carry."""
+
+    key: str
+    label: str  # ≤ 10 characters on the platform
+    link: str = ""
+    primary: bool = False
+
+
+CARD_VIA = "platform_card"  # data["via"] of a perform() that came from a card button
+
+
+@dataclass(frozen=True)
 class WorkKind:
     key: str
     label: str
@@ -66,6 +83,10 @@ class WorkKind:
     actions: Callable[[Any, Person], list[WorkAction]]
     perform: Callable[[Person, Any, str, dict], None]
     icon: str = "task"
+    # Optional mobile-platform button card: card_buttons(item) -> buttons (empty: the plain card);
+    # card_answer(closed item) -> what the updated card says (short; never an opinion or a reason).
+    card_buttons: Callable[[Any], list[CardButton]] | None = None
+    card_answer: Callable[[Any], str] | None = None
 
 
 _kinds: dict[str, WorkKind] = {}

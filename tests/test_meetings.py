@@ -565,3 +565,77 @@ def test_room_approval_runs_on_viewflow_with_its_todo_actions(cast, clock, offic
     p2.refresh_from_db()
     assert p2.status == PROCESS.CANCELED
     assert WorkItem.objects.get(ref=f"viewflow.task:{t2.pk}", owner=cast.liuyang).state == WorkItem.State.CANCELLED
+
+
+# --- approved 零跑动 leave (workflows.services.selectors.leave_busy) ---------------------------------------------
+
+
+def _leave(person, first: dt.date, last: dt.date, state: str, returned_on: dt.date | None = None):
+    """A 请休假 record as the 零跑动 flow leaves it (its approval is tested in tests/test_services_leave.py)."""
+    from tests.services_helpers import item, load_services
+    from workflows.services.models import LeaveRecord, ServiceApplication
+
+    if not ServiceApplication.objects.exists():
+        load_services()
+    appointment = person.appointments.select_related("department").first()
+    application = ServiceApplication.objects.create(
+        item=item("leave"), number=f"QJ-{person.pk}-{first:%m%d}-{state}", applicant=person,
+        agency_id=appointment.department.agency_id, department=appointment.department, submitted_at=NOW,
+        deadline=NOW + dt.timedelta(days=3))
+    return LeaveRecord.objects.create(application=application, person=person, kind=LeaveRecord.Kind.ANNUAL,
+                                      start=first, end=last, working_days=(last - first).days + 1, state=state,
+                                      returned_on=returned_on)
+
+
+def test_a_participant_on_approved_leave_conflicts_and_the_message_says_so(cast, clock, room):
+    from workflows.services.models import LeaveRecord
+
+    _leave(cast.zhangwei, dt.date(2026, 3, 4), dt.date(2026, 3, 5), LeaveRecord.State.APPROVED)
+    before = Meeting.objects.count()
+    with pytest.raises(SchedulingConflict) as caught:
+        check_create_meeting(cast.lina, meeting_input(at(2026, 3, 5, 15), at(2026, 3, 5, 16), room=room,
+                                                      participants=[cast.zhangwei, cast.xuli]))
+    exc = caught.value
+    assert exc.code == "participant_conflict" and Meeting.objects.count() == before
+    assert "以下人员在该时段已请假：张伟 该时段已请假（03-04至03-05）" in exc.message
+    assert [c.kind for c in exc.conflicts] == ["leave"] and exc.conflicts[0].person == cast.zhangwei
+    # Free slots skip the leave days: the first one is the next working morning after the leave.
+    assert exc.suggestions[0] == (at(2026, 3, 6, 8, 30), at(2026, 3, 6, 9, 30))
+    assert all(timezone_date(a) not in (dt.date(2026, 3, 4), dt.date(2026, 3, 5)) for a, _ in exc.suggestions)
+    # The organiser may still keep the time, like any people conflict.
+    kept = check_create_meeting(cast.lina, meeting_input(at(2026, 3, 5, 15), at(2026, 3, 5, 16), room=room,
+                                                         participants=[cast.zhangwei], accept_person_conflicts=True))
+    assert kept.status == Meeting.Status.SCHEDULED
+
+
+def test_pending_rejected_and_cancelled_leave_do_not_conflict(cast, clock, room):
+    from workflows.services.models import LeaveRecord
+
+    _leave(cast.zhangwei, dt.date(2026, 3, 4), dt.date(2026, 3, 4), LeaveRecord.State.PENDING)
+    _leave(cast.xuli, dt.date(2026, 3, 4), dt.date(2026, 3, 4), LeaveRecord.State.REJECTED)
+    # 销假 on the first day: approved for 3/4–3/6 but back on 3/4, so not away at all.
+    _leave(cast.wangfang, dt.date(2026, 3, 4), dt.date(2026, 3, 6), LeaveRecord.State.CLOSED,
+           returned_on=dt.date(2026, 3, 4))
+    meeting = check_create_meeting(cast.lina, meeting_input(
+        at(2026, 3, 4, 9), at(2026, 3, 4, 10), room=room, participants=[cast.zhangwei, cast.xuli, cast.wangfang]))
+    assert meeting.status == Meeting.Status.SCHEDULED
+
+
+def test_leave_ended_early_by_xiaojia_frees_the_days_after_the_return(cast, clock, room):
+    from workflows.services.models import LeaveRecord
+
+    # Approved 3/3–3/6, back (销假) on 3/5: away 3/3–3/4 only.
+    _leave(cast.zhangwei, dt.date(2026, 3, 3), dt.date(2026, 3, 6), LeaveRecord.State.CLOSED,
+           returned_on=dt.date(2026, 3, 5))
+    with pytest.raises(SchedulingConflict) as caught:
+        check_create_meeting(cast.lina, meeting_input(at(2026, 3, 4, 9), at(2026, 3, 4, 10), room=room,
+                                                      participants=[cast.zhangwei]))
+    assert "张伟 该时段已请假（03-03至03-04）" in caught.value.message
+    check_create_meeting(cast.lina, meeting_input(at(2026, 3, 5, 9), at(2026, 3, 5, 10), room=room,
+                                                  participants=[cast.zhangwei]))
+    slots = suggest_slots(room=None, person_ids=[cast.zhangwei.pk], duration=dt.timedelta(hours=1),
+                          after=NOW, limit=3)
+    assert timezone_date(slots[0][0]) == dt.date(2026, 3, 2)  # today is before the leave
+    slots = suggest_slots(room=None, person_ids=[cast.zhangwei.pk], duration=dt.timedelta(hours=1),
+                          after=at(2026, 3, 3, 8), limit=3)
+    assert slots[0] == (at(2026, 3, 5, 10), at(2026, 3, 5, 11))  # 3/5 9–10 is his meeting now

@@ -8,6 +8,8 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import urllib3
+
 from oa.refusals import Refusal
 
 
@@ -30,6 +32,25 @@ class VideoRefused(Refusal):
         super().__init__("video_refused", message, 409)
         self.provider_code = provider_code
         self.detail = detail
+
+
+def http_pool(maxsize: int = 4) -> urllib3.PoolManager:
+    """The adapters' connection pool: no urllib3 retries (a failed call is retried by meetings' job, later)."""
+    return urllib3.PoolManager(num_pools=2, maxsize=maxsize, retries=False)
+
+
+def http_call(pool: urllib3.PoolManager, method: str, url: str, *, timeout: float, label: str,
+              body: bytes | None = None, headers: dict[str, str] | None = None) -> bytes:
+    """One call to a video server: transport errors, timeouts and non-200 answers are VideoUnavailable (keep
+    the meeting, retry later); the body is returned for the adapter to read. `label` names the call in logs."""
+    try:
+        response = pool.request(method, url, body=body, headers=headers,
+                                timeout=urllib3.Timeout(total=timeout))
+    except urllib3.exceptions.HTTPError as exc:
+        raise VideoUnavailable(f"{label}: {exc}") from exc
+    if response.status != 200:
+        raise VideoUnavailable(f"{label}: HTTP {response.status}")
+    return response.data
 
 
 class VideoDisabled(Refusal):

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
-import urllib3
-
 from .base import (
     Health,
     JoinInfo,
@@ -22,6 +20,8 @@ from .base import (
     VideoProvider,
     VideoRefused,
     VideoUnavailable,
+    http_call,
+    http_pool,
     new_pin,
     new_secret,
 )
@@ -55,23 +55,16 @@ class BbbProvider(VideoProvider):
         if settings.checksum not in ALGORITHMS:
             raise ValueError("OA_VIDEO_BBB_CHECKSUM 只能是 sha1 或 sha256")
         self.settings = settings
-        self.pool = urllib3.PoolManager(num_pools=1, maxsize=4, retries=False)
+        self.pool = http_pool()
 
     def url(self, call: str, params: dict[str, str]) -> str:
         query = signed_query(call, params, self.settings.secret, self.settings.checksum)
         return f"{self.settings.url.rstrip('/')}/{call}?{query}"
 
     def _call(self, call: str, params: dict[str, str]) -> ElementTree.Element:
+        data = http_call(self.pool, "GET", self.url(call, params), timeout=self.settings.timeout, label=f"bbb {call}")
         try:
-            response = self.pool.request(
-                "GET", self.url(call, params), timeout=urllib3.Timeout(total=self.settings.timeout)
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise VideoUnavailable(f"bbb {call}: {exc}") from exc
-        if response.status != 200:
-            raise VideoUnavailable(f"bbb {call}: HTTP {response.status}")
-        try:
-            root = ElementTree.fromstring(response.data)  # noqa: S314 — our own configured server's answer
+            root = ElementTree.fromstring(data)  # noqa: S314 — our own configured server's answer
         except ElementTree.ParseError as exc:
             raise VideoUnavailable(f"bbb {call}: not XML") from exc
         if root.findtext("returncode") != "SUCCESS":

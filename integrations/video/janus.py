@@ -25,8 +25,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
-
 from .base import (
     Health,
     JoinInfo,
@@ -35,6 +33,8 @@ from .base import (
     VideoProvider,
     VideoRefused,
     VideoUnavailable,
+    http_call,
+    http_pool,
     new_pin,
     new_secret,
 )
@@ -94,7 +94,7 @@ class JanusHttp:
 
     def __init__(self, settings: JanusSettings) -> None:
         self.settings = settings
-        self.pool = urllib3.PoolManager(num_pools=2, maxsize=4, retries=False)
+        self.pool = http_pool()
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         body = {**body, "transaction": secrets.token_hex(8)}
@@ -103,20 +103,10 @@ class JanusHttp:
         return self._request("POST", self.settings.url.rstrip("/") + path, json.dumps(body).encode())
 
     def _request(self, method: str, url: str, payload: bytes | None = None) -> dict[str, Any]:
+        data = http_call(self.pool, method, url, body=payload, headers={"Content-Type": "application/json"},
+                         timeout=self.settings.timeout, label=f"janus {url}")
         try:
-            response = self.pool.request(
-                method,
-                url,
-                body=payload,
-                headers={"Content-Type": "application/json"},
-                timeout=urllib3.Timeout(total=self.settings.timeout),
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise VideoUnavailable(f"janus {url}: {exc}") from exc
-        if response.status != 200:
-            raise VideoUnavailable(f"janus {url}: HTTP {response.status}")
-        try:
-            answer = json.loads(response.data)
+            answer = json.loads(data)
         except ValueError as exc:
             raise VideoUnavailable(f"janus {url}: not JSON") from exc
         if not isinstance(answer, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,11 +15,13 @@ from django.utils import timezone
 
 from oa.actions.audit import do_record_audit
 from oa.actions.auth import client_ip
+from oa.actions.outbox import do_enqueue_outbox
 from oa.middleware import SESSION_LAST_SEEN
 from oa.models import Person
 
 from .models import CallbackMessage
 
+logger = logging.getLogger(__name__)
 TEXT_REPLY = "已收到。待办事项请在工作台中办理。"
 NONCE_KEY = "oa:wecom:nonce:{digest}"
 
@@ -53,6 +56,8 @@ def do_record_callback(fields: dict[str, str]) -> CallbackOutcome:
     from_user = fields.get("FromUserName", "")[:64]
     event = fields.get("Event", "")[:64]
     key = fields.get("MsgId") or f"{from_user}:{fields.get('CreateTime', '')}:{event}:{fields.get('EventKey', '')}"
+    if not fields.get("MsgId") and fields.get("TaskId"):
+        key += f":{fields['TaskId']}"  # a card button: the same key pressed on two cards in one second
     key = key[:128]
     existing = CallbackMessage.objects.filter(dedupe_key=key).first()
     if existing is not None:
@@ -117,3 +122,93 @@ def do_platform_login(request: HttpRequest, person: Person) -> None:
         actor=person, action="auth.platform_login", obj=person, ip=client_ip(request),
         changes={"platform_userid": person.platform_userid},
     )
+
+
+# --- button cards: the template_card_event callback --------------------------------------------------------------
+
+CARD_EVENT = "template_card_event"
+NOT_YOURS = "该卡片不是发给您的，未办理。"
+
+
+@dataclass(frozen=True)
+class CardEventOutcome:
+    done: bool  # the action ran
+    text: str  # what the card now says (or why nothing was done)
+
+
+def card_event_key(message: CallbackMessage) -> str:
+    return f"wecom:cardevent:{message.pk}"
+
+
+def do_handle_card_event(message: CallbackMessage, fields: dict[str, str]) -> CardEventOutcome:
+    """A button on a card we sent was pressed (the callback is already verified and recorded once).
+
+    The card is ours when its TaskId names a notification whose card went to this platform account and whose
+    recipient is the account's Person. A callback button runs the work kind's perform() as that Person, only
+    while the item is open and still theirs; the kind refuses what it must (a meeting that has started, …).
+    The card is then updated through the outbox with the callback's ResponseCode (valid once): on success by
+    the channel's retire (the item closed), otherwise here with the reason. Nothing from the callback is trusted
+    beyond the platform's word on who pressed which button of which card."""
+    from oa.models import Notification, OutboxMessage
+    from oa.refusals import Refusal
+    from oa.work import CARD_VIA, work_kind
+
+    from .channel import (
+        KIND_CARD_UPDATE,
+        KIND_TEMPLATE_CARD,
+        OUTBOX_CHANNEL,
+        button_card_update,
+        card_answer,
+        card_key,
+        notification_id_of_task,
+    )
+
+    key, code = fields.get("EventKey", "")[:64], fields.get("ResponseCode", "")[:256]
+    notification_id = notification_id_of_task(fields.get("TaskId", ""))
+    notification = (Notification.objects.select_related("work_item").filter(pk=notification_id).first()
+                    if notification_id else None)
+    card = (OutboxMessage.objects.filter(idempotency_key=card_key(notification.pk), kind=KIND_TEMPLATE_CARD).first()
+            if notification else None)
+    person = message.person
+    if (card is None or person is None or not person.is_active or notification.recipient_id != person.pk
+            or card.payload.get("touser") != message.from_user or notification.work_item is None):
+        logger.warning("wecom card event refused: TaskId %r not a card of %r", fields.get("TaskId"), message.from_user)
+        return CardEventOutcome(False, NOT_YOURS)
+
+    def refuse(text: str) -> CardEventOutcome:
+        if code:
+            body = button_card_update(card, message.from_user, code, done="未办理", why=text)
+            with transaction.atomic():
+                do_enqueue_outbox(OUTBOX_CHANNEL, KIND_CARD_UPDATE, card_event_key(message), body, notification)
+        return CardEventOutcome(False, text)
+
+    item = notification.work_item
+    kind = work_kind(item.kind)
+    buttons = {b.key: b for b in (kind.card_buttons(item) if kind and kind.card_buttons else []) if not b.link}
+    if item.state != item.State.OPEN:
+        # Answered already (on the web, or by an earlier press) or withdrawn: say so; a repeat changes nothing.
+        answer = card_answer(item)
+        if code:
+            body = button_card_update(card, message.from_user, code, done=answer, why=answer)
+            with transaction.atomic():
+                do_enqueue_outbox(OUTBOX_CHANNEL, KIND_CARD_UPDATE, card_event_key(message), body, notification)
+        return CardEventOutcome(False, answer)
+    if item.owner_id != person.pk:
+        return refuse("该事项已转给他人办理。")
+    if key not in buttons:
+        return refuse("该按钮已失效，请打开事项办理。")
+    try:
+        with transaction.atomic():
+            locked = type(item).objects.select_for_update().get(pk=item.pk)
+            if locked.state != item.State.OPEN:  # a concurrent press (or the web) answered first
+                raise Refusal("work_closed", card_answer(locked))
+            if code:
+                # The retire update the closing enqueues must spend this fresh code: the send's may be used up.
+                card = OutboxMessage.objects.select_for_update().get(pk=card.pk)
+                card.result = {**card.result, "response_code": code}
+                card.save(update_fields=["result"])
+            kind.perform(person, item, key, {"via": CARD_VIA})
+    except Refusal as refusal:
+        return refuse(refusal.message)
+    item.refresh_from_db()
+    return CardEventOutcome(True, card_answer(item))

@@ -57,6 +57,19 @@ def card_key(notification_id: int) -> str:
     return f"wecom:card:{notification_id}"
 
 
+TASK_ID_PREFIX = "oa-card-"
+
+
+def task_id(notification_id: int) -> str:
+    """A button card's task_id (unique per app; letters, digits, "_-@"): names the notification it carries."""
+    return f"{TASK_ID_PREFIX}{notification_id}"
+
+
+def notification_id_of_task(value: str) -> int | None:
+    raw = value[len(TASK_ID_PREFIX):] if value.startswith(TASK_ID_PREFIX) else ""
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
 def retire_key(notification_id: int) -> str:
     return f"wecom:retire:{notification_id}"
 
@@ -122,6 +135,13 @@ def card_message(notification: Notification, userid: str, config: WecomSettings 
     item = notification.work_item
     if config.card_mode == "template_card":
         lines = card_lines(item)
+        buttons = card_buttons(item)
+        if buttons:
+            return KIND_TEMPLATE_CARD, {
+                "touser": userid,
+                "msgtype": "template_card",
+                "template_card": _button_card(title, lines, url, task_id(notification.pk), buttons, config),
+            }
         return KIND_TEMPLATE_CARD, {
             "touser": userid,
             "msgtype": "template_card",
@@ -149,6 +169,65 @@ def _template_card(title: str, lines: list[tuple[str, str]], url: str, *, retire
     if retired:
         card["sub_title_text"] = RETIRED_TEXT
     return card
+
+
+def card_buttons(item: WorkItem | None) -> list:
+    """The kind's buttons for an open item (oa.work.CardButton), or [] for the plain card."""
+    from oa.work import work_kind
+
+    if item is None or item.state != WorkItem.State.OPEN:
+        return []
+    kind = work_kind(item.kind)
+    return list(kind.card_buttons(item)) if kind is not None and kind.card_buttons else []
+
+
+def card_answer(item: WorkItem | None) -> str:
+    """What a closed item's button card says: the kind's short answer (参加 / 请假 …), never an opinion."""
+    from oa.work import work_kind
+
+    kind = work_kind(item.kind) if item is not None else None
+    if kind is not None and kind.card_answer:
+        return kind.card_answer(item)
+    return "已撤销" if item is not None and item.state == WorkItem.State.CANCELLED else "已办理"
+
+
+def _button_card(title: str, lines: list[tuple[str, str]], url: str, task: str, buttons: list,
+                 config: WecomSettings, *, done: str = "", why: str = "") -> dict:
+    """`button_interaction` template card (doc 90236): callback buttons carry the action key (the callback's
+    EventKey), link buttons open a page through our platform login. `done` (set when updating) greys the
+    buttons out with that text and `why` says what happened, on the card's sub-title."""
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": {"desc": truncate_bytes(settings.OA_SITE_NAME, 39)},
+        "main_title": {"title": truncate_bytes(title, 108)},
+        "horizontal_content_list": [
+            {"keyname": text.split("：", 1)[0][:5], "value": truncate_bytes(text.split("：", 1)[-1], 90)}
+            for _css, text in lines
+            if "：" in text
+        ][:6],
+        "card_action": {"type": 1, "url": url},
+        "task_id": task,
+        "button_list": [
+            {"type": 1, "text": b.label[:10], "style": 1 if b.primary else 2, "url": deep_link(b.link, config)}
+            if b.link else
+            {"type": 0, "text": b.label[:10], "style": 1 if b.primary else 2, "key": b.key}
+            for b in buttons
+        ][:6],
+    }
+    if done:
+        card["replace_text"] = truncate_bytes(done, 30)
+    if why:
+        card["sub_title_text"] = truncate_bytes(why, 120)
+    return card
+
+
+def button_card_update(card: OutboxMessage, userid: str, response_code: str, *, done: str, why: str) -> dict:
+    """update_template_card body (the client adds agentid) turning a sent button card into its answered or
+    refused state: the same card, buttons greyed out with `done`, `why` on the sub-title."""
+    updated = dict(card.payload["template_card"])
+    updated["replace_text"] = truncate_bytes(done, 30)
+    updated["sub_title_text"] = truncate_bytes(why, 120)
+    return {"userids": [userid], "response_code": response_code, "template_card": updated}
 
 
 def classified_subject(notification: Notification) -> Any:
@@ -226,6 +305,14 @@ class PlatformChannel:
                     do_mark_delivery_retired(delivery)
                     continue
                 response_code = card.result.get("response_code")
+                if card.kind == KIND_TEMPLATE_CARD and response_code \
+                        and card.payload["template_card"].get("card_type") == "button_interaction":
+                    # A button card shows the answer in place (also when it came from the card itself).
+                    answer = card_answer(notification.work_item)
+                    body = button_card_update(card, card.payload.get("touser", ""), response_code,
+                                              done=answer, why=answer)
+                    do_enqueue_outbox(OUTBOX_CHANNEL, KIND_CARD_UPDATE, retire_key(notification.pk), body, notification)
+                    continue
                 if card.kind == KIND_TEMPLATE_CARD and response_code:
                     template = card.payload["template_card"]
                     body = {

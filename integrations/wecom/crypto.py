@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import struct
@@ -110,6 +111,27 @@ def parse_xml(data: str | bytes) -> dict[str, str]:
     return {child.tag: (child.text or "") for child in root}
 
 
+def parse_json(data: str | bytes) -> dict[str, str]:
+    """A flat JSON object → {key: text} (the JSON form of callbacks: `{"tousername", "encrypt", "agentid"}`
+    outside, the same fields as the XML form inside). Nested values are refused: a callback never has them."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_XML_BYTES:
+        raise WecomCryptoError(PARSE_XML_ERROR, "报文过大")
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WecomCryptoError(PARSE_XML_ERROR, f"JSON：{exc}") from exc
+    if not isinstance(value, dict) or any(isinstance(v, (dict, list)) for v in value.values()):
+        raise WecomCryptoError(PARSE_XML_ERROR, "JSON 不是扁平对象")
+    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+def parse_message(data: str | bytes) -> dict[str, str]:
+    """XML or JSON by its first character, the way the platform sends either."""
+    raw = data.encode() if isinstance(data, str) else data
+    return parse_json(raw) if raw.lstrip()[:1] == b"{" else parse_xml(raw)
+
+
 class WXBizMsgCrypt:
     def __init__(
         self,
@@ -190,9 +212,10 @@ class WXBizMsgCrypt:
         return self.decrypt(echostr)
 
     def decrypt_msg(self, body: str | bytes, msg_signature: str, timestamp: str, nonce: str) -> str:
-        """POST body `<xml><ToUserName/><Encrypt/><AgentID/></xml>` → the decrypted inner XML."""
-        fields = parse_xml(body)
-        encrypt = fields.get("Encrypt")
+        """POST body `<xml><ToUserName/><Encrypt/><AgentID/></xml>` (or its JSON form `{"encrypt": …}`) → the
+        decrypted inner message."""
+        fields = parse_message(body)
+        encrypt = fields.get("Encrypt") or fields.get("encrypt")
         if not encrypt:
             raise WecomCryptoError(PARSE_XML_ERROR, "缺少 Encrypt")
         self.check_signature(msg_signature, timestamp, nonce, encrypt)

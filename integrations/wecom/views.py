@@ -16,13 +16,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .actions import (
+    CARD_EVENT,
     check_platform_login,
     do_claim_callback_nonce,
+    do_handle_card_event,
     do_record_callback,
     do_release_callback_nonce,
 )
 from .client import WecomClient, WecomError, WecomSettings
-from .crypto import NONCE_REPLAYED, WecomCryptoError, WXBizMsgCrypt, check_timestamp, parse_xml
+from .crypto import NONCE_REPLAYED, WecomCryptoError, WXBizMsgCrypt, check_timestamp, parse_message
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ def callback(request: HttpRequest) -> HttpResponse:
             # The plaintext only: no quotes, BOM or newline.
             return HttpResponse(echo.encode(), content_type="text/plain; charset=utf-8")
         plaintext = crypto.decrypt_msg(request.body, params["msg_signature"], timestamp, nonce)
-        fields = parse_xml(plaintext)
+        fields = parse_message(plaintext)
     except WecomCryptoError as exc:
         return _refuse(exc)
     # Nonces are remembered only once the signature holds, so junk cannot use them up. A signed request seen
@@ -71,6 +73,9 @@ def callback(request: HttpRequest) -> HttpResponse:
     except Exception:
         do_release_callback_nonce(timestamp, nonce)  # not recorded: the platform's retry must be processed
         raise
+    if outcome.message.event == CARD_EVENT and not outcome.duplicate:
+        # A button on one of our cards: run it as the mapped Person; the card is updated through the outbox.
+        do_handle_card_event(outcome.message, fields)
     if not outcome.reply_text:
         return HttpResponse("success", content_type="text/plain; charset=utf-8")
     now = fields.get("CreateTime", "")

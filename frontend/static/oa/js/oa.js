@@ -23,6 +23,19 @@
     });
   }
 
+  // includes/file_picker.html: show the chosen file names beside the 选择文件 button (the native input, which
+  // Chromium labels in English, is drawn under the button).
+  function filePickers() {
+    document.addEventListener("change", function (event) {
+      var input = event.target;
+      if (!input.matches || !input.matches("input[data-file-picker]")) { return; }
+      var shown = document.getElementById(input.id + "-name");
+      if (!shown) { return; }
+      var names = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
+      shown.textContent = names.length ? names.join("、") : "未选择文件";
+    });
+  }
+
   // The service worker keeps an offline page and the shell assets (never a page with work in it).
   function registerServiceWorker() {
     if ("serviceWorker" in navigator && window.isSecureContext) {
@@ -54,6 +67,7 @@
     navMore();
     focusFirstError();
     guardDoubleSubmit();
+    filePickers();
     registerServiceWorker();
   });
 })();
