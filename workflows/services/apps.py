@@ -12,6 +12,13 @@ class SupplyLow(TypedDict):
     low_stock: int
 
 
+class ServiceNotice(TypedDict):
+    """Something happened to an application that its person should know (查阅权限授予/到期, 证照, 值班表)."""
+
+    application_id: int
+    kind: str
+
+
 class ServicesConfig(AppConfig):
     name = "workflows.services"
     label = "services"
@@ -30,6 +37,10 @@ class ServicesConfig(AppConfig):
         register_ses_lookup(lambda digests: {c.pades_signature_sha256: bytes(c.ses_signature) for c in
                                              ServiceCertificate.objects.filter(pades_signature_sha256__in=digests)})
         register_event_type("supplies.low_stock", SupplyLow)
+        register_event_type("services.notice", ServiceNotice)
+        from workflows.services.items import autodiscover
+
+        autodiscover()  # the item kinds in items/ register their 办理类型 (handlers.py)
         # Steps reach 待办 through workflows.inbox (every viewflow task is a flow_task WorkItem, with this flow's
         # step page as its link); 委托 may be scoped to this flow.
         register_delegation_scope(flows.ServiceFlow.delegation_kind, "零跑动办事")

@@ -13,6 +13,7 @@ from workflows.services.catalogue import (
     parse_materials,
     parse_route,
 )
+from workflows.services.handlers import handler_choices, handler_for
 from workflows.services.models import LeaveRecord, ServiceApplication, ServiceItem, SupplyItem
 
 ROLE_CHOICES = [(v, k) for k, v in ROUTE_ROLES.items()]
@@ -33,7 +34,7 @@ class ItemForm(RefusalForm):
 
     code = forms.SlugField(label="事项编码", max_length=50, help_text="英文字母、数字、下划线，如 employment_cert")
     name = forms.CharField(label="事项名称", max_length=100)
-    handler = forms.ChoiceField(label="办理类型", choices=ServiceItem.Handler.choices,
+    handler = forms.ChoiceField(label="办理类型", choices=handler_choices,
                                 help_text="决定申请表要填写的内容和办结时产生的结果")
     department = forms.ModelChoiceField(label="主管部门", queryset=None)
     intake_role = forms.ChoiceField(label="受理岗位（一门受理）", choices=ROLE_CHOICES,
@@ -106,7 +107,14 @@ class ApplicationForm(RefusalForm):
         super().__init__(*args, **kwargs)
         self.upload_names, self.previous_names = {}, {}
         handler = item.handler
-        if handler == ServiceItem.Handler.LEAVE:
+        self.plugged = handler_for(handler)
+        self.extra_names: list[str] = []
+        if self.plugged is not None:
+            self.REFUSAL_FIELDS = {**self.REFUSAL_FIELDS, **self.plugged.refusal_fields}
+            extra = self.plugged.fields(item, applicant, amending)
+            self.extra_names = list(extra)
+            self.fields.update(extra)
+        elif handler == ServiceItem.Handler.LEAVE:
             self.fields["leave_kind"] = forms.ChoiceField(label="假别", choices=LeaveRecord.Kind.choices)
             self.fields["start"] = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
             self.fields["end"] = forms.DateField(label="结束日期", widget=forms.DateInput(attrs={"type": "date"}))
@@ -137,6 +145,10 @@ class ApplicationForm(RefusalForm):
                 self.fields[key] = forms.TypedChoiceField(
                     label=material["name"], coerce=int, choices=[("", "请选择已办结的办件")] + [
                         (a.pk, f"{a.item.name} {a.number}") for a in done])
+
+    def extra(self) -> dict:
+        """The plugged-in 办理类型's own fields (handlers.py), by name."""
+        return {name: self.cleaned_data.get(name) for name in self.extra_names}
 
     def uploads(self) -> dict:
         return {name: self.cleaned_data[key] for key, name in self.upload_names.items() if self.cleaned_data.get(key)}

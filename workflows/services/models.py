@@ -112,6 +112,13 @@ class ApplicationEvent(models.Model):
         COMPLETED = "completed", "办结"
         RATED = "rated", "评价"
         LEAVE_CANCELLED = "leave_cancelled", "销假"
+        ACCESS_GRANTED = "access_granted", "授予查阅权限"
+        ACCESS_READ = "access_read", "查阅"
+        ACCESS_EXPIRED = "access_expired", "查阅期满收回"
+        PASSPORT_ISSUED = "passport_issued", "证照领用"
+        PASSPORT_RETURNED = "passport_returned", "证照归还"
+        ROSTER_CHANGED = "roster_changed", "值班表已调整"
+        OVERDUE_URGED = "overdue_urged", "超期自动催办"
 
     application = models.ForeignKey(ServiceApplication, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -217,3 +224,14 @@ class ApplicationMaterial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.filename}）"
+
+
+# Tables of the item kinds in workflows/services/items/ (kept apart so each kind stays in its own files).
+from workflows.services.items.records import (  # noqa: E402, F401
+    AbroadTrip,
+    AccessGrant,
+    DutyRoster,
+    DutySlot,
+    PassportLog,
+    PersonnelFile,
+)

@@ -200,8 +200,16 @@ LEAVE_KINDS = {"annual": "年休假", "personal": "事假", "sick": "病假"}
 
 def form_rows(application: ServiceApplication) -> list[tuple[str, str]]:
     """What the applicant filled in, as (label, value) for the pages (ids and internal keys left out)."""
+    from workflows.services.handlers import handler_for
+
+    plugged = handler_for(application.item.handler)
+    labels = {**FORM_LABELS, **(plugged.labels if plugged is not None else {})}
     rows = []
     for key, value in application.form.items():
+        if plugged is not None:
+            if key in labels and value not in ("", None):
+                rows.append((labels[key], str(value)))
+            continue
         if key == "previous":
             rows += [(name, f"办件 {number}") for name, number in value.items()]
         elif key in FORM_LABELS and value not in ("", None):

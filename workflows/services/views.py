@@ -48,6 +48,7 @@ from workflows.services.forms import (
     RatingForm,
     RestockForm,
 )
+from workflows.services.handlers import handler_for
 from workflows.services.models import ServiceApplication, ServiceCertificate, ServiceItem, SupplyItem
 
 app_name = "services"
@@ -92,7 +93,8 @@ def _input(form: ApplicationForm) -> actions.ApplicationInput:
     data = form.cleaned_data
     return actions.ApplicationInput(purpose=data.get("purpose", ""), leave_kind=data.get("leave_kind", ""),
                                     start=data.get("start"), end=data.get("end"), supply_id=data.get("supply"),
-                                    quantity=data.get("quantity"), uploads=form.uploads(), previous=form.previous())
+                                    quantity=data.get("quantity"), uploads=form.uploads(), previous=form.previous(),
+                                    extra=form.extra())
 
 
 @login_required
@@ -163,7 +165,10 @@ def application_detail(request, application_id: int):
             status, error = exc.status, exc.message
     mine_ = application.applicant_id == request.user.pk
     leave = getattr(application, "leave", None) if application.item.handler == ServiceItem.Handler.LEAVE else None
+    plugged = handler_for(application.item.handler)
+    extra = plugged.detail(application, request.user) if plugged is not None and plugged.detail is not None else {}
     return render(request, "services/application.html", {
+        **extra, "handler_template": plugged.template if plugged is not None else "",
         "application": application, "events": application.events.select_related("actor"), "error": error,
         "open_tasks": _open_tasks(application), "is_applicant": mine_, "leave": leave,
         "certificate": ServiceCertificate.objects.filter(application=application).first(),
@@ -235,6 +240,9 @@ def task_page(request, task_id: int):
     return_form = AmendReturnForm(request.POST if which == "return" else None)
     initial = {k: application.form.get(k) for k in ("purpose", "leave_kind", "start", "end", "quantity")}
     initial["supply"] = application.form.get("supply_id")
+    plugged = handler_for(application.item.handler)
+    if plugged is not None and plugged.initial is not None:
+        initial.update(plugged.initial(application.form))
     amend_form = ApplicationForm(request.POST if which == "amend" else None,
                                  request.FILES if which == "amend" else None, item=application.item,
                                  applicant=application.applicant, amending=True, initial=initial)
