@@ -14,10 +14,10 @@ from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
 from workflows.actions.routing import do_urge_task
+from workflows.services.flows import ServiceFlow
 from workflows.services.models import ApplicationEvent, ServiceApplication
 
 MARK = "overdue_urged_at"
-FLOW = "workflows.services.flows.ServiceFlow"
 
 
 def _deadline(task: Task) -> dt.datetime | None:
@@ -29,7 +29,7 @@ def _deadline(task: Task) -> dt.datetime | None:
 
 
 def overdue_steps(now: dt.datetime) -> list[Task]:
-    open_steps = (Task.objects.filter(process__flow_class=FLOW, flow_task_type="HUMAN", owner__isnull=False,
+    open_steps = (Task.objects.filter(process__flow_class=ServiceFlow, flow_task_type="HUMAN", owner__isnull=False,
                                       status__in=(STATUS.ASSIGNED, STATUS.STARTED))
                   .exclude(data__has_key=MARK).select_related("process"))
     return [t for t in open_steps if t.flow_task.name != "amend" and (d := _deadline(t)) is not None and d <= now]

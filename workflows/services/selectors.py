@@ -162,8 +162,10 @@ def prefill_for(person: Person, item: ServiceItem) -> dict[str, dict[str, str]]:
 
 
 def _handled_process_ids(user: Person) -> QuerySet:
-    return Task.objects.filter(owner=user, process__flow_class="workflows.services.flows.ServiceFlow").values(
-        "process_id")
+    # viewflow stores the flow as "services/flows.ServiceFlow": filter by the class, never a dotted path.
+    from workflows.services.flows import ServiceFlow
+
+    return Task.objects.filter(owner=user, process__flow_class=ServiceFlow).values("process_id")
 
 
 def applications_visible_to(user: Person) -> QuerySet[ServiceApplication]:
