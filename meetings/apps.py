@@ -12,7 +12,6 @@ class MeetingsConfig(AppConfig):
         from oa.tiles import Tile, register_tile
 
         actions.connect()
-        from meetings import service_room  # noqa: F401  the 零跑动 办理类型 会议室预约 (docs/services.md)
         register_websocket_route("ws/meetings/<int:meeting_id>/", "meetings.consumers.MeetingConsumer")
         register_tile(Tile("meetings", "我的会议", "meetings:mine", "calendar", order=50,
                            description="日程、会议邀请与回复"))

@@ -28,7 +28,7 @@ from workflows.actions.routing import check_return_task, locked_task, principal_
 from workflows.nodes import task_repr
 from workflows.services.catalogue import ROUTE_ROLES
 from workflows.services.flows import ServiceFlow
-from workflows.services.items.registry import is_final_step, spec_of
+from workflows.services.handlers import handler_for, is_final_step
 from workflows.services.models import (
     ApplicationEvent,
     ApplicationMaterial,
@@ -95,8 +95,12 @@ def check_save_item(actor: Person | None, data: ItemFields, item: ServiceItem | 
     holds in its scope is refused here, not when someone applies."""
     if not data.non_classified:
         raise Refusal("service_classified", "零跑动事项只能是非涉密事项：涉密事项不得在协同办公平台办理。")
-    if data.handler not in ServiceItem.Handler.values:
+    if data.handler not in ServiceItem.Handler.values and handler_for(data.handler) is None:
         raise Refusal("service_handler_invalid", "办理类型无效。")
+    plugged = handler_for(data.handler)
+    if plugged is not None and plugged.result_types and data.result_type not in plugged.result_types:
+        raise Refusal("service_result_mismatch", f"“{plugged.label}”事项的办理结果须为"
+                                                 f"{'或'.join(ServiceItem.Result(r).label for r in plugged.result_types)}。")
     if data.result_type not in ServiceItem.Result.values:
         raise Refusal("service_result_invalid", "办理结果类型无效。")
     if data.intake_role not in ROUTE_ROLES.values():
@@ -105,9 +109,8 @@ def check_save_item(actor: Person | None, data: ItemFields, item: ServiceItem | 
         raise Refusal("service_time_limit_invalid", "承诺时限须在 1～60 个工作日之间。")
     if data.instant and data.route:
         raise Refusal("service_instant_with_route", "即办件由受理窗口当场办结，不能再设审批路线。")
-    spec = spec_of(data.handler)
-    if spec is not None and spec.validate_item is not None:
-        spec.validate_item(data)
+    if plugged is not None and plugged.validate_item is not None:
+        plugged.validate_item(data)
     if data.handler in ("employment_cert", "income_cert") and data.result_type != ServiceItem.Result.CERTIFICATE:
         raise Refusal("service_result_mismatch", "证明类事项的办理结果须为加盖电子印章的电子证明。")
     bad_roles = [r for r in data.eligible_roles if r not in ROUTE_ROLES.values()]
@@ -153,7 +156,7 @@ class ApplicationInput:
     quantity: int | None = None
     uploads: dict[str, Any] = field(default_factory=dict)  # 上传 material name → uploaded file
     previous: dict[str, int | None] = field(default_factory=dict)  # 前序结果 material name → application id
-    extra: dict[str, Any] = field(default_factory=dict)  # a registered 办理类型's own fields (items/registry.py)
+    extra: dict[str, Any] = field(default_factory=dict)  # the fields of a plugged-in 办理类型 (handlers.py)
 
 
 MATERIAL_MAX_BYTES = 20 * 1024 * 1024
@@ -278,9 +281,9 @@ def _check_supplies(item: ServiceItem, data: ApplicationInput) -> dict[str, Any]
 def _form_for(applicant: Person, item: ServiceItem, data: ApplicationInput,
               application_id: int | None = None) -> dict[str, Any]:
     handler = item.handler
-    spec = spec_of(handler)
-    if spec is not None:
-        return spec.check(applicant, item, data.extra, application_id)
+    plugged = handler_for(handler)
+    if plugged is not None:
+        return plugged.clean(applicant, item, data.extra, application_id)
     if handler == ServiceItem.Handler.LEAVE:
         form = _check_leave(applicant, data, application_id)
         form["purpose"] = _clean_text(data.purpose, "请假事由", required=False)
@@ -333,9 +336,12 @@ def check_submit_application(applicant: Person, item: ServiceItem, data: Applica
         form["previous"] = previous
     uploads = _check_uploads(item, data, required=True)
     stages = _resolve_route(item, appointment.department)
-    spec = spec_of(item.handler)
-    if spec is not None and spec.extra_stages is not None:
-        stages += _resolve_stages(spec.extra_stages(item, form, appointment.department), item, appointment.department)
+    plugged = handler_for(item.handler)
+    if plugged is not None and plugged.stages is not None:
+        stages = plugged.stages(item, form, applicant) + stages
+    if plugged is not None and plugged.extra_stages is not None:
+        stages += _resolve_stages(plugged.extra_stages(item, form, appointment.department), item,
+                                  appointment.department)
     intake = route_people(item.intake_role, "competent_dept", item, None).first()
     if intake is None:
         raise Refusal("service_intake_unheld", f"“{item.department.name}”暂无受理人员，请联系系统管理员。", status=409)
@@ -351,12 +357,12 @@ def check_submit_application(applicant: Person, item: ServiceItem, data: Applica
                                        start=data.start, end=data.end, working_days=form["working_days"])
         _event(application, ApplicationEvent.Kind.SUBMITTED, applicant)
         _store_uploads(application, uploads)
-        if spec is not None and spec.on_submit is not None:
-            spec.on_submit(application, data.extra)
+        if plugged is not None and plugged.on_submit is not None:
+            plugged.on_submit(application, data.extra)
         process = ServiceFlow.start.run(
             title=f"{item.name}：{applicant.name}", initiator_id=applicant.pk, agency_id=item.department.agency_id,
             application_id=application.pk, intake_id=intake.pk, stages=stages, stage_index=0,
-            deadline=deadline.isoformat(), doc_number=application.number)
+            deadline=deadline.isoformat(), doc_number=application.number, limit_days=item.time_limit_days)
         application.process_id = process.pk
         application.save(update_fields=["process_id"])
         do_record_audit(actor=applicant, action="services.apply", obj=application, changes={
@@ -414,9 +420,9 @@ def check_perform_service_step(user: Person, task: Task, decision: str, opinion:
                 if application.item.handler == ServiceItem.Handler.LEAVE:
                     LeaveRecord.objects.filter(application=application).update(
                         kind=form["leave_kind"], start=data.start, end=data.end, working_days=form["working_days"])
-                spec = spec_of(application.item.handler)
-                if spec is not None and spec.on_resubmit is not None:
-                    spec.on_resubmit(application, data.extra)
+                plugged = handler_for(application.item.handler)
+                if plugged is not None and plugged.on_resubmit is not None:
+                    plugged.on_resubmit(application, data.extra)
                 _event(application, ApplicationEvent.Kind.RESUBMITTED, user, opinion)
             elif decision == "reject":
                 process.data = {**process.data, "rejected": True}
@@ -431,10 +437,10 @@ def check_perform_service_step(user: Person, task: Task, decision: str, opinion:
                 _event(application, ApplicationEvent.Kind.ACCEPTED, user, opinion, "受理")
             else:
                 _event(application, ApplicationEvent.Kind.APPROVED, user, opinion, step_title)
-            spec = spec_of(application.item.handler)
-            if (spec is not None and spec.on_final is not None and decision in ("accept", "agree")
+            plugged = handler_for(application.item.handler)
+            if (plugged is not None and plugged.on_final is not None and decision in ("accept", "agree")
                     and is_final_step(task, process.data)):
-                spec.on_final(user, application, task, final or {}, otp_verified)
+                plugged.on_final(user, application, task, final or {}, otp_verified)
             if task.status == STATUS.ASSIGNED:
                 activation.start(None)
             task.data = {**(task.data or {}), "outcome": decision, **({"opinion": opinion} if opinion else {})}
@@ -473,19 +479,19 @@ def do_finish_application(process: Process) -> None:
     now = timezone.now()
     application.completed_at = now
     leave = LeaveRecord.objects.filter(application=application).first()
-    spec = spec_of(application.item.handler)
+    plugged = handler_for(application.item.handler)
     if process.data.get("rejected"):
         application.status = ServiceApplication.Status.REJECTED
         if leave is not None:
             leave.state = LeaveRecord.State.REJECTED
             leave.save(update_fields=["state"])
-        if spec is not None and spec.on_reject is not None:
-            spec.on_reject(application)
+        if plugged is not None and plugged.reject is not None:
+            plugged.reject(application)
     else:
         application.status = ServiceApplication.Status.DONE
         handler = application.item.handler
-        if spec is not None and spec.finish is not None:
-            application.result_note = spec.finish(application)[:500]
+        if plugged is not None:
+            application.result_note = (plugged.finish(application) if plugged.finish is not None else "审批通过")[:500]
         elif handler in (ServiceItem.Handler.EMPLOYMENT_CERT, ServiceItem.Handler.INCOME_CERT):
             from workflows.services.certificates import do_issue_certificate
 

@@ -12,6 +12,13 @@ class SupplyLow(TypedDict):
     low_stock: int
 
 
+class ServiceNotice(TypedDict):
+    """Something happened to an application that its person should know (查阅权限授予/到期, 证照, 值班表)."""
+
+    application_id: int
+    kind: str
+
+
 class ServicesConfig(AppConfig):
     name = "workflows.services"
     label = "services"
@@ -29,11 +36,14 @@ class ServicesConfig(AppConfig):
         # The 验章 page finds a certificate's GB/T 38540 signature by its PDF signature value, as it does a 公文's.
         register_ses_lookup(lambda digests: {c.pades_signature_sha256: bytes(c.ses_signature) for c in
                                              ServiceCertificate.objects.filter(pades_signature_sha256__in=digests)})
-        # The 机关事务 办理类型 register themselves (items/registry.py); a stamped 用印申请 file verifies the same way.
-        from workflows.services.items import offices, seal, travel, vehicles  # noqa: F401  (会议室预约: meetings/)
-
-        register_ses_lookup(seal.ses_lookup)
         register_event_type("supplies.low_stock", SupplyLow)
+        register_event_type("services.notice", ServiceNotice)
+        from workflows.services.items import autodiscover
+
+        autodiscover()  # the item kinds in items/ (and apps' service_items) register their 办理类型 (handlers.py)
+        from workflows.services.items import seal
+
+        register_ses_lookup(seal.ses_lookup)  # a stamped 用印申请 file verifies like a certificate
         # Steps reach 待办 through workflows.inbox (every viewflow task is a flow_task WorkItem, with this flow's
         # step page as its link); 委托 may be scoped to this flow.
         register_delegation_scope(flows.ServiceFlow.delegation_kind, "零跑动办事")

@@ -16,6 +16,7 @@ from integrations.hr.source import parse_csv
 from oa.models import Agency, Department, Person
 from workflows.services.actions import ItemFields, check_save_item
 from workflows.services.catalogue import parse_materials, parse_route
+from workflows.services.handlers import registered_handlers
 from workflows.services.models import ServiceItem, SupplyItem
 
 HR_DEMO = Path(__file__).resolve().parents[2] / "integrations" / "hr" / "demo" / "hr_demo.csv"
@@ -52,21 +53,22 @@ SUPPLIES = [("A4 复印纸", "包", 40, 10), ("黑色签字笔", "支", 200, 30)
 def do_load_service_demo(*, actor: Person | None = None) -> dict[str, int]:
     """Idempotent: items by code (updated in place), supplies by name, the HR demo file imported again."""
     office = Agency.objects.get(doc_code=OFFICE)
-    codes = set(ServiceItem.objects.values_list("code", flat=True)) | {i["code"] for i in ITEMS}
-    for spec in ITEMS:
+    # The kinds in items/ bring their own demo entries (handlers.ServiceHandler.demo / .seed).
+    plugged = [h for h in registered_handlers().values()]
+    items = ITEMS + [h.demo for h in plugged if h.demo]
+    codes = set(ServiceItem.objects.values_list("code", flat=True)) | {i["code"] for i in items}
+    for spec in items:
         fields = ItemFields(
             code=spec["code"], name=spec["name"], handler=spec["handler"],
             department=Department.objects.get(agency=office, name=spec["department"]),
             intake_role=spec["intake_role"], time_limit_days=spec["time_limit_days"],
             result_type=spec["result_type"], route=parse_route(spec["route"]),
             materials=parse_materials(spec["materials"], codes), legal_basis=spec["legal_basis"],
-            guide=spec["guide"], instant=spec.get("instant", False))
+            guide=spec["guide"], instant=spec.get("instant", False), eligible_roles=spec.get("eligible_roles", []))
         check_save_item(actor, fields, ServiceItem.objects.filter(code=spec["code"]).first())
     for name, unit, stock, low in SUPPLIES:
         SupplyItem.objects.get_or_create(agency=office, name=name,
                                          defaults={"unit": unit, "stock": stock, "low_stock": low})
     hr = check_import_hr(actor, parse_csv(HR_DEMO.read_bytes()), source="演示数据 hr_demo.csv")
-    from workflows.services.items.demo_affairs import do_load_affairs_demo
-
-    affairs = do_load_affairs_demo(office, codes, actor=actor)  # 用印, 公务用车, 会议室, 出差, 办公用房
-    return {"items": len(ITEMS), "supplies": len(SUPPLIES), "hr": hr, **affairs}
+    seeded = sum(h.seed(office) for h in plugged if h.seed)
+    return {"items": len(items), "supplies": len(SUPPLIES), "hr": hr, "seeded": seeded}

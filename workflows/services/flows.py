@@ -18,7 +18,7 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 
 from workflows.nodes import DataSplit
-from workflows.steps import DeadlineStep, data_person, redirect_view, task_person
+from workflows.steps import DeadlineStep, data_person, deadline_in, redirect_view, task_person
 
 
 class Step(DeadlineStep):
@@ -26,6 +26,16 @@ class Step(DeadlineStep):
 
     steps: dict = {}
     step_url_name = "services:task"
+
+    def calc_owner(self, activation):
+        """Each step is due ``limit_days`` working days (the item's time limit) after it reached its holder: the
+        deadline the 待办 shows and the one ``services.auto_urge`` urges at, once (docs/services.md 超期自动催办)."""
+        owner = super().calc_owner(activation)
+        task = activation.task
+        limit = (activation.process.data or {}).get("limit_days")
+        if limit and "deadline" not in (task.data or {}):
+            task.data = {**(task.data or {}), "deadline": deadline_in(int(limit)).isoformat()}
+        return owner
 
 
 def _stage_steps(activation):

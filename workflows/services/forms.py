@@ -13,6 +13,7 @@ from workflows.services.catalogue import (
     parse_materials,
     parse_route,
 )
+from workflows.services.handlers import handler_choices, handler_for
 from workflows.services.models import LeaveRecord, ServiceApplication, ServiceItem, SupplyItem
 
 ROLE_CHOICES = [(v, k) for k, v in ROUTE_ROLES.items()]
@@ -34,7 +35,7 @@ class ItemForm(RefusalForm):
 
     code = forms.SlugField(label="事项编码", max_length=50, help_text="英文字母、数字、下划线，如 employment_cert")
     name = forms.CharField(label="事项名称", max_length=100)
-    handler = forms.ChoiceField(label="办理类型", choices=ServiceItem.Handler.choices,
+    handler = forms.ChoiceField(label="办理类型", choices=handler_choices,
                                 help_text="决定申请表要填写的内容和办结时产生的结果")
     department = forms.ModelChoiceField(label="主管部门", queryset=None)
     intake_role = forms.ChoiceField(label="受理岗位（一门受理）", choices=ROLE_CHOICES,
@@ -97,8 +98,9 @@ class ApplicationForm(RefusalForm):
                       "supply_invalid": "supply", "field_required": "purpose", "field_too_long": "purpose"}
 
     def add_refusal(self, code: str, message: str) -> None:
-        if self.spec_refusals.get(code) in self.fields:
-            self.add_error(self.spec_refusals[code], message)
+        own = self.plugged.refusal_fields.get(code) if self.plugged is not None else None
+        if own in self.fields:  # before the material codes: a kind's own upload field (用印 PDF) takes its errors
+            self.add_error(own, message)
             return
         if code.startswith("material_") or code in ("file_empty", "file_too_large", "type_not_allowed",
                                                     "type_mismatch", "type_unknown"):
@@ -110,12 +112,12 @@ class ApplicationForm(RefusalForm):
         super().__init__(*args, **kwargs)
         self.upload_names, self.previous_names = {}, {}
         handler = item.handler
-        from workflows.services.items.registry import spec_of
-
-        self.spec = spec_of(handler)
-        self.spec_refusals = self.spec.refusal_fields if self.spec is not None else {}
-        if self.spec is not None:
-            self.fields.update(self.spec.form_fields(item, applicant, amending))
+        self.plugged = handler_for(handler)
+        self.extra_names: list[str] = []
+        if self.plugged is not None:
+            extra = self.plugged.fields(item, applicant, amending)
+            self.extra_names = list(extra)
+            self.fields.update(extra)
         elif handler == ServiceItem.Handler.LEAVE:
             self.fields["leave_kind"] = forms.ChoiceField(label="假别", choices=LeaveRecord.Kind.choices)
             self.fields["start"] = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
@@ -148,17 +150,15 @@ class ApplicationForm(RefusalForm):
                     label=material["name"], coerce=int, choices=[("", "请选择已办结的办件")] + [
                         (a.pk, f"{a.item.name} {a.number}") for a in done])
 
+    def extra(self) -> dict:
+        """The plugged-in 办理类型's own fields (handlers.py), by name."""
+        return {name: self.cleaned_data.get(name) for name in self.extra_names}
+
     def uploads(self) -> dict:
         return {name: self.cleaned_data[key] for key, name in self.upload_names.items() if self.cleaned_data.get(key)}
 
     def previous(self) -> dict:
         return {name: self.cleaned_data.get(key) for key, name in self.previous_names.items()}
-
-    def extra(self) -> dict:
-        """A registered 办理类型's own cleaned fields (everything but the catalogue's materials)."""
-        if self.spec is None:
-            return {}
-        return {k: v for k, v in self.cleaned_data.items() if k not in self.upload_names and k not in self.previous_names}
 
 
 class DecisionForm(RefusalForm):

@@ -120,3 +120,47 @@ def bars(rows: list[DepartmentMetrics]) -> list[dict]:
         result.append({"y": 10 + i * 28, "width": round(2.4 * (pct or 0), 1), "label": r.department,
                        "value": "—" if pct is None else f"{pct}%", "text_x": 170 + round(2.4 * (pct or 0), 1) + 6})
     return result
+
+
+# --- per agency, for 考核评价 -------------------------------------------------------------------------------------
+
+
+@dataclass
+class AgencyServiceScore:
+    """One 主管机关's service over a period: 好差评 average and 一次办结率, for the 考核评价 page."""
+
+    agency_id: int
+    agency: str
+    finished: int = 0  # 已办结 (not 不予办理) in the period
+    first_time: int = 0  # of those, without 补正
+    rated: int = 0
+    rating_average: float | None = None
+
+    @property
+    def first_time_pct(self) -> float | None:
+        return round(100 * self.first_time / self.finished, 1) if self.finished else None
+
+
+def agency_service_scores(start, end) -> dict[int, AgencyServiceScore]:
+    """{agency id: score} for applications completed from ``start`` to ``end`` (dates, inclusive, Beijing days),
+    grouped by the agency of the item's 主管部门 (the agency that served). One aggregate query."""
+    import datetime as dt
+
+    from django.db.models import Avg, Count
+
+    from oa.models import Agency
+
+    tz = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    done = Q(status=ServiceApplication.Status.DONE)
+    rows = (ServiceApplication.objects.filter(completed_at__gte=since, completed_at__lt=until)
+            .values("item__department__agency_id")
+            .annotate(finished=Count("pk", filter=done), first_time=Count("pk", filter=done & Q(amend_count=0)),
+                      rated=Count("rating"), rating_average=Avg("rating")))
+    names = dict(Agency.objects.values_list("pk", "name"))
+    return {r["item__department__agency_id"]: AgencyServiceScore(
+        agency_id=r["item__department__agency_id"], agency=names.get(r["item__department__agency_id"], ""),
+        finished=r["finished"], first_time=r["first_time"], rated=r["rated"],
+        rating_average=round(float(r["rating_average"]), 2) if r["rating_average"] is not None else None)
+        for r in rows}

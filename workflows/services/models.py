@@ -20,11 +20,6 @@ class ServiceItem(models.Model):
         INCOME_CERT = "income_cert", "收入证明"
         LEAVE = "leave", "请休假"
         SUPPLIES = "supplies", "办公用品领用"
-        SEAL = "seal", "用印申请"
-        VEHICLE = "vehicle", "公务用车"
-        ROOM = "room", "会议室预约"
-        TRAVEL = "travel", "出差审批"
-        OFFICE = "office", "办公用房"
         GENERAL = "general", "通用审批"
 
     class Result(models.TextChoices):
@@ -120,6 +115,13 @@ class ApplicationEvent(models.Model):
         SEALED = "sealed", "用印"
         DISPATCHED = "dispatched", "派车"
         VEHICLE_RETURNED = "vehicle_returned", "还车登记"
+        ACCESS_GRANTED = "access_granted", "授予查阅权限"
+        ACCESS_READ = "access_read", "查阅"
+        ACCESS_EXPIRED = "access_expired", "查阅期满收回"
+        PASSPORT_ISSUED = "passport_issued", "证照领用"
+        PASSPORT_RETURNED = "passport_returned", "证照归还"
+        ROSTER_CHANGED = "roster_changed", "值班表已调整"
+        OVERDUE_URGED = "overdue_urged", "超期自动催办"
 
     application = models.ForeignKey(ServiceApplication, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -237,4 +239,14 @@ from workflows.services.items.affairs_models import (  # noqa: E402, F401
     TravelRequest,
     Vehicle,
     VehicleTrip,
+)
+
+# Tables of the item kinds in workflows/services/items/ (kept apart so each kind stays in its own files).
+from workflows.services.items.records import (  # noqa: E402, F401
+    AbroadTrip,
+    AccessGrant,
+    DutyRoster,
+    DutySlot,
+    PassportLog,
+    PersonnelFile,
 )

@@ -155,11 +155,11 @@ def prefill_for(person: Person, item: ServiceItem) -> dict[str, dict[str, str]]:
             raise Refusal("prefill_missing", f"系统中没有您的“{label}”，请联系{keeper}补录后再申请（无需您自行填写或上传）。",
                           status=409)
         values[key] = {"label": label, "value": value, "source": source}
-    from workflows.services.items.registry import spec_of
+    from workflows.services.handlers import handler_for
 
-    spec = spec_of(item.handler)
-    if spec is not None and spec.prefill is not None:
-        values.update(spec.prefill(person, item))  # what only this 办理类型 reads (e.g. the current office)
+    plugged = handler_for(item.handler)
+    if plugged is not None and plugged.prefill is not None:
+        values.update(plugged.prefill(person, item))  # what only this 办理类型 reads (e.g. the current office)
     return values
 
 
@@ -167,8 +167,10 @@ def prefill_for(person: Person, item: ServiceItem) -> dict[str, dict[str, str]]:
 
 
 def _handled_process_ids(user: Person) -> QuerySet:
-    return Task.objects.filter(owner=user, process__flow_class="workflows.services.flows.ServiceFlow").values(
-        "process_id")
+    # viewflow stores the flow as "services/flows.ServiceFlow": filter by the class, never a dotted path.
+    from workflows.services.flows import ServiceFlow
+
+    return Task.objects.filter(owner=user, process__flow_class=ServiceFlow).values("process_id")
 
 
 def applications_visible_to(user: Person) -> QuerySet[ServiceApplication]:
@@ -205,11 +207,11 @@ LEAVE_KINDS = {"annual": "年休假", "personal": "事假", "sick": "病假"}
 
 def form_rows(application: ServiceApplication) -> list[tuple[str, str]]:
     """What the applicant filled in, as (label, value) for the pages (ids and internal keys left out)."""
-    from workflows.services.items.registry import spec_of
+    from workflows.services.handlers import handler_for
 
-    spec = spec_of(application.item.handler)
-    if spec is not None:
-        return [(label, str(application.form[key])) for key, label in spec.labels.items()
+    plugged = handler_for(application.item.handler)
+    if plugged is not None:  # only what the kind labels, in its order
+        return [(label, str(application.form[key])) for key, label in plugged.labels.items()
                 if application.form.get(key) not in ("", None)]
     rows = []
     for key, value in application.form.items():

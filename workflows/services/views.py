@@ -48,7 +48,7 @@ from workflows.services.forms import (
     RatingForm,
     RestockForm,
 )
-from workflows.services.items.registry import is_final_step, spec_of
+from workflows.services.handlers import default_initial, handler_for, is_final_step
 from workflows.services.models import ServiceApplication, ServiceCertificate, ServiceItem, SupplyItem
 
 app_name = "services"
@@ -168,17 +168,18 @@ def application_detail(request, application_id: int):
             (rating_form if request.POST.get("form") == "rate" else close_form).add_refusal(exc.code, exc.message)
             status, error = exc.status, exc.message
     mine_ = application.applicant_id == request.user.pk
-    spec = spec_of(application.item.handler)
     leave = getattr(application, "leave", None) if application.item.handler == ServiceItem.Handler.LEAVE else None
+    plugged = handler_for(application.item.handler)
+    extra = plugged.detail(application, request.user) if plugged is not None and plugged.detail is not None else {}
     return render(request, "services/application.html", {
+        **extra, "item_template": plugged.template if plugged is not None else "",
         "application": application, "events": application.events.select_related("actor"), "error": error,
         "open_tasks": _open_tasks(application), "is_applicant": mine_, "leave": leave,
         "certificate": ServiceCertificate.objects.filter(application=application).first(),
         "materials": application.materials.all(),
         "rating_form": rating_form if mine_ and application.rating is None and application.completed_at else None,
         "close_form": close_form if mine_ and leave is not None and leave.state == "approved" else None,
-        "item_template": spec.detail_template if spec else "",
-        "record": spec.record(application, request.user) if spec and spec.record else None,
+        "record": plugged.record(application, request.user) if plugged and plugged.record else None,
     }, status=status)
 
 
@@ -239,18 +240,17 @@ def task_page(request, task_id: int):
     node = task.flow_task.name
     holder = task.owner_id == request.user.pk and task.status in (STATUS.ASSIGNED, STATUS.STARTED)
     choices = actions.DECISIONS.get(node, {})
-    spec = spec_of(application.item.handler)
+    plugged = handler_for(application.item.handler)
     initial = {k: application.form.get(k) for k in ("purpose", "leave_kind", "start", "end", "quantity")}
     initial["supply"] = application.form.get("supply_id")
-    if spec is not None:
-        initial = {k: v for k, v in application.form.items() if not isinstance(v, (dict, list))}
-        initial.update({k.removesuffix("_id"): v for k, v in initial.items() if k.endswith("_id")})  # seal_id → seal
-    final = spec is not None and holder and node != "amend" and is_final_step(task, task.process.data)
-    final_fields = spec.final_fields(application) if final and spec.final_fields is not None else None
+    if plugged is not None:
+        initial = (plugged.initial or default_initial)(application.form)
+    final = plugged is not None and holder and node != "amend" and is_final_step(task, task.process.data)
+    final_fields = plugged.final_fields(application) if final and plugged.final_fields is not None else None
     which = request.POST.get("form", "")
     decision_form = DecisionForm(request.POST if which == "decide" else None, choices=choices,
                                  final_fields=final_fields,
-                                 final_refusals=spec.refusal_fields if final else None)
+                                 final_refusals=plugged.refusal_fields if final else None)
     return_form = AmendReturnForm(request.POST if which == "return" else None)
     amend_form = ApplicationForm(request.POST if which == "amend" else None,
                                  request.FILES if which == "amend" else None, item=application.item,
@@ -295,10 +295,11 @@ def task_page(request, task_id: int):
         "returned_reason": returned.get("reason", ""),
         "events": application.events.select_related("actor"), "materials": application.materials.all(),
         "form_rows": selectors.form_rows(application),
-        "item_template": spec.detail_template if spec else "",
-        "record": spec.record(application, request.user) if spec and spec.record else None,
-        "approver_notes": spec.approver_notes(application) if spec and spec.approver_notes else [],
-        "final_otp": final and spec.final_otp,
+        # the kind's fragment on the step page too when it shows its own row (``record``)
+        "item_template": plugged.template if plugged and plugged.record else "",
+        "record": plugged.record(application, request.user) if plugged and plugged.record else None,
+        "approver_notes": plugged.approver_notes(application) if plugged and plugged.approver_notes else [],
+        "final_otp": final and plugged.final_otp,
     }, status=status)
 
 

@@ -1,12 +1,13 @@
-"""The 机关事务 items of the demo district (docs/services.md 演示事项), loaded by ``load_service_demo``: 用印申请,
-公务用车, 会议室预约, 出差审批, 办公用房 — as catalogue data through ``check_save_item`` like any administrator's item —
-plus the car pool, the drivers and the office 台账. Meeting rooms are the meetings app's (``meetings_demo``)."""
+"""Demo data of the 机关事务 kinds (docs/services.md 演示事项): the catalogue entries of 用印申请, 公务用车, 会议室预约,
+出差审批, 办公用房 (each kind's ``ServiceHandler.demo``, saved by ``load_service_demo`` through ``check_save_item``
+like any administrator's item) and the seeds (``ServiceHandler.seed``): the car pool, the drivers and the office 台账.
+Meeting rooms are the meetings app's (``meetings_demo``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from oa.models import Agency, Department, Person
+from oa.models import Agency, Person
 from workflows.services.items.affairs_models import Driver, OfficeRoom, Vehicle
 
 ITEMS = [
@@ -44,29 +45,24 @@ OFFICES = [("区府大楼", "301", "18", ["zhangwei"]), ("区府大楼", "302", 
            ("区府大楼", "303", "12", []), ("区府大楼", "305", "36", ["gaojun", "xuli"])]
 
 
-def do_load_affairs_demo(office: Agency, codes: set[str], *, actor: Person | None = None) -> dict[str, int]:
-    from workflows.services.actions import ItemFields, check_save_item
-    from workflows.services.catalogue import parse_materials, parse_route
-    from workflows.services.models import ServiceItem
+DEMO = {spec["handler"]: spec for spec in ITEMS}  # each kind's ``ServiceHandler.demo``
 
-    codes = codes | {i["code"] for i in ITEMS}
-    for spec in ITEMS:
-        fields = ItemFields(
-            code=spec["code"], name=spec["name"], handler=spec["handler"],
-            department=Department.objects.get(agency=office, name=spec["department"]),
-            intake_role=spec["intake_role"], time_limit_days=spec["time_limit_days"],
-            result_type=spec["result_type"], route=parse_route(spec["route"]),
-            materials=parse_materials(spec["materials"], codes), legal_basis=spec["legal_basis"],
-            guide=spec["guide"])
-        check_save_item(actor, fields, ServiceItem.objects.filter(code=spec["code"]).first())
+
+def seed_fleet(office: Agency) -> int:
+    """公务用车's demo seed: the car pool and the drivers (idempotent)."""
     for plate, model, seats, mileage in VEHICLES:
         Vehicle.objects.get_or_create(plate=plate, defaults={"agency": office, "model": model, "seats": seats,
                                                               "mileage": mileage})
     for name, phone in DRIVERS:
         Driver.objects.get_or_create(agency=office, name=name, defaults={"phone": phone})
+    return len(VEHICLES) + len(DRIVERS)
+
+
+def seed_offices(office: Agency) -> int:
+    """办公用房's demo seed: the office 台账 (rooms created once, with their first occupants)."""
     for building, number, area, usernames in OFFICES:
         room, created = OfficeRoom.objects.get_or_create(agency=office, building=building, number=number,
                                                          defaults={"area": Decimal(area)})
         if created:
             room.occupants.set(Person.objects.filter(username__in=usernames))
-    return {"affairs_items": len(ITEMS), "vehicles": len(VEHICLES), "offices": len(OFFICES)}
+    return len(OFFICES)

@@ -45,7 +45,7 @@ def fleet_managers(agency: Agency) -> QuerySet[Person]:
     from workflows.services.selectors import route_people
 
     ids: set[int] = set()
-    items = ServiceItem.objects.filter(handler=ServiceItem.Handler.VEHICLE, is_active=True,
+    items = ServiceItem.objects.filter(handler="vehicle",  # vehicles.HANDLER.key is_active=True,
                                        department__agency=agency).select_related("department__agency")
     found = False
     for item in items:

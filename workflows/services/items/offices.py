@@ -18,9 +18,10 @@ from django import forms
 
 from oa.models import Person
 from oa.refusals import Refusal
+from workflows.services.handlers import ServiceHandler, register_handler
+from workflows.services.items import demo_affairs
 from workflows.services.items.affairs_models import OfficeRequest, OfficeRoom
 from workflows.services.items.common import clean_text
-from workflows.services.items.registry import HandlerSpec, register
 
 POST_LEVELS = {"区长": ("县级正职", 30), "县长": ("县级正职", 30), "副区长": ("县级副职", 24), "副县长": ("县级副职", 24),
                "局长": ("正科级", 18), "主任": ("正科级", 18), "镇长": ("正科级", 18), "街道办主任": ("正科级", 18),
@@ -138,12 +139,13 @@ def record(application, user=None) -> OfficeRequest | None:
     return OfficeRequest.objects.filter(application=application).select_related("room", "from_room").first()
 
 
-SPEC = register(HandlerSpec(
-    key="office", form_fields=form_fields, check=check, prefill=prefill, on_submit=_store, on_resubmit=_store,
+HANDLER = register_handler(ServiceHandler(
+    key="office", label="办公用房", fields=form_fields, clean=check, prefill=prefill, on_submit=_store, on_resubmit=_store,
     labels={"kind_label": "申请类型", "from_room": "现办公用房", "room": "申请用房", "area_text": "面积核对",
             "purpose": "申请理由"},
     refusal_fields={"office_kind_invalid": "kind", "office_room_invalid": "room", "office_has_room": "kind",
                     "office_no_room": "kind", "office_same_room": "room", "field_required": "purpose",
                     "field_too_long": "purpose"},
     finish=finish, approver_notes=approver_notes, record=record,
+    demo=demo_affairs.DEMO["office"], seed=demo_affairs.seed_offices,
 ))

@@ -25,8 +25,9 @@ from documents.rendering.layout import SealAnchor
 from oa.actions.audit import do_record_audit
 from oa.models import Person, Role
 from oa.refusals import Refusal
+from workflows.services.handlers import ServiceHandler, check_route_ends_single, register_handler
+from workflows.services.items import demo_affairs
 from workflows.services.items.affairs_models import SealRequest
-from workflows.services.items.registry import HandlerSpec, check_route_ends_single, register
 
 PDF_MAX_BYTES = 20 * 1024 * 1024
 MM = 72 / 25.4
@@ -232,8 +233,8 @@ def record(application, user=None) -> SealRequest | None:
     return SealRequest.objects.filter(application=application).select_related("seal").first()
 
 
-SPEC = register(HandlerSpec(
-    key="seal", form_fields=form_fields, check=check, on_submit=_store, on_resubmit=_store,
+HANDLER = register_handler(ServiceHandler(
+    key="seal", label="用印申请", fields=form_fields, clean=check, on_submit=_store, on_resubmit=_store,
     labels={"mode_label": "用印方式", "seal": "印章", "document_title": "用印文件名称", "copies": "份数",
             "page": "盖章页", "purpose": "用印事由"},
     refusal_fields={"seal_mode_invalid": "mode", "seal_invalid": "seal", "seal_copies_invalid": "copies",
@@ -243,7 +244,8 @@ SPEC = register(HandlerSpec(
                     "file_too_large": "document_pdf", "seal_page_invalid": "page", "field_required": "purpose",
                     "field_too_long": "purpose"},
     on_final=on_final, finish=finish, validate_item=validate_item,
-    approver_notes=approver_notes, detail_template="services/items/seal.html", record=record, final_otp=True,
+    approver_notes=approver_notes, template="services/items/seal.html", record=record, final_otp=True,
+    demo=demo_affairs.DEMO["seal"],
 ))
 
 

@@ -18,9 +18,10 @@ from viewflow.workflow.models import Process
 
 from oa.models import Person, Role
 from oa.refusals import Refusal
+from workflows.services.handlers import ServiceHandler, register_handler
+from workflows.services.items import demo_affairs
 from workflows.services.items.affairs_models import TravelRequest
 from workflows.services.items.common import clean_text, date_field
-from workflows.services.items.registry import HandlerSpec, register
 
 LONGEST_DAYS = 60
 COST_MAX = Decimal("1000000")
@@ -175,8 +176,8 @@ def record(application, user=None) -> TravelRequest | None:
     return TravelRequest.objects.filter(application=application).first()
 
 
-SPEC = register(HandlerSpec(
-    key="travel", form_fields=form_fields, check=check, prefill=prefill, on_submit=_store,
+HANDLER = register_handler(ServiceHandler(
+    key="travel", label="出差审批", fields=form_fields, clean=check, prefill=prefill, on_submit=_store,
     on_resubmit=_resubmitted, extra_stages=extra_stages,
     labels={"destination": "出差地点", "dates": "时间", "transport": "交通方式", "cost_text": "预计费用",
             "purpose": "出差事由"},
@@ -184,6 +185,7 @@ SPEC = register(HandlerSpec(
                     "travel_too_long": "end", "travel_cost_invalid": "estimated_cost",
                     "travel_transport_invalid": "transport", "travel_overlap": "start", "travel_budget_year": "start",
                     "field_required": "purpose", "field_too_long": "purpose"},
-    finish=finish, on_reject=on_reject, validate_item=validate_item, approver_notes=approver_notes,
-    detail_template="", record=record,
+    finish=finish, reject=on_reject, validate_item=validate_item, approver_notes=approver_notes,
+    record=record,
+    demo=demo_affairs.DEMO["travel"],
 ))

@@ -19,9 +19,10 @@ from django.utils import timezone
 from oa.actions.audit import do_record_audit
 from oa.models import Person
 from oa.refusals import Refusal
+from workflows.services.handlers import ServiceHandler, check_route_ends_single, register_handler
+from workflows.services.items import demo_affairs
 from workflows.services.items.affairs_models import Driver, Vehicle, VehicleTrip
 from workflows.services.items.common import clean_text, datetime_field, refuse_bad_span, when
-from workflows.services.items.registry import HandlerSpec, check_route_ends_single, register
 
 LONGEST_TRIP = dt.timedelta(days=7)
 OCCUPYING = (VehicleTrip.State.DISPATCHED, VehicleTrip.State.RETURNED)
@@ -221,8 +222,8 @@ def record(application, user=None) -> VehicleTrip | None:
     return trip
 
 
-SPEC = register(HandlerSpec(
-    key="vehicle", form_fields=form_fields, check=check, on_submit=_store, on_resubmit=_store,
+HANDLER = register_handler(ServiceHandler(
+    key="vehicle", label="公务用车", fields=form_fields, clean=check, on_submit=_store, on_resubmit=_store,
     labels={"when": "用车时间", "origin": "出发地", "destination": "目的地", "passengers": "乘车人数",
             "purpose": "用车事由"},
     refusal_fields={"time_required": "start", "end_before_start": "end", "start_in_past": "start",
@@ -230,6 +231,7 @@ SPEC = register(HandlerSpec(
                     "trip_pool_busy": "start", "field_required": "purpose", "field_too_long": "purpose",
                     "trip_vehicle_required": "vehicle", "trip_vehicle_small": "vehicle", "vehicle_taken": "vehicle",
                     "trip_driver_required": "driver", "driver_taken": "driver"},
-    final_fields=final_fields, on_final=on_final, finish=finish, on_reject=on_reject, validate_item=validate_item,
-    approver_notes=approver_notes, detail_template="services/items/vehicle.html", record=record,
+    final_fields=final_fields, on_final=on_final, finish=finish, reject=on_reject, validate_item=validate_item,
+    approver_notes=approver_notes, template="services/items/vehicle.html", record=record,
+    demo=demo_affairs.DEMO["vehicle"], seed=demo_affairs.seed_fleet,
 ))

@@ -21,9 +21,10 @@ from meetings.models import Meeting
 from meetings.selectors import room_conflicts, rooms_bookable_by
 from oa.models import Person
 from oa.refusals import Refusal
+from workflows.services.handlers import ServiceHandler, register_handler
+from workflows.services.items import demo_affairs
 from workflows.services.items.affairs_models import RoomRequest
 from workflows.services.items.common import clean_text, datetime_field, refuse_bad_span, when
-from workflows.services.items.registry import HandlerSpec, register
 
 LONGEST = dt.timedelta(hours=24)
 
@@ -95,12 +96,13 @@ def record(application, user=None) -> RoomRequest | None:
     return RoomRequest.objects.filter(application=application).select_related("room", "meeting").first()
 
 
-SPEC = register(HandlerSpec(
-    key="room", form_fields=form_fields, check=check, on_submit=_store, on_resubmit=_store,
+HANDLER = register_handler(ServiceHandler(
+    key="room", label="会议室预约", fields=form_fields, clean=check, on_submit=_store, on_resubmit=_store,
     labels={"room": "会议室", "title": "会议名称", "when": "时间", "attendees": "参会人数", "purpose": "会议说明"},
     refusal_fields={"room_invalid": "room", "room_over_capacity": "attendees", "room_attendees_invalid": "attendees",
                     "room_taken": "start", "time_required": "start", "end_before_start": "end",
                     "start_in_past": "start", "span_too_long": "end", "field_required": "title",
                     "field_too_long": "title"},
-    finish=finish, approver_notes=approver_notes, detail_template="services/items/room.html", record=record,
+    finish=finish, approver_notes=approver_notes, template="services/items/room.html", record=record,
+    demo=demo_affairs.DEMO["room"],
 ))

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('oa', '0009_audit_chains'),
-        ('services', '0002_h4_affairs'),
+        ('services', '0002_affairs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -22,11 +22,6 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('submitted', '提交申请'), ('accepted', '受理'), ('approved', '审批同意'), ('returned', '退回补正'), ('resubmitted', '补正后重新提交'), ('rejected', '不予办理'), ('completed', '办结'), ('rated', '评价'), ('leave_cancelled', '销假'), ('sealed', '用印'), ('dispatched', '派车'), ('vehicle_returned', '还车登记')], max_length=20),
         ),
-        migrations.AlterField(
-            model_name='serviceitem',
-            name='handler',
-            field=models.CharField(choices=[('employment_cert', '在职证明'), ('income_cert', '收入证明'), ('leave', '请休假'), ('supplies', '办公用品领用'), ('seal', '用印申请'), ('vehicle', '公务用车'), ('room', '会议室预约'), ('travel', '出差审批'), ('office', '办公用房'), ('general', '通用审批')], max_length=20, verbose_name='办理类型'),
-        ),
         migrations.CreateModel(
             name='Driver',
             fields=[
