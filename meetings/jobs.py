@@ -18,3 +18,11 @@ def video_rooms() -> str:
     from meetings.video import do_maintain_video_rooms
 
     return " ".join(f"{k}={v}" for k, v in do_maintain_video_rooms().items())
+
+
+@periodic("meetings.video_presence", every_seconds=30,
+          description="视频会议签到：签到时段内按视频房间实际在场名单记录线上参会人到会")
+def video_presence() -> str:
+    from meetings.video import do_sync_all_video_presence
+
+    return f"recorded={do_sync_all_video_presence()}"

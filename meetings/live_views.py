@@ -37,7 +37,13 @@ from meetings.checkin import (
 from meetings.guards import meeting_post
 from meetings.models import Meeting
 from meetings.selectors import access_meeting_by_id
-from meetings.video import check_end_video, check_join_video, check_kick_video, video_state
+from meetings.video import (
+    check_confirm_video_joined,
+    check_end_video,
+    check_join_video,
+    check_kick_video,
+    video_state,
+)
 from oa.models import Person
 from oa.refusals import Refusal
 
@@ -141,10 +147,17 @@ def video_join(request: HttpRequest, meeting: Meeting) -> HttpResponse:
         return redirect(reverse("meetings:detail", args=[meeting.pk]) + "#video")
     if info.provider != "janus":
         return redirect(info.url)  # Jitsi / BBB: their own page, signed for this person
-    response = render(request, "meetings/video.html", {"meeting": meeting, "video_join": info.client_config(),
-                                                        "run": may_run_meeting(request.user, meeting)})
+    response = render(request, "meetings/video.html", {
+        "meeting": meeting, "video_join": info.client_config(), "run": may_run_meeting(request.user, meeting),
+        "joined_url": reverse("meetings:video_joined", args=[meeting.pk])})
     response["Cache-Control"] = "no-store"  # the page carries a personal token
     return response
+
+
+@meeting_post
+def video_joined(request: HttpRequest, meeting: Meeting) -> JsonResponse:
+    """The join page's report that the browser entered the room: the server reads the room's list to decide."""
+    return JsonResponse({"present": check_confirm_video_joined(request.user, meeting)})
 
 
 @meeting_post
@@ -179,6 +192,7 @@ urlpatterns = [
     path("<int:meeting_id>/checkin/manual", manual_checkin, name="manual_checkin"),
     path("<int:meeting_id>/agenda/current", set_current, name="set_current"),
     path("<int:meeting_id>/video/join", video_join, name="video_join"),
+    path("<int:meeting_id>/video/joined", video_joined, name="video_joined"),
     path("<int:meeting_id>/video/kick", video_kick, name="video_kick"),
     path("<int:meeting_id>/video/end", video_end, name="video_end"),
 ]

@@ -5,7 +5,10 @@ transaction and calls the provider after commit (no network call inside a transa
 be reached the meeting stays saved, the page says video is unavailable, and the periodic job
 ``meetings.video_rooms`` retries; the same job destroys rooms once their meeting has ended (or was cancelled,
 or no longer needs video). Only invitees (a delegate holds an invitation of their own), the 主持人 and the
-organiser get a join token; joining during the 签到 window counts the invitee present.
+organiser get a join token. Presence: where the provider can list a room's participants (Janus) an invitee counts
+present when the room itself lists them during the 签到 window — read when their browser reports the join and by
+the job ``meetings.video_presence`` — never merely because a token was issued; where it cannot (Jitsi, BBB),
+taking the join token during the window counts.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from django.utils import timezone
 
 from integrations.video.base import JoinInfo, Participant, RoomInfo, VideoRefused, VideoUnavailable
 from integrations.video.config import get_provider
-from meetings.checkin import do_record_video_presence, may_run_meeting
+from meetings.checkin import OPEN_BEFORE, do_record_video_presence, may_run_meeting
 from meetings.models import Invitation, Meeting, MeetingChange, MeetingLive
 from oa.models import Person
 from oa.refusals import Refusal
@@ -149,11 +152,53 @@ def check_join_video(user: Person, meeting: Meeting, now: dt.datetime | None = N
             raise Refusal("video_delegated",
                           f"您已委派 {invitation.delegate.name} 参会，视频会议由被委派人进入。", status=403)
     room = _ready_room(meeting)
-    info = get_provider(room.provider).join(room, Participant(str(user.pk), user.name, user.email or ""),
-                                            is_host=is_host)
-    if invitation is not None:
-        do_record_video_presence(meeting, user, now)
+    provider = get_provider(room.provider)
+    info = provider.join(room, Participant(str(user.pk), user.name, user.email or ""), is_host=is_host)
+    if invitation is not None and not provider.lists_participants:
+        do_record_video_presence(meeting, user, now)  # nothing better to go on than the signed link
     return info
+
+
+def do_sync_video_presence(meeting: Meeting, now: dt.datetime | None = None) -> int:
+    """Record as present (or late) every invitee the video room lists now; returns how many were new. Nothing
+    when the room is not ready, the provider cannot list its people, or the server does not answer."""
+    now = now or timezone.now()
+    live = MeetingLive.objects.filter(meeting=meeting, video_state=V.READY).first()
+    if live is None:
+        return 0
+    room = RoomInfo.from_dict(live.video_room)
+    provider = get_provider(room.provider)
+    if not provider.lists_participants:
+        return 0
+    seen = set(meeting.attendance.values_list("person_id", flat=True))
+    people = {inv.person_id: inv.person for inv in meeting.invitations.select_related("person")
+              .exclude(response__in=(Invitation.Response.WITHDRAWN, Invitation.Response.DELEGATED))
+              .exclude(person_id__in=seen)}
+    if not people:
+        return 0
+    try:
+        inside = provider.present_keys(room, [Participant(str(pk), p.name) for pk, p in people.items()])
+    except VideoUnavailable:
+        logger.warning("会议 %s 视频房间名单读取失败（稍后重试）", meeting.pk, exc_info=True)
+        return 0
+    return sum(1 for key in inside if do_record_video_presence(meeting, people[int(key)], now) is not None)
+
+
+def check_confirm_video_joined(user: Person, meeting: Meeting, now: dt.datetime | None = None) -> bool:
+    """The join page reports that this browser is in the room: read the room's own list (the report alone proves
+    nothing) and say whether the user now counts as present."""
+    if not Invitation.objects.filter(meeting=meeting, person=user).exists():
+        return False  # the 主持人 or organiser without an invitation: nothing to record
+    do_sync_video_presence(meeting, now)
+    return meeting.attendance.filter(person=user).exists()
+
+
+def do_sync_all_video_presence(now: dt.datetime | None = None) -> int:
+    """The job: every meeting with a ready room inside its 签到 window."""
+    now = now or timezone.now()
+    meetings = Meeting.objects.filter(status=Meeting.Status.SCHEDULED, start__lte=now + OPEN_BEFORE,
+                                      end__gt=now, live__video_state=V.READY)
+    return sum(do_sync_video_presence(m, now) for m in meetings)
 
 
 def check_kick_video(user: Person, meeting: Meeting, person: Person | None) -> None:

@@ -146,6 +146,13 @@ class VideoProvider(ABC):
     offers_video: bool = True
     #: Whether `kick` works from the server (Janus); elsewhere the 主持人 removes people in the provider's window.
     can_kick: bool = True
+    #: Whether the server can say who is in a room now (Janus): then presence is read from the room, not assumed
+    #: when a join token is issued.
+    lists_participants: bool = False
+
+    def present_keys(self, room: RoomInfo, participants: list[Participant]) -> set[str]:
+        """The keys of those of `participants` who are in the room now (only where `lists_participants`)."""
+        raise NotImplementedError(f"{self.name} cannot list the people in a room")
 
     @abstractmethod
     def create_room(

@@ -145,6 +145,7 @@ class JanusHttp:
 
 
 class JanusProvider(VideoProvider):
+    lists_participants = True
     name = "janus"
 
     def __init__(self, settings: JanusSettings) -> None:
@@ -236,6 +237,11 @@ class JanusProvider(VideoProvider):
         except VideoRefused as exc:
             if exc.provider_code != NO_SUCH_ROOM:
                 raise
+
+    def present_keys(self, room: RoomInfo, participants: list[Participant]) -> set[str]:
+        # Feed ids are derived from (room, person), so the room's own list says who of them is really in.
+        inside = {p.get("id") for p in self.participants(room)}
+        return {p.key for p in participants if feed_id_for(room.room_id, p.key) in inside}
 
     def participants(self, room: RoomInfo) -> list[dict[str, Any]]:
         """Who is in the room now (id, display, publisher): the roster counts online attendees from it."""

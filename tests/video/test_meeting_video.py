@@ -13,7 +13,13 @@ from janus_server import ADMIN_KEY, API_SECRET, TOKEN_SECRET, BrowserSide, free_
 from integrations.video.base import RoomInfo
 from meetings.actions import MeetingInput, check_create_meeting, check_respond
 from meetings.models import Attendance, Invitation, MeetingLive
-from meetings.video import check_end_video, check_join_video, check_kick_video
+from meetings.video import (
+    check_confirm_video_joined,
+    check_end_video,
+    check_join_video,
+    check_kick_video,
+    do_sync_all_video_presence,
+)
 from oa.models import WorkItem
 from oa.refusals import Refusal
 from oa.scheduling import run_job
@@ -56,11 +62,16 @@ def test_invitee_joins_uninvited_refused_delegate_allowed(cast, clock, video, ja
 
     clock.move_to(START - dt.timedelta(minutes=3))
     info = check_join_video(cast.lina, m)
+    # A token alone is not presence: the room's own participant list decides.
+    assert check_confirm_video_joined(cast.lina, m) is False
+    assert not Attendance.objects.filter(meeting=m, person=cast.lina).exists()
     browser = BrowserSide(janus_server.url, info.token)
     assert browser.open()["janus"] == "success"
     joined = browser.join(info)
     assert joined["videoroom"] == "joined" and joined["id"] == info.feed_id
+    assert check_confirm_video_joined(cast.lina, m) is True  # the page's report, checked against the room
     assert Attendance.objects.get(meeting=m, person=cast.lina).method == "video"  # present by joining
+    assert do_sync_all_video_presence() == 0  # the job finds nobody new: recorded once
 
     with pytest.raises(Refusal) as caught:
         check_join_video(cast.finance04, m)
@@ -86,6 +97,27 @@ def test_invitee_joins_uninvited_refused_delegate_allowed(cast, clock, video, ja
 
     with pytest.raises(Refusal):
         get_provider().participants(RoomInfo.from_dict(live.video_room))  # the room is gone on the server
+
+
+def test_the_job_and_the_page_report_record_only_who_the_room_lists(cast, clock, video, janus_server,
+                                                                    django_capture_on_commit_callbacks):
+    m = _online(cast, django_capture_on_commit_callbacks)
+    clock.move_to(START - dt.timedelta(minutes=40))  # before the 签到 window: joining records nothing yet
+    info = check_join_video(cast.lina, m)
+    browser = BrowserSide(janus_server.url, info.token)
+    browser.open()
+    assert browser.join(info)["videoroom"] == "joined"
+    assert run_job("meetings.video_presence") == "recorded=0" and not Attendance.objects.filter(meeting=m).exists()
+
+    clock.move_to(START + dt.timedelta(minutes=20))  # window open, past the grace period: 迟到
+    check_join_video(cast.xuli, m)  # a token, but xuli never enters the room
+    assert run_job("meetings.video_presence") == "recorded=1"
+    assert {(a.person_id, a.status, a.method) for a in Attendance.objects.filter(meeting=m)} == {
+        (cast.lina.pk, "late", "video")}
+    answer = login(cast.xuli).post(f"/meetings/{m.pk}/video/joined")
+    assert answer.status_code == 200 and answer.json() == {"present": False}
+    assert login(cast.lina).post(f"/meetings/{m.pk}/video/joined").json() == {"present": True}
+    assert login(cast.finance04).post(f"/meetings/{m.pk}/video/joined").status_code == 404
 
 
 def test_join_over_http_is_a_csrf_protected_post(cast, clock, video, django_capture_on_commit_callbacks):

@@ -90,6 +90,9 @@ class _Site:
                     self._send(404, b"", "text/plain")
 
             def do_POST(self):
+                if self.path == "/joined":  # the page's report that it entered the room (meetings: video_joined)
+                    site.joined_reports.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                    return self._send(200, b'{"present": true}', "application/json")
                 if not self.path.startswith("/janus"):
                     return self._send(404, b"", "text/plain")
                 self._proxy(self.rfile.read(int(self.headers.get("Content-Length", 0))))
@@ -98,6 +101,7 @@ class _Site:
                 pass
 
         self.html = html
+        self.joined_reports: list[bytes] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -118,7 +122,7 @@ def test_chromium_joins_the_room_through_the_page(janus, janus_server):
     info = janus.join(room, Participant("102", "张伟"))
     config = {**info.client_config(), "server": "/janus"}  # same origin, as behind nginx
     html = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>视频会议</title><link rel="icon" href="data:,"></head><body>'
-            + render_to_string("video/join_snippet.html", {"video_join": config}) + "</body></html>")
+            + render_to_string("video/join_snippet.html", {"video_join": config, "joined_url": "/joined", "csrf_token": "t" * 64}) + "</body></html>")
     site = _Site(janus_server.url, html)
     problems: list[tuple[str, str]] = []
     outside: list[str] = []
@@ -145,6 +149,8 @@ def test_chromium_joins_the_room_through_the_page(janus, janus_server):
     assert "防汛视频会商" in status
     assert [p["display"] for p in participants] == ["张伟"] and participants[0]["id"] == info.feed_id
     assert joined_problems == [] and outside == []
+    # Once joined, the page told the server (a form POST carrying the CSRF field), which then reads the room.
+    assert len(site.joined_reports) == 1 and b"csrfmiddlewaretoken" in site.joined_reports[0]
     # Leaving destroys the Janus session while janus.js's long poll is still out: that poll may come back 404
     # (session gone). Nothing else may fail.
     assert all(url.startswith(f"{site.origin}/janus/") and "404" in text for text, url in problems), problems

@@ -27,6 +27,15 @@
     leaveButton.hidden = state !== "joined";
   }
 
+  // Tell our server this browser is in the room; it checks the room's own participant list before it records
+  // anything, so this is a prompt, not a proof. Failure is harmless: the periodic job reads the list too.
+  function reportJoined() {
+    var form = root.querySelector("[data-video-joined]");
+    if (!form || !window.fetch) { return; }
+    window.fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .catch(function () { return null; });
+  }
+
   function unavailable() {
     setStatus("视频会议服务暂不可用，请稍后点击“重试”。", "error");
   }
@@ -110,6 +119,7 @@
       refused(msg);
     } else if (kind === "joined") {
       setStatus("已进入会议室：" + (msg.description || ""), "joined");
+      reportJoined();
       publish(handle);
       (msg.publishers || []).forEach(subscribe);
     } else if (kind === "destroyed") {
