@@ -18,8 +18,9 @@ Part two, roster fan-out (实时名单, docs/meetings.md): in the same database,
 invitees, each watching it on /ws/meetings/<id>/ from its own websocket (the `websockets` package; single-use
 tickets from POST /api/ws-ticket, as a phone does) against a real uvicorn server on the Redis channel layer
 (OA_BENCH_REDIS_URL, default redis://127.0.0.1:6379/7). Each round the secretary checks one person in by hand
-(`check_manual_checkin`, the action the page calls); from its COMMIT to the whole-roster frame arriving on every
-socket is one sample (rounds × watchers samples, p50/p99). Baseline in the same run: the raw channel layer, one
+(`check_manual_checkin`, the action the page calls); from its COMMIT to the roster delta (the changed row, the
+counts, the next roster version) arriving on every socket is one sample (rounds × watchers samples, p50/p99); every
+socket checks that the versions follow one another (no gap, so no resync). Baseline in the same run: the raw channel layer, one
 group_send of a frame of the same size to a group of as many bare channels in this process, to receipt on each.
 The database is dropped at the end. BENCH_ONLY=fanout skips part one's measurement (its data is still made).
 """
@@ -54,7 +55,7 @@ FANOUT_ROUNDS = int(os.environ.get("BENCH_FANOUT_ROUNDS", "20"))
 FANOUT_GOAL = 1.5  # issue 14's bar for every push: commit → receipt p99 ≤ 1.5 × the raw channel layer's
 REDIS_URL = os.environ.get("OA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 WAIT = 60.0
-CONNECT_WAIT = 300.0  # 500 sockets each read the 500-row roster on connect, on a shared 2-core machine
+CONNECT_WAIT = 300.0  # 500 sockets on a shared 2-core machine
 
 os.environ.update({
     "DJANGO_SETTINGS_MODULE": "oa.settings",
@@ -161,10 +162,10 @@ def fanout_setup(n: int) -> tuple[int, int, list[tuple[int, str]]]:
 
 
 def check_in_one(meeting_id: int, organiser_id: int, person_id: int) -> tuple[float, int]:
-    """One manual check-in, committed; (time of COMMIT, frame bytes) — the roster frame leaves after commit."""
+    """One manual check-in, committed; (time of COMMIT, frame bytes) — the roster delta leaves after commit."""
     from django.db import transaction
 
-    from meetings.checkin import check_manual_checkin, roster
+    from meetings.checkin import check_manual_checkin, roster_delta, roster_version
     from meetings.models import Meeting
     from oa.models import Person
 
@@ -174,13 +175,23 @@ def check_in_one(meeting_id: int, organiser_id: int, person_id: int) -> tuple[fl
         # Registered before the action's own on-commit push, so it runs first, right after COMMIT.
         transaction.on_commit(lambda: committed.append(time.perf_counter()))
         check_manual_checkin(Person.objects.get(pk=organiser_id), meeting, Person.objects.get(pk=person_id))
-    return committed[0], len(json.dumps(roster(meeting), ensure_ascii=False).encode())
+    delta = roster_delta(meeting, [person_id], roster_version(meeting))
+    return committed[0], len(json.dumps(delta, ensure_ascii=False).encode())
+
+
+def whole_roster_bytes(meeting_id: int) -> int:
+    from meetings.checkin import roster_json
+    from meetings.models import Meeting
+
+    return len(roster_json(Meeting.objects.get(pk=meeting_id)).encode())
 
 
 class Watcher:
     def __init__(self, token: str, base: str, meeting_id: int) -> None:
         self.token, self.base, self.meeting_id = token, base, meeting_id
-        self.rosters: list[float] = []
+        self.rosters: list[float] = []  # receipt time of each roster delta
+        self.version: int | None = None
+        self.gaps = 0
         self.agenda = asyncio.Event()
         self.ws = None
         self.reader = None
@@ -211,11 +222,16 @@ class Watcher:
         try:
             async for raw in self.ws:
                 now = time.perf_counter()
-                # The frame's kind from its first bytes (the consumer writes "type" first): parsing 74 KB of JSON
-                # 500 times per round in this one client process would be the client's cost, not the server's.
+                # The frame's kind from its first bytes (the consumer writes "type" first): parsing the 74 KB
+                # whole roster 500 times in this one client process would be the client's cost, not the server's.
                 head = raw[:24]
-                if head.startswith('{"type": "roster"'):
+                if head.startswith('{"type": "roster.delta"'):
                     self.rosters.append(now)
+                    version = json.loads(raw)["version"]
+                    self.gaps += self.version is not None and version != self.version + 1
+                    self.version = version
+                elif head.startswith('{"type": "roster"'):  # the whole roster, on connect: its version
+                    self.version = int(raw[raw.index('"version": ') + 11:].split(",", 1)[0])
                 elif head.startswith('{"type": "agenda"'):
                     self.agenda.set()
         except websockets.ConnectionClosed as exc:
@@ -287,7 +303,9 @@ async def fanout_async(base: str, meeting_id: int, organiser_id: int, people: li
     raw = await raw_layer_rounds(len(watchers), size, FANOUT_ROUNDS)
     for w in watchers:
         await w.ws.close()
-    return {"connect_s": connect_s, "latency": latencies, "raw": raw, "frame_bytes": size}
+    whole = await sync_to_async(whole_roster_bytes, thread_sensitive=True)(meeting_id)
+    return {"connect_s": connect_s, "latency": latencies, "raw": raw, "frame_bytes": size, "whole_bytes": whole,
+            "gaps": sum(w.gaps for w in watchers)}
 
 
 def roster_fanout() -> None:
@@ -327,9 +345,10 @@ def roster_fanout() -> None:
             server.kill()
             server.wait()
     lat, raw = result["latency"], result["raw"]
-    print(f"{WATCHERS} sockets connected (ticket + two state frames each) in {result['connect_s']:.1f} s; "
-          f"roster frame {result['frame_bytes']:,} bytes")
-    print(f"commit → roster frame on every socket ({len(lat)} samples): p50 {pct(lat, 50) * 1000:.1f} ms  "
+    print(f"{WATCHERS} sockets connected (ticket + whole roster + agenda each) in {result['connect_s']:.1f} s; "
+          f"whole roster {result['whole_bytes']:,} bytes, roster delta {result['frame_bytes']:,} bytes; "
+          f"version gaps seen: {result['gaps']}")
+    print(f"commit → roster delta on every socket ({len(lat)} samples): p50 {pct(lat, 50) * 1000:.1f} ms  "
           f"p99 {pct(lat, 99) * 1000:.1f} ms")
     print(f"raw channel layer, one group_send to {WATCHERS} bare channels ({len(raw)} samples): "
           f"p50 {pct(raw, 50) * 1000:.1f} ms  p99 {pct(raw, 99) * 1000:.1f} ms")

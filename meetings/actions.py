@@ -19,6 +19,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from meetings.checkin import roster_changed
 from meetings.models import (
     AgendaItem,
     AgendaMaterial,
@@ -465,7 +466,7 @@ def check_update_meeting(user: Person, meeting: Meeting, data: MeetingInput) -> 
         if visible_change:
             meeting.sequence += 1
         meeting.save()
-        added, removed = [], []
+        added, removed, recast = [], [], []
         for pk, (person, role) in wanted.items():
             invitation = current.get(pk)
             if invitation is None:
@@ -480,6 +481,7 @@ def check_update_meeting(user: Person, meeting: Meeting, data: MeetingInput) -> 
             elif invitation.role != role:
                 invitation.role, invitation.required = role, role == Invitation.Role.PARTICIPANT
                 invitation.save(update_fields=["role", "required"])
+                recast.append(pk)
         for pk, invitation in current.items():
             if pk not in wanted and pk not in kept_indirect and invitation.response != R.WITHDRAWN \
                     and not invitation.unit_id and not invitation.delegated_from_id:
@@ -507,6 +509,7 @@ def check_update_meeting(user: Person, meeting: Meeting, data: MeetingInput) -> 
             Invitation.objects.filter(unit=unit).update(unit=None)
             unit.delete()
         created_units = _add_units(meeting, new_units)
+        roster_changed(meeting, [i.person_id for i in added + removed] + recast)
         _write_agenda(meeting, data.agenda)
         if visible_change and (before["start"], before["end"]) != (after["start"], after["end"]):
             ReminderSent.objects.filter(invitation__meeting=meeting).delete()  # re-armed for the new time
@@ -674,6 +677,7 @@ def check_respond(user: Person, meeting: Meeting, response: str, *, reason: str 
         invitation.responded_at = timezone.now()
         invitation.save(update_fields=["response", "reason", "delegate", "responded_at"])
         label = {R.ACCEPTED: "参加", R.LEAVE: "请假", R.DELEGATED: "委派"}[response]
+        roster_changed(meeting, [user.pk] + ([delegate.pk] if new_invitation is not None else []))
         do_close_work(ref=invitation_ref(invitation), by=user, note=label)
         if new_invitation is not None:
             _assign_invitation(meeting, new_invitation)
@@ -745,6 +749,7 @@ def check_name_unit_attendees(user: Person, unit: MeetingUnit, people: list[Pers
             invitation.save(update_fields=["response"])
             do_close_work(ref=invitation_ref(invitation), state=WorkItem.State.CANCELLED, by=user,
                           note="单位已调整参会人员")
+        roster_changed(meeting, [i.person_id for i in named + dropped])
         unit.named_at, unit.named_by = now, user
         unit.save(update_fields=["named_at", "named_by"])
         do_close_work(ref=unit_ref(unit), by=user, note=f"已报名 {len(ids)} 人")

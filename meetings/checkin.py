@@ -6,9 +6,12 @@ step. A token is good for MAX_AGE_STEPS steps after its own (30–45 s), so a ph
 expires before it is of use; an invited colleague standing in the room may scan the same code (that is what a
 code on a wall is for), an uninvited one is refused whatever the token.
 
-Every change (a check-in, the 主持人 moving to another 议题) sends one message to the meeting's channel-layer
-group (oa.events.group_message_on_commit) after commit, carrying the whole roster or agenda state: a lost
-message is healed by the next one, and a (re)connecting socket reads the database first (meetings.consumers).
+Every change sends one message to the meeting's channel-layer group (oa.events.group_message_on_commit) after
+commit. A roster change (a check-in, a reply, a change of the list) carries only the changed rows plus the
+counts and the meeting's roster version (MeetingLive.roster_version, +1 per change under the row's lock), so a
+check-in in a 500-person meeting is a few hundred bytes, not the whole roster; a client that sees a gap in the
+versions asks for the whole roster again (``hello``). The whole roster is sent only on connect and resync, built
+once per version and cached (``roster_json``), not once per socket. A 议题 change carries the (small) agenda state.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import json
 from typing import Any
 
 from django.core import signing
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -127,7 +132,7 @@ def _record(meeting: Meeting, person: Person, method: str, *, by: Person | None,
         if method == Attendance.Method.MANUAL:
             MeetingChange.objects.create(meeting=meeting, at=now, by=by, action="checkin",
                                          summary=f"代签：{person.name}（{row.get_status_display()}）")
-        push_roster(meeting)
+        roster_changed(meeting, [person.pk])
     return row, True
 
 
@@ -198,23 +203,18 @@ def do_record_video_presence(meeting: Meeting, person: Person, now: dt.datetime 
 STATUS_LABELS = {"present": "已到", "late": "迟到", "absent": "未到", "leave": "请假", "delegated": "委派"}
 
 
-def roster(meeting: Meeting) -> dict[str, Any]:
-    """Everyone on the invitation list with a 签到 status: present / late (checked in), leave / delegated (from
-    the reply), absent (the rest). Two queries."""
-    seen = {a.person_id: a for a in Attendance.objects.filter(meeting=meeting)}
+def _roster_rows(meeting: Meeting, person_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """The roster rows, in list order (role, invitation): all, or those of person_ids still on the list."""
+    attendances = Attendance.objects.filter(meeting=meeting)
+    invitations = meeting.invitations.exclude(response=R.WITHDRAWN)
+    if person_ids is not None:
+        attendances = attendances.filter(person_id__in=person_ids)
+        invitations = invitations.filter(person_id__in=person_ids)
+    seen = {a.person_id: a for a in attendances}
     rows = []
-    invitations = (meeting.invitations.exclude(response=R.WITHDRAWN)
-                   .select_related("person", "delegate", "unit__agency").order_by("role", "id"))
-    for inv in invitations:
+    for inv in invitations.select_related("person", "delegate", "unit__agency").order_by("role", "id"):
         att = seen.get(inv.person_id)
-        if att is not None:
-            status = att.status
-        elif inv.response == R.LEAVE:
-            status = "leave"
-        elif inv.response == R.DELEGATED:
-            status = "delegated"
-        else:
-            status = "absent"
+        status = att.status if att is not None else _status_of(inv.response)
         rows.append({
             "person_id": inv.person_id, "name": inv.person.name, "role": inv.get_role_display(),
             "unit": inv.unit.agency.short_name if inv.unit_id else "", "status": status,
@@ -222,10 +222,80 @@ def roster(meeting: Meeting) -> dict[str, Any]:
             "method": att.get_method_display() if att else "",
             "note": f"委派 {inv.delegate.name}" if inv.response == R.DELEGATED and inv.delegate_id else "",
         })
+    return rows
+
+
+def _status_of(response: str) -> str:
+    """签到 status of someone without an attendance row, from the reply."""
+    return {R.LEAVE: "leave", R.DELEGATED: "delegated"}.get(response, "absent")
+
+
+def roster_counts(meeting: Meeting) -> dict[str, int]:
+    """present / late / absent / leave / delegated over the list: one grouped query, however long the list."""
+    counts = {key: 0 for key in STATUS_LABELS}
+    attended = Attendance.objects.filter(meeting=meeting, person_id=OuterRef("person_id")).values("status")[:1]
+    groups = (meeting.invitations.exclude(response=R.WITHDRAWN).annotate(att=Subquery(attended))
+              .values("response", "att").annotate(n=Count("id")).order_by())
+    for group in groups:
+        counts[group["att"] or _status_of(group["response"])] += group["n"]
+    return counts
+
+
+def roster_version(meeting: Meeting) -> int:
+    return MeetingLive.objects.filter(meeting=meeting).values_list("roster_version", flat=True).first() or 0
+
+
+def roster(meeting: Meeting) -> dict[str, Any]:
+    """Everyone on the invitation list with a 签到 status: present / late (checked in), leave / delegated (from
+    the reply), absent (the rest), at the meeting's roster version (read first: the rows are at least as new)."""
+    version = roster_version(meeting)
+    rows = _roster_rows(meeting)
     counts = {key: 0 for key in STATUS_LABELS}
     for row in rows:
         counts[row["status"]] += 1
-    return {"type": "roster", "meeting_id": meeting.pk, "rows": rows, "counts": counts, "total": len(rows)}
+    return {"type": "roster", "meeting_id": meeting.pk, "version": version, "rows": rows, "counts": counts,
+            "total": len(rows)}
+
+
+ROSTER_CACHE_SECONDS = 600
+
+
+def roster_json(meeting: Meeting) -> str:
+    """The whole-roster frame as sent, built once per roster version and shared by every socket that (re)connects
+    or resyncs at that version (the cache key carries the version, so a stale entry is never served)."""
+    key = f"meetings.roster.{meeting.pk}.{roster_version(meeting)}"
+    text = cache.get(key)
+    if text is None:
+        frame = roster(meeting)
+        text = json.dumps(frame, ensure_ascii=False)
+        cache.set(f"meetings.roster.{meeting.pk}.{frame['version']}", text, ROSTER_CACHE_SECONDS)
+    return text
+
+
+def _bump_roster_version(meeting: Meeting) -> int:
+    """+1 under the MeetingLive row's lock (held to commit): versions follow commit order, one per change."""
+    MeetingLive.objects.get_or_create(meeting=meeting)
+    MeetingLive.objects.filter(pk=meeting.pk).update(roster_version=F("roster_version") + 1)
+    return MeetingLive.objects.filter(pk=meeting.pk).values_list("roster_version", flat=True).get()
+
+
+def roster_delta(meeting: Meeting, person_ids: list[int], version: int) -> dict[str, Any]:
+    """The rows of person_ids as they are now (``removed``: those no longer on the list) and the counts."""
+    rows = _roster_rows(meeting, list(person_ids))
+    present = {r["person_id"] for r in rows}
+    counts = roster_counts(meeting)
+    return {"type": "roster.delta", "meeting_id": meeting.pk, "version": version, "rows": rows,
+            "removed": sorted({int(pk) for pk in person_ids} - present), "counts": counts,
+            "total": sum(counts.values())}
+
+
+def roster_changed(meeting: Meeting, person_ids: list[int]) -> None:
+    """Inside the writing transaction, after the rows of person_ids changed: a new roster version, and its delta
+    sent once to the meeting's group after commit."""
+    if not person_ids:
+        return
+    version = _bump_roster_version(meeting)
+    _push(meeting, roster_delta(meeting, person_ids, version))
 
 
 def agenda_state(meeting: Meeting) -> dict[str, Any]:
@@ -248,11 +318,6 @@ def agenda_state(meeting: Meeting) -> dict[str, Any]:
 def _push(meeting: Meeting, frame: dict[str, Any]) -> None:
     group_message_on_commit(meeting_group(meeting.pk),
                             {"type": "meeting.frame", "frame": json.dumps(frame, ensure_ascii=False)})
-
-
-def push_roster(meeting: Meeting) -> None:
-    """Inside the writing transaction: the roster as of this change, sent after commit."""
-    _push(meeting, roster(meeting))
 
 
 def may_run_meeting(user: Person, meeting: Meeting) -> bool:

@@ -2,9 +2,10 @@
 
 Same authentication as /ws/events/ (oa.realtime.routing wraps every route): a session (origin-checked) or a
 single-use ticket. Whoever may see the meeting (access_meeting_by_id) may watch it. On connect the socket gets
-both states read from the database, then every change as one whole-state frame sent once to the meeting's
-channel-layer group (``meeting.<id>``, meetings.checkin), so a message lost on the way is healed by the next one
-and a reconnect starts from the database. The client may send {"type": "hello"} to be sent the states again.
+the whole roster (at a roster version, built once per version and cached: meetings.checkin.roster_json) and the
+agenda state, then every change as one message sent once to the meeting's channel-layer group (``meeting.<id>``):
+a roster change as a ``roster.delta`` (changed rows, counts, version), a 议题 change as the agenda state. A client
+that sees a gap in the versions sends {"type": "hello"} and is sent both states again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
-from meetings.checkin import agenda_state, meeting_group, roster
+from meetings.checkin import agenda_state, meeting_group, roster_json
 from meetings.selectors import access_meeting_by_id
 from oa.models import Person
 from oa.realtime.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
@@ -33,7 +34,7 @@ def _states(user_pk: int, meeting_id: int) -> list[str] | None:
         meeting = access_meeting_by_id(person, meeting_id)
     except Http404:
         return []
-    return [json.dumps(roster(meeting), ensure_ascii=False), json.dumps(agenda_state(meeting), ensure_ascii=False)]
+    return [roster_json(meeting), json.dumps(agenda_state(meeting), ensure_ascii=False)]
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):

@@ -319,6 +319,8 @@ class MeetingLive(models.Model):
     video_state = models.CharField("视频状态", max_length=10, choices=Video.choices, default=Video.NONE)
     video_attempts = models.PositiveIntegerField("建房尝试次数", default=0)
     video_error = models.CharField("最近一次错误", max_length=300, blank=True)
+    # +1 per roster change (meetings.checkin.roster_changed); the live roster's deltas carry it, a gap → resync.
+    roster_version = models.PositiveBigIntegerField("名单版本", default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "会议现场状态"

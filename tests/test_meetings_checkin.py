@@ -227,8 +227,10 @@ async def test_roster_and_agenda_live_over_websocket(demo_tx, settings, time_mac
 
     await database_sync_to_async(check_checkin)(people["lina"], make_token(m.pk))
     frame = json.loads(await screen.receive_from(timeout=5))
-    assert frame["type"] == "roster" and frame["counts"]["present"] == 1
-    assert {r["name"]: r["label"] for r in frame["rows"]}["李娜"] == "已到"
+    # Only the changed row travels, with the counts and the next roster version.
+    assert frame["type"] == "roster.delta" and frame["version"] == first["version"] + 1
+    assert frame["counts"] == {"present": 1, "late": 0, "absent": 2, "leave": 0, "delegated": 0}
+    assert [(r["name"], r["label"]) for r in frame["rows"]] == [("李娜", "已到")] and frame["removed"] == []
 
     @database_sync_to_async
     def advance():
@@ -256,5 +258,70 @@ async def test_roster_and_agenda_live_over_websocket(demo_tx, settings, time_mac
     assert (await anonymous.receive_output(timeout=5))["code"] == 4401
     for comm in (screen, phone):
         await comm.disconnect()
+    await get_channel_layer().flush()
+    await database_sync_to_async(connections.close_all)()
+
+
+def _apply(state: dict, delta: dict) -> dict:
+    """What live.js does with a delta that follows its version: replace the rows, drop the removed, take the counts."""
+    rows = dict(state["rows"])
+    rows.update({r["person_id"]: r for r in delta["rows"]})
+    for pk in delta["removed"]:
+        rows.pop(pk, None)
+    return {"version": delta["version"], "rows": rows, "counts": delta["counts"]}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_roster_deltas_follow_versions_and_a_gap_resyncs(demo_tx, settings, time_machine):
+    """Each roster change is one small delta at the next version; the deltas applied in order give the whole
+    roster; a client that misses one sees a version gap, says hello and gets the whole roster (the cached copy
+    for that version)."""
+    from meetings.checkin import roster_json
+    from meetings.models import MeetingLive
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    time_machine.move_to(START - dt.timedelta(days=1), tick=False)
+    people = {p.username: p for p in await database_sync_to_async(list)(
+        Person.objects.filter(username__in=["zhangwei", "lina", "xuli", "wangfang"]))}
+
+    class Cast:
+        pass
+
+    cast = Cast()
+    cast.__dict__.update(people)
+    m = await database_sync_to_async(_meeting)(cast)
+    time_machine.move_to(START - dt.timedelta(minutes=5), tick=False)
+    screen = await _socket(people["zhangwei"], m.pk)
+    full = json.loads(await screen.receive_from(timeout=5))
+    await screen.receive_from(timeout=5)  # agenda
+    state = {"version": full["version"], "rows": {r["person_id"]: r for r in full["rows"]}, "counts": full["counts"]}
+
+    # A reply (请假 of 王芳) and a check-in (徐丽, by hand) each arrive as one row at the next version.
+    await database_sync_to_async(check_respond)(people["wangfang"], m, Invitation.Response.LEAVE, reason="出差")
+    await database_sync_to_async(check_manual_checkin)(people["zhangwei"], m, people["xuli"])
+    for who, label in (("王芳", "请假"), ("徐丽", "已到")):
+        delta = json.loads(await screen.receive_from(timeout=5))
+        assert delta["type"] == "roster.delta" and delta["version"] == state["version"] + 1
+        assert [(r["name"], r["label"]) for r in delta["rows"]] == [(who, label)]
+        assert len(json.dumps(delta, ensure_ascii=False)) < 600
+        state = _apply(state, delta)
+    whole = await database_sync_to_async(lambda: json.loads(roster_json(m)))()
+    assert whole["version"] == state["version"]
+    assert {r["person_id"]: r for r in whole["rows"]} == state["rows"] and whole["counts"] == state["counts"]
+
+    # A lost message: the version moves on without a frame; the next delta shows the gap, hello heals it.
+    await database_sync_to_async(
+        lambda: MeetingLive.objects.filter(pk=m.pk).update(roster_version=state["version"] + 1))()
+    time_machine.move_to(START + dt.timedelta(minutes=20), tick=False)
+    await database_sync_to_async(check_checkin)(people["lina"], make_token(m.pk))
+    delta = json.loads(await screen.receive_from(timeout=5))
+    assert delta["version"] == state["version"] + 2  # not the next one: the client asks for the whole roster
+    await screen.send_to(text_data=json.dumps({"type": "hello"}))
+    resent = json.loads(await screen.receive_from(timeout=5))
+    assert resent["type"] == "roster" and resent["version"] == delta["version"]
+    assert {r["name"]: r["label"] for r in resent["rows"]} == {"李娜": "迟到", "徐丽": "已到", "王芳": "请假"}
+    assert resent["counts"] == delta["counts"] == {"present": 1, "late": 1, "absent": 0, "leave": 1, "delegated": 0}
+    assert json.loads(await screen.receive_from(timeout=5))["type"] == "agenda"
+    await screen.disconnect()
     await get_channel_layer().flush()
     await database_sync_to_async(connections.close_all)()

@@ -73,7 +73,8 @@ def _live_meeting():
         agenda=[AgendaInput("汛情通报", presenter=zhangwei), AgendaInput("抢险物资调配")])), zhangwei
 
 
-def _screen_and_phone(base: str, meeting_id: int, zhangwei_id: int, problems: list[str]) -> None:
+def _screen_and_phone(base: str, meeting_id: int, zhangwei_id: int, xuli_id: int, lose_one_then_check_in_xuli,
+                      problems: list[str]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with without_faketime(), sync_playwright() as pw:
@@ -108,6 +109,17 @@ def _screen_and_phone(base: str, meeting_id: int, zhangwei_id: int, problems: li
             expect(screen.locator("[data-roster-counts]")).to_contain_text("已到 1")
             assert screen.evaluate("window.__sameDocument") == "screen", "the room screen reloaded"
             screen.screenshot(path=str(SHOTS / "screen-live-1440.png"), full_page=True)
+
+            # A lost roster message: the next delta's version leaves a gap, the screen asks for the whole roster.
+            version = int(live.get_attribute("data-roster-version"))
+            frames = int(live.get_attribute("data-live-frames"))
+            lose_one_then_check_in_xuli()
+            expect(live).to_have_attribute("data-roster-version", str(version + 2), timeout=10000)
+            # the delta (not applied: a gap), then the whole roster and the agenda sent again for the hello
+            expect(live).to_have_attribute("data-live-frames", str(frames + 3), timeout=10000)
+            expect(screen.locator(f'[data-roster] [data-person="{xuli_id}"] .mt-roster-status')).to_have_text("已到")
+            expect(screen.locator("[data-roster-counts]")).to_contain_text("已到 2")
+            assert screen.evaluate("window.__sameDocument") == "screen", "the room screen reloaded"
 
             # The 主持人 (organiser) advances the 议题; the phone's meeting page follows without reload.
             phone.goto(f"{base}/meetings/{meeting_id}/")
@@ -148,10 +160,31 @@ def _screen_and_phone(base: str, meeting_id: int, zhangwei_id: int, problems: li
 
 
 def test_room_screen_roster_and_current_item_update_live_from_a_phone(asgi_server):
+    from django.db import connection
+    from django.db.models import F
+
+    from meetings.checkin import check_manual_checkin
+    from meetings.models import MeetingLive
+    from oa.models import Person
+
     meeting, zhangwei = _live_meeting()
+    lina, xuli = Person.objects.get(username="lina"), Person.objects.get(username="xuli")
+
+    def lose_one_then_check_in_xuli() -> None:
+        """A roster version that never reached the sockets (as if its message were lost), then a check-in."""
+        def run() -> None:  # a thread of its own: Playwright's thread runs an event loop, the ORM refuses it
+            try:
+                MeetingLive.objects.filter(pk=meeting.pk).update(roster_version=F("roster_version") + 1)
+                check_manual_checkin(lina, meeting, xuli)
+            finally:
+                connection.close()
+
+        in_thread(run, timeout=30)
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    in_thread(_screen_and_phone, asgi_server, meeting.pk, zhangwei.pk, problems)
+    in_thread(_screen_and_phone, asgi_server, meeting.pk, zhangwei.pk, xuli.pk, lose_one_then_check_in_xuli,
+              problems)
     assert not problems, "\n".join(problems)
     from meetings.models import Attendance
 

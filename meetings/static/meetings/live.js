@@ -14,29 +14,69 @@
     return node;
   }
 
+  // The roster arrives whole on connect and on resync ({"type": "roster", version}); after that each change is a
+  // {"type": "roster.delta", version, rows, removed, counts}. A delta whose version is not the next one (a lost
+  // message, a reconnect race) or that names someone not on the screen asks the server for the whole roster.
+  var version = null;
+  var resyncing = false;
+
+  function rowNode(r) {
+    var li = el("li", "mt-roster-row mt-st-" + r.status);
+    li.setAttribute("data-person", String(r.person_id));
+    li.appendChild(el("span", "mt-roster-name", r.name));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("span", "mt-roster-status", r.label));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("span", "row-meta", r.at));
+    return li;
+  }
+
+  function showCounts(counts) {
+    var node = document.querySelector("[data-roster-counts]");
+    if (node) {
+      node.textContent = ["present", "late", "absent", "leave", "delegated"].map(function (k) {
+        return LABELS[k] + " " + counts[k];
+      }).join(" · ");
+    }
+  }
+
   function showRoster(frame) {
     var list = document.querySelector("[data-roster]");
     if (list) {
-      var items = [];
-      frame.rows.forEach(function (r) {
-        var li = el("li", "mt-roster-row mt-st-" + r.status);
-        li.setAttribute("data-person", String(r.person_id));
-        li.appendChild(el("span", "mt-roster-name", r.name));
-        li.appendChild(document.createTextNode(" "));
-        li.appendChild(el("span", "mt-roster-status", r.label));
-        li.appendChild(document.createTextNode(" "));
-        li.appendChild(el("span", "row-meta", r.at));
-        items.push(li);
-      });
+      var items = frame.rows.map(rowNode);
       if (!items.length) items.push(el("li", "row-meta", "邀请名单为空"));
       list.replaceChildren.apply(list, items);
     }
-    var counts = document.querySelector("[data-roster-counts]");
-    if (counts) {
-      counts.textContent = ["present", "late", "absent", "leave", "delegated"].map(function (k) {
-        return LABELS[k] + " " + frame.counts[k];
-      }).join(" · ");
+    showCounts(frame.counts);
+    version = frame.version;
+    resyncing = false;
+    root.setAttribute("data-roster-version", String(version));
+  }
+
+  function resync(ws) {
+    if (resyncing) return;
+    resyncing = true;
+    ws.send(JSON.stringify({ type: "hello" }));
+  }
+
+  function applyDelta(frame, ws) {
+    if (version === null || resyncing || frame.version <= version) return;  // the whole roster is on its way
+    if (frame.version !== version + 1) { resync(ws); return; }
+    var list = document.querySelector("[data-roster]");
+    if (list) {
+      for (var i = 0; i < frame.rows.length; i++) {
+        var old = list.querySelector('[data-person="' + Number(frame.rows[i].person_id) + '"]');
+        if (!old) { resync(ws); return; }  // someone new on the list: its place comes with the whole roster
+        old.replaceWith(rowNode(frame.rows[i]));
+      }
+      frame.removed.forEach(function (pk) {
+        var gone = list.querySelector('[data-person="' + Number(pk) + '"]');
+        if (gone) gone.remove();
+      });
     }
+    showCounts(frame.counts);
+    version = frame.version;
+    root.setAttribute("data-roster-version", String(version));
   }
 
   function showAgenda(frame) {
@@ -79,10 +119,13 @@
       var frame;
       try { frame = JSON.parse(e.data); } catch (err) { return; }
       if (frame.type === "roster") showRoster(frame);
+      else if (frame.type === "roster.delta") applyDelta(frame, ws);
       else if (frame.type === "agenda") showAgenda(frame);
       root.setAttribute("data-live-frames", String(Number(root.getAttribute("data-live-frames") || 0) + 1));
     };
     ws.onclose = function (e) {
+      version = null;
+      resyncing = false;
       if (e.code === 4401 || e.code === 4403 || e.code === 4404) {
         if (status) status.textContent = "实时更新已停止（请重新登录后刷新页面）";
         return;
