@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('datarequests', '0001_h7_datarequests'),
+        ('datarequests', '0001_datarequests'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('information', '0001_h8_information'),
+        ('information', '0001_information'),
     ]
 
     operations = [
