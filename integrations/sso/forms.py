@@ -25,7 +25,7 @@ class LinkForm(_RefusalForm):
                                  error_messages={"required": "请选择认证方式。",
                                                  "invalid_choice": "认证方式只能是 OpenID Connect 或 CAS。"})
     subject = forms.CharField(label="统一身份标识", max_length=255, error_messages={"required": "请填写统一身份标识。"},
-                              help_text="OIDC 的 sub，或 CAS 用户名（或所配置的属性值），由省平台提供；不是邮箱。",
+                              help_text="省平台给该账号的唯一编号（OIDC 令牌中的用户标识，或 CAS 登录名、所配置的属性值），由省平台提供；不是邮箱。",
                               widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none",
                                                             "spellcheck": "false"}))
 
@@ -47,7 +47,7 @@ class ImportForm(_RefusalForm):
                                                  "invalid_choice": "认证方式只能是 OpenID Connect 或 CAS。"})
     file = forms.FileField(label="CSV 文件", error_messages={"required": "请选择 CSV 文件。",
                                                             "empty": "所选文件是空的。"},
-                           help_text="UTF-8 编码，表头 subject,username，每行一个。有一行出错则一个都不关联，逐行列出错误。",
+                           help_text="UTF-8 编码，两列：统一身份标识、本系统登录名（表头见下方示例），每行一个。有一行出错则一个都不关联，逐行列出错误。",
                            widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
 
     REFUSAL_FIELDS = {"sso_provider_off": "provider", "sso_provider_invalid": "provider",

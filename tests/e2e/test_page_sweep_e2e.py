@@ -73,6 +73,9 @@ ALLOWED = {
     "TOTP",  # the 2FA method named where it is set up (验证器应用 shows it)
     "SHA",  # SHA-256: the checksum people compare with other tools, named like SM3
     "MB", "KB",  # size units in upload limits (文件不超过 20 MB), as every Chinese app writes them
+    "Excel",  # 导出 Excel: the program people open the export with, named as every Chinese office names it
+    "UTF",  # UTF-8: the encoding to pick when saving a CSV for import, as the save dialog writes it
+    "OIDC", "OpenID", "Connect", "CAS",  # the single-sign-on protocols as the provincial platform's papers name them
 }
 LATIN = re.compile(r"[A-Za-z]{2,}")
 SKIP_PATH = re.compile(
