@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from documents.rendering.text import has_refused_chars
 from oa.actions.audit import do_record_audit
 from oa.actions.work import do_assign_work, do_close_work
 from oa.events import Event, make_work_urged, register_event_type, send_event_on_commit
@@ -22,6 +21,8 @@ from oa.models import Agency, Department, Person, WorkItem
 from oa.refusals import Refusal
 from oa.selectors.calendar import add_working_days, next_working_day
 from oa.selectors.directory import primary_appointment
+from supervision.actions import _text as _checked_text
+from supervision.actions import today
 from supervision.datarequests.formulas import check_formulas, parse_formula
 from supervision.datarequests.models import (
     NUMERIC_KINDS,
@@ -73,19 +74,9 @@ class ProgressChanged(TypedDict):
 register_event_type("datarequest.progress", ProgressChanged)
 
 
-def today() -> dt.date:
-    return timezone.localdate()
-
-
 def _text(value: str, label: str, *, required: bool = True, limit: int = TEXT_MAX) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise Refusal("field_required", f"请填写{label}。")
-    if len(value) > limit:
-        raise Refusal("field_too_long", f"{label}不能超过 {limit} 字。")
-    if has_refused_chars(value, allow_newlines=True):
-        raise Refusal("field_bad_chars", f"{label}含有不可见的控制字符，请删除后再提交。")
-    return value
+    # The 督办 text check, with this app's shorter limit.
+    return _checked_text(value, label, required=required, limit=limit)
 
 
 def _audit(actor: Person | None, action: str, obj, ip: str | None = None, **changes) -> None:
