@@ -1,0 +1,1 @@
+"""督查督办 (docs/supervision.md)."""
