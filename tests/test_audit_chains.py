@@ -9,7 +9,7 @@ import json
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from oa import hashing
 from oa.actions.audit import do_audit_checkpoint, do_record_audit
@@ -191,3 +191,27 @@ def test_allocation_indexes_the_number_as_a_full_reindex_would(cast):
     assert stored.doc_number == entry.number
     assert stored.search_text == " ".join(index_tokens(index_text(stored)))
     assert "2033" in stored.search_text.split()
+
+
+def test_writes_sent_with_an_append_land_with_it_and_fail_with_it(cast):
+    """``also``: the act's own writes travel in the append's statement (one round trip on PostgreSQL); they commit
+    together, and a failing write leaves neither the entry nor a moved chain head."""
+    from oa.models import Agency
+    from oa.sqlwrites import update_statement
+
+    agency = Agency.objects.get(doc_code="揭东府办")
+    write = update_statement(Agency, agency.pk, {"short_name": "写入同一语句"})
+    entry = do_record_audit(actor=cast.zhangwei, action="test.also", obj=agency, also=[write])
+    assert Agency.objects.get(pk=agency.pk).short_name == "写入同一语句"
+    assert AuditEntry.objects.get(pk=entry.pk).hash == entry.hash
+
+    head_before = AuditChainHead.objects.get(pk=entry.chain)
+    count = AuditEntry.objects.count()
+    other = Agency.objects.exclude(pk=agency.pk).first()
+    broken = update_statement(Agency, agency.pk, {"id": other.pk})  # a primary key already taken
+    with pytest.raises(DatabaseError), transaction.atomic():
+        do_record_audit(actor=cast.zhangwei, action="test.also", obj=agency, also=[broken])
+    assert AuditEntry.objects.count() == count
+    head = AuditChainHead.objects.get(pk=entry.chain)
+    assert (head.last_seq, head.last_hash) == (head_before.last_seq, head_before.last_hash)
+    assert verify_audit_chain().ok

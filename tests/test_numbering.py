@@ -665,3 +665,34 @@ def test_ledger_acts_through_the_api(cast, office):
                         {"number": "揭东府办〔2026〕6号", "reason": "x"}), 404, "not_found")
     assert [a.action for a in AuditEntry.objects.filter(action__startswith="docnumber.", actor=cast.liuyang)
             .order_by("id")][-4:] == ["docnumber.allocate", "docnumber.void", "docnumber.blank", "docnumber.backfill"]
+
+
+@pytest.mark.parametrize("code_of", ["agency", "series", "used", "unknown"])
+def test_allocation_facts_agree_with_the_selectors_they_replace(cast, code_of):
+    """The one-query read of the 文号 hot path gives what owner_of_code, number_format_of, sequence_for and
+    live_entry_of give one by one."""
+    from documents.models import DocNumberSeries
+    from documents.selectors.numbering import (
+        allocation_facts,
+        live_entry_of,
+        number_format_of,
+        owner_of_code,
+        sequence_for,
+    )
+
+    office = Agency.objects.get(doc_code="揭东府办")
+    doc = do_create_document(actor=cast.zhangwei, agency=office, title="一次查询的编号事实")
+    code = {"agency": "揭东府办", "series": "揭东府办测纪", "used": "揭东府办", "unknown": "无此代字"}[code_of]
+    if code_of == "series":
+        DocNumberSeries.objects.create(agency=office, name="常务会议纪要", code=code, doc_types=["minutes"],
+                                       number_format="〔{年}〕{号}号")
+    if code_of == "used":
+        do_allocate_doc_number(cast.liuyang, doc, code=code, year=2031)
+    facts = allocation_facts(doc.pk, code, 2031)
+    owner = owner_of_code(code)
+    sequence = sequence_for(code, 2031)
+    live = live_entry_of(doc)
+    assert facts.number_format == number_format_of(code)
+    assert facts.owner_id == (owner.pk if owner else None)
+    assert facts.sequence_id == (sequence.pk if sequence else None)
+    assert facts.live_entry_id == (live.pk if live else None)

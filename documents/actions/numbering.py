@@ -22,9 +22,10 @@ from documents.models import (
     DocType,
     OfficialDocument,
 )
-from documents.numbering import check_series_format, render_series_number
+from documents.numbering import STANDARD_FORMAT, check_series_format, render_series_number
 from documents.selectors.numbering import (
     LIVE_STATES,
+    allocation_facts,
     codes_of,
     live_entry_of,
     may_keep_numbers,
@@ -36,6 +37,7 @@ from documents.selectors.numbering import (
 from oa.actions.audit import do_record_audit, reserve_audit_chain
 from oa.models import Agency, Person
 from oa.refusals import Refusal
+from oa.sqlwrites import insert_statement, update_statement
 
 State = DocNumberEntry.State
 REASON_MAX = DocNumberEntry._meta.get_field("reason").max_length
@@ -62,10 +64,14 @@ def _reason(reason: str | None, act: str) -> str:
     return text
 
 
-def _number(code: str, year: int, seq: int, number_format: str | None = None) -> str:
-    """The 文号 as its series prints it, or the refusal naming the broken part."""
+def _check_code(code: str) -> None:
     if not isinstance(code, str) or len(code) > CODE_MAX:
         raise Refusal("invalid_code", f"机关代字不能超过{CODE_MAX}个字符")
+
+
+def _number(code: str, year: int, seq: int, number_format: str | None = None) -> str:
+    """The 文号 as its series prints it, or the refusal naming the broken part."""
+    _check_code(code)
     try:
         return render_series_number(number_format or number_format_of(code), code, year, seq)
     except ValueError as exc:
@@ -153,53 +159,64 @@ def do_allocate_doc_number(
     code defaults to the agency's 机关代字, year to the current year in Asia/Shanghai. Who may allocate is
     the caller's business (flows check their step; the UI and API use ``check_allocate_doc_number``).
     """
-    # Refusals come from the savepoint below and leave the caller's transaction usable; the writes after it run
-    # in the caller's transaction (or in one of our own when there is none).
+    # Nothing is written before the refusals below (only read and locked), so they leave the caller's transaction
+    # usable without a savepoint of their own.
     outer = contextlib.nullcontext() if transaction.get_connection().in_atomic_block else transaction.atomic()
     with outer:
-        with transaction.atomic():
-            doc = _lock_document(document)
-            existing = live_entry_of(doc)
-            if existing is not None:
-                if (code is not None and code != existing.sequence.code) or (
-                    year is not None and year != existing.sequence.year
-                ):
-                    raise Refusal(
-                        "already_numbered", f"该公文已有文号“{existing.number}”，如需另行编号须先作废原文号", 409
-                    )
-                document.doc_number = existing.number
-                return existing
+        doc = _lock_document(document)
+        asked = (code, year)
+        if code is None:
+            # 函, 纪要 … take their series (docs/numbering.md §8); other 文种 the agency's 文件 series.
+            series = series_for_document(doc)
+            code = series.code if series is not None else doc.agency.doc_code
+        year = timezone.localdate().year if year is None else year
+        if not isinstance(code, str) or not isinstance(year, int):
+            _number(code, year, 1, STANDARD_FORMAT)  # refuses, naming the broken part, before they reach SQL
+        facts = allocation_facts(doc.pk, code, year)
+        if facts.live_entry_id is not None:
+            existing = DocNumberEntry.objects.select_related("sequence").get(pk=facts.live_entry_id)
+            if (asked[0] is not None and asked[0] != existing.sequence.code) or (
+                asked[1] is not None and asked[1] != existing.sequence.year
+            ):
+                raise Refusal(
+                    "already_numbered", f"该公文已有文号“{existing.number}”，如需另行编号须先作废原文号", 409
+                )
+            document.doc_number = existing.number
+            return existing
+        _number(code, year, 1, facts.number_format)  # validates code and year before anything is written
+        if facts.owner_id is not None and facts.owner_id != doc.agency_id:
+            owner = Agency.objects.get(pk=facts.owner_id)
+            raise Refusal("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
+        sequence_id = facts.sequence_id or _sequence_id(doc.agency_id, code, year)
+        # Everything slow or that may wait is done before the sequence row is locked: the search tokens of the
+        # document without its number, and the audit chain (taken without waiting).
+        prepared = prepare_numbered_index(doc)
+        reserve_audit_chain()
 
-            if code is None:
-                # 函, 纪要 … take their series (docs/numbering.md §8); other 文种 the agency's 文件 series.
-                series = series_for_document(doc)
-                code = series.code if series is not None else doc.agency.doc_code
-            year = timezone.localdate().year if year is None else year
-            number_format = number_format_of(code)
-            _number(code, year, 1, number_format)  # validates code and year before anything is written
-            owner = owner_of_code(code)
-            if owner is not None and owner.pk != doc.agency_id:
-                raise Refusal("code_of_other_agency", f"机关代字“{code}”属于{owner.name}，不能用于本机关的公文")
-            sequence_id = _sequence_id(doc.agency_id, code, year)
-            # Everything slow or that may wait is done before the sequence row is locked: the search tokens
-            # of the document without its number, and the audit chain (taken without waiting).
-            prepared = prepare_numbered_index(doc)
-            reserve_audit_chain()
-
-        # From here to the caller's commit, allocations of this series queue behind us: four statements.
+        # From here to the caller's commit, allocations of this series queue behind us: two statements, the
+        # UPDATE that takes the number and one that writes the ledger entry, the 文号 and the audit entry.
         seq = _next_seq(sequence_id)
-        number = _number(code, year, seq, number_format)
-        entry = DocNumberEntry.objects.create(
-            sequence_id=sequence_id, seq=seq, number=number, state=State.ASSIGNED, document=doc, actor=actor,
-        )
+        number = _number(code, year, seq, facts.number_format)
         now = timezone.now()
         search_text = numbered_search_text(prepared, number)
-        OfficialDocument.objects.filter(pk=doc.pk).update(doc_number=number, updated_at=now, search_text=search_text)
-        doc.doc_number, doc.updated_at, doc.search_text = number, now, search_text
-        document.doc_number = number
-        do_record_audit(actor=actor, action="docnumber.allocate", obj=entry,
+        entry = DocNumberEntry(
+            pk=facts.entry_id, sequence_id=sequence_id, seq=seq, number=number, state=State.ASSIGNED, document=doc,
+            actor=actor, created_at=now, updated_at=now,
+        )
+        document_values = {"doc_number": number, "updated_at": now, "search_text": search_text}
+        writes = []
+        if facts.entry_id is None:  # no id drawn in advance (SQLite): the ORM's INSERT gives it
+            entry.save(force_insert=True)
+        else:
+            writes.append(insert_statement(entry, with_pk=True))
+            entry._state.adding, entry._state.db = False, connection.alias
+        writes.append(update_statement(OfficialDocument, doc.pk, document_values))
+        do_record_audit(actor=actor, action="docnumber.allocate", obj=entry, also=writes,
                         changes={"number": number, "code": code, "year": year, "seq": seq, "document": doc.pk,
                                  "title": doc.title})
+        for name, value in document_values.items():
+            setattr(doc, name, value)
+        document.doc_number = number
         return entry
 
 

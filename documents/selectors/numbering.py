@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -87,6 +88,41 @@ def series_for_document(document: OfficialDocument) -> DocNumberSeries | None:
         return chosen
     found = series_choices_for(document.agency_id, document.doc_type)
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class AllocationFacts:
+    """What allocating a number of (code, year) needs to know before it locks anything."""
+
+    number_format: str
+    owner_id: int | None  # owner_of_code(code), as an id
+    sequence_id: int | None  # the (code, year) row, None before its first number
+    entry_id: int | None  # a fresh id for the ledger entry (PostgreSQL only), so the audit entry can name it
+    live_entry_id: int | None  # the number the document holds already (live_entry_of), if any
+
+
+def allocation_facts(document_id: int, code: str, year: int) -> AllocationFacts:
+    """live_entry_of, number_format_of, owner_of_code and the sequence id in one query (the 文号 hot path,
+    docs/numbering.md); on PostgreSQL it also draws the ledger entry's id from its sequence."""
+    q = connection.ops.quote_name
+    series, sequence = q(DocNumberSeries._meta.db_table), q(DocNumberSequence._meta.db_table)
+    agency, entry = q(Agency._meta.db_table), DocNumberEntry._meta.db_table
+    live = ", ".join(["%s"] * len(LIVE_STATES))
+    next_id = f", nextval(pg_get_serial_sequence('{entry}', 'id'))" if connection.vendor == "postgresql" else ""
+    sql = (  # table names from the models' metadata; code and year are parameters
+        f"SELECT (SELECT number_format FROM {series} WHERE code = %s), "  # noqa: S608
+        f"COALESCE((SELECT agency_id FROM {sequence} WHERE code = %s ORDER BY year DESC LIMIT 1), "
+        f"(SELECT agency_id FROM {series} WHERE code = %s), "
+        f"(SELECT id FROM {agency} WHERE doc_code = %s ORDER BY sort_order, id LIMIT 1)), "
+        f"(SELECT id FROM {sequence} WHERE code = %s AND year = %s), "
+        f"(SELECT id FROM {q(entry)} WHERE document_id = %s AND state IN ({live}) ORDER BY id DESC LIMIT 1)"
+        f"{next_id}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [code, code, code, code, code, year, document_id, *LIVE_STATES])
+        row = cursor.fetchone()
+    return AllocationFacts(number_format=row[0] or STANDARD_FORMAT, owner_id=row[1], sequence_id=row[2],
+                           live_entry_id=row[3], entry_id=row[4] if next_id else None)
 
 
 def number_format_of(code: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from oa.models import AuditChainHead, AuditEntry, Person
 from oa.selectors.audit import CHECKPOINT, entry_hash
+from oa.sqlwrites import insert_statement
 
 
 class _Pin:
@@ -70,39 +72,39 @@ def reserve_audit_chain() -> None:
     _take_chain()
 
 
-_INSERT_FIELDS = None
+Write = tuple[str, list]  # one INSERT/UPDATE/DELETE statement and its parameters (oa.sqlwrites)
 
 
-def _write(entry: AuditEntry, head: AuditChainHead) -> None:
-    """INSERT the entry and move the head: one statement on PostgreSQL (a data-modifying CTE), two elsewhere."""
-    global _INSERT_FIELDS
+def _write(entry: AuditEntry, head: AuditChainHead, also: Sequence[Write] = ()) -> None:
+    """INSERT the entry and move the head: one statement on PostgreSQL (a data-modifying CTE, which also carries
+    the ``also`` writes of the act being recorded), separate statements elsewhere."""
     if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            for sql, params in also:
+                cursor.execute(sql, params)
         entry.save(force_insert=True)
         AuditChainHead.objects.filter(pk=head.pk).update(last_seq=entry.seq, last_hash=entry.hash)
         return
-    if _INSERT_FIELDS is None:
-        _INSERT_FIELDS = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
-    # Column names come from the model, values are parameters: nothing user-supplied is in the SQL text.
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _INSERT_FIELDS)
-    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in _INSERT_FIELDS]
-    placeholders = ", ".join(["%s"] * len(values))
-    sql = (
-        "WITH h AS (UPDATE oa_auditchainhead SET last_seq = %s, last_hash = %s WHERE id = %s) "  # noqa: S608
-        f"INSERT INTO oa_auditentry ({columns}) VALUES ({placeholders}) RETURNING id"
-    )
+    insert, values = insert_statement(entry)
+    # Every part of a WITH runs exactly once, whether or not the final INSERT reads it (PostgreSQL docs, 7.8.4).
+    ctes = ["h AS (UPDATE oa_auditchainhead SET last_seq = %s, last_hash = %s WHERE id = %s)"]
+    params: list = [entry.seq, entry.hash, head.pk]
+    for n, (sql, write_params) in enumerate(also):
+        ctes.append(f"w{n} AS ({sql})")
+        params.extend(write_params)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [entry.seq, entry.hash, head.pk, *values])
+        cursor.execute(f"WITH {', '.join(ctes)} {insert} RETURNING id", [*params, *values])
         entry.pk = cursor.fetchone()[0]
     entry._state.adding = False
 
 
-def _append(head: AuditChainHead, entry: AuditEntry) -> AuditEntry:
+def _append(head: AuditChainHead, entry: AuditEntry, also: Sequence[Write] = ()) -> AuditEntry:
     entry.chain = head.pk
     entry.seq = head.last_seq + 1
     entry.prev_hash = head.last_hash
     entry.layout = AuditEntry.LAYOUT
     entry.hash = entry_hash(entry)
-    _write(entry, head)
+    _write(entry, head, also)
     head.last_seq, head.last_hash = entry.seq, entry.hash
     connection._oa_audit_pin.arm()  # a rollback of this append must drop the cached head
     return entry
@@ -120,8 +122,12 @@ def do_record_audit(
     ip: str | None = None,
     on_behalf_of: Person | None = None,
     actor_name: str = "",
+    also: Sequence[Write] = (),
 ) -> AuditEntry:
     """Append one entry. Call it inside the transaction of the act it records, so both commit or neither.
+
+    ``also``: writes of that act (oa.sqlwrites statements) sent in the same statement as the append on PostgreSQL,
+    so an act that holds a hot lock until commit (the 文号 sequence row) spends one round trip on all its writes.
 
     The entry goes into whichever chain is free (see _take_chain); that chain's head stays locked until commit.
     No savepoint: a failed append must fail the act that it records anyway.
@@ -147,7 +153,7 @@ def do_record_audit(
             changes=clean_changes,
             ip=ip or None,
             algorithm=settings.OA_AUDIT_HASH,
-        ))
+        ), also)
         if entry.seq % settings.OA_AUDIT_CHECKPOINT_EVERY == 0:
             _append(head, _checkpoint_entry(head))
     return entry
