@@ -45,7 +45,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# This script's directory comes first on sys.path and holds files named like the apps (bench/supervision.py beats
+# the supervision package): the project root first, the script's directory not at all.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 DB_NAME = f"bench_issuance_{os.getpid()}"
