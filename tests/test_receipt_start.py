@@ -113,39 +113,45 @@ class _ProcessDied(BaseException):
 
 
 def test_a_crash_between_two_agencies_then_the_retry_starts_every_agency_exactly_once(cast, monkeypatch):
-    targets = _targets()[:receipt_start.BATCH]
-    assert len(targets) >= 5
+    monkeypatch.setattr(receipt_start, "BATCH", 4)
+    targets = _targets()
+    assert len(targets) > 2 * receipt_start.BATCH
     doc, _ = issue_to(targets)
+    first, second, *_ = list(_messages())
     real = receipt_actions.do_start_receipt
     calls = []
 
-    def dies_after_three(incoming, **kw):
-        if len(calls) == 3:
+    def dies_in_the_second_batch(incoming, **kw):
+        if len(calls) == receipt_start.BATCH + 2:
             raise _ProcessDied
         calls.append(incoming.pk)
         return real(incoming, **kw)
 
-    monkeypatch.setattr(receipt_actions, "do_start_receipt", dies_after_three)
+    monkeypatch.setattr(receipt_actions, "do_start_receipt", dies_in_the_second_batch)
     with pytest.raises(_ProcessDied):
         receipt_start.do_start_due_receipts()
     monkeypatch.setattr(receipt_actions, "do_start_receipt", real)
+    # The first batch committed; the second rolled back whole (its two started agencies too); the rest waits.
     started = [i for i in _incomings(doc) if i.status == IncomingDocument.Status.PENDING]
-    assert [i.pk for i in started] == calls and len(calls) == 3
+    assert [i.pk for i in started] == first.payload["incoming"] == calls[:receipt_start.BATCH]
     assert all(_flows(i) == 1 for i in started)
     waiting = [i for i in _incomings(doc) if i.status == IncomingDocument.Status.DELIVERING]
-    assert len(waiting) == len(targets) - 3 and not any(_flows(i) for i in waiting)
-    # The message survived (leased, not sent): nothing is lost.
-    message = _messages().get()
-    assert message.state == OutboxMessage.State.PENDING
+    assert len(waiting) == len(targets) - receipt_start.BATCH and not any(_flows(i) for i in waiting)
+    assert not AuditEntry.objects.filter(action="receipt.start", object_id__in=[str(i.pk) for i in waiting]).exists()
+    # Nothing is lost: the unfinished messages are still there (leased by the dead worker, not sent).
+    second.refresh_from_db()
+    assert second.state == OutboxMessage.State.PENDING
+    assert _messages().exclude(state=OutboxMessage.State.SENT).count() == len(_messages()) - 1
     summary = distribution_summary(cast.liuyang, doc.pk)
-    assert summary["delivery"] == {"total": len(targets), "delivered": 3, "delivering": len(targets) - 3}
-    # Its lease runs out; the periodic job delivers it again.
+    assert summary["delivery"] == {"total": len(targets), "delivered": receipt_start.BATCH,
+                                   "delivering": len(targets) - receipt_start.BATCH}
+    # Their lease runs out; the periodic job delivers them again.
     assert receipt_start.do_start_due_receipts() == {}  # still leased
     _make_due()
-    assert receipt_start.do_start_due_receipts() == {"sent": 1}
+    assert receipt_start.do_start_due_receipts() == {"sent": len(_messages()) - 1}
     _assert_started_once(doc)
-    message.refresh_from_db()
-    assert message.result["started"] == len(targets) - 3 and message.result["skipped"] == 3
+    second.refresh_from_db()
+    assert second.result["started"] == receipt_start.BATCH and second.result["skipped"] == 0
 
 
 def test_an_agency_failing_alone_does_not_hold_up_the_others_and_is_retried(cast, monkeypatch):

@@ -7,10 +7,12 @@ message (oa.actions.outbox: kicked on commit — a Celery task, inline in embedd
 ``workflows.receipt_starts`` catches the rest, leased, retried with back-off, 立即重试 by an administrator):
 its "send" starts the flows here.
 
-Each 收文 starts in its own transaction under its row lock and only while it is 送达中: the same audit entries
-(``incoming.create``, ``receipt.start``), 签收 task, deadline timer, 待办 and event as a one-by-one delivery, and
-the 收文 becomes 待签收. A retried message, two workers on one message, or a crash between two agencies never start
-a second flow for the same 收文; an agency that fails (e.g. its 文书 was removed meanwhile) does not hold up the
+A batch is one transaction (one commit per BATCH agencies, not per agency) and each 收文 in it a savepoint,
+under the 收文's row lock and only while it is 送达中: the same audit entries (``incoming.create``,
+``receipt.start``), 签收 task, deadline timer, 待办 and event as a one-by-one delivery, and the 收文 becomes
+待签收. A retried message, two workers on one message, or a crash between two agencies (the batch rolls back, the
+message stays and is delivered again when its lease runs out) never start a second flow for the same 收文; an
+agency that fails alone (e.g. its 文书 was removed meanwhile) rolls back to its savepoint and does not hold up the
 others, and the message is retried for it.
 
 Until its flow exists a 送达中 收文 is invisible to the receiver (documents.selectors.incoming) and the sender's
@@ -51,7 +53,8 @@ def do_schedule_receipt_starts(incomings: list[IncomingDocument]) -> list[Outbox
 
 
 def do_start_delivered_receipt(incoming_id: int, *, office_people: ReceivingOffice | None = None) -> Process | None:
-    """Start the ReceiptFlow of one 送达中 收文 and make it 待签收, in one transaction under the 收文's row lock.
+    """Start the ReceiptFlow of one 送达中 收文 and make it 待签收, in one transaction (a savepoint inside the
+    job's batch) under the 收文's row lock.
     None (nothing done) when it is not 送达中 any more: started already, or 取回 before it arrived."""
     from workflows.actions.receipt import do_start_receipt
 
@@ -72,13 +75,14 @@ def start_receipts_message(message: OutboxMessage) -> SendResult:
                    .select_related("agency").order_by("pk"))
     offices = receiving_offices(list({i.agency_id: i.agency for i in waiting}.values())) if waiting else {}
     started, failed = 0, []
-    for incoming in waiting:
-        try:
-            if do_start_delivered_receipt(incoming.pk, office_people=offices.get(incoming.agency_id)) is not None:
-                started += 1
-        except Exception as exc:  # one agency must not hold up the others; the message is retried for it
-            logger.exception("收文 #%s: 收文流程启动失败", incoming.pk)
-            failed.append(f"{incoming.agency.name}：{getattr(exc, 'message', None) or type(exc).__name__}")
+    with transaction.atomic():  # one commit for the batch; each 收文 a savepoint (do_start_delivered_receipt)
+        for incoming in waiting:
+            try:
+                if do_start_delivered_receipt(incoming.pk, office_people=offices.get(incoming.agency_id)) is not None:
+                    started += 1
+            except Exception as exc:  # one agency must not hold up the others; the message is retried for it
+                logger.exception("收文 #%s: 收文流程启动失败", incoming.pk)
+                failed.append(f"{incoming.agency.name}：{getattr(exc, 'message', None) or type(exc).__name__}")
     if failed:
         raise OutboxSendError(f"{len(failed)} 个收文未能启动收文流程（{'；'.join(failed)}）"[:300])
     return SendResult(result={"started": started, "skipped": len(ids) - started})
