@@ -104,7 +104,7 @@ def test_the_job_run_twice_starts_one_flow_per_incoming(cast):
     assert AuditEntry.objects.count() == audit
     _assert_started_once(doc)
     # And one 收文 started directly (取回's path, a second worker) is a no-op once started.
-    assert receipt_start.do_start_delivered_receipt(_incomings(doc)[0].pk) is None
+    assert receipt_start.do_start_delivered_receipt(_incomings(doc)[0]) is None
     _assert_started_once(doc)
 
 

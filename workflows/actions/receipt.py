@@ -132,7 +132,7 @@ def do_withdraw_incoming(incoming: IncomingDocument, *, reason: str = "") -> boo
         # No process yet, so no step holds one: taking the 收文 row first cannot invert the lock order.
         from workflows.actions.receipt_start import do_start_delivered_receipt
 
-        do_start_delivered_receipt(incoming.pk)
+        do_start_delivered_receipt(incoming)
     process = receipt_process(incoming)
     with transaction.atomic():
         if process is not None:

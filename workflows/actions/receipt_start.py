@@ -52,33 +52,36 @@ def do_schedule_receipt_starts(incomings: list[IncomingDocument]) -> list[Outbox
     return messages
 
 
-def do_start_delivered_receipt(incoming_id: int, *, office_people: ReceivingOffice | None = None) -> Process | None:
+def do_start_delivered_receipt(incoming: IncomingDocument, *,
+                               office_people: ReceivingOffice | None = None) -> Process | None:
     """Start the ReceiptFlow of one 送达中 收文 and make it 待签收, in one transaction (a savepoint inside the
-    job's batch) under the 收文's row lock.
-    None (nothing done) when it is not 送达中 any more: started already, or 取回 before it arrived."""
+    job's batch). None (nothing done) when it is not 送达中 any more: started already, or 取回 before it arrived.
+
+    The conditional UPDATE is the claim: it takes the row lock, and a second claimer of the same 收文 (another
+    worker, a retried message, 取回) waits for it and then finds the row no longer 送达中 — one flow per 收文."""
     from workflows.actions.receipt import do_start_receipt
 
     with transaction.atomic():
-        row = IncomingDocument.objects.select_for_update().select_related("agency").filter(pk=incoming_id).first()
-        if row is None or row.status != IncomingDocument.Status.DELIVERING:
+        claimed = (IncomingDocument.objects.filter(pk=incoming.pk, status=IncomingDocument.Status.DELIVERING)
+                   .update(status=IncomingDocument.Status.PENDING))
+        if not claimed:
             return None
-        row.status = IncomingDocument.Status.PENDING
-        row.save(update_fields=["status"])
-        do_record_incoming_created(row, actor=row.created_by)
-        return do_start_receipt(row, office_people=office_people)
+        incoming.status = IncomingDocument.Status.PENDING
+        do_record_incoming_created(incoming, actor=incoming.created_by)
+        return do_start_receipt(incoming, office_people=office_people)
 
 
 def start_receipts_message(message: OutboxMessage) -> SendResult:
     """The outbox sender of the ``receipt_start`` channel: start every 收文 of the batch that is still 送达中."""
     ids = [int(pk) for pk in message.payload.get("incoming", [])]
     waiting = list(IncomingDocument.objects.filter(pk__in=ids, status=IncomingDocument.Status.DELIVERING)
-                   .select_related("agency").order_by("pk"))
+                   .select_related("agency", "created_by").order_by("pk"))
     offices = receiving_offices(list({i.agency_id: i.agency for i in waiting}.values())) if waiting else {}
     started, failed = 0, []
     with transaction.atomic():  # one commit for the batch; each 收文 a savepoint (do_start_delivered_receipt)
         for incoming in waiting:
             try:
-                if do_start_delivered_receipt(incoming.pk, office_people=offices.get(incoming.agency_id)) is not None:
+                if do_start_delivered_receipt(incoming, office_people=offices.get(incoming.agency_id)) is not None:
                     started += 1
             except Exception as exc:  # one agency must not hold up the others; the message is retried for it
                 logger.exception("收文 #%s: 收文流程启动失败", incoming.pk)
