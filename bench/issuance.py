@@ -12,7 +12,10 @@ What it does, in one run:
    the whole chain as the demo cast: 拟稿 (create + 正文) → 送审 with the 10 会签 departments (parallel, all must
    agree) → 部门负责人审核 → 办公室核稿 → 10 × 会签 → 签发 (李娜 代 王芳, 2FA assumed) → 复核 → 登记 → 套红排版
    → 用印 → 分发 to 30 agencies → 归档, checking at the end of each that the process is done, the document is
-   archived and 30 distribution rows exist;
+   archived and 30 distribution rows and 30 started 收文 flows exist. 分发 writes the receivers' 收文 (送达中) and
+   an outbox job; the flows are started by that job after commit (a Celery worker in production): the bench runs
+   the job itself right after 分发 (OA_OUTBOX_KICK=0) and times it apart, and reports 分发 alone and 分发 + job
+   ("until all 30 flows are started", no goal) so the figure for 分发 alone fools nobody;
 4. times every action call with time.perf_counter() and counts its SQL with CaptureQueriesContext, and measures
    the baseline in the same run: a plain viewflow Task save (get + save() in one transaction, with the inbox
    mirror's post_save receiver that every Task save runs);
@@ -45,7 +48,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# This script's directory comes first on sys.path and holds files named like the apps (bench/supervision.py beats
+# the supervision package): the project root first, the script's directory not at all.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 DB_NAME = f"bench_issuance_{os.getpid()}"
@@ -75,6 +80,9 @@ os.environ.update(
         "OA_LOG_LEVEL": "WARNING",
         "OA_DATA_DIR": str(DATA_DIR),
         "OA_REDIS_URL": REDIS,
+        # 分发 hands the receivers' flow starts to an outbox job (workflows.actions.receipt_start). In production a
+        # Celery worker runs it; without a kick the bench runs it itself right after 分发 and times it apart.
+        "OA_OUTBOX_KICK": "0",
     }
 )
 os.environ.setdefault("OA_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
@@ -114,6 +122,8 @@ class Results:
     per_document_routing: list[float] = field(default_factory=list)  # whole chain minus file steps, ms
     precheck: list[Sample] = field(default_factory=list)  # 核稿's GB/T 9704 pre-check alone (DOCX render)
     last_sql: dict[str, list[str]] = field(default_factory=dict)  # step → SQL of one completion, last document
+    receipt_job: list[Sample] = field(default_factory=list)  # after 分发: the job starting the 30 收文 flows
+    until_started: list[float] = field(default_factory=list)  # 分发 + that job: until every receiver can 签收, ms
 
 
 def timed(fn, *args, **kwargs):
@@ -194,12 +204,12 @@ def setup_district() -> dict:
 
 def run_document(n: int, setup: dict, results: Results | None) -> None:
     """One document through the whole chain; results=None for the warm-up run."""
-    from viewflow.workflow.models import Task
+    from viewflow.workflow.models import Process, Task
     from viewflow.workflow.status import PROCESS, STATUS
 
     from documents.actions.body import check_save_body
     from documents.actions.documents import do_create_document
-    from documents.models import OfficialDocument
+    from documents.models import IncomingDocument, OfficialDocument
     from oa.models import Agency, Department, Person
     from workflows.actions.issuance import (
         StartOptions,
@@ -207,8 +217,10 @@ def run_document(n: int, setup: dict, results: Results | None) -> None:
         check_perform_issuance_step,
         check_start_issuance,
     )
+    from workflows.actions.receipt_start import do_start_due_receipts
     from workflows.issuance.flows import IssuanceFlow
     from workflows.models import DistributionRecipient
+    from workflows.receipt.flows import ReceiptFlow
     from workflows.selectors.issuance import preview_check
 
     people = {p.username: p for p in Person.objects.filter(username__in=["zhangwei", "lina", "liuyang", "zhoumin"])}
@@ -251,6 +263,10 @@ def run_document(n: int, setup: dict, results: Results | None) -> None:
     step(flow.typeset, decision="done", opinion="")
     step(flow.seal, decision="done", opinion="")
     step(flow.distribute, decision="done", opinion="", recipients=setup["recipients"])
+    # What a worker does after 分发 commits: start the receivers' 收文 flows (all batches, one after another).
+    _, s_job = timed(do_start_due_receipts)
+    waiting = IncomingDocument.objects.filter(document=doc).exclude(status=IncomingDocument.Status.PENDING)
+    assert not waiting.exists(), list(waiting.values_list("status", flat=True))
     step(flow.archive, decision="done", opinion="", retention="30y")
 
     process.refresh_from_db()
@@ -258,8 +274,16 @@ def run_document(n: int, setup: dict, results: Results | None) -> None:
     assert process.status == PROCESS.DONE, process.status
     assert doc.status == OfficialDocument.Status.ARCHIVED and doc.doc_number, doc.status
     assert DistributionRecipient.objects.filter(document=doc).count() == len(setup["recipients"])
+    incoming_ids = [str(pk) for pk in IncomingDocument.objects.filter(document=doc).values_list("pk", flat=True)]
+    assert len(incoming_ids) == len(setup["recipients"])
+    assert Process.objects.filter(flow_class=ReceiptFlow, data__incoming_id__in=[int(i) for i in incoming_ids]
+                                  ).count() == len(setup["recipients"])
     if results is None:
         return
+    results.last_sql["receipt_job"] = s_job.sql
+    s_job.sql = []
+    results.receipt_job.append(s_job)
+    results.until_started.append(next(s.ms for name, s in samples if name == "distribute") + s_job.ms)
     results.precheck.append(s_precheck)
     for name, sample in samples:
         results.last_sql[name] = sample.sql  # one per step name: the last completion of that step
@@ -329,14 +353,17 @@ def per_table(queries: list[str]) -> str:
     return ", ".join(f"{k} {n}" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def bench_result(measure: str, ours: float, baseline: float, unit: str, goal_ratio: float) -> None:
-    """One machine-readable line per measure (COMMON.md: make bench collects them)."""
+def bench_result(measure: str, ours: float, baseline: float, unit: str, goal_ratio: float | None) -> None:
+    """One machine-readable line per measure (COMMON.md: make bench collects them). goal_ratio None: reported
+    for honesty, no goal (met is null)."""
     import json
 
     ratio = ours / baseline
+    goal = f"≤ {goal_ratio:g}×" if goal_ratio is not None else "—"
+    met = ratio <= goal_ratio if goal_ratio is not None else None
     print("BENCH_RESULT " + json.dumps({"measure": measure, "ours": round(ours, 2), "baseline": round(baseline, 2),
-                                        "unit": unit, "ratio": round(ratio, 2), "goal": f"≤ {goal_ratio:g}×",
-                                        "met": ratio <= goal_ratio}, ensure_ascii=False))
+                                        "unit": unit, "ratio": round(ratio, 2), "goal": goal, "met": met},
+                                       ensure_ascii=False))
 
 
 def med(samples: list[Sample]) -> float:
@@ -379,6 +406,8 @@ def report(results: Results, baseline: list[Sample], documents: int, elapsed: fl
     for name in STEP_ORDER:
         tag = " *" if name in FILE_STEPS else ""
         print(row(f"{STEP_LABELS[name]} ({name}){tag}", results.steps[name], base_ms))
+        if name == "distribute":
+            print(row("  then job: 30 收文流程启动", results.receipt_job, base_ms))
     print("  * renders or signs real files (套红排版: DOCX + GB/T 9704 check + PDF; 用印: PAdES signature;"
           " 归档: archive package)")
     print(f"    办公室核稿 also renders the DOCX once for its GB/T 9704 pre-check: that pre-check alone takes median"
@@ -393,8 +422,11 @@ def report(results: Results, baseline: list[Sample], documents: int, elapsed: fl
     for name in ("dept_review", "countersign", "distribute"):
         queries = results.last_sql.get(name, [])
         print(f"  {STEP_LABELS[name]} ({len(queries)}): {per_table(queries)}")
+    job = results.last_sql.get("receipt_job", [])
+    print(f"  分发之后的作业：启动收文流程 ({len(job)}): {per_table(job)}")
     targets = 10 + EXTRA_AGENCIES
-    print(f"  分发: {len(results.last_sql.get('distribute', [])) / targets:.1f} statements per receiving agency")
+    print(f"  分发: {len(results.last_sql.get('distribute', [])) / targets:.1f} statements per receiving agency in"
+          f" the sender's request, {len(job) / targets:.1f} per agency in the job after it")
     print()
     print("per task completion (each check_perform_issuance_step call):")
     print(row("all completions", all_completions, base_ms))
@@ -421,12 +453,16 @@ def report(results: Results, baseline: list[Sample], documents: int, elapsed: fl
     base_p90 = pct([s.ms for s in baseline], 90)
     all_p90 = pct([s.ms for s in all_completions], 90)
     distribute = med(results.steps["distribute"])
+    until_started = statistics.median(results.until_started)
     print(f"issue 14: step completion median {all_med:.1f} ms = {all_med / base_ms:.1f}× the bare Task save"
           f" (goal ≤ 6×); p90 {all_p90:.1f} ms = {all_p90 / base_p90:.1f}× its p90;"
           f" 分发 to {10 + EXTRA_AGENCIES} agencies {distribute:.0f} ms = {distribute / all_med:.1f}× one completion"
-          f" (goal ≤ 10×)")
+          f" (goal ≤ 10×); until all {10 + EXTRA_AGENCIES} 收文 flows are started by the job after it"
+          f" {until_started:.0f} ms = {until_started / all_med:.1f}× (no goal)")
     bench_result("发文 step completion median ÷ bare viewflow Task save", all_med, base_ms, "ms", 6)
     bench_result(f"分发 to {10 + EXTRA_AGENCIES} agencies ÷ one step completion (median)", distribute, all_med, "ms", 10)
+    bench_result(f"分发 to {10 + EXTRA_AGENCIES} agencies until the job has started all their 收文 flows"
+                 " ÷ one step completion (median)", until_started, all_med, "ms", None)
 
 
 def main() -> None:

@@ -449,6 +449,9 @@ OA_OUTBOX_BASE_DELAY = env_int("OA_OUTBOX_BASE_DELAY", 30)
 OA_OUTBOX_MAX_DELAY = env_int("OA_OUTBOX_MAX_DELAY", 3600)
 # Start delivery right after commit (a Celery task; inline in embedded mode). The periodic job catches the rest.
 OA_OUTBOX_KICK = env_bool("OA_OUTBOX_KICK", True)
+# 分发 starts the receivers' 收文 flows through the outbox after commit (workflows.actions.receipt_start). On:
+# in the 分发 transaction itself, by the same delivery path (the test settings, so a test sees the 签收 待办 at once).
+OA_RECEIPT_START_EAGER = env_bool("OA_RECEIPT_START_EAGER", False)
 
 # --- Inter-deployment exchange (docs/exchange.md); off while OA_EXCHANGE_NODE_CODE is empty --------------
 OA_EXCHANGE_NODE_CODE = env("OA_EXCHANGE_NODE_CODE")

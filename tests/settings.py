@@ -39,6 +39,11 @@ from oa.settings import *  # noqa: E402, F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.flowapp.apps.FlowAppConfig"]  # noqa: F405
 
+# 分发's receipt_start outbox messages are delivered inside the 分发 transaction (tests run in a transaction that
+# never commits, so an on-commit kick would never run): the 签收 待办 exists right after 分发, as before the job.
+# tests/test_receipt_start.py turns it off to drive the job itself (crash, retry, progress).
+OA_RECEIPT_START_EAGER = True
+
 if _worker.startswith("gw"):
     # Each xdist worker its own media directory: tests that list the storage (nothing left behind after a
     # refusal) must not see files another worker is writing at that moment.

@@ -15,6 +15,11 @@ class WorkflowsConfig(AppConfig):
         from workflows.views import circulation
 
         circulation.connect()  # 传阅: work kind "circulation" (阅知) and the 未阅清单 tile
+        from oa.actions.outbox import register_outbox_sender
+        from workflows.actions import receipt_start
+
+        # 分发 to many agencies: the receivers' flows start after commit (workflows.actions.receipt_start).
+        register_outbox_sender(receipt_start.CHANNEL, receipt_start.start_receipts_message)
         from oa.work import register_delegation_scope
         from workflows.issuance import flows  # flows are imported so their permissions exist
         from workflows.receipt import flows as receipt_flows  # ReceiptFlow (收文) likewise

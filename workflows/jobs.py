@@ -11,3 +11,12 @@ from oa.scheduling import periodic
 def workflow_timers() -> str:
     call_command("workflow_timers")
     return "ok"
+
+
+@periodic("workflows.receipt_starts", every_seconds=5,
+          description="启动分发后送达中收文的收文流程（提交后已立即触发，此处兜底与失败重试）")
+def receipt_starts() -> str:
+    from workflows.actions.receipt_start import do_start_due_receipts
+
+    counts = do_start_due_receipts()
+    return " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "idle"

@@ -33,6 +33,9 @@ class IncomingDocument(models.Model):
         CC = "cc", "抄送"  # 阅知 only: 签收 → 登记 → 初审 → 传阅（阅知）→ 归档, no 拟办/批办/承办
 
     class Status(models.TextChoices):
+        # 分发 to many agencies writes the 收文 rows first and starts their flows in a job after commit
+        # (workflows.actions.receipt_start): until then the 收文 is 送达中, invisible to the receiver.
+        DELIVERING = "delivering", "送达中"
         PENDING = "pending", "待签收"
         SIGNED = "signed", "已签收"
         REGISTERED = "registered", "已登记"

@@ -18,7 +18,9 @@ def incoming_visible_to(person: Person) -> QuerySet[IncomingDocument]:
         return IncomingDocument.objects.none()
     wide = RoleAssignment.objects.filter(person=person, role__in=INCOMING_WIDE_ROLES).values("agency_id")
     granted = IncomingAccess.objects.filter(person=person).values("incoming_id")
-    return IncomingDocument.objects.filter(Q(agency_id__in=wide) | Q(pk__in=granted))
+    # A 收文 still 送达中 (分发's job has not started its flow) is nobody's yet: not listed, not openable.
+    return (IncomingDocument.objects.filter(Q(agency_id__in=wide) | Q(pk__in=granted))
+            .exclude(status=IncomingDocument.Status.DELIVERING))
 
 
 def access_incoming_by_id(user: Person, incoming_id: int) -> IncomingDocument:

@@ -21,7 +21,6 @@ from documents.actions.incoming import (
     IncomingFields,
     build_incoming,
     do_create_incoming,
-    do_record_incoming_created,
     fields_from_metadata,
 )
 from documents.models import IncomingDocument, OfficialDocument
@@ -139,11 +138,14 @@ def do_deliver_internal(recipient: DistributionRecipient, *, actor: Person,
 
 def do_deliver_internal_many(rows: list[DistributionRecipient], *, actor: Person,
                              content: DeliveryContent | None = None) -> list[IncomingDocument]:
-    """do_deliver_internal for every row of one 分发 (same document), with the per-agency overhead taken out: the
-    收文 rows in one INSERT, the receiving offices and their 文书 in four queries, the rows' links in one UPDATE.
-    Each agency still gets exactly what do_deliver_internal gives it: one 收文, its ReceiptFlow started at 签收
-    (through viewflow, so its tasks, timer, 待办 and event are the ordinary ones) and the same two audit entries."""
-    from workflows.actions.receipt import do_start_receipt
+    """do_deliver_internal for every row of one 分发 (same document), without per-agency work in the sender's
+    transaction: the 收文 rows in one INSERT as 送达中, the receiving offices and their 文书 checked in four queries
+    (an agency that could not receive refuses the whole 分发, as before), the rows' links in one UPDATE and one
+    outbox message per batch. After commit that job (workflows.actions.receipt_start) gives each agency exactly
+    what do_deliver_internal gives it: its ReceiptFlow started at 签收 (through viewflow, so its tasks, timer,
+    待办 and event are the ordinary ones), the same two audit entries, and the 收文 becomes 待签收."""
+    from workflows.actions.receipt import _require_clerk
+    from workflows.actions.receipt_start import do_schedule_receipt_starts
     from workflows.selectors.receipt import receiving_offices
 
     if not rows:
@@ -158,22 +160,22 @@ def do_deliver_internal_many(rows: list[DistributionRecipient], *, actor: Person
         agency=row.agency, source=IncomingDocument.Source.INTERNAL, fields=replace(content.fields, kind=row.kind),
         package_id=packages[row.pk], pdf_name=content.pdf_name, pdf_sha256=content.pdf_sha256, document=document,
         actor=actor) for row in rows if (row.agency_id, packages[row.pk]) not in existing}
+    offices = receiving_offices([row.agency for row in rows if row.pk in fresh])
+    for office in offices.values():
+        _require_clerk(office.office, office.clerk)  # the 收文 could land nowhere: refuse now, not in the job
+    for incoming in fresh.values():
+        incoming.status = IncomingDocument.Status.DELIVERING
     try:
         with transaction.atomic():  # savepoint: a concurrent 分发 of the same packages
             IncomingDocument.objects.bulk_create(list(fresh.values()))
     except IntegrityError:
         # Someone delivered some of these packages meanwhile: one by one sorts out which 收文 is whose.
         return [do_deliver_internal(row, actor=actor, content=content) for row in rows]
-    offices = receiving_offices([row.agency for row in rows if row.pk in fresh])
     for row in rows:
-        incoming = fresh.get(row.pk)
-        if incoming is not None:
-            do_record_incoming_created(incoming, actor=actor)
-            do_start_receipt(incoming, office_people=offices[row.agency_id])
-        else:
-            incoming = existing[(row.agency_id, packages[row.pk])]
+        incoming = fresh.get(row.pk) or existing[(row.agency_id, packages[row.pk])]
         row.incoming, row.package_id = incoming, incoming.package_id
     DistributionRecipient.objects.bulk_update(rows, ["incoming", "package_id"])
+    do_schedule_receipt_starts([fresh[row.pk] for row in rows if row.pk in fresh])
     return [row.incoming for row in rows]
 
 

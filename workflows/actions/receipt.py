@@ -126,7 +126,13 @@ def do_start_receipt(incoming: IncomingDocument, *, office_people: ReceivingOffi
 
 def do_withdraw_incoming(incoming: IncomingDocument, *, reason: str = "") -> bool:
     """The sender 取回s a 收文. Still 待签收 → the flow is cancelled (签收 task and its 待办 with it), the 收文 becomes
-    已被取回 and True; once signed → False and nothing changes."""
+    已被取回 and True; once signed → False and nothing changes. A 收文 still 送达中 (its flow not started yet by
+    the 分发 job) is started first, so 取回 always withdraws a flow the receiver has seen the same way."""
+    if IncomingDocument.objects.filter(pk=incoming.pk, status=IncomingDocument.Status.DELIVERING).exists():
+        # No process yet, so no step holds one: taking the 收文 row first cannot invert the lock order.
+        from workflows.actions.receipt_start import do_start_delivered_receipt
+
+        do_start_delivered_receipt(incoming)
     process = receipt_process(incoming)
     with transaction.atomic():
         if process is not None:

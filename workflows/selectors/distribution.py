@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from django.db.models import F
 from django.http import Http404
 
-from documents.models import OfficialDocument
+from documents.models import IncomingDocument, OfficialDocument
 from documents.selectors.attachments import official_pdf
 from documents.selectors.documents import access_document_by_id, documents_visible_to
 from frontend.charts import stacked_segments
@@ -30,8 +31,11 @@ def distribution_summary(user: Person, document_id: int) -> dict[str, Any]:
 
     document: OfficialDocument = access_document_by_id(user, document_id)
     rows = list(DistributionRecipient.objects.filter(document=document)
-                .select_related("agency", "sent_by", "replaces__agency", "replaced_by__agency"))
+                .select_related("agency", "sent_by", "replaces__agency", "replaced_by__agency")
+                .annotate(incoming_status=F("incoming__status")))
     live = [r for r in rows if not r.is_superseded]  # rows replaced by 补发/改送 are history, not counted
+    for r in rows:  # 送达中: the receiver's 收文 exists but 分发's job has not started its flow yet
+        r.delivering = r.incoming_status == IncomingDocument.Status.DELIVERING
     counts = Counter(r.status for r in live)
     segments = stacked_segments([(value, label, counts.get(value, 0))
                                  for value, label in DistributionRecipient.Status.choices
@@ -41,7 +45,16 @@ def distribution_summary(user: Person, document_id: int) -> dict[str, Any]:
     if can_manage and any(r.status == DistributionRecipient.Status.RETURNED for r in live):
         choices = list(redirect_choices(document))
     return {"document": document, "recipients": rows, "segments": segments, "total": len(live),
+            "delivery": delivery_progress(live),
             "can_withdraw": can_manage, "can_redistribute": can_manage, "redirect_choices": choices}
+
+
+def delivery_progress(live: list[DistributionRecipient]) -> dict[str, int]:
+    """送达进度 of the agencies of this deployment: 已送达 (the 收文's flow started, the receiver sees it) vs 送达中
+    (分发's job still starting it). Agencies of other deployments travel through the exchange and are not counted."""
+    local = [r for r in live if r.incoming_id is not None]
+    delivering = sum(1 for r in local if getattr(r, "delivering", False))
+    return {"total": len(local), "delivered": len(local) - delivering, "delivering": delivering}
 
 
 def redirect_choices(document: OfficialDocument):

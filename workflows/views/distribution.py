@@ -48,6 +48,7 @@ def _row_json(row: DistributionRecipient) -> dict:
         "reason": row.reason, "copies": row.copies,
         "withdraw_requested_at": row.withdraw_requested_at.isoformat() if row.withdraw_requested_at else None,
         "replaces": row.replaces_id,
+        "delivering": bool(getattr(row, "delivering", False)),
     }
 
 
@@ -124,11 +125,19 @@ class DistributionRecipientSerializer(serializers.Serializer):
     copies = serializers.IntegerField(allow_null=True, help_text="签收份数")
     withdraw_requested_at = serializers.DateTimeField(allow_null=True, help_text="已申请取回、等待对方回执")
     replaces = serializers.IntegerField(allow_null=True, help_text="补发/改送时所替代的（被退回的）分发记录")
+    delivering = serializers.BooleanField(help_text="送达中：对方收文已生成，收文流程正在启动（对方尚不可见）")
+
+
+class DeliveryProgressSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="本系统内的收文机关数（不含经交换发往其他系统的）")
+    delivered = serializers.IntegerField(help_text="已送达：对方收文流程已启动，文书可签收")
+    delivering = serializers.IntegerField(help_text="送达中：收文流程正在启动")
 
 
 class DistributionSerializer(serializers.Serializer):
     document_id = serializers.IntegerField()
     recipients = DistributionRecipientSerializer(many=True)
+    delivery = DeliveryProgressSerializer(help_text="送达进度")
 
 
 class DistributionWithdrawRequestSerializer(serializers.Serializer):
@@ -141,7 +150,8 @@ class DistributionApi(APIView):
     @extend_schema(operation_id="distribution_status", summary="分发情况", responses={200: DistributionSerializer})
     def get(self, request, document_id: int):
         summary = distribution_summary(request.user, document_id)
-        return Response({"document_id": summary["document"].pk, "recipients": [_row_json(r) for r in summary["recipients"]]})
+        return Response({"document_id": summary["document"].pk, "recipients": [_row_json(r) for r in summary["recipients"]],
+                         "delivery": summary["delivery"]})
 
 
 class WithdrawApi(APIView):
