@@ -52,10 +52,17 @@ TOUCH_SECONDS = 60
 def do_use_token(token: ApiToken) -> None:
     """Record that a bearer token was used (last_used_at), at most once a minute: a busy client must not turn
     every request into a write."""
+    token.last_used_at = do_touch_token(token.pk, token.last_used_at)
+
+
+def do_touch_token(token_id: int, last_used_at: dt.datetime | None) -> dt.datetime | None:
+    """do_use_token by id (oa.api.lean has no ApiToken instance): writes last_used_at when the stored one is
+    older than TOUCH_SECONDS; returns the value now stored."""
     now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > TOUCH_SECONDS:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    if last_used_at is None or (now - last_used_at).total_seconds() > TOUCH_SECONDS:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+        return now
+    return last_used_at
 
 
 # --- token login (POST /api/auth/token): the login page's controls, then a token instead of a session --------

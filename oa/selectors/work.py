@@ -10,13 +10,17 @@ one person often handles several steps of one 公文 (审核, 核稿, 签发), a
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from oa.models import Person, WorkItem
+from oa.rawsql import aware, fast_cursor
 from oa.work import WorkAction, work_kind
 from oa.work_counts import cached_counts
 
@@ -150,6 +154,99 @@ def unfiltered_box_count(person: Person, box: str) -> int | None:
     if box not in ("todo", "toread", "done", "read"):
         return None
     return box_counts(person)[box]
+
+
+# --- the lean 待办 list (oa.api.lean): fixed SQL, tuples, no model instances ---------------------------------
+#
+# inbox() with no filter, as rows: the same WHERE, ORDER BY and joins, written once as SQL text (compiling the ORM
+# query took a third of an API request's CPU, docs/performance.md "待办 API"). tests/test_api_lean.py holds the
+# two to the same rows in the same order for every box (and the table names to the models').
+
+
+class InboxRow(NamedTuple):
+    id: int
+    kind: str
+    box: str
+    state: str
+    title: str
+    doc_number: str
+    step: str
+    urgency: int
+    deadline: dt.datetime | None
+    on_behalf_of_id: int | None
+    on_behalf_of_username: str | None
+    on_behalf_of_name: str | None
+    initiator_id: int | None
+    initiator_username: str | None
+    initiator_name: str | None
+    agency_id: int | None
+    agency_name: str | None
+    link: str
+    created_at: dt.datetime
+    opened_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    note: str
+    outcome: str
+
+
+_ROWS_SELECT = (
+    'SELECT w."id", w."kind", w."box", w."state", w."title", w."doc_number", w."step", w."urgency", w."deadline", '
+    'w."on_behalf_of_id", b."username", b."name", w."initiator_id", i."username", i."name", w."agency_id", a."name", '
+    'w."link", w."created_at", w."opened_at", w."completed_at", w."note", w."outcome" '
+    'FROM "oa_workitem" w LEFT OUTER JOIN "oa_person" b ON b."id" = w."on_behalf_of_id" '
+    'LEFT OUTER JOIN "oa_person" i ON i."id" = w."initiator_id" LEFT OUTER JOIN "oa_agency" a ON a."id" = w."agency_id" '
+    'WHERE w."owner_id" = %s AND w."box" = %s'
+)
+_OPEN_ORDER_SQL = ' ORDER BY w."urgency" DESC, w."deadline" ASC NULLS LAST, w."created_at" DESC, w."id" DESC'
+_DONE_ORDER_SQL = ' ORDER BY w."completed_at" DESC NULLS LAST, w."id" DESC'
+# _later_done: a done item of the same thread finished after this one.
+_NOT_LATER_DONE_SQL = (
+    ' AND NOT EXISTS (SELECT 1 FROM "oa_workitem" u WHERE u."box" = %s AND u."owner_id" = %s AND u."state" = %s'
+    ' AND u."thread" = w."thread" AND NOT (u."thread" = \'\')'
+    ' AND (u."completed_at" > w."completed_at" OR (u."completed_at" = w."completed_at" AND u."id" > w."id")))'
+)
+_LIMIT_SQL = " LIMIT %s OFFSET %s"
+_DATETIME_COLUMNS = (8, 18, 19, 20)
+
+
+def _rows_sql(box: str) -> tuple[str, tuple]:
+    """(SQL up to LIMIT, its parameters after the owner id) for one box."""
+    spec = BOXES[box]
+    sql, params = _ROWS_SELECT, (spec.box,)
+    if spec.state is not None:
+        sql, params = sql + ' AND w."state" = %s', (*params, spec.state)
+    if box == "done":
+        sql, params = sql + _NOT_LATER_DONE_SQL, (*params, Box.TODO, None, State.DONE)  # None: the owner id
+    return sql + (_DONE_ORDER_SQL if spec.state == State.DONE else _OPEN_ORDER_SQL) + _LIMIT_SQL, params
+
+
+_ROWS = {box: _rows_sql(box) for box in BOXES}
+
+
+def inbox_rows(person_id: int, box: str, *, limit: int, offset: int = 0) -> list[InboxRow]:
+    """Rows `offset`…`offset + limit` of inbox(person, box) unfiltered, as InboxRow tuples: the person's own
+    items only (owner = person_id, the access rule of every list)."""
+    sql, rest = _ROWS[box]
+    params = [person_id, *(person_id if p is None else p for p in rest), limit, offset]
+    with fast_cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if rows and connection.vendor != "postgresql":
+        rows = [tuple(aware(v) if n in _DATETIME_COLUMNS else v for n, v in enumerate(r)) for r in rows]
+    return [InboxRow._make(r) for r in rows]
+
+
+_INITIATED_COUNT_SQL = 'SELECT COUNT(*) FROM "oa_workitem" w WHERE w."owner_id" = %s AND w."box" = %s'
+
+
+def inbox_total(person_id: int, box: str) -> int:
+    """How many rows inbox(person, box) lists unfiltered: the cached count (unfiltered_box_count), or for
+    我发起 (every state, while its cached count holds open items only) one COUNT."""
+    if box in ("todo", "toread", "done", "read"):
+        return cached_counts(person_id, lambda: count_boxes(Person(pk=person_id)))[box]
+    with fast_cursor() as cursor:
+        cursor.execute(_INITIATED_COUNT_SQL, [person_id, BOXES[box].box])
+        return cursor.fetchone()[0]
 
 
 def work_items_visible_to(person: Person) -> QuerySet[WorkItem]:
