@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
 
@@ -353,20 +353,67 @@ def send_event_on_commit(
                 for n in notifications
             ]
         )
-        invalidate_unread(recipients, after_commit=False)  # bulk_create sends no post_save; 2nd bump in _deliver
+        invalidate_unread(recipients, after_commit=False)  # bulk_create sends no post_save; 2nd bump after commit (_AfterCommit)
         for channel in registered_channels():
             channel.enqueue(notifications, event)
         # One query for all recipients, inside the transaction (so the badges include this event and its work
         # item) and under the per-recipient lock (so prev_id is exact).
         state = badges_for(recipients, prev_before=min(n.pk for n in notifications))
         messages = [(user_group(n.recipient_id), _event_message(n, state[n.recipient_id])) for n in notifications]
-        transaction.on_commit(lambda: _deliver(recipients, messages), robust=True)
+    # Queued once the event's savepoint is released (a failure above raised before this): with the other sends of
+    # this transaction level, one channel-layer call after commit.
+    _after_commit(lambda batch: batch.add_events(recipients, messages))
     return notifications
 
 
-def _deliver(recipients: list[int], messages: list[tuple[str, dict[str, Any]]]) -> None:
-    _bump_unread_after_commit(recipients)
-    _group_send_all(messages)
+class _AfterCommit:
+    """What one transaction level hands the channel layer after commit: its events' messages (in the order they
+    were sent), then the counts of the people whose counts changed without an event, read after commit. One
+    on_commit callback and one channel-layer call (a thread hop each) however many events and pushes a step
+    makes; messages to one person keep their order (_send_messages)."""
+
+    def __init__(self) -> None:
+        self.bump: dict[int, None] = {}  # unread generation bumped after commit (oa.work_counts)
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+        self.counts: dict[int, None] = {}
+        self.sent = False  # run already (the test client's on_commit capture may leave it queued): join no more
+
+    def add_events(self, recipients: list[int], messages: list[tuple[str, dict[str, Any]]]) -> None:
+        self.bump.update(dict.fromkeys(recipients))
+        self.messages.extend(messages)
+
+    def add_counts(self, recipients: list[int]) -> None:
+        self.bump.update(dict.fromkeys(recipients))  # do_mark_read / retire_notifications left it to this push
+        self.counts.update(dict.fromkeys(recipients))
+
+    def __call__(self) -> None:
+        self.sent = True
+        if self.bump:
+            _bump_unread_after_commit(list(self.bump))
+        messages = list(self.messages)
+        if self.counts:
+            messages += _counts_messages(list(self.counts))
+        if messages:
+            _group_send_all(messages)
+
+
+def _after_commit(fill: Callable[[_AfterCommit], None]) -> None:
+    """Add to the after-commit send of the current transaction level: the one queued under exactly the savepoints
+    open now (a rollback drops what was added with the writes it came with, never more), else a new one. Outside
+    a transaction it is sent at once."""
+    if not connection.in_atomic_block:
+        batch = _AfterCommit()
+        fill(batch)
+        batch()
+        return
+    here = set(connection.savepoint_ids)
+    for sids, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _AfterCommit) and sids == here and not callback.sent:
+            fill(callback)
+            return
+    batch = _AfterCommit()
+    fill(batch)
+    transaction.on_commit(batch, robust=True)
 
 
 def _bump_unread_after_commit(recipients: list[int]) -> None:
@@ -389,21 +436,23 @@ def _event_message(notification: Notification, state: dict[str, Any]) -> dict[st
 
 def push_counts_on_commit(user_ids: Iterable[int]) -> None:
     """After commit, send these people's sockets their unread and inbox counts (no new event). The counts are
-    read once for all of them, after commit, and travel in the message: no socket reads the database."""
+    read once for all of them, after commit, and travel in the message: no socket reads the database.
+
+    Joins the after-commit send of this transaction level (_after_commit): a step that closes a 待办, retires its
+    notifications and assigns the next one reads the counts once and makes one channel-layer call."""
     recipients = list(dict.fromkeys(int(uid) for uid in user_ids))
     if recipients:
-        transaction.on_commit(lambda: _push_counts(recipients), robust=True)
+        _after_commit(lambda batch: batch.add_counts(recipients))
 
 
-def _push_counts(recipients: list[int]) -> None:
-    _bump_unread_after_commit(recipients)  # do_mark_read / retire_notifications left it to this callback
+def _counts_messages(recipients: list[int]) -> list[tuple[str, dict[str, Any]]]:
     try:
         badges = badges_for(recipients)
     except Exception:
         logger.exception("读取计数失败（客户端下次收到事件或重连时会更新）")
-        return
+        return []
     frames = {uid: json.dumps({"type": "counts", **b}, ensure_ascii=False) for uid, b in badges.items()}
-    _group_send_all([(user_group(uid), {"type": "oa.counts", "frame": frame}) for uid, frame in frames.items()])
+    return [(user_group(uid), {"type": "oa.counts", "frame": frame}) for uid, frame in frames.items()]
 
 
 class Broadcast(TypedDict):
@@ -451,8 +500,11 @@ def group_message_on_commit(group: str, message: dict[str, Any]) -> None:
 def retire_notifications(work_item: WorkItem) -> None:
     """The work item was finished elsewhere: its unread web notifications become read (delivery state
     "retired", which tells an administrator they were closed rather than read), every registered channel
-    retires what it pushed, and the recipients' counts refresh after commit."""
-    with transaction.atomic():
+    retires what it pushed, and the recipients' counts refresh after commit.
+
+    No savepoint: it runs inside the write that closes the work item (oa.actions.work), and a failure here fails
+    that write; nothing catches it and carries on."""
+    with transaction.atomic(savepoint=False):
         notifications = list(Notification.objects.filter(work_item=work_item).order_by("id"))
         if not notifications:
             return
@@ -485,8 +537,17 @@ def _group_send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
 
 
 async def _send_messages(layer, messages: list[tuple[str, dict[str, Any]]]) -> None:
-    # Concurrent in slices: a 1,000-recipient event should not wait for 1,000 sequential Redis round trips,
-    # nor take more connections at once than the Redis pool allows (it raises instead of waiting).
-    for start in range(0, len(messages), 50):
-        batch = messages[start : start + 50]
-        await asyncio.gather(*(layer.group_send(group, message) for group, message in batch))
+    # Concurrent in waves: a 1,000-recipient event should not wait for 1,000 sequential Redis round trips,
+    # nor take more connections at once than the Redis pool allows (it raises instead of waiting). A wave holds
+    # at most one message per group, so the messages to one group (a person's event, then their counts) arrive
+    # in the order given.
+    pending = list(messages)
+    while pending:
+        wave: list[tuple[str, dict[str, Any]]] = []
+        rest: list[tuple[str, dict[str, Any]]] = []
+        seen: set[str] = set()
+        for group, message in pending:
+            (wave if len(wave) < 50 and group not in seen else rest).append((group, message))
+            seen.add(group)
+        await asyncio.gather(*(layer.group_send(group, message) for group, message in wave))
+        pending = rest

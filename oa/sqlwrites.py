@@ -8,6 +8,7 @@ text. No signals are sent and no auto_now field is filled: the caller sets every
 from __future__ import annotations
 
 from django.db import connection, models
+from django.db.models import sql
 
 
 def insert_statement(obj: models.Model, *, with_pk: bool = False) -> tuple[str, list]:
@@ -31,3 +32,28 @@ def update_statement(model: type[models.Model], pk: object, values: dict[str, ob
     table = connection.ops.quote_name(meta.db_table)
     sql = f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608 (names from metadata)
     return sql, [*params, meta.pk.get_db_prep_save(pk, connection)]
+
+
+def queryset_update_statement(queryset: models.QuerySet, **values: object) -> tuple[str, list]:
+    """The ``UPDATE`` that ``queryset.update(**values)`` would send (F() expressions allowed), not sent.
+
+    Single-table querysets only: an update through a relation makes Django SELECT the primary keys first, which a
+    statement meant to travel inside another one cannot do."""
+    query = queryset.query.chain(sql.UpdateQuery)
+    query.add_update_values(values)
+    if query.related_updates or query.count_active_tables() > 1:
+        raise ValueError("queryset_update_statement: single-table querysets only")
+    text, params = query.get_compiler(queryset.db).as_sql()
+    return text, list(params)
+
+
+def upsert_statement(obj: models.Model, *, conflict: list[str], update: list[str]) -> tuple[str, list]:
+    """``INSERT … ON CONFLICT (<conflict>) DO UPDATE SET <update> = EXCLUDED.<update>`` for ``obj`` (PostgreSQL
+    and SQLite ≥ 3.24 both read it): the row is created, or only the ``update`` fields of the existing one change."""
+    meta = obj._meta
+    insert, params = insert_statement(obj)
+    quote = connection.ops.quote_name
+    targets = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+    sets = ", ".join(f"{quote(meta.get_field(name).column)} = EXCLUDED.{quote(meta.get_field(name).column)}"
+                     for name in update)
+    return f"{insert} ON CONFLICT ({targets}) DO UPDATE SET {sets}", params

@@ -142,6 +142,7 @@ def sync_task(task: Task, *, created: bool = False) -> None:
             deadline=_deadline(task.data or {}, process.data or {}),
             note=arrival_note(task),  # 被 李娜 退回：理由
             thread=process_ref(process.pk),  # 已办: one row per process, the last step done
+            new_ref=created,  # a task just inserted has no item yet (its id is new): no locked lookup
             **_common(process),
         )
         # 我发起 shows where the work is now (a flow nobody initiated, e.g. a 收文 that arrived, has no such item).

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from documents.actions.search import do_index_document
 from documents.models import (
@@ -26,9 +27,10 @@ from documents.rendering.spec import MAX_CC_CHARS
 from documents.secrecy import refuse_classified_draft
 from documents.selectors.documents import can_edit_document
 from documents.validators import CONTROL_CHARS_CODE, CONTROL_CHARS_MESSAGE, has_control_chars
-from oa.actions.audit import do_record_audit
+from oa.actions.audit import Write, do_record_audit
 from oa.models import Agency, Department, Person
 from oa.refusals import Refusal
+from oa.sqlwrites import upsert_statement
 
 # 要素 a person may set through the 要素 form (status, identifiers, outputs are set by actions only).
 EDITABLE_FIELDS = (
@@ -258,6 +260,15 @@ def do_grant_document_access(document: OfficialDocument, person: Person, *, reas
         grant.can_edit = can_edit
         grant.save(update_fields=["can_edit"])
     return grant
+
+
+def document_access_statement(document: OfficialDocument, person: Person, *,
+                              reason: str = DocumentAccess.Reason.PARTICIPANT, can_edit: bool = False) -> Write:
+    """do_grant_document_access as one unsent statement (an upsert on the (document, person) constraint), for the
+    ``also`` of the audit append of the same act: a new grant as there, or only ``can_edit`` of the existing one."""
+    grant = DocumentAccess(document_id=document.pk, person_id=person.pk, reason=reason, can_edit=can_edit,
+                           granted_at=timezone.now())
+    return upsert_statement(grant, conflict=["document", "person"], update=["can_edit"])
 
 
 def do_set_document_status(document: OfficialDocument, status: str, *, actor: Person) -> None:

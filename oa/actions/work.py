@@ -62,6 +62,7 @@ def do_assign_work(
     note: str = "",
     thread: str = "",
     notify: bool = True,
+    new_ref: bool = False,
 ) -> WorkItem:
     """Upsert the open item of (ref, owner, box). A new (or re-opened) 待办/待阅 notifies its owner.
 
@@ -70,6 +71,9 @@ def do_assign_work(
 
     `link` defaults to the workbench's item page /work/<id>/. Called again for the same work it refreshes
     the denormalised fields (e.g. 委托 was applied, the 文号 was assigned) without a second notification.
+
+    ``new_ref``: the ref names a row inserted just now (a viewflow task's first save: its id comes fresh from the
+    sequence), so no item of it can exist and the locked lookup is skipped.
     """
     fields = {
         "kind": kind,
@@ -86,7 +90,7 @@ def do_assign_work(
         "thread": (thread or ref)[:100],
     }
     with transaction.atomic(savepoint=False):  # no savepoint: nothing here is caught and retried
-        item = WorkItem.objects.select_for_update().filter(ref=ref, owner=owner, box=box).first()
+        item = None if new_ref else WorkItem.objects.select_for_update().filter(ref=ref, owner=owner, box=box).first()
         arrived = item is None or item.state != State.OPEN
         if item is None:
             item = WorkItem(ref=ref, owner=owner, box=box, link=link or "/", **fields)

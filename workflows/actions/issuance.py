@@ -20,9 +20,9 @@ from viewflow.workflow.status import STATUS
 from documents.actions.archive import check_archive_document
 from documents.actions.documents import (
     check_update_document,
-    do_grant_document_access,
     do_record_signoff,
     do_set_document_status,
+    document_access_statement,
     refuse_unbreakable_title,
 )
 from documents.actions.numbering import do_allocate_doc_number
@@ -219,29 +219,31 @@ def check_perform_issuance_step(user: Person, task: Task, data: StepInput) -> Ta
     with locked_task(task) as activation, transaction.atomic(savepoint=False):
         task = require_open_own(user, activation)
         document = document_of(task.process)
-        _perform(user, task, node, step, document, data)
+        principal = principal_of(task)  # 委托: the step is the principal's, done by the delegate ("代")
+        _perform(user, task, node, step, document, data, principal)
         if task.status == STATUS.ASSIGNED:
             activation.start(None)
         task.data = {**(task.data or {}), "outcome": "veto" if data.decision == VETO else "agree",
                      **({"opinion": data.opinion.strip()} if data.opinion.strip() else {})}
         activation.execute()
-        # The step is over: its edit right goes (the person keeps seeing the document).
-        do_grant_document_access(document, user, can_edit=False)
+        # The step is over: its edit right goes (the person keeps seeing the document). The grant travels in the
+        # audit append's statement.
         do_record_audit(actor=user, action="flow.task_complete", obj=task, object_repr=task_repr(task), ip=data.ip,
-                        on_behalf_of=principal_of(task), changes={
+                        on_behalf_of=principal, changes={
                             "flow": "IssuanceFlow", "process": task.process_id, "node": node,
                             "decision": data.decision, "opinion": data.opinion.strip(),
-                            "document": document.pk})
+                            "document": document.pk},
+                        also=[document_access_statement(document, user, can_edit=False)])
     return task
 
 
-def _perform(user: Person, task: Task, node: str, step, document: OfficialDocument, data: StepInput) -> None:
+def _perform(user: Person, task: Task, node: str, step, document: OfficialDocument, data: StepInput,
+             principal: Person | None) -> None:
     if step.needs_otp and not data.otp_verified:
         raise Refusal("otp_required", f"“{step.label}”须先完成双因素认证（动态口令）。", status=403)
     if data.fields:
         check_update_document(user, document, data.fields, allowed=step.fields)
         document.refresh_from_db()
-    principal = principal_of(task)  # 委托: the step is the principal's, done by the delegate ("代")
     signer = principal or user
     if node == "office_check":
         failures = [r for r in preview_check(document) if not r.passed]

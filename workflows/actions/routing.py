@@ -71,6 +71,10 @@ def _require_open_own(user: Person, activation) -> Task:
         raise Refusal("not_a_step", "这不是需要人办理的环节。", status=400)
     if task.status not in (STATUS.ASSIGNED, STATUS.STARTED):
         raise Refusal("work_closed", "该事项已办结或已撤销，不能再操作。", status=409)
+    if task.owner_id == user.pk and isinstance(user, Person) and not Task.owner.is_cached(task):
+        # task.activation() refreshed the task, dropping its cached owner: the owner is the person at hand, so
+        # can_execute (and the inbox receiver after it) need not read the same row again.
+        task.owner = user
     if not activation.flow_task.can_execute(user, task):
         raise PermissionDenied("您不是该事项的办理人。")
     return task
